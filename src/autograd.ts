@@ -1,0 +1,123 @@
+/**
+ * The tape. Each op that runs while gradients are recorded attaches a GradNode to its
+ * output (its inputs and a backward closure). backward() sorts the graph that leads to the
+ * loss, walks it from the loss back, and adds each gradient into the inputs' running sums,
+ * so a tensor used twice (a residual connection) receives both contributions.
+ */
+
+import { type GradNode, installBackward, onesLike, Tensor } from './tensor.js';
+import { fmtShape, GradientError, ShapeError } from './util/errors.js';
+import { sameShape } from './util/shape.js';
+
+let recording = true;
+
+/** Whether ops record themselves on the tape now. */
+export function isGradEnabled(): boolean {
+  return recording;
+}
+
+/** Runs fn without recording: inference, weight updates, metrics. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = recording;
+  recording = false;
+  try {
+    return fn();
+  } finally {
+    recording = prev;
+  }
+}
+
+/** Whether a tensor takes part in gradients: a leaf that asks for them, or an op's output that depends on one. */
+export function needsGrad(t: Tensor): boolean {
+  return t.requiresGrad || t.node !== null;
+}
+
+/**
+ * Called by every op after computing `out` from `inputs`: puts it on the tape if any input
+ * needs a gradient. `backward(dy)` returns one gradient per input (null where none).
+ */
+export function record(
+  op: string,
+  out: Tensor,
+  inputs: Tensor[],
+  backward: GradNode['backward'],
+): Tensor {
+  if (recording && inputs.some(needsGrad)) out.node = { op, inputs, backward };
+  return out;
+}
+
+/** Adds two gradients of the same shape without recording (gradients are not differentiated again). */
+function accumulate(a: Tensor | undefined, b: Tensor): Tensor {
+  if (!a) return b;
+  const be = a.storage.backend;
+  return new Tensor(be.binary('add', a.storage, a.shape, b.storage, b.shape, a.shape), a.shape);
+}
+
+function runBackward(root: Tensor, seed?: Tensor): void {
+  if (!needsGrad(root)) {
+    throw new GradientError(
+      'backward: this tensor does not depend on any tensor with requiresGrad = true, so there is nothing to differentiate. ' +
+        'Set requiresGrad on the weights (layers do this for you) and compute the loss outside noGrad().',
+    );
+  }
+  if (seed) {
+    if (!sameShape(seed.shape, root.shape)) {
+      throw new ShapeError(
+        `backward: the upstream gradient has shape ${fmtShape(seed.shape)}, the tensor ${fmtShape(root.shape)}.`,
+      );
+    }
+  } else if (root.size !== 1) {
+    throw new GradientError(
+      `backward: called on a tensor of shape ${fmtShape(root.shape)}; it needs a scalar loss. ` +
+        'Reduce it first (rc.sum or rc.mean), or pass the upstream gradient: t.backward(dy).',
+    );
+  }
+
+  // Topological order by depth-first search (iterative, so deep nets don't overflow the stack).
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[root, false]];
+  while (stack.length > 0) {
+    const [t, done] = stack.pop()!;
+    if (done) {
+      order.push(t);
+      continue;
+    }
+    if (seen.has(t)) continue;
+    seen.add(t);
+    stack.push([t, true]);
+    for (const inp of t.node?.inputs ?? [])
+      if (!seen.has(inp) && needsGrad(inp)) stack.push([inp, false]);
+  }
+
+  const grads = new Map<Tensor, Tensor>();
+  grads.set(root, seed ?? onesLike(root));
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const t = order[i]!;
+      const g = grads.get(t);
+      if (!g) continue;
+      if (t.node) {
+        const inGrads = t.node.backward(g);
+        t.node.inputs.forEach((inp, k) => {
+          const ig = inGrads[k];
+          if (!ig || !needsGrad(inp)) return;
+          if (!sameShape(ig.shape, inp.shape)) {
+            throw new GradientError(
+              `backward: the gradient rule of '${t.node!.op}' returned shape ${fmtShape(ig.shape)} for an input of shape ${fmtShape(inp.shape)} (a bug in receptive; please report it).`,
+            );
+          }
+          grads.set(inp, accumulate(grads.get(inp), ig));
+        });
+        // Free the graph as we go, as PyTorch does: intermediates can be collected.
+        t.node = null;
+        grads.delete(t);
+      }
+      if (t.requiresGrad) {
+        t.grad = accumulate(t.grad ?? undefined, g);
+      }
+    }
+  });
+}
+
+installBackward(runBackward);

@@ -1,0 +1,191 @@
+/**
+ * The kernel interface. A backend owns the storage of tensors and runs the small set of
+ * kernels below; every op in `ops/` is a kernel call plus a gradient rule, or a composition
+ * of other ops. A new backend (wasm, native) implements this list and nothing else.
+ *
+ * Shapes travel as plain number arrays; geometry of convolutions and pools is worked out
+ * once in `ops/` and handed over as ConvInfo / PoolInfo so kernels only loop.
+ */
+
+export type DType = 'float32' | 'int32';
+
+/** A backend-owned buffer. Only the owning backend looks inside. */
+export interface Storage {
+  readonly backend: Backend;
+  readonly size: number;
+  readonly dtype: DType;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'square'
+  | 'reciprocal'
+  | 'relu'
+  | 'step' // 1 where x > 0, else 0: the derivative of relu
+  | 'sign'
+  | 'tanh'
+  | 'sigmoid'
+  | 'erf';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'equal'
+  | 'greater';
+
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+/** Geometry of a 2-D convolution, NHWC input, HWIO filter [kh, kw, inC/groups, outC]. */
+export interface ConvInfo {
+  batch: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  groups: number;
+}
+
+/** Geometry of a 2-D pooling window over NHWC input (channels pooled independently). */
+export interface PoolInfo {
+  batch: number;
+  inH: number;
+  inW: number;
+  channels: number;
+  outH: number;
+  outW: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  // Storage: the only crossing between user arrays and backend memory.
+  write(values: ArrayLike<number>, dtype: DType): Storage;
+  /** A copy of the values, float32 or int32 as the dtype says. */
+  read(s: Storage): Float32Array | Int32Array;
+  /** The values as float64 numbers (for tests and printing; a copy). */
+  readF64(s: Storage): Float64Array;
+  fill(size: number, value: number, dtype: DType): Storage;
+  cast(x: Storage, dtype: DType): Storage;
+
+  // Elementwise.
+  unary(op: UnaryOp, x: Storage): Storage;
+  /** Broadcasting binary op; shapes are aligned on the right as in NumPy. */
+  binary(
+    op: BinaryOp,
+    a: Storage,
+    aShape: number[],
+    b: Storage,
+    bShape: number[],
+    outShape: number[],
+  ): Storage;
+  /** where(cond != 0, a, b), all three of outShape's size (no broadcasting). */
+  select(cond: Storage, a: Storage, b: Storage): Storage;
+
+  // Reductions over a set of axes; the result drops those axes.
+  reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage;
+  /** int32 index of the largest value along one axis (first one on ties); drops the axis. */
+  argMax(x: Storage, shape: number[], axis: number): Storage;
+  /** softmax (or log-softmax) along one axis. */
+  softmax(x: Storage, shape: number[], axis: number, log: boolean): Storage;
+
+  // Linear algebra: C[b] = op(A[b]) · op(B[b]); A is [batch, m, k] (or [batch, k, m] if transA).
+  matmul(
+    a: Storage,
+    b: Storage,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): Storage;
+
+  // Convolution: forward, and its two gradients.
+  conv2d(x: Storage, w: Storage, info: ConvInfo): Storage;
+  conv2dBackwardInput(dy: Storage, w: Storage, info: ConvInfo): Storage;
+  conv2dBackwardFilter(x: Storage, dy: Storage, info: ConvInfo): Storage;
+
+  // Pooling; max pooling pads with -Infinity, average pooling counts real pixels only.
+  maxPool(x: Storage, info: PoolInfo): Storage;
+  maxPoolBackward(dy: Storage, x: Storage, info: PoolInfo): Storage;
+  avgPool(x: Storage, info: PoolInfo): Storage;
+  avgPoolBackward(dy: Storage, info: PoolInfo): Storage;
+
+  // Normalization over the last axis (channels), statistics given.
+  batchNorm(
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    beta: Storage,
+    channels: number,
+    epsilon: number,
+  ): Storage;
+  /** Gradients of batchNorm w.r.t. x, mean, variance, gamma, beta. */
+  batchNormBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dMean: Storage; dVariance: Storage; dGamma: Storage; dBeta: Storage };
+  /** TensorFlow's local response normalization across the last axis. */
+  lrn(
+    x: Storage,
+    channels: number,
+    depthRadius: number,
+    bias: number,
+    alpha: number,
+    beta: number,
+  ): Storage;
+  lrnBackward(
+    x: Storage,
+    dy: Storage,
+    channels: number,
+    depthRadius: number,
+    bias: number,
+    alpha: number,
+    beta: number,
+  ): Storage;
+
+  // Data movement.
+  transpose(x: Storage, shape: number[], perm: number[]): Storage;
+  slice(x: Storage, shape: number[], begin: number[], size: number[]): Storage;
+  /** Pads each axis with [before, after] copies of `value`. */
+  pad(x: Storage, shape: number[], paddings: [number, number][], value: number): Storage;
+  concat(xs: Storage[], shapes: number[][], axis: number): Storage;
+  /** One-hot rows of length `depth` for int32 indices; out-of-range indices give zero rows. */
+  oneHot(indices: Storage, depth: number): Storage;
+}

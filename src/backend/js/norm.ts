@@ -1,0 +1,115 @@
+/** Reference normalization kernels over the last axis (channels) of a flat NHWC array. */
+import type { FloatArray, NumArray } from './arrays.js';
+
+/** y = (x - mean) / sqrt(variance + eps) * gamma + beta, per channel. */
+export function batchNorm(
+  x: NumArray,
+  mean: NumArray,
+  variance: NumArray,
+  gamma: NumArray,
+  beta: NumArray,
+  channels: number,
+  eps: number,
+  out: FloatArray,
+): void {
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    out[i] = ((x[i]! - mean[c]!) / Math.sqrt(variance[c]! + eps)) * gamma[c]! + beta[c]!;
+  }
+}
+
+/**
+ * Gradients of batchNorm with the statistics treated as inputs. When the statistics are
+ * batch statistics, autograd carries dMean and dVariance on into x through the ops that
+ * computed them, which gives the full training-mode gradient.
+ */
+export function batchNormBackward(
+  dy: NumArray,
+  x: NumArray,
+  mean: NumArray,
+  variance: NumArray,
+  gamma: NumArray,
+  channels: number,
+  eps: number,
+  dx: FloatArray,
+  dMean: FloatArray,
+  dVariance: FloatArray,
+  dGamma: FloatArray,
+  dBeta: FloatArray,
+): void {
+  dMean.fill(0);
+  dVariance.fill(0);
+  dGamma.fill(0);
+  dBeta.fill(0);
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    const r = 1 / Math.sqrt(variance[c]! + eps);
+    const xc = x[i]! - mean[c]!;
+    const g = dy[i]!;
+    dx[i] = g * r * gamma[c]!;
+    dMean[c] = dMean[c]! - g * r * gamma[c]!;
+    dVariance[c] = dVariance[c]! - 0.5 * g * xc * gamma[c]! * r * r * r;
+    dGamma[c] = dGamma[c]! + g * xc * r;
+    dBeta[c] = dBeta[c]! + g;
+  }
+}
+
+/** Sum of squares over the window [c - r, c + r] of each channel, clipped at the ends. */
+function windowSquares(x: NumArray, base: number, channels: number, c: number, r: number): number {
+  let s = 0;
+  const lo = Math.max(0, c - r);
+  const hi = Math.min(channels - 1, c + r);
+  for (let k = lo; k <= hi; k++) s += x[base + k]! * x[base + k]!;
+  return s;
+}
+
+/** TensorFlow's LRN: y = x / (bias + alpha * sum of x² over the channel window) ^ beta. */
+export function lrn(
+  x: NumArray,
+  channels: number,
+  r: number,
+  bias: number,
+  alpha: number,
+  beta: number,
+  out: FloatArray,
+): void {
+  for (let base = 0; base < x.length; base += channels) {
+    for (let c = 0; c < channels; c++) {
+      const d = bias + alpha * windowSquares(x, base, channels, c, r);
+      out[base + c] = x[base + c]! * d ** -beta;
+    }
+  }
+}
+
+/**
+ * dx_j = dy_j · D_j^-β − 2αβ x_j Σ_{c: |c−j| ≤ r} dy_c x_c D_c^(−β−1),
+ * where D_c = bias + α Σ x² over c's window (the windows are symmetric, so j is in c's
+ * window exactly when c is in j's).
+ */
+export function lrnBackward(
+  x: NumArray,
+  dy: NumArray,
+  channels: number,
+  r: number,
+  bias: number,
+  alpha: number,
+  beta: number,
+  out: FloatArray,
+): void {
+  const t = new Float64Array(channels);
+  const dpow = new Float64Array(channels);
+  for (let base = 0; base < x.length; base += channels) {
+    for (let c = 0; c < channels; c++) {
+      const d = bias + alpha * windowSquares(x, base, channels, c, r);
+      dpow[c] = d ** -beta;
+      t[c] = (dy[base + c]! * x[base + c]! * dpow[c]!) / d;
+    }
+    for (let j = 0; j < channels; j++) {
+      let s = 0;
+      const lo = Math.max(0, j - r);
+      const hi = Math.min(channels - 1, j + r);
+      for (let c = lo; c <= hi; c++) s += t[c]!;
+      out[base + j] = dy[base + j]! * dpow[j]! - 2 * alpha * beta * x[base + j]! * s;
+    }
+  }
+}

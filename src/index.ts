@@ -1,0 +1,81 @@
+/**
+ * receptive: convolutional neural networks, end to end, in TypeScript.
+ * The public API: tensors, autograd, and the functional CNN ops.
+ */
+import './autograd.js'; // installs Tensor.backward
+
+export { isGradEnabled, noGrad } from './autograd.js';
+export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
+export { backendNames, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export {
+  elu,
+  gelu,
+  leakyRelu,
+  logSoftmax,
+  relu,
+  sigmoid,
+  softmax,
+  swish,
+  tanh,
+} from './ops/activations.js';
+export type { Conv2DOptions, Conv2DTransposeOptions, DepthwiseConv2DOptions } from './ops/conv.js';
+export { conv2d, conv2dTranspose, depthwiseConv2d } from './ops/conv.js';
+export type { Padding } from './ops/conv_geometry.js';
+export { dropout } from './ops/dropout.js';
+export {
+  abs,
+  add,
+  div,
+  equal,
+  erf,
+  exp,
+  greater,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  pow,
+  rsqrt,
+  sign,
+  sqrt,
+  square,
+  sub,
+  where,
+} from './ops/elementwise.js';
+export { softmaxCrossEntropy } from './ops/loss.js';
+export { matmul } from './ops/matmul.js';
+export type { LRNOptions } from './ops/norm.js';
+export { batchNorm, localResponseNorm, moments } from './ops/norm.js';
+export type { Pool2DOptions } from './ops/pool.js';
+export { avgPool2d, maxPool2d } from './ops/pool.js';
+export { argMax, max, mean, min, sum } from './ops/reduce.js';
+export {
+  broadcastTo,
+  cast,
+  concat,
+  expandDims,
+  pad,
+  reshape,
+  slice,
+  squeeze,
+  stack,
+  transpose,
+} from './ops/shape.js';
+export type { NestedArray, TensorLike } from './tensor.js';
+export {
+  full,
+  oneHot,
+  ones,
+  onesLike,
+  randn,
+  randomUniform,
+  range,
+  scalar,
+  Tensor,
+  tensor,
+  zeros,
+  zerosLike,
+} from './tensor.js';
+export * from './util/errors.js';
+export { Random, setSeed } from './util/random.js';

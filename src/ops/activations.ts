@@ -1,0 +1,63 @@
+/** Activation functions and softmax. */
+import { record } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { normalizeAxis } from '../util/shape.js';
+import { add, erf, exp, greater, mul, sub, unaryOp, where } from './elementwise.js';
+import { sum } from './reduce.js';
+import { be, expectFloat, expectTensor, wrap } from './util.js';
+
+export function relu(x: Tensor): Tensor {
+  return unaryOp('relu', 'relu', x, (dy, v) => mul(dy, unaryOp('step', 'step', v, null)));
+}
+
+export function tanh(x: Tensor): Tensor {
+  // tanh' = 1 - tanh²
+  return unaryOp('tanh', 'tanh', x, (dy, _v, out) => mul(dy, sub(1, mul(out, out))));
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  // σ' = σ(1 - σ)
+  return unaryOp('sigmoid', 'sigmoid', x, (dy, _v, out) => mul(dy, mul(out, sub(1, out))));
+}
+
+/** max(x, alpha·x) for alpha < 1. */
+export function leakyRelu(x: Tensor, alpha = 0.2): Tensor {
+  expectTensor(x, 'leakyRelu', 'x');
+  return where(greater(x, 0), x, mul(x, alpha));
+}
+
+/** x for x > 0, alpha·(eˣ − 1) otherwise. */
+export function elu(x: Tensor, alpha = 1): Tensor {
+  expectTensor(x, 'elu', 'x');
+  return where(greater(x, 0), x, mul(sub(exp(x), 1), alpha));
+}
+
+/** The exact GELU: x·Φ(x) = x/2·(1 + erf(x/√2)). */
+export function gelu(x: Tensor): Tensor {
+  expectTensor(x, 'gelu', 'x');
+  return mul(mul(x, 0.5), add(1, erf(mul(x, Math.SQRT1_2))));
+}
+
+/** x·σ(x) (also called SiLU). */
+export function swish(x: Tensor): Tensor {
+  expectTensor(x, 'swish', 'x');
+  return mul(x, sigmoid(x));
+}
+
+/** softmax along `axis`: exp(x) / sum(exp(x)), computed stably. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  expectFloat(expectTensor(x, 'softmax', 'x'), 'softmax', 'x');
+  const a = normalizeAxis(axis, x.rank, 'softmax');
+  const out = wrap(be().softmax(x.storage, x.shape, a, false), x.shape);
+  // dx = y ⊙ (dy − Σ dy⊙y)
+  return record('softmax', out, [x], (dy) => [mul(out, sub(dy, sum(mul(dy, out), a, true)))]);
+}
+
+/** log(softmax(x)) along `axis`, without forming softmax first (stable for large logits). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  expectFloat(expectTensor(x, 'logSoftmax', 'x'), 'logSoftmax', 'x');
+  const a = normalizeAxis(axis, x.rank, 'logSoftmax');
+  const out = wrap(be().softmax(x.storage, x.shape, a, true), x.shape);
+  // dx = dy − softmax ⊙ Σ dy
+  return record('logSoftmax', out, [x], (dy) => [sub(dy, mul(exp(out), sum(dy, a, true)))]);
+}

@@ -1,0 +1,186 @@
+/** Convolutions: conv2d (strides, padding, dilation, groups), depthwiseConv2d, conv2dTranspose. */
+import { record } from '../autograd.js';
+import type { ConvInfo } from '../backend/backend.js';
+import type { Tensor } from '../tensor.js';
+import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { pair } from '../util/shape.js';
+import {
+  checkPadding,
+  type Padding,
+  spatialGeometry,
+  transposedAxisGeometry,
+} from './conv_geometry.js';
+import { reshape } from './shape.js';
+import { be, expectFloat, expectTensor, wrap } from './util.js';
+
+export interface Conv2DOptions {
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilationRate?: number | [number, number];
+  groups?: number;
+}
+
+function convOp(x: Tensor, info: ConvInfo, w: Tensor, outShape: number[], name: string): Tensor {
+  const out = wrap(be().conv2d(x.storage, w.storage, info), outShape);
+  return record(name, out, [x, w], (dy) => [
+    wrap(be().conv2dBackwardInput(dy.storage, w.storage, info), x.shape),
+    wrap(be().conv2dBackwardFilter(x.storage, dy.storage, info), w.shape),
+  ]);
+}
+
+function checkConvArgs(op: string, x: Tensor, w: Tensor): void {
+  expectFloat(expectTensor(x, op, 'x (NHWC input)', { rank: 4 }), op, 'x');
+  expectFloat(expectTensor(w, op, 'kernel', { rank: 4 }), op, 'kernel');
+}
+
+/**
+ * 2-D convolution (cross-correlation, as every deep-learning library computes it).
+ * x: [batch, h, w, inC]; kernel: [kh, kw, inC / groups, filters] → [batch, outH, outW, filters].
+ */
+export function conv2d(x: Tensor, kernel: Tensor, options: Conv2DOptions = {}): Tensor {
+  const op = 'conv2d';
+  checkConvArgs(op, x, kernel);
+  const { padding = 'valid', groups = 1 } = options;
+  const strides = pair(options.strides ?? 1, 'strides', op);
+  const dilation = pair(options.dilationRate ?? 1, 'dilationRate', op);
+  const [batch, inH, inW, inC] = x.shape as [number, number, number, number];
+  const [kh, kw, kIn, outC] = kernel.shape as [number, number, number, number];
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new ArgumentError(`${op}: groups must be a positive integer, got ${groups}.`);
+  if (inC % groups !== 0 || outC % groups !== 0) {
+    throw new ShapeError(
+      `${op}: groups = ${groups} must divide both the input channels (${inC}, input ${fmtShape(x.shape)}) and the filters (${outC}, kernel ${fmtShape(kernel.shape)}).`,
+    );
+  }
+  if (kIn !== inC / groups) {
+    throw new ShapeError(
+      `${op}: the input ${fmtShape(x.shape)} has ${inC} channels, so with groups = ${groups} the kernel needs ${inC / groups} input channels, ` +
+        `but kernel ${fmtShape(kernel.shape)} (HWIO: [kh, kw, inChannels/groups, filters]) has ${kIn}.`,
+    );
+  }
+  const g = spatialGeometry(op, inH, inW, [kh, kw], strides, dilation, padding);
+  const info: ConvInfo = {
+    batch,
+    inH,
+    inW,
+    inC,
+    outH: g.h.out,
+    outW: g.w.out,
+    outC,
+    kh,
+    kw,
+    strideH: strides[0],
+    strideW: strides[1],
+    dilationH: dilation[0],
+    dilationW: dilation[1],
+    padTop: g.h.padBefore,
+    padBottom: g.h.padAfter,
+    padLeft: g.w.padBefore,
+    padRight: g.w.padAfter,
+    groups,
+  };
+  return convOp(x, info, kernel, [batch, g.h.out, g.w.out, outC], op);
+}
+
+export type DepthwiseConv2DOptions = Omit<Conv2DOptions, 'groups'>;
+
+/**
+ * Depthwise convolution: each input channel is convolved with its own `depthMultiplier`
+ * kernels and channels never mix. kernel: [kh, kw, inC, depthMultiplier] →
+ * output channel c·depthMultiplier + m. It is a grouped convolution with groups = inC.
+ */
+export function depthwiseConv2d(
+  x: Tensor,
+  kernel: Tensor,
+  options: DepthwiseConv2DOptions = {},
+): Tensor {
+  const op = 'depthwiseConv2d';
+  checkConvArgs(op, x, kernel);
+  const [kh, kw, kc, mult] = kernel.shape as [number, number, number, number];
+  const inC = x.shape[3]!;
+  if (kc !== inC) {
+    throw new ShapeError(
+      `${op}: the input ${fmtShape(x.shape)} has ${inC} channels but the kernel ${fmtShape(kernel.shape)} ([kh, kw, inChannels, depthMultiplier]) has ${kc}.`,
+    );
+  }
+  return conv2d(x, reshape(kernel, [kh, kw, 1, inC * mult]), { ...options, groups: inC });
+}
+
+export interface Conv2DTransposeOptions {
+  strides?: number | [number, number];
+  padding?: Padding;
+  outputPadding?: number | [number, number];
+  dilationRate?: number | [number, number];
+}
+
+/**
+ * Transposed convolution: the gradient of conv2d with respect to its input.
+ * x: [batch, h, w, inC]; kernel: [kh, kw, filters, inC] (Keras order) → [batch, outH, outW, filters]
+ * with 'same': out = in·stride; 'valid': out = (in − 1)·stride + dilation·(k − 1) + 1; plus outputPadding.
+ */
+export function conv2dTranspose(
+  x: Tensor,
+  kernel: Tensor,
+  options: Conv2DTransposeOptions = {},
+): Tensor {
+  const op = 'conv2dTranspose';
+  checkConvArgs(op, x, kernel);
+  const { padding = 'valid' } = options;
+  checkPadding(padding, op);
+  const strides = pair(options.strides ?? 1, 'strides', op);
+  const dilation = pair(options.dilationRate ?? 1, 'dilationRate', op);
+  const outPad =
+    options.outputPadding === undefined
+      ? [0, 0]
+      : typeof options.outputPadding === 'number'
+        ? [options.outputPadding, options.outputPadding]
+        : options.outputPadding;
+  const [batch, inH, inW, inC] = x.shape as [number, number, number, number];
+  const [kh, kw, filters, kIn] = kernel.shape as [number, number, number, number];
+  if (kIn !== inC) {
+    throw new ShapeError(
+      `${op}: the input ${fmtShape(x.shape)} has ${inC} channels but the kernel ${fmtShape(kernel.shape)} ([kh, kw, filters, inChannels]) expects ${kIn}.`,
+    );
+  }
+  outPad.forEach((p, i) => {
+    if (!Number.isInteger(p) || p < 0 || p >= strides[i]!) {
+      throw new ArgumentError(
+        `${op}: outputPadding must be a non-negative integer smaller than the stride (${strides[i]}), got ${p}.`,
+      );
+    }
+  });
+  const h = transposedAxisGeometry(inH, kh, strides[0], dilation[0], padding, outPad[0]!, 0);
+  const w = transposedAxisGeometry(inW, kw, strides[1], dilation[1], padding, outPad[1]!, 1);
+  if (h.out < 1 || w.out < 1) {
+    throw new ShapeError(
+      `${op}: the padding ${JSON.stringify(padding)} crops away the whole output (${h.out}x${w.out}) of input ${fmtShape(x.shape)}.`,
+    );
+  }
+  // The forward convolution that maps [batch, h.out, w.out, filters] to x's shape.
+  const info: ConvInfo = {
+    batch,
+    inH: h.out,
+    inW: w.out,
+    inC: filters,
+    outH: inH,
+    outW: inW,
+    outC: inC,
+    kh,
+    kw,
+    strideH: strides[0],
+    strideW: strides[1],
+    dilationH: dilation[0],
+    dilationW: dilation[1],
+    padTop: h.padBefore,
+    padBottom: h.padAfter,
+    padLeft: w.padBefore,
+    padRight: w.padAfter,
+    groups: 1,
+  };
+  const outShape = [batch, h.out, w.out, filters];
+  const out = wrap(be().conv2dBackwardInput(x.storage, kernel.storage, info), outShape);
+  return record(op, out, [x, kernel], (dy) => [
+    wrap(be().conv2d(dy.storage, kernel.storage, info), x.shape),
+    wrap(be().conv2dBackwardFilter(dy.storage, x.storage, info), kernel.shape),
+  ]);
+}

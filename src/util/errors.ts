@@ -1,0 +1,34 @@
+/**
+ * Every error receptive raises is a ReceptiveError. Subclasses say what kind of mistake it was,
+ * so that callers can catch a family (`instanceof ShapeError`) and people can read the message:
+ * it names the op or layer, what was expected, what was given, and what to do.
+ */
+export class ReceptiveError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Tensor shapes that cannot work together (ranks, channels, broadcasting, sizes). */
+export class ShapeError extends ReceptiveError {}
+
+/** An argument of the wrong kind or out of range (a negative size, a non-integer, an unknown name). */
+export class ArgumentError extends ReceptiveError {}
+
+/** A tensor of the wrong dtype (float32 where int32 labels were expected, or the reverse). */
+export class DTypeError extends ReceptiveError {}
+
+/** A value that should be finite is NaN or infinite. */
+export class NonFiniteError extends ReceptiveError {}
+
+/** A backend that does not exist or could not start, or a tensor used across backends. */
+export class BackendError extends ReceptiveError {}
+
+/** Gradients asked for where none can exist (backward on a non-scalar, or with nothing recorded). */
+export class GradientError extends ReceptiveError {}
+
+/** Describes a shape for messages: [2, 28, 28, 1]. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
