@@ -41,8 +41,11 @@ export function record(
   out: Tensor,
   inputs: Tensor[],
   backward: GradNode['backward'],
+  attrs?: Record<string, unknown>,
 ): Tensor {
-  if (recording && inputs.some(needsGrad)) out.node = { op, inputs, backward };
+  if (recording && inputs.some(needsGrad)) {
+    out.node = attrs ? { op, inputs, backward, attrs } : { op, inputs, backward };
+  }
   return out;
 }
 

@@ -79,3 +79,7 @@ export {
 } from './tensor.js';
 export * from './util/errors.js';
 export { Random, setSeed } from './util/random.js';
+
+export * from './nn/index.js';
+export * from './optim/index.js';
+export * from './train/index.js';

@@ -17,6 +17,8 @@ export interface GradNode {
   inputs: Tensor[];
   /** Returns one gradient per input, or null where an input needs none. */
   backward: (dy: Tensor) => (Tensor | null)[];
+  /** Arguments of the op worth knowing later (softmax's axis, for the fused cross-entropy). */
+  attrs?: Record<string, unknown>;
 }
 
 export type NestedArray = number | NestedArray[];
@@ -135,6 +137,12 @@ function inferShape(values: NestedArray): number[] {
 
 function flatten(values: NestedArray, shape: number[], out: number[], dim = 0): void {
   if (dim === shape.length) {
+    if (Array.isArray(values)) {
+      throw new ShapeError(
+        `tensor: nested arrays are ragged: expected a number at depth ${dim} (shape ${fmtShape(shape)}), ` +
+          `got ${JSON.stringify(values)}. Every row must have the same length.`,
+      );
+    }
     if (typeof values !== 'number') {
       throw new ArgumentError(
         `tensor: expected a number at depth ${dim}, got ${JSON.stringify(values)}.`,
@@ -207,10 +215,12 @@ export function full(shape: number[], value: number, dtype: DType = 'float32'): 
 }
 
 export function zeros(shape: number[], dtype: DType = 'float32'): Tensor {
+  checkShape(shape, 'zeros');
   return full(shape, 0, dtype);
 }
 
 export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
+  checkShape(shape, 'ones');
   return full(shape, 1, dtype);
 }
 

@@ -1,0 +1,18 @@
+/** Layers and models. `rc.layers.Conv2D` etc. come from here. */
+
+export { type ActivationName, activationNames, getActivation } from './activation_fns.js';
+export { fans, getInitializer, type Initializer, type InitializerName } from './initializers.js';
+export {
+  type CallOptions,
+  clearSession,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  layerFromConfig,
+  registerLayer,
+  type Shape,
+  SymbolicTensor,
+} from './layer.js';
+export * as layers from './layers/index.js';
+export { Input, Model, type ModelArgs } from './model.js';
+export { Sequential } from './sequential.js';

@@ -1,0 +1,84 @@
+/**
+ * Weight initializers, by Keras's names. Each draws from the library's seeded generator, so
+ * setSeed() makes a model's initial weights repeat exactly.
+ */
+import { type Tensor, tensor } from '../tensor.js';
+import { ArgumentError } from '../util/errors.js';
+import { globalRandom } from '../util/random.js';
+import { sizeOf } from '../util/shape.js';
+
+export type Initializer = (shape: number[]) => Tensor;
+export type InitializerName =
+  | 'zeros'
+  | 'ones'
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heUniform'
+  | 'heNormal'
+  | 'lecunUniform'
+  | 'lecunNormal'
+  | 'randomNormal'
+  | 'randomUniform';
+
+/** fanIn and fanOut as Keras computes them: for a conv kernel [kh, kw, in, out], the receptive field times in / out. */
+export function fans(shape: number[]): [number, number] {
+  if (shape.length === 0) return [1, 1];
+  if (shape.length === 1) return [shape[0]!, shape[0]!];
+  if (shape.length === 2) return [shape[0]!, shape[1]!];
+  const receptive = sizeOf(shape.slice(0, -2));
+  return [receptive * shape[shape.length - 2]!, receptive * shape[shape.length - 1]!];
+}
+
+function uniform(shape: number[], limit: number): Tensor {
+  const v = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < v.length; i++) v[i] = globalRandom.uniform(-limit, limit);
+  return tensor(v, shape);
+}
+
+/** Normal truncated at two standard deviations (redrawn), as Keras's variance-scaling initializers use. */
+function truncatedNormal(shape: number[], std: number): Tensor {
+  const v = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < v.length; i++) {
+    let z = globalRandom.normal();
+    while (Math.abs(z) > 2) z = globalRandom.normal();
+    v[i] = z * std;
+  }
+  return tensor(v, shape);
+}
+
+// 0.8796... is the std of a unit normal truncated to [-2, 2]; dividing by it keeps the variance.
+const TRUNC = 0.87962566103423978;
+
+const table: Record<InitializerName, Initializer> = {
+  zeros: (s) => tensor(new Float32Array(sizeOf(s)), s),
+  ones: (s) => tensor(new Float32Array(sizeOf(s)).fill(1), s),
+  glorotUniform: (s) => {
+    const [fi, fo] = fans(s);
+    return uniform(s, Math.sqrt(6 / (fi + fo)));
+  },
+  glorotNormal: (s) => {
+    const [fi, fo] = fans(s);
+    return truncatedNormal(s, Math.sqrt(2 / (fi + fo)) / TRUNC);
+  },
+  heUniform: (s) => uniform(s, Math.sqrt(6 / fans(s)[0])),
+  heNormal: (s) => truncatedNormal(s, Math.sqrt(2 / fans(s)[0]) / TRUNC),
+  lecunUniform: (s) => uniform(s, Math.sqrt(3 / fans(s)[0])),
+  lecunNormal: (s) => truncatedNormal(s, Math.sqrt(1 / fans(s)[0]) / TRUNC),
+  randomNormal: (s) => {
+    const v = new Float32Array(sizeOf(s));
+    for (let i = 0; i < v.length; i++) v[i] = 0.05 * globalRandom.normal();
+    return tensor(v, s);
+  },
+  randomUniform: (s) => uniform(s, 0.05),
+};
+
+export function getInitializer(name: InitializerName | Initializer, where: string): Initializer {
+  if (typeof name === 'function') return name;
+  const f = table[name];
+  if (!f) {
+    throw new ArgumentError(
+      `${where}: unknown initializer '${String(name)}'. Known: ${Object.keys(table).join(', ')}.`,
+    );
+  }
+  return f;
+}

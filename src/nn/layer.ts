@@ -1,0 +1,327 @@
+/**
+ * Layer: the unit users build networks from, Keras-style.
+ *
+ * - Lazy build: weights are made on first use, from the input shape (`build`).
+ * - `call(inputs, { training })` computes on concrete tensors; `apply` also accepts symbolic
+ *   tensors (from `Input`) and then only infers the output shape, recording the graph.
+ * - `computeOutputShape` infers shapes without running anything.
+ * - `getConfig()` / `fromConfig()` round-trip the constructor arguments through JSON.
+ */
+import { type Tensor, tensor } from '../tensor.js';
+import { ArgumentError, fmtShape, ReceptiveError, ShapeError } from '../util/errors.js';
+import { sizeOf } from '../util/shape.js';
+import { getInitializer, type Initializer, type InitializerName } from './initializers.js';
+
+/** A shape whose batch axis (and possibly others) may be unknown: null. */
+export type Shape = (number | null)[];
+
+export function fmtSymShape(shape: Shape): string {
+  return `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')}${shape.length === 1 ? ',' : ''})`;
+}
+
+export interface LayerArgs {
+  name?: string;
+  trainable?: boolean;
+  /** Shape of one example (no batch axis): lets a Sequential model build before it sees data. */
+  inputShape?: number[];
+  /** A fixed batch size, rarely needed. */
+  batchSize?: number;
+}
+
+export interface CallOptions {
+  /** Training mode: dropout drops, batch normalization uses batch statistics and updates its moving ones. */
+  training?: boolean;
+}
+
+export type LayerConfig = Record<string, unknown> & { name: string; trainable: boolean };
+
+/** A placeholder tensor in a functional model: a shape and where it came from. */
+export class SymbolicTensor {
+  constructor(
+    readonly shape: Shape,
+    /** The layer whose output this is (an InputLayer for model inputs). */
+    readonly layer: Layer,
+    /** The symbolic inputs of that layer application. */
+    readonly inputs: SymbolicTensor[],
+    /** Which application of `layer` made it (a layer can be applied more than once). */
+    readonly nodeIndex: number,
+    /** Whether the layer was given a list of inputs (merge layers) or one. */
+    readonly listInput = false,
+  ) {}
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  toString(): string {
+    return `SymbolicTensor(${fmtSymShape(this.shape)}, from '${this.layer.name}')`;
+  }
+}
+
+const nameCounters = new Map<string, number>();
+
+/** Keras-style unique names: conv2d, conv2d_1, conv2d_2, ... */
+export function uniqueName(base: string): string {
+  const n = nameCounters.get(base) ?? 0;
+  nameCounters.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+/** Resets automatic layer names (conv2d, conv2d_1 ...), like keras.backend.clear_session(). */
+export function clearSession(): void {
+  nameCounters.clear();
+}
+
+/** Keras's to_snake_case: Conv2D → conv2d, AveragePooling2D → average_pooling2d. */
+function snakeCase(className: string): string {
+  return className
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+type LayerClass = { className: string; fromConfig(config: LayerConfig): Layer };
+const registry = new Map<string, LayerClass>();
+
+/** Makes a layer class known to deserialization (fromConfig / loadModel). */
+export function registerLayer(cls: LayerClass): void {
+  registry.set(cls.className, cls);
+}
+
+export function layerFromConfig(spec: { className: string; config: LayerConfig }): Layer {
+  const cls = registry.get(spec.className);
+  if (!cls) {
+    throw new ArgumentError(
+      `Unknown layer class '${spec.className}'. Known: ${[...registry.keys()].sort().join(', ')}. ` +
+        'Custom layers must be registered with rc.registerLayer(MyLayer) before loading.',
+    );
+  }
+  return cls.fromConfig(spec.config);
+}
+
+export abstract class Layer {
+  /** The class name used in configs and summaries; each subclass sets it. */
+  static className = 'Layer';
+  name: string;
+  trainable: boolean;
+  built = false;
+  readonly inputShape?: number[];
+  readonly batchSize?: number;
+  /** Each symbolic application: its inputs and its output. */
+  readonly inboundNodes: { inputs: SymbolicTensor[]; output: SymbolicTensor }[] = [];
+  protected ownWeights: Tensor[] = [];
+  protected sublayers: Layer[] = [];
+
+  constructor(args: LayerArgs = {}) {
+    this.name = args.name ?? uniqueName(snakeCase(this.className));
+    this.trainable = args.trainable ?? true;
+    if (args.inputShape !== undefined) {
+      if (
+        !Array.isArray(args.inputShape) ||
+        args.inputShape.some((d) => !Number.isInteger(d) || d < 1)
+      ) {
+        throw new ArgumentError(
+          `${this.className}: inputShape must be positive integers (one example, no batch axis), got ${JSON.stringify(args.inputShape)}.`,
+        );
+      }
+      this.inputShape = [...args.inputShape];
+    }
+    if (args.batchSize !== undefined) this.batchSize = args.batchSize;
+  }
+
+  get className(): string {
+    return (this.constructor as typeof Layer).className;
+  }
+
+  /** `Conv2D 'conv2d_1'`, for messages. */
+  get label(): string {
+    return `${this.className} '${this.name}'`;
+  }
+
+  /** Makes the weights for this input shape (batch axis included, possibly null). */
+  build(_inputShape: Shape | Shape[]): void {
+    this.built = true;
+  }
+
+  /** The computation on concrete tensors. */
+  abstract call(inputs: Tensor | Tensor[], options: CallOptions): Tensor;
+
+  /** The output shape for this input shape, without computing anything. */
+  abstract computeOutputShape(inputShape: Shape | Shape[]): Shape;
+
+  /** The constructor arguments, JSON-ready. Subclasses add theirs to the base config. */
+  getConfig(): LayerConfig {
+    const c: LayerConfig = { name: this.name, trainable: this.trainable };
+    if (this.inputShape) c.inputShape = this.inputShape;
+    if (this.batchSize !== undefined) c.batchSize = this.batchSize;
+    return c;
+  }
+
+  /** Applies the layer: to symbolic tensors (records the graph) or to concrete tensors (computes). */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor;
+  apply(inputs: Tensor | Tensor[], options?: CallOptions): Tensor;
+  apply(
+    inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[],
+    options: CallOptions = {},
+  ): SymbolicTensor | Tensor {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length > 0 && list.every((x) => x instanceof SymbolicTensor)) {
+      const syms = list as SymbolicTensor[];
+      const shapes = Array.isArray(inputs) ? syms.map((s) => s.shape) : syms[0]!.shape;
+      const out = this.withContext(() => {
+        this.ensureBuilt(shapes);
+        return this.computeOutputShape(shapes);
+      });
+      const t = new SymbolicTensor(
+        out,
+        this,
+        syms,
+        this.inboundNodes.length,
+        Array.isArray(inputs),
+      );
+      this.inboundNodes.push({ inputs: syms, output: t });
+      return t;
+    }
+    if (list.some((x) => x instanceof SymbolicTensor)) {
+      throw new ArgumentError(
+        `${this.label}: inputs mix symbolic tensors (from rc.Input) and concrete tensors; use one kind.`,
+      );
+    }
+    return this.withContext(() => {
+      const shapes = Array.isArray(inputs)
+        ? (inputs as Tensor[]).map((t) => t.shape)
+        : (inputs as Tensor).shape;
+      this.ensureBuilt(shapes);
+      return this.call(inputs as Tensor | Tensor[], options);
+    });
+  }
+
+  /** Builds once; later calls only check that the shape still fits. */
+  protected ensureBuilt(shapes: Shape | Shape[]): void {
+    if (!this.built) {
+      this.build(shapes);
+      this.built = true;
+    }
+  }
+
+  /** Prefixes errors from inside the layer with its name, so the message says where. */
+  protected withContext<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (
+        e instanceof ReceptiveError &&
+        !e.message.startsWith(`${this.label}:`) &&
+        !e.message.includes(`'${this.name}'`)
+      ) {
+        e.message = `${this.label}: ${e.message}`;
+      }
+      throw e;
+    }
+  }
+
+  /** Creates a weight tensor owned by this layer. */
+  protected addWeight(
+    name: string,
+    shape: number[],
+    initializer: InitializerName | Initializer,
+    trainable = true,
+  ): Tensor {
+    const w = getInitializer(initializer, this.label)(shape);
+    w.name = `${this.name}/${name}`;
+    w.requiresGrad = trainable && this.trainable;
+    (w as Tensor & { trainable?: boolean }).trainable = trainable;
+    this.ownWeights.push(w);
+    return w;
+  }
+
+  /** Registers a layer used inside this one, so its weights count as this layer's. */
+  protected addSublayer<L extends Layer>(layer: L): L {
+    this.sublayers.push(layer);
+    return layer;
+  }
+
+  /** All weights, own then sublayers', in a stable order (the order of save files). */
+  get weights(): Tensor[] {
+    return [...this.ownWeights, ...this.sublayers.flatMap((l) => l.weights)];
+  }
+
+  get trainableWeights(): Tensor[] {
+    if (!this.trainable) return [];
+    return [
+      ...this.ownWeights.filter((w) => (w as Tensor & { trainable?: boolean }).trainable !== false),
+      ...this.sublayers.flatMap((l) => l.trainableWeights),
+    ];
+  }
+
+  get nonTrainableWeights(): Tensor[] {
+    const t = new Set(this.trainableWeights);
+    return this.weights.filter((w) => !t.has(w));
+  }
+
+  /** Freezing a layer stops gradients to its weights. */
+  setTrainable(trainable: boolean): void {
+    this.trainable = trainable;
+    for (const l of this.sublayers) l.setTrainable(trainable);
+    for (const w of this.ownWeights)
+      w.requiresGrad = trainable && (w as Tensor & { trainable?: boolean }).trainable !== false;
+  }
+
+  countParams(): number {
+    return this.weights.reduce((n, w) => n + w.size, 0);
+  }
+
+  /** Copies of the weight values, in `weights` order. */
+  getWeights(): Float32Array[] {
+    return this.weights.map((w) => w.dataSync() as Float32Array);
+  }
+
+  /** Replaces the weight values (same shapes, same order as getWeights). */
+  setWeights(values: (Float32Array | Tensor)[]): void {
+    const ws = this.weights;
+    if (values.length !== ws.length) {
+      throw new ShapeError(
+        `${this.label}: setWeights got ${values.length} arrays, the layer has ${ws.length} weights.`,
+      );
+    }
+    ws.forEach((w, i) => {
+      const v = values[i]!;
+      const data = v instanceof Float32Array ? v : (v.dataSync() as Float32Array);
+      if (data.length !== w.size) {
+        throw new ShapeError(
+          `${this.label}: weight ${w.name} has shape ${fmtShape(w.shape)} (${w.size} values), setWeights got ${data.length} values.`,
+        );
+      }
+      w.storage = tensor(data, w.shape).storage;
+    });
+  }
+
+  toString(): string {
+    return `${this.label}`;
+  }
+}
+
+/** Checks an input's rank and (optionally) its last axis; the message names the layer. */
+export function expectInputRank(layer: Layer, shape: Shape, rank: number, what: string): void {
+  if (shape.length !== rank) {
+    throw new ShapeError(
+      `${layer.label}: expected input of rank ${rank} (${what}), got shape ${fmtSymShape(shape)}.` +
+        (rank === 4 && shape.length === 2
+          ? ' Put a Reshape layer first, e.g. new layers.Reshape({ targetShape: [28, 28, 1] }).'
+          : '') +
+        (rank === 2 && shape.length > 2 ? ' Put a Flatten layer first.' : ''),
+    );
+  }
+}
+
+export function knownDim(layer: Layer, shape: Shape, axis: number, what: string): number {
+  const d = shape[axis < 0 ? shape.length + axis : axis];
+  if (d === null || d === undefined) {
+    throw new ShapeError(
+      `${layer.label}: the ${what} axis of the input ${fmtSymShape(shape)} must be known to build the layer.`,
+    );
+  }
+  return d;
+}
+
+export { sizeOf };

@@ -1,0 +1,472 @@
+/**
+ * Convolution layers: Conv2D (strides, padding, dilation, groups), DepthwiseConv2D,
+ * SeparableConv2D (depthwise then pointwise), Conv2DTranspose, SpatialSeparableConv2D (k×1 then 1×k).
+ */
+import { conv2d, conv2dTranspose, depthwiseConv2d } from '../../ops/conv.js';
+import {
+  axisGeometry,
+  checkPadding,
+  type Padding,
+  transposedAxisGeometry,
+} from '../../ops/conv_geometry.js';
+import { add } from '../../ops/elementwise.js';
+import type { Tensor } from '../../tensor.js';
+import { ArgumentError, ShapeError } from '../../util/errors.js';
+import { pair } from '../../util/shape.js';
+import { type ActivationName, getActivation } from '../activation_fns.js';
+import type { Initializer, InitializerName } from '../initializers.js';
+import {
+  expectInputRank,
+  knownDim,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  registerLayer,
+  type Shape,
+} from '../layer.js';
+
+export interface ConvBaseArgs extends LayerArgs {
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: Padding;
+  dilationRate?: number | [number, number];
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName | Initializer;
+  biasInitializer?: InitializerName | Initializer;
+}
+
+/** Shared argument handling, output-shape arithmetic and bias + activation. */
+abstract class ConvBase extends Layer {
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+  readonly dilationRate: [number, number];
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  protected readonly kernelInit: InitializerName | Initializer;
+  protected readonly biasInit: InitializerName | Initializer;
+  bias: Tensor | null = null;
+
+  constructor(args: ConvBaseArgs) {
+    super(args);
+    const where = this.className;
+    if (args?.kernelSize === undefined)
+      throw new ArgumentError(`${where}: kernelSize is required (a number or [h, w]).`);
+    this.kernelSize = pair(args.kernelSize, 'kernelSize', where);
+    this.strides = pair(args.strides ?? 1, 'strides', where);
+    this.dilationRate = pair(args.dilationRate ?? 1, 'dilationRate', where);
+    this.padding = args.padding ?? 'valid';
+    checkPadding(this.padding, where);
+    this.activation = args.activation ?? 'linear';
+    getActivation(this.activation, where);
+    this.useBias = args.useBias ?? true;
+    this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
+    this.biasInit = args.biasInitializer ?? 'zeros';
+  }
+
+  protected finish(y: Tensor): Tensor {
+    if (this.bias) y = add(y, this.bias);
+    return getActivation(this.activation, this.label)(y);
+  }
+
+  /** Spatial output size of a forward convolution, or null where the input size is unknown. */
+  protected spatialOut(s: Shape): [number | null, number | null] {
+    return [0, 1].map((a) => {
+      const inSize = s[1 + a];
+      if (inSize === null || inSize === undefined) return null;
+      const g = axisGeometry(
+        inSize,
+        this.kernelSize[a]!,
+        this.strides[a]!,
+        this.dilationRate[a]!,
+        this.padding,
+        a as 0 | 1,
+      );
+      if (g.out < 1) {
+        throw new ShapeError(
+          `${this.label}: the ${this.kernelSize.join('x')} kernel (dilation ${this.dilationRate.join('x')}) does not fit in the input ${JSON.stringify(s)} with padding ${JSON.stringify(this.padding)}. Use padding 'same' or a smaller kernel.`,
+        );
+      }
+      return g.out;
+    }) as [number | null, number | null];
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+      activation: this.activation,
+      useBias: this.useBias,
+      ...(typeof this.kernelInit === 'string' ? { kernelInitializer: this.kernelInit } : {}),
+      ...(typeof this.biasInit === 'string' ? { biasInitializer: this.biasInit } : {}),
+    };
+  }
+}
+
+export interface Conv2DArgs extends ConvBaseArgs {
+  filters: number;
+  /** Split channels into groups convolved separately (AlexNet's two-GPU split, ResNeXt). */
+  groups?: number;
+}
+
+/** 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inChannels / groups, filters]. */
+export class Conv2D extends ConvBase {
+  static override className = 'Conv2D';
+  readonly filters: number;
+  readonly groups: number;
+  kernel!: Tensor;
+
+  constructor(args: Conv2DArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters < 1) {
+      throw new ArgumentError(
+        `${this.label}: filters must be a positive integer, got ${JSON.stringify(args.filters)}.`,
+      );
+    }
+    this.filters = args.filters;
+    this.groups = args.groups ?? 1;
+    if (!Number.isInteger(this.groups) || this.groups < 1 || this.filters % this.groups !== 0) {
+      throw new ArgumentError(
+        `${this.label}: groups (${this.groups}) must be a positive integer that divides filters (${this.filters}).`,
+      );
+    }
+  }
+
+  override build(s: Shape): void {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const inC = knownDim(this, s, 3, 'channel');
+    if (inC % this.groups !== 0) {
+      throw new ShapeError(
+        `${this.label}: groups (${this.groups}) must divide the input channels (${inC}).`,
+      );
+    }
+    this.kernel = this.addWeight(
+      'kernel',
+      [...this.kernelSize, inC / this.groups, this.filters],
+      this.kernelInit,
+    );
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
+  }
+
+  call(x: Tensor): Tensor {
+    return this.finish(
+      conv2d(x, this.kernel, {
+        strides: this.strides,
+        padding: this.padding,
+        dilationRate: this.dilationRate,
+        groups: this.groups,
+      }),
+    );
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    return [s[0] ?? null, ...this.spatialOut(s), this.filters];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), filters: this.filters, groups: this.groups };
+  }
+
+  static fromConfig(c: LayerConfig): Conv2D {
+    return new Conv2D(c as unknown as Conv2DArgs);
+  }
+}
+
+export interface DepthwiseConv2DArgs extends ConvBaseArgs {
+  depthMultiplier?: number;
+}
+
+/** One kernel per input channel (times depthMultiplier); channels never mix. */
+export class DepthwiseConv2D extends ConvBase {
+  static override className = 'DepthwiseConv2D';
+  readonly depthMultiplier: number;
+  kernel!: Tensor;
+
+  constructor(args: DepthwiseConv2DArgs) {
+    super(args);
+    this.depthMultiplier = args.depthMultiplier ?? 1;
+    if (!Number.isInteger(this.depthMultiplier) || this.depthMultiplier < 1) {
+      throw new ArgumentError(
+        `${this.label}: depthMultiplier must be a positive integer, got ${this.depthMultiplier}.`,
+      );
+    }
+  }
+
+  override build(s: Shape): void {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const inC = knownDim(this, s, 3, 'channel');
+    this.kernel = this.addWeight(
+      'depthwise_kernel',
+      [...this.kernelSize, inC, this.depthMultiplier],
+      this.kernelInit,
+    );
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [inC * this.depthMultiplier], this.biasInit);
+  }
+
+  call(x: Tensor): Tensor {
+    return this.finish(
+      depthwiseConv2d(x, this.kernel, {
+        strides: this.strides,
+        padding: this.padding,
+        dilationRate: this.dilationRate,
+      }),
+    );
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const c = s[3];
+    return [
+      s[0] ?? null,
+      ...this.spatialOut(s),
+      c === null || c === undefined ? null : c * this.depthMultiplier,
+    ];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), depthMultiplier: this.depthMultiplier };
+  }
+
+  static fromConfig(c: LayerConfig): DepthwiseConv2D {
+    return new DepthwiseConv2D(c as unknown as DepthwiseConv2DArgs);
+  }
+}
+
+export interface SeparableConv2DArgs extends ConvBaseArgs {
+  filters: number;
+  depthMultiplier?: number;
+}
+
+/** Depthwise convolution followed by a 1×1 pointwise convolution (Xception, MobileNet). */
+export class SeparableConv2D extends ConvBase {
+  static override className = 'SeparableConv2D';
+  readonly filters: number;
+  readonly depthMultiplier: number;
+  depthwiseKernel!: Tensor;
+  pointwiseKernel!: Tensor;
+
+  constructor(args: SeparableConv2DArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters < 1) {
+      throw new ArgumentError(
+        `${this.label}: filters must be a positive integer, got ${JSON.stringify(args.filters)}.`,
+      );
+    }
+    this.filters = args.filters;
+    this.depthMultiplier = args.depthMultiplier ?? 1;
+  }
+
+  override build(s: Shape): void {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const inC = knownDim(this, s, 3, 'channel');
+    this.depthwiseKernel = this.addWeight(
+      'depthwise_kernel',
+      [...this.kernelSize, inC, this.depthMultiplier],
+      this.kernelInit,
+    );
+    this.pointwiseKernel = this.addWeight(
+      'pointwise_kernel',
+      [1, 1, inC * this.depthMultiplier, this.filters],
+      this.kernelInit,
+    );
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
+  }
+
+  call(x: Tensor): Tensor {
+    const d = depthwiseConv2d(x, this.depthwiseKernel, {
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+    });
+    return this.finish(conv2d(d, this.pointwiseKernel));
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    return [s[0] ?? null, ...this.spatialOut(s), this.filters];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), filters: this.filters, depthMultiplier: this.depthMultiplier };
+  }
+
+  static fromConfig(c: LayerConfig): SeparableConv2D {
+    return new SeparableConv2D(c as unknown as SeparableConv2DArgs);
+  }
+}
+
+export interface Conv2DTransposeArgs extends ConvBaseArgs {
+  filters: number;
+  outputPadding?: number | [number, number];
+}
+
+/** Transposed ("de-")convolution: upsamples; kernel [kh, kw, filters, inChannels]. */
+export class Conv2DTranspose extends ConvBase {
+  static override className = 'Conv2DTranspose';
+  readonly filters: number;
+  readonly outputPadding: [number, number];
+  kernel!: Tensor;
+
+  constructor(args: Conv2DTransposeArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters < 1) {
+      throw new ArgumentError(
+        `${this.label}: filters must be a positive integer, got ${JSON.stringify(args.filters)}.`,
+      );
+    }
+    this.filters = args.filters;
+    const op = args.outputPadding ?? 0;
+    this.outputPadding = typeof op === 'number' ? [op, op] : [op[0], op[1]];
+  }
+
+  override build(s: Shape): void {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const inC = knownDim(this, s, 3, 'channel');
+    this.kernel = this.addWeight(
+      'kernel',
+      [...this.kernelSize, this.filters, inC],
+      this.kernelInit,
+    );
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
+  }
+
+  call(x: Tensor): Tensor {
+    return this.finish(
+      conv2dTranspose(x, this.kernel, {
+        strides: this.strides,
+        padding: this.padding,
+        dilationRate: this.dilationRate,
+        outputPadding: this.outputPadding,
+      }),
+    );
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const out = [0, 1].map((a) => {
+      const d = s[1 + a];
+      if (d === null || d === undefined) return null;
+      return transposedAxisGeometry(
+        d,
+        this.kernelSize[a]!,
+        this.strides[a]!,
+        this.dilationRate[a]!,
+        this.padding,
+        this.outputPadding[a]!,
+        a as 0 | 1,
+      ).out;
+    });
+    return [s[0] ?? null, ...out, this.filters];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), filters: this.filters, outputPadding: this.outputPadding };
+  }
+
+  static fromConfig(c: LayerConfig): Conv2DTranspose {
+    return new Conv2DTranspose(c as unknown as Conv2DTransposeArgs);
+  }
+}
+
+export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSize'> {
+  filters: number;
+  /** k: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²). */
+  kernelSize: number;
+}
+
+/** A k×k convolution factored into k×1 then 1×k (Inception v3's spatial factorization). */
+export class SpatialSeparableConv2D extends ConvBase {
+  static override className = 'SpatialSeparableConv2D';
+  readonly filters: number;
+  kernelV!: Tensor;
+  kernelH!: Tensor;
+
+  constructor(args: SpatialSeparableConv2DArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters < 1) {
+      throw new ArgumentError(
+        `${this.label}: filters must be a positive integer, got ${JSON.stringify(args.filters)}.`,
+      );
+    }
+    this.filters = args.filters;
+  }
+
+  override build(s: Shape): void {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const inC = knownDim(this, s, 3, 'channel');
+    const [kh, kw] = this.kernelSize;
+    this.kernelV = this.addWeight('kernel_vertical', [kh, 1, inC, this.filters], this.kernelInit);
+    this.kernelH = this.addWeight(
+      'kernel_horizontal',
+      [1, kw, this.filters, this.filters],
+      this.kernelInit,
+    );
+    if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
+  }
+
+  private parts(): [Padding, Padding] {
+    // Explicit padding [[t, b], [l, r]] splits: the k×1 pads rows, the 1×k pads columns.
+    const p = this.padding;
+    if (Array.isArray(p))
+      return [
+        [p[0], [0, 0]],
+        [[0, 0], p[1]],
+      ];
+    if (typeof p === 'number')
+      return [
+        [
+          [p, p],
+          [0, 0],
+        ],
+        [
+          [0, 0],
+          [p, p],
+        ],
+      ];
+    return [p, p];
+  }
+
+  call(x: Tensor): Tensor {
+    const [pv, ph] = this.parts();
+    const v = conv2d(x, this.kernelV, {
+      strides: [this.strides[0], 1],
+      padding: pv,
+      dilationRate: [this.dilationRate[0], 1],
+    });
+    return this.finish(
+      conv2d(v, this.kernelH, {
+        strides: [1, this.strides[1]],
+        padding: ph,
+        dilationRate: [1, this.dilationRate[1]],
+      }),
+    );
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    return [s[0] ?? null, ...this.spatialOut(s), this.filters];
+  }
+
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), kernelSize: this.kernelSize[0], filters: this.filters };
+  }
+
+  static fromConfig(c: LayerConfig): SpatialSeparableConv2D {
+    return new SpatialSeparableConv2D(c as unknown as SpatialSeparableConv2DArgs);
+  }
+}
+
+for (const cls of [
+  Conv2D,
+  DepthwiseConv2D,
+  SeparableConv2D,
+  Conv2DTranspose,
+  SpatialSeparableConv2D,
+])
+  registerLayer(cls);

@@ -1,0 +1,284 @@
+/** Core layers: InputLayer, Dense, Flatten, Reshape, Activation, ReLU, Dropout. */
+import { relu as reluOp } from '../../ops/activations.js';
+import { dropout } from '../../ops/dropout.js';
+import { add, maximum, minimum, mul } from '../../ops/elementwise.js';
+import { matmul } from '../../ops/matmul.js';
+import { reshape } from '../../ops/shape.js';
+import type { Tensor } from '../../tensor.js';
+import { ArgumentError, ShapeError } from '../../util/errors.js';
+import { type ActivationName, getActivation } from '../activation_fns.js';
+import type { Initializer, InitializerName } from '../initializers.js';
+import {
+  type CallOptions,
+  fmtSymShape,
+  knownDim,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  registerLayer,
+  type Shape,
+} from '../layer.js';
+
+/** The start of a functional model: it passes its input through. Made by rc.Input(). */
+export class InputLayer extends Layer {
+  static override className = 'InputLayer';
+  constructor(args: LayerArgs & { inputShape: number[] }) {
+    super(args);
+    this.built = true;
+  }
+  call(x: Tensor): Tensor {
+    return x;
+  }
+  computeOutputShape(s: Shape): Shape {
+    return s;
+  }
+  static fromConfig(c: LayerConfig): InputLayer {
+    return new InputLayer(c as unknown as LayerArgs & { inputShape: number[] });
+  }
+}
+
+export interface DenseArgs extends LayerArgs {
+  units: number;
+  activation?: ActivationName;
+  useBias?: boolean;
+  kernelInitializer?: InitializerName | Initializer;
+  biasInitializer?: InitializerName | Initializer;
+}
+
+/** Fully connected: y = activation(x · kernel + bias), over the last axis. */
+export class Dense extends Layer {
+  static override className = 'Dense';
+  readonly units: number;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private readonly kernelInit: InitializerName | Initializer;
+  private readonly biasInit: InitializerName | Initializer;
+  kernel!: Tensor;
+  bias: Tensor | null = null;
+
+  constructor(args: DenseArgs) {
+    super(args);
+    if (!Number.isInteger(args?.units) || args.units < 1) {
+      throw new ArgumentError(
+        `Dense: units must be a positive integer, got ${JSON.stringify(args?.units)}.`,
+      );
+    }
+    this.units = args.units;
+    this.activation = args.activation ?? 'linear';
+    getActivation(this.activation, this.label);
+    this.useBias = args.useBias ?? true;
+    this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
+    this.biasInit = args.biasInitializer ?? 'zeros';
+  }
+
+  override build(s: Shape): void {
+    if (s.length < 2)
+      throw new ShapeError(
+        `${this.label}: expected input of rank >= 2 [batch, features], got ${fmtSymShape(s)}.`,
+      );
+    const inDim = knownDim(this, s, -1, 'last');
+    this.kernel = this.addWeight('kernel', [inDim, this.units], this.kernelInit);
+    if (this.useBias) this.bias = this.addWeight('bias', [this.units], this.biasInit);
+  }
+
+  call(x: Tensor): Tensor {
+    const inDim = this.kernel.shape[0]!;
+    if (x.shape[x.rank - 1] !== inDim) {
+      throw new ShapeError(
+        `${this.label}: built for ${inDim} input features, got input of shape [${x.shape.join(', ')}].`,
+      );
+    }
+    const flat = x.rank === 2 ? x : reshape(x, [-1, inDim]);
+    let y = matmul(flat, this.kernel);
+    if (this.bias) y = add(y, this.bias);
+    if (x.rank !== 2) y = reshape(y, [...x.shape.slice(0, -1), this.units]);
+    return getActivation(this.activation, this.label)(y);
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    return [...s.slice(0, -1), this.units];
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      ...(typeof this.kernelInit === 'string' ? { kernelInitializer: this.kernelInit } : {}),
+      ...(typeof this.biasInit === 'string' ? { biasInitializer: this.biasInit } : {}),
+    };
+  }
+
+  static fromConfig(c: LayerConfig): Dense {
+    return new Dense(c as unknown as DenseArgs);
+  }
+}
+
+/** Flattens every axis but the batch axis. */
+export class Flatten extends Layer {
+  static override className = 'Flatten';
+  call(x: Tensor): Tensor {
+    return reshape(x, [x.shape[0]!, -1]);
+  }
+  computeOutputShape(s: Shape): Shape {
+    const rest = s.slice(1);
+    return [
+      s[0] ?? null,
+      rest.some((d) => d === null) ? null : rest.reduce<number>((a, d) => a * (d as number), 1),
+    ];
+  }
+  static fromConfig(c: LayerConfig): Flatten {
+    return new Flatten(c);
+  }
+}
+
+export interface ReshapeArgs extends LayerArgs {
+  /** The shape of one example (no batch axis); one entry may be -1. */
+  targetShape: number[];
+}
+
+/** Reshapes each example (the batch axis stays). */
+export class Reshape extends Layer {
+  static override className = 'Reshape';
+  readonly targetShape: number[];
+  constructor(args: ReshapeArgs) {
+    super(args);
+    if (!Array.isArray(args?.targetShape))
+      throw new ArgumentError('Reshape: targetShape (one example, no batch axis) is required.');
+    this.targetShape = [...args.targetShape];
+  }
+  call(x: Tensor): Tensor {
+    return reshape(x, [x.shape[0]!, ...this.targetShape]);
+  }
+  computeOutputShape(s: Shape): Shape {
+    const inSize = s
+      .slice(1)
+      .reduce<number | null>((a, d) => (a === null || d === null ? null : a * d), 1);
+    const known = this.targetShape.filter((d) => d !== -1).reduce((a, d) => a * d, 1);
+    const out = this.targetShape.map((d) =>
+      d === -1 ? (inSize === null ? null : inSize / known) : d,
+    );
+    if (
+      inSize !== null &&
+      (out.some((d) => d !== null && !Number.isInteger(d)) ||
+        (!this.targetShape.includes(-1) && known !== inSize))
+    ) {
+      throw new ShapeError(
+        `${this.label}: cannot reshape examples of shape ${fmtSymShape(s.slice(1))} (${inSize} values) into ${fmtSymShape(this.targetShape)}.`,
+      );
+    }
+    return [s[0] ?? null, ...out];
+  }
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), targetShape: this.targetShape };
+  }
+  static fromConfig(c: LayerConfig): Reshape {
+    return new Reshape(c as unknown as ReshapeArgs);
+  }
+}
+
+/** Applies a named activation function. */
+export class Activation extends Layer {
+  static override className = 'Activation';
+  readonly activation: ActivationName;
+  constructor(args: LayerArgs & { activation: ActivationName }) {
+    super(args);
+    this.activation = args?.activation;
+    getActivation(this.activation, this.label);
+  }
+  call(x: Tensor): Tensor {
+    return getActivation(this.activation, this.label)(x);
+  }
+  computeOutputShape(s: Shape): Shape {
+    return s;
+  }
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), activation: this.activation };
+  }
+  static fromConfig(c: LayerConfig): Activation {
+    return new Activation(c as unknown as LayerArgs & { activation: ActivationName });
+  }
+}
+
+export interface ReLUArgs extends LayerArgs {
+  /** Caps the output (6 gives ReLU6). */
+  maxValue?: number;
+  /** Slope below zero (leaky ReLU). */
+  negativeSlope?: number;
+}
+
+/** max(x, 0), optionally capped (maxValue) or leaky (negativeSlope). */
+export class ReLU extends Layer {
+  static override className = 'ReLU';
+  readonly maxValue?: number;
+  readonly negativeSlope: number;
+  constructor(args: ReLUArgs = {}) {
+    super(args);
+    if (args.maxValue !== undefined) this.maxValue = args.maxValue;
+    this.negativeSlope = args.negativeSlope ?? 0;
+  }
+  call(x: Tensor): Tensor {
+    let y = this.negativeSlope === 0 ? reluOp(x) : maximum(x, mul(x, this.negativeSlope));
+    if (this.maxValue !== undefined) y = minimum(y, this.maxValue);
+    return y;
+  }
+  computeOutputShape(s: Shape): Shape {
+    return s;
+  }
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      ...(this.maxValue !== undefined ? { maxValue: this.maxValue } : {}),
+      negativeSlope: this.negativeSlope,
+    };
+  }
+  static fromConfig(c: LayerConfig): ReLU {
+    return new ReLU(c as ReLUArgs);
+  }
+}
+
+export interface DropoutArgs extends LayerArgs {
+  rate: number;
+  seed?: number;
+}
+
+/** Inverted dropout in training; the identity in inference. */
+export class Dropout extends Layer {
+  static override className = 'Dropout';
+  readonly rate: number;
+  readonly seed?: number;
+  private calls = 0;
+  constructor(args: DropoutArgs) {
+    super(args);
+    if (typeof args?.rate !== 'number' || !(args.rate >= 0 && args.rate < 1)) {
+      throw new ArgumentError(
+        `Dropout: rate must be in [0, 1), got ${JSON.stringify(args?.rate)}.`,
+      );
+    }
+    this.rate = args.rate;
+    if (args.seed !== undefined) this.seed = args.seed;
+  }
+  call(x: Tensor, options: CallOptions): Tensor {
+    if (!options.training) return x;
+    // A seeded layer draws a new, repeatable mask on every call.
+    const seed = this.seed === undefined ? undefined : this.seed + this.calls++;
+    return dropout(x, this.rate, seed === undefined ? {} : { seed });
+  }
+  computeOutputShape(s: Shape): Shape {
+    return s;
+  }
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      rate: this.rate,
+      ...(this.seed !== undefined ? { seed: this.seed } : {}),
+    };
+  }
+  static fromConfig(c: LayerConfig): Dropout {
+    return new Dropout(c as unknown as DropoutArgs);
+  }
+}
+
+for (const cls of [InputLayer, Dense, Flatten, Reshape, Activation, ReLU, Dropout])
+  registerLayer(cls);

@@ -1,0 +1,152 @@
+/** BatchNormalization and AlexNet's LocalResponseNormalization. */
+import { noGrad } from '../../autograd.js';
+import { add, mul } from '../../ops/elementwise.js';
+import { batchNorm, type LRNOptions, localResponseNorm, moments } from '../../ops/norm.js';
+import type { Tensor } from '../../tensor.js';
+import { ArgumentError } from '../../util/errors.js';
+import {
+  type CallOptions,
+  expectInputRank,
+  knownDim,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  registerLayer,
+  type Shape,
+} from '../layer.js';
+
+export interface BatchNormalizationArgs extends LayerArgs {
+  /** Weight of the old value in the moving averages (Keras: 0.99; PyTorch's momentum 0.1 is 0.9 here). */
+  momentum?: number;
+  epsilon?: number;
+  /** Learn beta (a per-channel offset). */
+  center?: boolean;
+  /** Learn gamma (a per-channel scale). */
+  scale?: boolean;
+}
+
+/**
+ * Normalizes each channel (the last axis). Training: batch mean and variance, and the moving
+ * averages move toward them. Inference: the moving averages, nothing updated.
+ */
+export class BatchNormalization extends Layer {
+  static override className = 'BatchNormalization';
+  readonly momentum: number;
+  readonly epsilon: number;
+  readonly center: boolean;
+  readonly scale: boolean;
+  gamma!: Tensor;
+  beta!: Tensor;
+  movingMean!: Tensor;
+  movingVariance!: Tensor;
+
+  constructor(args: BatchNormalizationArgs = {}) {
+    super(args);
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-3;
+    this.center = args.center ?? true;
+    this.scale = args.scale ?? true;
+    if (!(this.momentum >= 0 && this.momentum < 1))
+      throw new ArgumentError(`${this.label}: momentum must be in [0, 1), got ${this.momentum}.`);
+    if (!(this.epsilon > 0))
+      throw new ArgumentError(`${this.label}: epsilon must be positive, got ${this.epsilon}.`);
+  }
+
+  override build(s: Shape): void {
+    if (s.length < 2) expectInputRank(this, s, 2, '[batch, ..., channels]');
+    const c = knownDim(this, s, -1, 'channel');
+    // gamma/beta exist even when not learned (fixed 1 and 0), so the kernel always gets four vectors.
+    this.gamma = this.addWeight('gamma', [c], 'ones', this.scale);
+    this.beta = this.addWeight('beta', [c], 'zeros', this.center);
+    this.movingMean = this.addWeight('moving_mean', [c], 'zeros', false);
+    this.movingVariance = this.addWeight('moving_variance', [c], 'ones', false);
+    if (!this.scale) this.ownWeights = this.ownWeights.filter((w) => w !== this.gamma);
+    if (!this.center) this.ownWeights = this.ownWeights.filter((w) => w !== this.beta);
+  }
+
+  call(x: Tensor, options: CallOptions): Tensor {
+    if (!options.training) {
+      return batchNorm(
+        x,
+        this.movingMean,
+        this.movingVariance,
+        this.gamma,
+        this.beta,
+        this.epsilon,
+      );
+    }
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = moments(x, axes);
+    noGrad(() => {
+      const m = this.momentum;
+      this.movingMean.storage = add(mul(this.movingMean, m), mul(mean.detach(), 1 - m)).storage;
+      this.movingVariance.storage = add(
+        mul(this.movingVariance, m),
+        mul(variance.detach(), 1 - m),
+      ).storage;
+    });
+    return batchNorm(x, mean, variance, this.gamma, this.beta, this.epsilon);
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    return s;
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+    };
+  }
+
+  static fromConfig(c: LayerConfig): BatchNormalization {
+    return new BatchNormalization(c as BatchNormalizationArgs);
+  }
+}
+
+export type LocalResponseNormalizationArgs = LayerArgs & LRNOptions;
+
+/** TensorFlow's LRN across channels (AlexNet): x / (bias + alpha·Σx²)^beta over 2·depthRadius + 1 channels. */
+export class LocalResponseNormalization extends Layer {
+  static override className = 'LocalResponseNormalization';
+  readonly depthRadius: number;
+  readonly bias: number;
+  readonly alpha: number;
+  readonly beta: number;
+  constructor(args: LocalResponseNormalizationArgs = {}) {
+    super(args);
+    this.depthRadius = args.depthRadius ?? 5;
+    this.bias = args.bias ?? 1;
+    this.alpha = args.alpha ?? 1;
+    this.beta = args.beta ?? 0.5;
+  }
+  call(x: Tensor): Tensor {
+    return localResponseNorm(x, {
+      depthRadius: this.depthRadius,
+      bias: this.bias,
+      alpha: this.alpha,
+      beta: this.beta,
+    });
+  }
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    return s;
+  }
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      depthRadius: this.depthRadius,
+      bias: this.bias,
+      alpha: this.alpha,
+      beta: this.beta,
+    };
+  }
+  static fromConfig(c: LayerConfig): LocalResponseNormalization {
+    return new LocalResponseNormalization(c as LocalResponseNormalizationArgs);
+  }
+}
+
+for (const cls of [BatchNormalization, LocalResponseNormalization]) registerLayer(cls);

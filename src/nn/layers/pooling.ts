@@ -1,0 +1,225 @@
+/** Pooling and resampling layers: max/average pooling, global pooling, zero padding, upsampling. */
+import { axisGeometry, checkPadding, type Padding } from '../../ops/conv_geometry.js';
+import { avgPool2d, maxPool2d } from '../../ops/pool.js';
+import { max, mean } from '../../ops/reduce.js';
+import { broadcastTo, pad, reshape } from '../../ops/shape.js';
+import type { Tensor } from '../../tensor.js';
+import { ArgumentError, ShapeError } from '../../util/errors.js';
+import { pair } from '../../util/shape.js';
+import {
+  expectInputRank,
+  Layer,
+  type LayerArgs,
+  type LayerConfig,
+  registerLayer,
+  type Shape,
+} from '../layer.js';
+
+export interface Pooling2DArgs extends LayerArgs {
+  poolSize?: number | [number, number];
+  /** Defaults to poolSize. */
+  strides?: number | [number, number];
+  padding?: Padding;
+}
+
+abstract class Pooling2D extends Layer {
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: Padding;
+
+  constructor(args: Pooling2DArgs = {}) {
+    super(args);
+    this.poolSize = pair(args.poolSize ?? 2, 'poolSize', this.className);
+    this.strides = pair(args.strides ?? this.poolSize, 'strides', this.className);
+    this.padding = args.padding ?? 'valid';
+    checkPadding(this.padding, this.className);
+  }
+
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const out = [0, 1].map((a) => {
+      const d = s[1 + a];
+      if (d === null || d === undefined) return null;
+      const g = axisGeometry(d, this.poolSize[a]!, this.strides[a]!, 1, this.padding, a as 0 | 1);
+      if (g.out < 1) {
+        throw new ShapeError(
+          `${this.label}: the ${this.poolSize.join('x')} window does not fit in the input ${JSON.stringify(s)}; use padding 'same' or a smaller poolSize.`,
+        );
+      }
+      return g.out;
+    });
+    return [s[0] ?? null, ...out, s[3] ?? null];
+  }
+
+  override getConfig(): LayerConfig {
+    return {
+      ...super.getConfig(),
+      poolSize: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+    };
+  }
+}
+
+export class MaxPooling2D extends Pooling2D {
+  static override className = 'MaxPooling2D';
+  call(x: Tensor): Tensor {
+    return maxPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+  static fromConfig(c: LayerConfig): MaxPooling2D {
+    return new MaxPooling2D(c as Pooling2DArgs);
+  }
+}
+
+export class AveragePooling2D extends Pooling2D {
+  static override className = 'AveragePooling2D';
+  call(x: Tensor): Tensor {
+    return avgPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+  }
+  static fromConfig(c: LayerConfig): AveragePooling2D {
+    return new AveragePooling2D(c as Pooling2DArgs);
+  }
+}
+
+export interface GlobalPoolingArgs extends LayerArgs {
+  /** Keep the spatial axes as size 1: [batch, 1, 1, channels]. */
+  keepDims?: boolean;
+}
+
+abstract class GlobalPooling2D extends Layer {
+  readonly keepDims: boolean;
+  constructor(args: GlobalPoolingArgs = {}) {
+    super(args);
+    this.keepDims = args.keepDims ?? false;
+  }
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    return this.keepDims ? [s[0] ?? null, 1, 1, s[3] ?? null] : [s[0] ?? null, s[3] ?? null];
+  }
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), keepDims: this.keepDims };
+  }
+}
+
+/** Mean over height and width: [batch, h, w, c] → [batch, c]. */
+export class GlobalAveragePooling2D extends GlobalPooling2D {
+  static override className = 'GlobalAveragePooling2D';
+  call(x: Tensor): Tensor {
+    return mean(x, [1, 2], this.keepDims);
+  }
+  static fromConfig(c: LayerConfig): GlobalAveragePooling2D {
+    return new GlobalAveragePooling2D(c as GlobalPoolingArgs);
+  }
+}
+
+/** Max over height and width: [batch, h, w, c] → [batch, c]. */
+export class GlobalMaxPooling2D extends GlobalPooling2D {
+  static override className = 'GlobalMaxPooling2D';
+  call(x: Tensor): Tensor {
+    return max(x, [1, 2], this.keepDims);
+  }
+  static fromConfig(c: LayerConfig): GlobalMaxPooling2D {
+    return new GlobalMaxPooling2D(c as GlobalPoolingArgs);
+  }
+}
+
+export interface ZeroPadding2DArgs extends LayerArgs {
+  /** A number (all sides), [h, w] (symmetric), or [[top, bottom], [left, right]]. Default 1. */
+  padding?: number | [number, number] | [[number, number], [number, number]];
+}
+
+export class ZeroPadding2D extends Layer {
+  static override className = 'ZeroPadding2D';
+  readonly padding: [[number, number], [number, number]];
+  constructor(args: ZeroPadding2DArgs = {}) {
+    super(args);
+    const p = args.padding ?? 1;
+    let pp: [[number, number], [number, number]];
+    if (typeof p === 'number')
+      pp = [
+        [p, p],
+        [p, p],
+      ];
+    else if (typeof p[0] === 'number')
+      pp = [
+        [p[0], p[0]],
+        [p[1] as number, p[1] as number],
+      ];
+    else pp = p as [[number, number], [number, number]];
+    if (pp.flat().some((v) => !Number.isInteger(v) || v < 0)) {
+      throw new ArgumentError(
+        `ZeroPadding2D: padding must be non-negative integers, got ${JSON.stringify(p)}.`,
+      );
+    }
+    this.padding = pp;
+  }
+  call(x: Tensor): Tensor {
+    return pad(x, [[0, 0], this.padding[0], this.padding[1], [0, 0]]);
+  }
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const [[t, b], [l, r]] = this.padding;
+    return [
+      s[0] ?? null,
+      s[1] === null ? null : s[1]! + t + b,
+      s[2] === null ? null : s[2]! + l + r,
+      s[3] ?? null,
+    ];
+  }
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), padding: this.padding };
+  }
+  static fromConfig(c: LayerConfig): ZeroPadding2D {
+    return new ZeroPadding2D(c as ZeroPadding2DArgs);
+  }
+}
+
+export interface UpSampling2DArgs extends LayerArgs {
+  size?: number | [number, number];
+}
+
+/** Nearest-neighbour upsampling: each pixel becomes a size[0]×size[1] block. */
+export class UpSampling2D extends Layer {
+  static override className = 'UpSampling2D';
+  readonly size: [number, number];
+  constructor(args: UpSampling2DArgs = {}) {
+    super(args);
+    this.size = pair(args.size ?? 2, 'size', 'UpSampling2D');
+  }
+  call(x: Tensor): Tensor {
+    return upsampleNearest(x, this.size);
+  }
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    return [
+      s[0] ?? null,
+      s[1] === null ? null : s[1]! * this.size[0],
+      s[2] === null ? null : s[2]! * this.size[1],
+      s[3] ?? null,
+    ];
+  }
+  override getConfig(): LayerConfig {
+    return { ...super.getConfig(), size: this.size };
+  }
+  static fromConfig(c: LayerConfig): UpSampling2D {
+    return new UpSampling2D(c as UpSampling2DArgs);
+  }
+}
+
+/** [n, h, w, c] → [n, h·sh, w·sw, c] by repeating pixels (a broadcast, so its gradient sums blocks). */
+export function upsampleNearest(x: Tensor, [sh, sw]: [number, number]): Tensor {
+  const [n, h, w, c] = x.shape as [number, number, number, number];
+  const expanded = broadcastTo(reshape(x, [n, h, 1, w, 1, c]), [n, h, sh, w, sw, c]);
+  return reshape(expanded, [n, h * sh, w * sw, c]);
+}
+
+for (const cls of [
+  MaxPooling2D,
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  ZeroPadding2D,
+  UpSampling2D,
+]) {
+  registerLayer(cls);
+}

@@ -1,0 +1,234 @@
+/**
+ * Callbacks, Keras-style: hooks into fit() at the start and end of training, epochs and
+ * batches. `logs` carry the running loss and metrics ({ loss, accuracy, val_loss, ... }).
+ */
+import type { Model } from '../nn/model.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { ArgumentError } from '../util/errors.js';
+
+export type Logs = Record<string, number>;
+
+export interface TrainingParams {
+  epochs: number;
+  /** Batches per epoch. */
+  steps: number;
+  samples: number;
+  verbose: 0 | 1 | 2;
+  /** The first epoch (non-zero when resuming). */
+  initialEpoch: number;
+}
+
+export abstract class Callback {
+  model!: Model;
+  params!: TrainingParams;
+  setModel(model: Model): void {
+    this.model = model;
+  }
+  setParams(params: TrainingParams): void {
+    this.params = params;
+  }
+  onTrainBegin(_logs?: Logs): void | Promise<void> {}
+  onTrainEnd(_logs?: Logs): void | Promise<void> {}
+  onEpochBegin(_epoch: number, _logs?: Logs): void | Promise<void> {}
+  onEpochEnd(_epoch: number, _logs: Logs): void | Promise<void> {}
+  onBatchBegin(_batch: number, _logs?: Logs): void | Promise<void> {}
+  onBatchEnd(_batch: number, _logs: Logs): void | Promise<void> {}
+}
+
+/** Runs a list of callbacks in order. */
+export class CallbackList {
+  constructor(readonly callbacks: Callback[]) {}
+  async call<
+    K extends
+      | 'onTrainBegin'
+      | 'onTrainEnd'
+      | 'onEpochBegin'
+      | 'onEpochEnd'
+      | 'onBatchBegin'
+      | 'onBatchEnd',
+  >(hook: K, ...args: Parameters<Callback[K]>): Promise<void> {
+    for (const cb of this.callbacks) {
+      const r = (cb[hook] as (...a: unknown[]) => void | Promise<void>).apply(cb, args);
+      if (r) await r;
+    }
+  }
+}
+
+/** The record fit() returns: each metric per epoch (Keras's History). */
+export class History extends Callback {
+  epoch: number[] = [];
+  history: Record<string, number[]> = {};
+  override onEpochEnd(epoch: number, logs: Logs): void {
+    this.epoch.push(epoch);
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+  }
+  toJSON(): { epoch: number[]; history: Record<string, number[]> } {
+    return { epoch: this.epoch, history: this.history };
+  }
+}
+
+type Mode = 'min' | 'max' | 'auto';
+function better(mode: Mode, monitor: string): (a: number, b: number, delta: number) => boolean {
+  const m = mode === 'auto' ? (/acc|auc|precision|recall/i.test(monitor) ? 'max' : 'min') : mode;
+  return m === 'min' ? (a, b, d) => a < b - d : (a, b, d) => a > b + d;
+}
+
+export interface EarlyStoppingOptions {
+  /** The logged value to watch. Default 'val_loss'. */
+  monitor?: string;
+  /** Smallest change that counts as an improvement. */
+  minDelta?: number;
+  /** Epochs without improvement before stopping. */
+  patience?: number;
+  mode?: Mode;
+  /** At the end, put back the weights of the best epoch (TensorFlow.js lacks this). */
+  restoreBestWeights?: boolean;
+}
+
+/** Stops training when the monitored value stops improving. */
+export class EarlyStopping extends Callback {
+  readonly monitor: string;
+  readonly minDelta: number;
+  readonly patience: number;
+  readonly restoreBestWeights: boolean;
+  private readonly improved: (a: number, b: number, d: number) => boolean;
+  private best = Number.NaN;
+  private bestWeights: Float32Array[] | null = null;
+  private wait = 0;
+  stoppedEpoch = -1;
+  bestEpoch = -1;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    super();
+    this.monitor = options.monitor ?? 'val_loss';
+    this.minDelta = Math.abs(options.minDelta ?? 0);
+    this.patience = options.patience ?? 0;
+    this.restoreBestWeights = options.restoreBestWeights ?? false;
+    this.improved = better(options.mode ?? 'auto', this.monitor);
+  }
+
+  override onTrainBegin(): void {
+    this.best = Number.NaN;
+    this.wait = 0;
+    this.bestWeights = null;
+    this.stoppedEpoch = -1;
+  }
+
+  override onEpochEnd(epoch: number, logs: Logs): void {
+    const v = logs[this.monitor];
+    if (v === undefined) {
+      throw new ArgumentError(
+        `EarlyStopping: the monitored value '${this.monitor}' is not in the logs (${Object.keys(logs).join(', ')}). ` +
+          "Monitor 'loss', or give fit() validationData for 'val_loss'.",
+      );
+    }
+    if (Number.isNaN(this.best) || this.improved(v, this.best, this.minDelta)) {
+      this.best = v;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBestWeights) this.bestWeights = this.model.getWeights();
+      return;
+    }
+    this.wait++;
+    if (this.wait > this.patience) {
+      this.stoppedEpoch = epoch;
+      this.model.stopTraining = true;
+    }
+  }
+
+  override onTrainEnd(): void {
+    if (this.restoreBestWeights && this.bestWeights && this.stoppedEpoch >= 0)
+      this.model.setWeights(this.bestWeights);
+  }
+}
+
+export interface ModelCheckpointOptions {
+  /** Directory to save into; `{epoch}` is replaced by the epoch number (1-based). */
+  filepath: string;
+  monitor?: string;
+  /** Save only when the monitored value improves. */
+  saveBestOnly?: boolean;
+  mode?: Mode;
+}
+
+/** Saves the model (topology + weights, atomically) at the end of epochs. */
+export class ModelCheckpoint extends Callback {
+  readonly filepath: string;
+  readonly monitor: string;
+  readonly saveBestOnly: boolean;
+  private readonly improved: (a: number, b: number, d: number) => boolean;
+  private best = Number.NaN;
+
+  constructor(options: ModelCheckpointOptions) {
+    super();
+    if (!options?.filepath)
+      throw new ArgumentError('ModelCheckpoint: filepath (a directory) is required.');
+    this.filepath = options.filepath;
+    this.monitor = options.monitor ?? 'val_loss';
+    this.saveBestOnly = options.saveBestOnly ?? false;
+    this.improved = better(options.mode ?? 'auto', this.monitor);
+  }
+
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    if (this.saveBestOnly) {
+      const v = logs[this.monitor];
+      if (v === undefined)
+        throw new ArgumentError(
+          `ModelCheckpoint: '${this.monitor}' is not in the logs (${Object.keys(logs).join(', ')}).`,
+        );
+      if (!Number.isNaN(this.best) && !this.improved(v, this.best, 0)) return;
+      this.best = v;
+    }
+    const save = (this.model as unknown as { save?: (dir: string) => Promise<void> }).save;
+    if (!save)
+      throw new ArgumentError(
+        'ModelCheckpoint: model.save is not available (import receptive, not only its nn module).',
+      );
+    await save.call(this.model, this.filepath.replace('{epoch}', String(epoch + 1)));
+  }
+}
+
+/** Sets the optimizer's learning rate at the start of each epoch from schedule(epoch, currentLr). */
+export class LearningRateScheduler extends Callback {
+  constructor(private readonly schedule: (epoch: number, lr: number) => number) {
+    super();
+    if (typeof schedule !== 'function')
+      throw new ArgumentError('LearningRateScheduler: expects a function (epoch, lr) => newLr.');
+  }
+  override onEpochBegin(epoch: number): void {
+    const opt = (this.model as unknown as { optimizer?: Optimizer }).optimizer;
+    if (!opt)
+      throw new ArgumentError(
+        'LearningRateScheduler: the model has no optimizer; call compile() first.',
+      );
+    const lr = this.schedule(epoch, opt.currentLearningRate());
+    if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+      throw new ArgumentError(
+        `LearningRateScheduler: the schedule returned ${lr} at epoch ${epoch}; it must be a finite number >= 0.`,
+      );
+    }
+    opt.learningRate = lr;
+  }
+}
+
+/** Stops training at the first batch whose loss is NaN or infinite, and says which. */
+export class TerminateOnNaN extends Callback {
+  /** The global step (batches since training began) at which a non-finite loss appeared, or -1. */
+  step = -1;
+  private seen = 0;
+  private epoch = 0;
+  message = '';
+  override onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+  override onBatchEnd(batch: number, logs: Logs): void {
+    this.seen++;
+    const loss = logs.batchLoss ?? logs.loss;
+    if (loss !== undefined && !Number.isFinite(loss)) {
+      this.step = this.seen;
+      this.message = `TerminateOnNaN: epoch ${this.epoch + 1}, batch ${batch + 1} (step ${this.seen}): the loss is ${loss}; training stopped.`;
+      console.error(this.message);
+      this.model.stopTraining = true;
+    }
+  }
+}

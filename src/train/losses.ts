@@ -1,0 +1,151 @@
+/**
+ * Losses, by Keras's names. Each takes (yTrue, yPred) and returns the mean loss over the batch.
+ * Cross-entropy on probabilities that came straight out of a softmax is computed from the
+ * softmax's logits instead (as Keras does), which is exact and never takes log(0).
+ */
+import { logSoftmax } from '../ops/activations.js';
+import { abs, add, exp, log, maximum, minimum, mul, neg, square, sub } from '../ops/elementwise.js';
+import { softmaxCrossEntropy } from '../ops/loss.js';
+import { mean, sum } from '../ops/reduce.js';
+import { reshape } from '../ops/shape.js';
+import { oneHot, type Tensor } from '../tensor.js';
+import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
+
+export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
+export type LossName =
+  | 'categoricalCrossentropy'
+  | 'sparseCategoricalCrossentropy'
+  | 'binaryCrossentropy'
+  | 'meanSquaredError'
+  | 'meanAbsoluteError';
+
+const EPS = 1e-7;
+
+/** The logits behind a softmax output, if yPred was made by softmax over its last axis. */
+function softmaxLogits(yPred: Tensor): Tensor | null {
+  const n = yPred.node;
+  return n && n.op === 'softmax' && n.attrs?.axis === yPred.rank - 1 ? n.inputs[0]! : null;
+}
+
+function clip(p: Tensor): Tensor {
+  return minimum(maximum(p, EPS), 1 - EPS);
+}
+
+function checkSameShape(name: string, yTrue: Tensor, yPred: Tensor): void {
+  if (
+    yTrue.shape.length !== yPred.shape.length ||
+    yTrue.shape.some((d, i) => d !== yPred.shape[i])
+  ) {
+    throw new ShapeError(
+      `${name}: labels ${fmtShape(yTrue.shape)} and predictions ${fmtShape(yPred.shape)} must have the same shape.` +
+        (yTrue.rank === 1 && yPred.rank === 2
+          ? " For integer class ids use 'sparseCategoricalCrossentropy', or one-hot encode the labels with rc.oneHot."
+          : ''),
+    );
+  }
+}
+
+export interface CrossentropyOptions {
+  /** yPred are logits (no softmax/sigmoid applied). */
+  fromLogits?: boolean;
+  /** Spread this much probability evenly over all classes of the target. */
+  labelSmoothing?: number;
+}
+
+export function categoricalCrossentropy(options: CrossentropyOptions = {}): LossFn {
+  const { fromLogits = false, labelSmoothing = 0 } = options;
+  return (yTrue, yPred) => {
+    checkSameShape('categoricalCrossentropy', yTrue, yPred);
+    if (yTrue.dtype !== 'float32')
+      throw new DTypeError(
+        `categoricalCrossentropy: one-hot labels must be float32, got ${yTrue.dtype}.`,
+      );
+    const k = yPred.shape[yPred.rank - 1]!;
+    const target =
+      labelSmoothing > 0 ? add(mul(yTrue, 1 - labelSmoothing), labelSmoothing / k) : yTrue;
+    const logits = fromLogits ? yPred : softmaxLogits(yPred);
+    if (logits && logits.rank === 2) return softmaxCrossEntropy(logits, target);
+    const logp = logits ? logSoftmax(logits, -1) : log(clip(yPred));
+    return mean(neg(sum(mul(target, logp), -1)));
+  };
+}
+
+export function sparseCategoricalCrossentropy(options: { fromLogits?: boolean } = {}): LossFn {
+  const cce = categoricalCrossentropy(options);
+  return (yTrue, yPred) => {
+    if (yTrue.dtype !== 'int32') {
+      throw new DTypeError(
+        `sparseCategoricalCrossentropy: labels must be int32 class ids, got ${yTrue.dtype}. Make them with rc.tensor(ids, [n], 'int32').`,
+      );
+    }
+    const ids = yTrue.rank === yPred.rank ? reshape(yTrue, yTrue.shape.slice(0, -1)) : yTrue;
+    if (ids.rank !== yPred.rank - 1 || ids.shape.some((d, i) => d !== yPred.shape[i])) {
+      throw new ShapeError(
+        `sparseCategoricalCrossentropy: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)} (expected ${fmtShape(yPred.shape.slice(0, -1))}).`,
+      );
+    }
+    return cce(oneHot(ids, yPred.shape[yPred.rank - 1]!), yPred);
+  };
+}
+
+export function binaryCrossentropy(options: CrossentropyOptions = {}): LossFn {
+  const { fromLogits = false } = options;
+  return (yTrue, yPred) => {
+    checkSameShape('binaryCrossentropy', yTrue, yPred);
+    if (fromLogits) {
+      // max(x, 0) − x·y + log(1 + exp(−|x|)): stable for large |x|.
+      const x = yPred;
+      return mean(add(sub(maximum(x, 0), mul(x, yTrue)), log(add(1, expNeg(abs(x))))));
+    }
+    const p = clip(yPred);
+    return mean(neg(add(mul(yTrue, log(p)), mul(sub(1, yTrue), log(sub(1, p))))));
+  };
+}
+
+function expNeg(x: Tensor): Tensor {
+  return exp(neg(x));
+}
+
+export function meanSquaredError(): LossFn {
+  return (yTrue, yPred) => {
+    checkSameShape('meanSquaredError', yTrue, yPred);
+    return mean(square(sub(yPred, yTrue)));
+  };
+}
+
+export function meanAbsoluteError(): LossFn {
+  return (yTrue, yPred) => {
+    checkSameShape('meanAbsoluteError', yTrue, yPred);
+    return mean(abs(sub(yPred, yTrue)));
+  };
+}
+
+const byName: Record<LossName, () => LossFn> = {
+  categoricalCrossentropy: () => categoricalCrossentropy(),
+  sparseCategoricalCrossentropy: () => sparseCategoricalCrossentropy(),
+  binaryCrossentropy: () => binaryCrossentropy(),
+  meanSquaredError,
+  meanAbsoluteError,
+};
+
+/** Aliases users type from Keras and PyTorch. */
+const aliases: Record<string, LossName> = {
+  categorical_crossentropy: 'categoricalCrossentropy',
+  sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
+  binary_crossentropy: 'binaryCrossentropy',
+  mse: 'meanSquaredError',
+  mean_squared_error: 'meanSquaredError',
+  mae: 'meanAbsoluteError',
+  mean_absolute_error: 'meanAbsoluteError',
+};
+
+export function getLoss(loss: LossName | string | LossFn): LossFn {
+  if (typeof loss === 'function') return loss;
+  const name = (aliases[loss] ?? loss) as LossName;
+  const make = byName[name];
+  if (!make)
+    throw new ArgumentError(
+      `compile: unknown loss '${loss}'. Known: ${Object.keys(byName).join(', ')} (or pass a function (yTrue, yPred) => Tensor).`,
+    );
+  return make();
+}

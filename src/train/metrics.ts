@@ -1,0 +1,115 @@
+/**
+ * Metrics, by Keras's names. Each returns the batch's sum and count so that fit() and
+ * evaluate() can average over an epoch exactly, whatever the batch sizes.
+ */
+import { noGrad } from '../autograd.js';
+import type { Tensor } from '../tensor.js';
+import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+
+export interface MetricFn {
+  name: string;
+  /** Sum of the per-example metric over the batch, and the number of examples. */
+  (yTrue: Tensor, yPred: Tensor): { total: number; count: number };
+}
+
+/** Class ids from labels: int32 ids as they are, one-hot rows by their argmax. */
+function trueClasses(yTrue: Tensor, k: number): Int32Array {
+  const v = yTrue.dataSync();
+  if (yTrue.dtype === 'int32') return Int32Array.from(v);
+  const n = v.length / k;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (v[i * k + j]! > v[i * k + best]!) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+function named(
+  name: string,
+  fn: (yTrue: Tensor, yPred: Tensor) => { total: number; count: number },
+): MetricFn {
+  Object.defineProperty(fn, 'name', { value: name });
+  return fn as MetricFn;
+}
+
+/** Fraction of examples whose true class is among the k highest predictions. */
+export function topKCategoricalAccuracy(
+  k = 5,
+  name = k === 1 ? 'accuracy' : `top${k}Accuracy`,
+): MetricFn {
+  return named(name, (yTrue, yPred) =>
+    noGrad(() => {
+      if (yPred.rank !== 2)
+        throw new ShapeError(
+          `${name}: predictions must be [batch, classes], got ${fmtShape(yPred.shape)}.`,
+        );
+      const [n, c] = yPred.shape as [number, number];
+      const ids = trueClasses(yTrue, c);
+      if (ids.length !== n)
+        throw new ShapeError(
+          `${name}: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)}.`,
+        );
+      const p = yPred.dataSync();
+      let hits = 0;
+      for (let i = 0; i < n; i++) {
+        const target = p[i * c + ids[i]!]!;
+        // The true class is in the top k when fewer than k classes score strictly higher.
+        let higher = 0;
+        for (let j = 0; j < c; j++) if (p[i * c + j]! > target) higher++;
+        if (higher < k) hits++;
+      }
+      return { total: hits, count: n };
+    }),
+  );
+}
+
+/** Fraction of predictions on the right side of 0.5 (binary labels of any shape). */
+export function binaryAccuracy(threshold = 0.5): MetricFn {
+  return named('accuracy', (yTrue, yPred) =>
+    noGrad(() => {
+      const t = yTrue.dataSync();
+      const p = yPred.dataSync();
+      let hits = 0;
+      for (let i = 0; i < p.length; i++) if (p[i]! > threshold === t[i]! > 0.5) hits++;
+      return { total: hits, count: p.length };
+    }),
+  );
+}
+
+/** 'accuracy' as Keras resolves it: by the kind of labels and predictions. */
+export function accuracy(): MetricFn {
+  const top1 = topKCategoricalAccuracy(1, 'accuracy');
+  const binary = binaryAccuracy();
+  return named('accuracy', (yTrue, yPred) =>
+    yPred.shape[yPred.rank - 1] === 1 ? binary(yTrue, yPred) : top1(yTrue, yPred),
+  );
+}
+
+export type MetricName =
+  | 'accuracy'
+  | 'acc'
+  | 'topKCategoricalAccuracy'
+  | 'top5Accuracy'
+  | 'binaryAccuracy';
+
+export function getMetric(m: MetricName | string | MetricFn): MetricFn {
+  if (typeof m === 'function') return m;
+  switch (m) {
+    case 'accuracy':
+    case 'acc':
+    case 'categoricalAccuracy':
+    case 'sparseCategoricalAccuracy':
+      return accuracy();
+    case 'binaryAccuracy':
+      return binaryAccuracy();
+    case 'topKCategoricalAccuracy':
+    case 'top5Accuracy':
+      return topKCategoricalAccuracy(5);
+    default:
+      throw new ArgumentError(
+        `compile: unknown metric '${m}'. Known: accuracy, binaryAccuracy, topKCategoricalAccuracy (top5Accuracy), or a function.`,
+      );
+  }
+}

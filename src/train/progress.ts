@@ -1,0 +1,91 @@
+/**
+ * The Keras-like progress display of fit(): in a terminal, a live bar per epoch with step
+ * count, ETA and running loss and metrics (drawn by the cli-progress library); elsewhere
+ * (logs, CI, the browser console) one line per epoch.
+ */
+import { Callback, type Logs } from './callbacks.js';
+
+interface Bar {
+  start(total: number, value: number, payload: object): void;
+  update(value: number, payload: object): void;
+  stop(): void;
+}
+
+const proc = (globalThis as { process?: { stdout?: { isTTY?: boolean; columns?: number } } })
+  .process;
+
+export function formatLogs(logs: Logs): string {
+  return Object.entries(logs)
+    .filter(([k]) => k !== 'batchLoss' && k !== 'lr')
+    .map(([k, v]) => `${k}: ${Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(3) : v.toFixed(4)}`)
+    .join(' - ');
+}
+
+function formatTime(seconds: number): string {
+  if (seconds < 60) return `${Math.round(seconds)}s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m}m ${Math.round(seconds % 60)}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+export class ProgressBar extends Callback {
+  private bar: Bar | null = null;
+  private epochStart = 0;
+  private lastDraw = 0;
+  private readonly print: (line: string) => void;
+
+  constructor(options: { print?: (line: string) => void } = {}) {
+    super();
+    this.print = options.print ?? ((l) => console.log(l));
+  }
+
+  private get live(): boolean {
+    return this.params.verbose === 1 && Boolean(proc?.stdout?.isTTY);
+  }
+
+  override async onTrainBegin(): Promise<void> {
+    if (!this.live || this.bar) return;
+    const { SingleBar } = (await import('cli-progress')).default;
+    this.bar = new SingleBar({
+      format: '{value}/{total} [{bar}] ETA {eta_formatted} - {metrics}',
+      barCompleteChar: '=',
+      barIncompleteChar: '.',
+      barsize: 30,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+      fps: 10,
+    }) as Bar;
+  }
+
+  override onEpochBegin(epoch: number): void {
+    if (this.params.verbose === 0) return;
+    this.print(`Epoch ${epoch + 1}/${this.params.epochs}`);
+    this.epochStart = performance.now();
+    this.bar?.start(this.params.steps, 0, { metrics: '' });
+  }
+
+  override onBatchEnd(batch: number, logs: Logs): void {
+    if (!this.bar) return;
+    const now = performance.now();
+    // Formatting the payload costs little, but not every batch needs it.
+    if (now - this.lastDraw > 100 || batch + 1 === this.params.steps) {
+      this.lastDraw = now;
+      this.bar.update(batch + 1, { metrics: formatLogs(logs) });
+    }
+  }
+
+  override onEpochEnd(_epoch: number, logs: Logs): void {
+    if (this.params.verbose === 0) return;
+    this.bar?.stop();
+    const secs = (performance.now() - this.epochStart) / 1000;
+    const perStep = (secs * 1000) / Math.max(1, this.params.steps);
+    this.print(
+      `${this.params.steps}/${this.params.steps} - ${formatTime(secs)} ${perStep.toFixed(0)}ms/step - ${formatLogs(logs)}`,
+    );
+  }
+
+  override onTrainEnd(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * compile / fit / evaluate / predict / trainOnBatch for every Model, Keras-style.
+ * They are installed on Model.prototype here because nn (below) may not import train.
+ */
+import { noGrad } from '../autograd.js';
+import { Model } from '../nn/model.js';
+import { add, mul } from '../ops/elementwise.js';
+import { concat } from '../ops/shape.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { getOptimizer } from '../optim/registry.js';
+import type { Tensor } from '../tensor.js';
+import { ArgumentError, NonFiniteError } from '../util/errors.js';
+import { globalRandom, Random } from '../util/random.js';
+import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
+import { type Callback, CallbackList, History, type Logs } from './callbacks.js';
+import { getLoss, type LossFn, type LossName } from './losses.js';
+import { getMetric, type MetricFn, type MetricName } from './metrics.js';
+import { ProgressBar } from './progress.js';
+
+export interface CompileConfig {
+  optimizer: string | Optimizer;
+  loss: LossName | string | LossFn;
+  metrics?: (MetricName | string | MetricFn)[];
+  /** For models with several outputs: the weight of each output's loss (GoogLeNet's 1, 0.3, 0.3). */
+  lossWeights?: number[];
+}
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Data to evaluate at the end of each epoch: [x, y] tensors or a batch source. */
+  validationData?: [Tensor, Tensor] | BatchSource;
+  /** Hold out this fraction of the examples (the last ones, before shuffling) for validation. */
+  validationSplit?: number;
+  shuffle?: boolean;
+  callbacks?: Callback[];
+  /** 0 silent, 1 progress bar, 2 one line per epoch. */
+  verbose?: 0 | 1 | 2;
+  /** Start counting epochs here (when resuming). */
+  initialEpoch?: number;
+  /** Seed for the shuffling order. */
+  seed?: number;
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  verbose?: 0 | 1;
+}
+
+interface Compiled {
+  optimizer: Optimizer;
+  loss: LossFn;
+  metrics: MetricFn[];
+  lossWeights: number[] | null;
+}
+
+declare module '../nn/model.js' {
+  interface Model {
+    /** Set by compile(). */
+    optimizer?: Optimizer;
+    compiled?: Compiled;
+    compile(config: CompileConfig): void;
+    fit(x: Tensor | BatchSource, y?: Tensor | FitOptions, options?: FitOptions): Promise<History>;
+    evaluate(
+      x: Tensor | BatchSource,
+      y?: Tensor | EvaluateOptions,
+      options?: EvaluateOptions,
+    ): Promise<Logs>;
+    predict(x: Tensor, options?: { batchSize?: number }): Tensor;
+    trainOnBatch(x: Tensor, y: Tensor): Logs;
+    testOnBatch(x: Tensor, y: Tensor): Logs;
+  }
+}
+
+/** Lets timers, I/O and signal handlers run between batches (Ctrl-C, progress redraws). */
+const yieldToEventLoop: () => Promise<void> =
+  typeof setImmediate === 'function'
+    ? () => new Promise((r) => setImmediate(r))
+    : () => new Promise((r) => setTimeout(r, 0));
+
+function compiledOf(model: Model, where: string): Compiled {
+  if (!model.compiled) {
+    throw new ArgumentError(
+      `${model.label}.${where}: the model is not compiled. Call model.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] }) first.`,
+    );
+  }
+  return model.compiled;
+}
+
+/** The (weighted) loss of a batch, from all outputs. */
+function batchLoss(model: Model, c: Compiled, outputs: Tensor[], y: Tensor): Tensor {
+  if (outputs.length === 1) return c.loss(y, outputs[0]!);
+  const w = c.lossWeights ?? outputs.map(() => 1);
+  if (w.length !== outputs.length) {
+    throw new ArgumentError(
+      `${model.label}: lossWeights has ${w.length} entries but the model has ${outputs.length} outputs.`,
+    );
+  }
+  return outputs.map((o, i) => mul(c.loss(y, o), w[i]!)).reduce((a, b) => add(a, b));
+}
+
+/** Sums of loss and metrics over batches, weighted by batch size. */
+class Averager {
+  private sums = new Map<string, number>();
+  private counts = new Map<string, number>();
+  add(name: string, total: number, count: number): void {
+    this.sums.set(name, (this.sums.get(name) ?? 0) + total);
+    this.counts.set(name, (this.counts.get(name) ?? 0) + count);
+  }
+  logs(prefix = ''): Logs {
+    const out: Logs = {};
+    for (const [k, s] of this.sums) out[prefix + k] = s / this.counts.get(k)!;
+    return out;
+  }
+}
+
+function runBatch(
+  model: Model,
+  c: Compiled,
+  { x, y }: Batch,
+  train: boolean,
+  acc: Averager,
+): number {
+  const n = x.shape[0]!;
+  let outputs: Tensor[];
+  let lossValue: number;
+  if (train) {
+    outputs = model.callAll(x, { training: true });
+    const loss = batchLoss(model, c, outputs, y);
+    lossValue = loss.item();
+    if (Number.isFinite(lossValue)) {
+      loss.backward();
+      c.optimizer.step(model.trainableWeights);
+      c.optimizer.zeroGrad();
+    }
+  } else {
+    outputs = noGrad(() => model.callAll(x, { training: false }));
+    lossValue = noGrad(() => batchLoss(model, c, outputs, y)).item();
+  }
+  acc.add('loss', lossValue * n, n);
+  for (const m of c.metrics) {
+    const r = m(y, outputs[0]!);
+    acc.add(m.name, r.total, r.count);
+  }
+  return lossValue;
+}
+
+function toSource(
+  model: Model,
+  where: string,
+  x: Tensor | BatchSource,
+  y: Tensor | undefined,
+  batchSize: number,
+  rng: Random | null,
+  range?: [number, number],
+): BatchSource {
+  if (isBatchSource(x)) return x;
+  if (!y)
+    throw new ArgumentError(
+      `${model.label}.${where}: needs labels y with x (or a dataset that yields { x, y }).`,
+    );
+  checkXY(`${model.label}.${where}`, x, y);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ArgumentError(
+      `${model.label}.${where}: batchSize must be a positive integer, got ${batchSize}.`,
+    );
+  return new TensorBatches(x, y, batchSize, rng, range);
+}
+
+Model.prototype.compile = function (this: Model, config: CompileConfig): void {
+  if (!config || config.optimizer === undefined || config.loss === undefined) {
+    throw new ArgumentError(
+      `${this.label}.compile: needs { optimizer, loss }, e.g. { optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] }.`,
+    );
+  }
+  const optimizer = getOptimizer(config.optimizer);
+  this.optimizer = optimizer;
+  this.compiled = {
+    optimizer,
+    loss: getLoss(config.loss),
+    metrics: (config.metrics ?? []).map(getMetric),
+    lossWeights: config.lossWeights ?? null,
+  };
+};
+
+Model.prototype.fit = async function (
+  this: Model,
+  x: Tensor | BatchSource,
+  yOrOptions?: Tensor | FitOptions,
+  maybeOptions?: FitOptions,
+): Promise<History> {
+  const c = compiledOf(this, 'fit');
+  const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
+  const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as FitOptions;
+  const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, initialEpoch = 0 } = options;
+  if (!Number.isInteger(epochs) || epochs < 1)
+    throw new ArgumentError(`${this.label}.fit: epochs must be a positive integer, got ${epochs}.`);
+  const rng = shuffle
+    ? options.seed === undefined
+      ? globalRandom
+      : new Random(options.seed)
+    : null;
+
+  let train: BatchSource;
+  let validation: BatchSource | null = null;
+  const split = options.validationSplit ?? 0;
+  if (split) {
+    if (isBatchSource(x) || !y)
+      throw new ArgumentError(
+        `${this.label}.fit: validationSplit needs x and y tensors; give a dataset validationData instead.`,
+      );
+    if (!(split > 0 && split < 1))
+      throw new ArgumentError(
+        `${this.label}.fit: validationSplit must be in (0, 1), got ${split}.`,
+      );
+    const n = x.shape[0]!;
+    const cut = Math.floor(n * (1 - split));
+    train = toSource(this, 'fit', x, y, batchSize, rng, [0, cut]);
+    validation = toSource(this, 'fit', x, y, batchSize, null, [cut, n]);
+  } else {
+    train = toSource(this, 'fit', x, y, batchSize, rng);
+  }
+  if (options.validationData) {
+    const vd = options.validationData;
+    validation = isBatchSource(vd)
+      ? vd
+      : toSource(this, 'fit (validationData)', vd[0], vd[1], batchSize, null);
+  }
+
+  const history = new History();
+  const callbacks = new CallbackList([
+    ...(verbose > 0 ? [new ProgressBar()] : []),
+    ...(options.callbacks ?? []),
+    history,
+  ]);
+  const steps = train.steps ?? 0;
+  for (const cb of callbacks.callbacks) {
+    cb.setModel(this);
+    cb.setParams({ epochs, steps, samples: train.size ?? 0, verbose, initialEpoch });
+  }
+  this.stopTraining = false;
+  await callbacks.call('onTrainBegin', {});
+  try {
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      await callbacks.call('onEpochBegin', epoch, {});
+      const acc = new Averager();
+      let batchIndex = 0;
+      for await (const batch of train.batches(epoch)) {
+        await callbacks.call('onBatchBegin', batchIndex, {});
+        const lossValue = runBatch(this, c, batch, true, acc);
+        await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
+        batchIndex++;
+        if (this.stopTraining) break;
+        await yieldToEventLoop();
+      }
+      let logs = acc.logs();
+      if (validation && !this.stopTraining)
+        logs = { ...logs, ...(await evaluateSource(this, c, validation, 'val_')) };
+      await callbacks.call('onEpochEnd', epoch, logs);
+    }
+  } finally {
+    await callbacks.call('onTrainEnd', {});
+  }
+  return history;
+};
+
+async function evaluateSource(
+  model: Model,
+  c: Compiled,
+  source: BatchSource,
+  prefix = '',
+): Promise<Logs> {
+  const acc = new Averager();
+  let seen = 0;
+  for await (const batch of source.batches(0)) {
+    runBatch(model, c, batch, false, acc);
+    if (++seen % 16 === 0) await yieldToEventLoop();
+  }
+  if (seen === 0) throw new ArgumentError(`${model.label}.evaluate: the data yielded no batches.`);
+  return acc.logs(prefix);
+}
+
+Model.prototype.evaluate = async function (
+  this: Model,
+  x: Tensor | BatchSource,
+  yOrOptions?: Tensor | EvaluateOptions,
+  maybeOptions?: EvaluateOptions,
+): Promise<Logs> {
+  const c = compiledOf(this, 'evaluate');
+  const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
+  const options = (isBatchSource(x) ? yOrOptions : maybeOptions) ?? {};
+  const source = toSource(
+    this,
+    'evaluate',
+    x,
+    y,
+    (options as EvaluateOptions).batchSize ?? 32,
+    null,
+  );
+  return evaluateSource(this, c, source);
+};
+
+Model.prototype.predict = function (
+  this: Model,
+  x: Tensor,
+  options: { batchSize?: number } = {},
+): Tensor {
+  const batchSize = options.batchSize ?? 32;
+  const n = x.shape[0];
+  if (n === undefined) throw new ArgumentError(`${this.label}.predict: x needs a batch axis.`);
+  return noGrad(() => {
+    if (n <= batchSize) return this.callAll(x, { training: false })[0]!;
+    const rows = new TensorBatches(x, x, batchSize, null);
+    const outs: Tensor[] = [];
+    for (const b of rows.batches()) outs.push(this.callAll(b.x, { training: false })[0]!);
+    return concat(outs, 0);
+  });
+};
+
+Model.prototype.trainOnBatch = function (this: Model, x: Tensor, y: Tensor): Logs {
+  const c = compiledOf(this, 'trainOnBatch');
+  checkXY(`${this.label}.trainOnBatch`, x, y);
+  const acc = new Averager();
+  const loss = runBatch(this, c, { x, y }, true, acc);
+  if (!Number.isFinite(loss))
+    throw new NonFiniteError(
+      `${this.label}.trainOnBatch: the loss is ${loss}; the weights were not updated.`,
+    );
+  return acc.logs();
+};
+
+Model.prototype.testOnBatch = function (this: Model, x: Tensor, y: Tensor): Logs {
+  const c = compiledOf(this, 'testOnBatch');
+  checkXY(`${this.label}.testOnBatch`, x, y);
+  const acc = new Averager();
+  runBatch(this, c, { x, y }, false, acc);
+  return acc.logs();
+};
