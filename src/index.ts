@@ -7,6 +7,8 @@ import './autograd.js'; // installs Tensor.backward
 export { isGradEnabled, noGrad } from './autograd.js';
 export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
 export { backendNames, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export * from './io/index.js';
+export * from './nn/index.js';
 export {
   elu,
   gelu,
@@ -62,6 +64,28 @@ export {
   stack,
   transpose,
 } from './ops/shape.js';
+export type {
+  AdamOptions,
+  AdamWOptions,
+  LearningRate,
+  LearningRateSchedule,
+  OptimizerConfig,
+  OptimizerOptions,
+  RMSpropOptions,
+  SGDOptions,
+} from './optim/index.js';
+export {
+  Adam,
+  AdamW,
+  clipGradNorm,
+  clipGradValue,
+  getOptimizer,
+  Optimizer,
+  optimizerNames,
+  RMSprop,
+  SGD,
+} from './optim/index.js';
+export * as schedules from './optim/schedules.js';
 export type { NestedArray, TensorLike } from './tensor.js';
 export {
   full,
@@ -77,9 +101,6 @@ export {
   zeros,
   zerosLike,
 } from './tensor.js';
+export * from './train/index.js';
 export * from './util/errors.js';
 export { Random, setSeed } from './util/random.js';
-
-export * from './nn/index.js';
-export * from './optim/index.js';
-export * from './train/index.js';
