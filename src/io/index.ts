@@ -1,4 +1,15 @@
 /** Saving and loading models and weights. */
 export { writeFileAtomic } from './files.js';
-export { decodeSafetensors, encodeSafetensors, FormatError, type NamedArray } from './safetensors.js';
-export { loadModel, loadModelFull, MODEL_FILE, type ModelFile, ModelFileError } from './save_load.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  FormatError,
+  type NamedArray,
+} from './safetensors.js';
+export {
+  loadModel,
+  loadModelFull,
+  MODEL_FILE,
+  type ModelFile,
+  ModelFileError,
+} from './save_load.js';

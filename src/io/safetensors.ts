@@ -15,15 +15,23 @@ export interface NamedArray {
 
 const DTYPES = { F32: Float32Array, I32: Int32Array } as const;
 
-export function encodeSafetensors(arrays: NamedArray[], metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  arrays: NamedArray[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   const seen = new Set<string>();
   for (const a of arrays) {
-    if (seen.has(a.name)) throw new ArgumentError(`safetensors: the name '${a.name}' appears twice.`);
+    if (seen.has(a.name))
+      throw new ArgumentError(`safetensors: the name '${a.name}' appears twice.`);
     seen.add(a.name);
     const bytes = a.data.byteLength;
-    header[a.name] = { dtype: a.data instanceof Int32Array ? 'I32' : 'F32', shape: a.shape, data_offsets: [offset, offset + bytes] };
+    header[a.name] = {
+      dtype: a.data instanceof Int32Array ? 'I32' : 'F32',
+      shape: a.shape,
+      data_offsets: [offset, offset + bytes],
+    };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -41,28 +49,51 @@ export function encodeSafetensors(arrays: NamedArray[], metadata: Record<string,
   return out;
 }
 
-export function decodeSafetensors(bytes: Uint8Array, where = 'safetensors'): { arrays: NamedArray[]; metadata: Record<string, string> } {
-  if (bytes.length < 8) throw new FormatError(`${where}: the file is ${bytes.length} bytes, too short to be safetensors.`);
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  where = 'safetensors',
+): { arrays: NamedArray[]; metadata: Record<string, string> } {
+  if (bytes.length < 8)
+    throw new FormatError(
+      `${where}: the file is ${bytes.length} bytes, too short to be safetensors.`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(view.getBigUint64(0, true));
-  if (n > bytes.length - 8) throw new FormatError(`${where}: the header claims ${n} bytes but the file has ${bytes.length - 8} after the length; the file is truncated or not safetensors.`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  if (n > bytes.length - 8)
+    throw new FormatError(
+      `${where}: the header claims ${n} bytes but the file has ${bytes.length - 8} after the length; the file is truncated or not safetensors.`,
+    );
+  let header: Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>
+  >;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
   } catch {
-    throw new FormatError(`${where}: the header is not valid JSON; the file is corrupt or not safetensors.`);
+    throw new FormatError(
+      `${where}: the header is not valid JSON; the file is corrupt or not safetensors.`,
+    );
   }
   const dataStart = 8 + n;
   const arrays: NamedArray[] = [];
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, data_offsets } = info as {
+      dtype: string;
+      shape: number[];
+      data_offsets: [number, number];
+    };
     const Ctor = DTYPES[dtype as keyof typeof DTYPES];
-    if (!Ctor) throw new FormatError(`${where}: tensor '${name}' has dtype ${dtype}; receptive reads F32 and I32.`);
+    if (!Ctor)
+      throw new FormatError(
+        `${where}: tensor '${name}' has dtype ${dtype}; receptive reads F32 and I32.`,
+      );
     const [b, e] = data_offsets;
     const count = shape.reduce((a, d) => a * d, 1);
     if (e - b !== count * 4 || dataStart + e > bytes.length) {
-      throw new FormatError(`${where}: tensor '${name}' (shape [${shape}]) needs ${count * 4} bytes at ${b}..${e}, which the file does not hold; it is truncated or corrupt.`);
+      throw new FormatError(
+        `${where}: tensor '${name}' (shape [${shape}]) needs ${count * 4} bytes at ${b}..${e}, which the file does not hold; it is truncated or corrupt.`,
+      );
     }
     // Copy into an aligned buffer (the header length need not keep the data 4-byte aligned).
     const copy = new Uint8Array(e - b);

@@ -4,11 +4,12 @@
  * file with its SHA-256, so a crash at any moment leaves either the old or the new model,
  * complete: the commit point is the atomic rename of model.json.
  */
-import { Model } from '../nn/model.js';
+
 import { type Layer, type LayerConfig, layerFromConfig } from '../nn/layer.js';
-import { ArgumentError, ReceptiveError, ShapeError, fmtShape } from '../util/errors.js';
-import { FormatError, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { Model } from '../nn/model.js';
+import { ArgumentError, fmtShape, ReceptiveError, ShapeError } from '../util/errors.js';
 import { sha256Hex, writeFileAtomic } from './files.js';
+import { decodeSafetensors, encodeSafetensors, FormatError } from './safetensors.js';
 
 export const MODEL_FILE = 'model.json';
 
@@ -26,17 +27,28 @@ export class ModelFileError extends ReceptiveError {}
 declare module '../nn/model.js' {
   interface Model {
     /** Saves topology and weights into a directory (created if needed), atomically. */
-    save(dir: string, options?: { extra?: Record<string, unknown>; extraWeights?: { name: string; shape: number[]; data: Float32Array }[] }): Promise<void>;
+    save(
+      dir: string,
+      options?: {
+        extra?: Record<string, unknown>;
+        extraWeights?: { name: string; shape: number[]; data: Float32Array }[];
+      },
+    ): Promise<void>;
   }
 }
 
 Model.prototype.save = async function (this: Model, dir, options = {}) {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  if (typeof dir !== 'string' || dir.length === 0) throw new ArgumentError(`${this.label}.save: needs a directory path.`);
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw new ArgumentError(`${this.label}.save: needs a directory path.`);
   await fs.mkdir(dir, { recursive: true });
   const weights = this.weights;
-  const arrays = weights.map((w, i) => ({ name: `${i}:${w.name ?? 'weight'}`, shape: w.shape, data: w.dataSync() as Float32Array }));
+  const arrays = weights.map((w, i) => ({
+    name: `${i}:${w.name ?? 'weight'}`,
+    shape: w.shape,
+    data: w.dataSync() as Float32Array,
+  }));
   const extraArrays = (options.extraWeights ?? []).map((a) => ({ ...a, name: `extra:${a.name}` }));
   const bytes = encodeSafetensors([...arrays, ...extraArrays], { format: 'receptive' });
   const sha = await sha256Hex(bytes);
@@ -46,13 +58,19 @@ Model.prototype.save = async function (this: Model, dir, options = {}) {
     format: 'receptive-model',
     version: 1,
     model: { className: this.className, config: this.getConfig() },
-    weights: { file, sha256: sha, names: weights.map((w) => w.name ?? ''), shapes: weights.map((w) => w.shape) },
+    weights: {
+      file,
+      sha256: sha,
+      names: weights.map((w) => w.name ?? ''),
+      shapes: weights.map((w) => w.shape),
+    },
     ...(options.extra ? { extra: options.extra } : {}),
   };
   await writeFileAtomic(path.join(dir, MODEL_FILE), JSON.stringify(doc, null, 1));
   // Old weights files are no longer referenced; remove them (a crash here only leaves litter).
   for (const f of await fs.readdir(dir)) {
-    if (f !== file && /^weights-[0-9a-f]+\.safetensors$/.test(f)) await fs.rm(path.join(dir, f), { force: true });
+    if (f !== file && /^weights-[0-9a-f]+\.safetensors$/.test(f))
+      await fs.rm(path.join(dir, f), { force: true });
     if (f.includes('.tmp-')) await fs.rm(path.join(dir, f), { force: true });
   }
 };
@@ -72,7 +90,9 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
   try {
     text = await fs.readFile(jsonPath, 'utf8');
   } catch {
-    throw new ModelFileError(`loadModel: no ${MODEL_FILE} in '${dir}'. Give the directory that model.save() or 'receptive train --out' wrote.`);
+    throw new ModelFileError(
+      `loadModel: no ${MODEL_FILE} in '${dir}'. Give the directory that model.save() or 'receptive train --out' wrote.`,
+    );
   }
   let doc: ModelFile;
   try {
@@ -81,25 +101,34 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
     throw new ModelFileError(`loadModel: ${jsonPath} is not valid JSON; the file is corrupt.`);
   }
   if (doc.format !== 'receptive-model' || !doc.model?.config || !doc.weights?.file) {
-    throw new ModelFileError(`loadModel: ${jsonPath} is not a receptive model file (missing format, model or weights).`);
+    throw new ModelFileError(
+      `loadModel: ${jsonPath} is not a receptive model file (missing format, model or weights).`,
+    );
   }
   let model: Layer;
   try {
     model = layerFromConfig({ className: doc.model.className, config: doc.model.config });
   } catch (e) {
-    throw new ModelFileError(`loadModel: the topology in ${jsonPath} cannot be rebuilt: ${(e as Error).message}`);
+    throw new ModelFileError(
+      `loadModel: the topology in ${jsonPath} cannot be rebuilt: ${(e as Error).message}`,
+    );
   }
-  if (!(model instanceof Model)) throw new ModelFileError(`loadModel: ${jsonPath} holds a ${doc.model.className}, not a model.`);
+  if (!(model instanceof Model))
+    throw new ModelFileError(`loadModel: ${jsonPath} holds a ${doc.model.className}, not a model.`);
   const wPath = path.join(dir, doc.weights.file);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await fs.readFile(wPath));
   } catch {
-    throw new ModelFileError(`loadModel: the weights file ${wPath} named in ${MODEL_FILE} is missing.`);
+    throw new ModelFileError(
+      `loadModel: the weights file ${wPath} named in ${MODEL_FILE} is missing.`,
+    );
   }
   const sha = await sha256Hex(bytes);
   if (sha !== doc.weights.sha256) {
-    throw new ModelFileError(`loadModel: the weights file ${wPath} fails its checksum (sha256 ${sha.slice(0, 12)}…, expected ${doc.weights.sha256.slice(0, 12)}…); it is corrupt.`);
+    throw new ModelFileError(
+      `loadModel: the weights file ${wPath} fails its checksum (sha256 ${sha.slice(0, 12)}…, expected ${doc.weights.sha256.slice(0, 12)}…); it is corrupt.`,
+    );
   }
   let arrays;
   try {
@@ -107,19 +136,29 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
   } catch (e) {
     throw e instanceof FormatError ? new ModelFileError(e.message) : e;
   }
-  const main = arrays.filter((a) => !a.name.startsWith('extra:')).sort((a, b) => Number.parseInt(a.name, 10) - Number.parseInt(b.name, 10));
+  const main = arrays
+    .filter((a) => !a.name.startsWith('extra:'))
+    .sort((a, b) => Number.parseInt(a.name, 10) - Number.parseInt(b.name, 10));
   const weights = model.weights;
   if (main.length !== weights.length) {
-    throw new ModelFileError(`loadModel: the model in ${dir} has ${weights.length} weights but the weights file holds ${main.length}.`);
+    throw new ModelFileError(
+      `loadModel: the model in ${dir} has ${weights.length} weights but the weights file holds ${main.length}.`,
+    );
   }
   weights.forEach((w, i) => {
     const a = main[i]!;
     if (a.shape.length !== w.shape.length || a.shape.some((d, k) => d !== w.shape[k])) {
-      throw new ShapeError(`loadModel: weight ${i} (${w.name}) has shape ${fmtShape(w.shape)} but the file holds ${fmtShape(a.shape)} ('${a.name}').`);
+      throw new ShapeError(
+        `loadModel: weight ${i} (${w.name}) has shape ${fmtShape(w.shape)} but the file holds ${fmtShape(a.shape)} ('${a.name}').`,
+      );
     }
   });
   model.setWeights(main.map((a) => a.data as Float32Array));
-  const extraWeights = new Map(arrays.filter((a) => a.name.startsWith('extra:')).map((a) => [a.name.slice(6), a.data as Float32Array]));
+  const extraWeights = new Map(
+    arrays
+      .filter((a) => a.name.startsWith('extra:'))
+      .map((a) => [a.name.slice(6), a.data as Float32Array]),
+  );
   return { model, file: doc, extraWeights };
 }
 

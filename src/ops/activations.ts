@@ -50,7 +50,9 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const a = normalizeAxis(axis, x.rank, 'softmax');
   const out = wrap(be().softmax(x.storage, x.shape, a, false), x.shape);
   // dx = y ⊙ (dy − Σ dy⊙y)
-  return record('softmax', out, [x], (dy) => [mul(out, sub(dy, sum(mul(dy, out), a, true)))]);
+  return record('softmax', out, [x], (dy) => [mul(out, sub(dy, sum(mul(dy, out), a, true)))], {
+    axis: a,
+  });
 }
 
 /** log(softmax(x)) along `axis`, without forming softmax first (stable for large logits). */

@@ -58,7 +58,16 @@ export function conv2d(x: Tensor, kernel: Tensor, options: Conv2DOptions = {}): 
         `but kernel ${fmtShape(kernel.shape)} (HWIO: [kh, kw, inChannels/groups, filters]) has ${kIn}.`,
     );
   }
-  const g = spatialGeometry(op, inH, inW, [kh, kw], strides, dilation, padding);
+  const g = spatialGeometry(
+    op,
+    inH,
+    inW,
+    [kh, kw],
+    strides,
+    dilation,
+    padding,
+    `input ${fmtShape(x.shape)} and kernel ${fmtShape(kernel.shape)}`,
+  );
   const info: ConvInfo = {
     batch,
     inH,
@@ -103,6 +112,17 @@ export function depthwiseConv2d(
       `${op}: the input ${fmtShape(x.shape)} has ${inC} channels but the kernel ${fmtShape(kernel.shape)} ([kh, kw, inChannels, depthMultiplier]) has ${kc}.`,
     );
   }
+  // Check the options here so that messages name depthwiseConv2d and its own kernel shape.
+  spatialGeometry(
+    op,
+    x.shape[1]!,
+    x.shape[2]!,
+    [kh, kw],
+    pair(options.strides ?? 1, 'strides', op),
+    pair(options.dilationRate ?? 1, 'dilationRate', op),
+    options.padding ?? 'valid',
+    `input ${fmtShape(x.shape)} and kernel ${fmtShape(kernel.shape)}`,
+  );
   return conv2d(x, reshape(kernel, [kh, kw, 1, inC * mult]), { ...options, groups: inC });
 }
 

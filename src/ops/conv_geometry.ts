@@ -68,6 +68,8 @@ export function spatialGeometry(
   stride: [number, number],
   dilation: [number, number],
   padding: Padding,
+  /** The operands, for the message: "input [1, 3, 3, 1] and kernel [5, 5, 1, 1]". */
+  operands = '',
 ): { h: Geometry1D; w: Geometry1D } {
   checkPadding(padding, op);
   const h = axisGeometry(inH, k[0], stride[0], dilation[0], padding, 0);
@@ -77,7 +79,8 @@ export function spatialGeometry(
     const spanW = dilation[1] * (k[1] - 1) + 1;
     throw new ShapeError(
       `${op}: the window (${k[0]}x${k[1]}, dilation ${dilation.join('x')}, so it spans ${spanH}x${spanW}) is larger than the ` +
-        `padded input (${inH + h.padBefore + h.padAfter}x${inW + w.padBefore + w.padAfter} from ${inH}x${inW} with padding ${JSON.stringify(padding)}). ` +
+        `padded input (${inH + h.padBefore + h.padAfter}x${inW + w.padBefore + w.padAfter} from ${inH}x${inW} with padding ${JSON.stringify(padding)})` +
+        `${operands ? ` for ${operands}` : ''}. ` +
         "Use a smaller kernel or dilation, padding 'same', or a larger input.",
     );
   }

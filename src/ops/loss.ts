@@ -1,6 +1,6 @@
 /** Softmax cross-entropy, fused with log-softmax so that large logits stay finite. */
 import { oneHot, type Tensor } from '../tensor.js';
-import { DTypeError, fmtShape, ShapeError } from '../util/errors.js';
+import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
 import { logSoftmax } from './activations.js';
 import { mul, neg } from './elementwise.js';
 import { mean, sum } from './reduce.js';
@@ -27,6 +27,13 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor): Tensor {
     if (labels.shape[0] !== batch) {
       throw new ShapeError(
         `${op}: logits ${fmtShape(logits.shape)} and labels ${fmtShape(labels.shape)} disagree on the batch size.`,
+      );
+    }
+    const ids = labels.dataSync();
+    const bad = ids.findIndex((k) => k < 0 || k >= classes);
+    if (bad >= 0) {
+      throw new ArgumentError(
+        `${op}: labels[${bad}] = ${ids[bad]} is not a class id in 0..${classes - 1} (logits ${fmtShape(logits.shape)} have ${classes} classes).`,
       );
     }
     target = oneHot(labels, classes);

@@ -1,7 +1,7 @@
 /** Normalization: batchNorm with given statistics, moments, and AlexNet's local response normalization. */
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { fmtShape, ShapeError } from '../util/errors.js';
+import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { normalizeAxes } from '../util/shape.js';
 import { square, sub } from './elementwise.js';
 import { mean } from './reduce.js';
@@ -39,7 +39,7 @@ export function batchNorm(
     }
   }
   expectFiniteNumber(epsilon, op, 'epsilon');
-  if (epsilon <= 0) throw new ShapeError(`${op}: epsilon must be positive, got ${epsilon}.`);
+  if (epsilon <= 0) throw new ArgumentError(`${op}: epsilon must be positive, got ${epsilon}.`);
   const out = wrap(
     be().batchNorm(
       x.storage,
@@ -104,7 +104,9 @@ export function localResponseNorm(x: Tensor, options: LRNOptions = {}): Tensor {
   expectFloat(expectTensor(x, op, 'x (NHWC input)', { rank: 4 }), op, 'x');
   const { depthRadius = 5, bias = 1, alpha = 1, beta = 0.5 } = options;
   if (!Number.isInteger(depthRadius) || depthRadius < 0) {
-    throw new ShapeError(`${op}: depthRadius must be a non-negative integer, got ${depthRadius}.`);
+    throw new ArgumentError(
+      `${op}: depthRadius must be a non-negative integer, got ${depthRadius}.`,
+    );
   }
   for (const [name, v] of Object.entries({ bias, alpha, beta })) expectFiniteNumber(v, op, name);
   const c = x.shape[3]!;

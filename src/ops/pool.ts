@@ -2,6 +2,7 @@
 import { record } from '../autograd.js';
 import type { PoolInfo } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
+import { fmtShape } from '../util/errors.js';
 import { pair } from '../util/shape.js';
 import { type Padding, spatialGeometry } from './conv_geometry.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
@@ -18,7 +19,16 @@ function poolInfo(op: string, x: Tensor, options: Pool2DOptions): PoolInfo {
   const k = pair(options.poolSize ?? 2, 'poolSize', op);
   const s = pair(options.strides ?? k, 'strides', op);
   const [batch, inH, inW, channels] = x.shape as [number, number, number, number];
-  const g = spatialGeometry(op, inH, inW, k, s, [1, 1], options.padding ?? 'valid');
+  const g = spatialGeometry(
+    op,
+    inH,
+    inW,
+    k,
+    s,
+    [1, 1],
+    options.padding ?? 'valid',
+    `input ${fmtShape(x.shape)}`,
+  );
   return {
     batch,
     inH,

@@ -13,6 +13,11 @@ export function reshape(x: Tensor, shape: number[]): Tensor {
   if (unknown > 1)
     throw new ArgumentError(`reshape: at most one dimension can be -1, got ${fmtShape(shape)}.`);
   const known = sizeOf(shape.filter((d) => d !== -1));
+  if (unknown === 1 && known !== 0 && x.size % known !== 0) {
+    throw new ShapeError(
+      `reshape: cannot reshape ${fmtShape(x.shape)} (${x.size} values) into ${fmtShape(shape)}: ${x.size} is not a multiple of ${known}, so the -1 cannot be inferred.`,
+    );
+  }
   const target = shape.map((d) => (d === -1 ? (known === 0 ? 0 : x.size / known) : d));
   checkShape(target, 'reshape');
   if (sizeOf(target) !== x.size) {
@@ -148,6 +153,14 @@ export function concat(xs: Tensor[], axis = -1): Tensor {
 export function stack(xs: Tensor[], axis = 0): Tensor {
   if (!Array.isArray(xs) || xs.length === 0)
     throw new ArgumentError('stack: needs a non-empty array of tensors.');
+  for (const [i, x] of xs.entries()) {
+    expectTensor(x, 'stack', `tensors[${i}]`);
+    if (!sameShape(x.shape, xs[0]!.shape)) {
+      throw new ShapeError(
+        `stack: tensors[${i}] has shape ${fmtShape(x.shape)} but tensors[0] has ${fmtShape(xs[0]!.shape)}; stack needs tensors of one shape.`,
+      );
+    }
+  }
   const ax = normalizeAxis(axis, xs[0]!.rank + 1, 'stack');
   return concat(
     xs.map((x) => expandDims(x, ax)),

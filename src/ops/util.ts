@@ -2,7 +2,14 @@
 import type { Backend, Storage } from '../backend/backend.js';
 import { backend } from '../backend/registry.js';
 import { scalar, Tensor } from '../tensor.js';
-import { ArgumentError, DTypeError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
+import {
+  ArgumentError,
+  BackendError,
+  DTypeError,
+  fmtShape,
+  NonFiniteError,
+  ShapeError,
+} from '../util/errors.js';
 import { sameShape } from '../util/shape.js';
 
 /** A tensor or a plain number (which becomes a float32 scalar). */
@@ -18,6 +25,13 @@ export function expectTensor(
   if (!(x instanceof Tensor)) {
     throw new ArgumentError(
       `${op}: ${arg} must be a Tensor, got ${x === null ? 'null' : typeof x}. Make one with rc.tensor(values, shape).`,
+    );
+  }
+  const current = backend();
+  if (x.storage.backend !== current) {
+    throw new BackendError(
+      `${op}: ${arg} ${fmtShape(x.shape)} lives on the '${x.storage.backend.name}' backend, but the current backend is '${current.name}'. ` +
+        'Tensors made before setBackend() belong to the old backend: recreate them, or copy with rc.tensor(x.dataSync(), x.shape).',
     );
   }
   if (opts.rank !== undefined) {
