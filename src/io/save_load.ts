@@ -9,7 +9,7 @@ import { type Layer, type LayerConfig, layerFromConfig } from '../nn/layer.js';
 import { Model } from '../nn/model.js';
 import { ArgumentError, fmtShape, ReceptiveError, ShapeError } from '../util/errors.js';
 import { sha256Hex, writeFileAtomic } from './files.js';
-import { decodeSafetensors, encodeSafetensors, FormatError } from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, FormatError, type NamedArray } from './safetensors.js';
 
 export const MODEL_FILE = 'model.json';
 
@@ -130,7 +130,7 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
       `loadModel: the weights file ${wPath} fails its checksum (sha256 ${sha.slice(0, 12)}…, expected ${doc.weights.sha256.slice(0, 12)}…); it is corrupt.`,
     );
   }
-  let arrays;
+  let arrays: NamedArray[];
   try {
     arrays = decodeSafetensors(bytes, wPath).arrays;
   } catch (e) {
