@@ -7,7 +7,9 @@ import './autograd.js'; // installs Tensor.backward
 export { isGradEnabled, noGrad } from './autograd.js';
 export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
 export { backendNames, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export * as data from './data/index.js';
 export * from './io/index.js';
+export * as models from './models/index.js';
 export * from './nn/index.js';
 export {
   elu,
@@ -104,3 +106,4 @@ export {
 export * from './train/index.js';
 export * from './util/errors.js';
 export { Random, setSeed } from './util/random.js';
+export * as vision from './vision/index.js';

@@ -64,7 +64,8 @@ export class TensorBatches implements BatchSource {
     x: Tensor,
     y: Tensor,
     readonly batchSize: number,
-    readonly shuffle: Random | null,
+    /** The generator that orders each epoch (null: keep the order). */
+    readonly shuffle: ((epoch: number) => Random) | null,
     range: [number, number] = [0, x.shape[0] ?? 0],
   ) {
     this.xs = new Rows(x, range[0], range[1] - range[0]);
@@ -73,10 +74,11 @@ export class TensorBatches implements BatchSource {
     this.steps = Math.ceil(this.size / batchSize);
   }
 
-  *batches(): Iterable<Batch> {
+  /** The batches of one epoch; `skip` leaves out the first ones (resuming mid-epoch). */
+  *batches(epoch = 0, skip = 0): Iterable<Batch> {
     const order = Int32Array.from({ length: this.size }, (_, i) => i);
-    if (this.shuffle) this.shuffle.shuffle(order);
-    for (let b = 0; b < this.size; b += this.batchSize) {
+    if (this.shuffle) this.shuffle(epoch).shuffle(order);
+    for (let b = skip * this.batchSize; b < this.size; b += this.batchSize) {
       const idx = order.subarray(b, Math.min(b + this.batchSize, this.size));
       yield { x: this.xs.gather(idx), y: this.ys.gather(idx) };
     }

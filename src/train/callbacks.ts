@@ -78,7 +78,7 @@ export interface EarlyStoppingOptions {
   monitor?: string;
   /** Smallest change that counts as an improvement. */
   minDelta?: number;
-  /** Epochs without improvement before stopping. */
+  /** Stop after this many epochs in a row without improvement (Keras, TensorFlow.js); 0 stops at the first. */
   patience?: number;
   mode?: Mode;
   /** At the end, put back the weights of the best epoch (TensorFlow.js lacks this). */
@@ -130,7 +130,8 @@ export class EarlyStopping extends Callback {
       return;
     }
     this.wait++;
-    if (this.wait > this.patience) {
+    // Keras and TensorFlow.js stop once `patience` epochs in a row have not improved.
+    if (this.wait >= this.patience) {
       this.stoppedEpoch = epoch;
       this.model.stopTraining = true;
     }

@@ -8,7 +8,7 @@ import { add, mul } from '../ops/elementwise.js';
 import { concat } from '../ops/shape.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { getOptimizer } from '../optim/registry.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { ArgumentError, NonFiniteError } from '../util/errors.js';
 import { globalRandom, Random } from '../util/random.js';
 import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
@@ -38,7 +38,9 @@ export interface FitOptions {
   verbose?: 0 | 1 | 2;
   /** Start counting epochs here (when resuming). */
   initialEpoch?: number;
-  /** Seed for the shuffling order. */
+  /** Skip this many batches of the first epoch (resuming mid-epoch: with a seed the order repeats). */
+  initialBatch?: number;
+  /** Seed for the shuffling order: each epoch's order then depends only on the seed and the epoch. */
   seed?: number;
 }
 
@@ -151,13 +153,18 @@ function toSource(
   x: Tensor | BatchSource,
   y: Tensor | undefined,
   batchSize: number,
-  rng: Random | null,
+  rng: ((epoch: number) => Random) | null,
   range?: [number, number],
 ): BatchSource {
   if (isBatchSource(x)) return x;
-  if (!y)
+  if (!(x instanceof Tensor))
     throw new ArgumentError(
-      `${model.label}.${where}: needs labels y with x (or a dataset that yields { x, y }).`,
+      `${model.label}.${where}: x must be a Tensor (or a dataset that yields { x, y }), got ${typeof x}.`,
+    );
+  // fit(x, { epochs }) lands the options in y's place: say that labels are missing, not crash on them.
+  if (!(y instanceof Tensor))
+    throw new ArgumentError(
+      `${model.label}.${where}: needs labels y with x (or a dataset that yields { x, y }), e.g. model.${where.split(' ')[0]}(x, y, options).`,
     );
   checkXY(`${model.label}.${where}`, x, y);
   if (!Number.isInteger(batchSize) || batchSize < 1)
@@ -195,10 +202,11 @@ Model.prototype.fit = async function (
   const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, initialEpoch = 0 } = options;
   if (!Number.isInteger(epochs) || epochs < 1)
     throw new ArgumentError(`${this.label}.fit: epochs must be a positive integer, got ${epochs}.`);
+  const seed = options.seed;
   const rng = shuffle
-    ? options.seed === undefined
-      ? globalRandom
-      : new Random(options.seed)
+    ? seed === undefined
+      ? () => globalRandom
+      : (e: number) => new Random(seed * 1000003 + e)
     : null;
 
   let train: BatchSource;
@@ -244,18 +252,31 @@ Model.prototype.fit = async function (
     for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
       await callbacks.call('onEpochBegin', epoch, {});
       const acc = new Averager();
-      let batchIndex = 0;
-      for await (const batch of train.batches(epoch)) {
+      const skip = epoch === initialEpoch ? (options.initialBatch ?? 0) : 0;
+      let batchIndex = skip;
+      let cutShort = false;
+      const epochBatches =
+        train instanceof TensorBatches ? train.batches(epoch, skip) : train.batches(epoch);
+      let toSkip = train instanceof TensorBatches ? 0 : skip;
+      for await (const batch of epochBatches) {
+        if (toSkip > 0) {
+          toSkip--;
+          continue;
+        }
         await callbacks.call('onBatchBegin', batchIndex, {});
         const lossValue = runBatch(this, c, batch, true, acc);
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
         batchIndex++;
-        if (this.stopTraining) break;
+        if (this.stopTraining) {
+          cutShort = true;
+          break;
+        }
         await yieldToEventLoop();
       }
+      // An epoch cut short (Ctrl-C, TerminateOnNaN) is not an epoch: no validation, no onEpochEnd.
+      if (cutShort) break;
       let logs = acc.logs();
-      if (validation && !this.stopTraining)
-        logs = { ...logs, ...(await evaluateSource(this, c, validation, 'val_')) };
+      if (validation) logs = { ...logs, ...(await evaluateSource(this, c, validation, 'val_')) };
       await callbacks.call('onEpochEnd', epoch, logs);
     }
   } finally {
@@ -306,6 +327,11 @@ Model.prototype.predict = function (
   options: { batchSize?: number } = {},
 ): Tensor {
   const batchSize = options.batchSize ?? 32;
+  if (!(x instanceof Tensor))
+    throw new ArgumentError(
+      `${this.label}.predict: x must be a Tensor [batch, ...]` +
+        (Array.isArray(x) ? '; for a model with several inputs use model.callAll([a, b]).' : '.'),
+    );
   const n = x.shape[0];
   if (n === undefined) throw new ArgumentError(`${this.label}.predict: x needs a batch axis.`);
   return noGrad(() => {

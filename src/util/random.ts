@@ -31,6 +31,21 @@ export class Random {
     this.spare = null;
   }
 
+  /** The generator's state, to save in a checkpoint and restore with setState. */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spare ?? Number.NaN];
+  }
+
+  setState(state: number[]): void {
+    [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    this.spare = state[4] === undefined || Number.isNaN(state[4]) ? null : state[4];
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -1,17 +1,18 @@
 /**
  * Reference convolution kernels: direct loops over NHWC input and HWIO filters.
- * Each visits the same (output position, kernel tap, input channel) triples; the forward
- * pass gathers, the two backward passes scatter the same products the other way.
+ * All three walk the same (output pixel, kernel tap, group, input channel, output channel)
+ * nest; the forward pass gathers products into y, the two backward passes send the same
+ * products back to x and to w. The innermost loop runs over output channels, which are
+ * contiguous in both y and w.
  */
 import type { ConvInfo } from '../backend.js';
 import type { FloatArray, NumArray } from './arrays.js';
 
-type Visit = (xi: number, wi: number, yi: number) => void;
+type Mode = 'forward' | 'backwardInput' | 'backwardFilter';
 
-/** Calls visit(xIndex, wIndex, yIndex) for every product term of the convolution. */
-function forEachTerm(c: ConvInfo, visit: Visit): void {
-  const icPerGroup = c.inC / c.groups;
-  const ocPerGroup = c.outC / c.groups;
+function run(mode: Mode, c: ConvInfo, x: NumArray, w: NumArray, y: NumArray): void {
+  const icPerG = c.inC / c.groups;
+  const ocPerG = c.outC / c.groups;
   for (let b = 0; b < c.batch; b++) {
     for (let oh = 0; oh < c.outH; oh++) {
       for (let ow = 0; ow < c.outW; ow++) {
@@ -23,11 +24,23 @@ function forEachTerm(c: ConvInfo, visit: Visit): void {
             const iw = ow * c.strideW - c.padLeft + j * c.dilationW;
             if (iw < 0 || iw >= c.inW) continue;
             const xRow = ((b * c.inH + ih) * c.inW + iw) * c.inC;
-            const wTap = (i * c.kw + j) * icPerGroup * c.outC;
-            for (let oc = 0; oc < c.outC; oc++) {
-              const g = Math.floor(oc / ocPerGroup);
-              for (let ic = 0; ic < icPerGroup; ic++) {
-                visit(xRow + g * icPerGroup + ic, wTap + ic * c.outC + oc, yRow + oc);
+            const wTap = (i * c.kw + j) * icPerG * c.outC;
+            for (let g = 0; g < c.groups; g++) {
+              const yg = yRow + g * ocPerG;
+              for (let ic = 0; ic < icPerG; ic++) {
+                const xi = xRow + g * icPerG + ic;
+                const wi = wTap + ic * c.outC + g * ocPerG;
+                if (mode === 'forward') {
+                  const xv = x[xi]!;
+                  for (let oc = 0; oc < ocPerG; oc++) y[yg + oc] = y[yg + oc]! + xv * w[wi + oc]!;
+                } else if (mode === 'backwardInput') {
+                  let s = 0;
+                  for (let oc = 0; oc < ocPerG; oc++) s += y[yg + oc]! * w[wi + oc]!;
+                  x[xi] = x[xi]! + s;
+                } else {
+                  const xv = x[xi]!;
+                  for (let oc = 0; oc < ocPerG; oc++) w[wi + oc] = w[wi + oc]! + xv * y[yg + oc]!;
+                }
               }
             }
           }
@@ -37,23 +50,19 @@ function forEachTerm(c: ConvInfo, visit: Visit): void {
   }
 }
 
-/** y = conv(x, w): out is zeroed here. */
+/** y = conv(x, w). */
 export function conv2d(x: NumArray, w: NumArray, c: ConvInfo, out: FloatArray): void {
   out.fill(0);
-  forEachTerm(c, (xi, wi, yi) => {
-    out[yi] = out[yi]! + x[xi]! * w[wi]!;
-  });
+  run('forward', c, x, w, out);
 }
 
-/** dx = dL/dx given dy: each product x·w sends dy·w back to x. */
+/** dx given dy: each product x·w sends dy·w back to x. */
 export function conv2dBackwardInput(dy: NumArray, w: NumArray, c: ConvInfo, out: FloatArray): void {
   out.fill(0);
-  forEachTerm(c, (xi, wi, yi) => {
-    out[xi] = out[xi]! + dy[yi]! * w[wi]!;
-  });
+  run('backwardInput', c, out, w, dy);
 }
 
-/** dw = dL/dw given x and dy: each product x·w sends dy·x back to w. */
+/** dw given x and dy: each product x·w sends dy·x back to w. */
 export function conv2dBackwardFilter(
   x: NumArray,
   dy: NumArray,
@@ -61,7 +70,5 @@ export function conv2dBackwardFilter(
   out: FloatArray,
 ): void {
   out.fill(0);
-  forEachTerm(c, (xi, wi, yi) => {
-    out[wi] = out[wi]! + dy[yi]! * x[xi]!;
-  });
+  run('backwardFilter', c, x, out, dy);
 }

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/** The `receptive` command. Each subcommand has --help. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { backendNames, setBackend } from '../backend/registry.js';
+import { decodeImage } from '../data/image_codec.js';
+import { toTensors } from '../data/image_set.js';
+import { loadModel } from '../io/save_load.js';
+import { modelNames, zooEntry } from '../models/registry.js';
+import { tensor } from '../tensor.js';
+import { ReceptiveError } from '../util/errors.js';
+import { loadDataset } from './datasets.js';
+import { train } from './train.js';
+import '../train/trainer.js';
+
+function int(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${name} must be a positive integer.`);
+    return n;
+  };
+}
+function positive(v: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number.');
+  return n;
+}
+function size(v: string): [number, number] {
+  const p = v.split(/[,x]/).map(Number);
+  if (p.length !== 2 || p.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError('give H,W, e.g. 32,32.');
+  return [p[0]!, p[1]!];
+}
+
+const program = new Command();
+program
+  .name('receptive')
+  .description('Convolutional neural networks, end to end, in TypeScript.')
+  .version('0.1.0');
+
+const backendOption = () =>
+  new Option('--backend <name>', 'kernel backend').choices(backendNames());
+
+program
+  .command('train')
+  .description('train a zoo model on MNIST, CIFAR-10 or a folder of images')
+  .argument('[model]', `model name: ${modelNames().join(', ')}`)
+  .option(
+    '--dataset <name>',
+    "'mnist', 'cifar10', or a folder with train/ and test/ image folders",
+    'mnist',
+  )
+  .option(
+    '--data-dir <dir>',
+    "read the dataset's official files from DIR (any IDX dataset such as Fashion-MNIST with --dataset mnist)",
+  )
+  .option('--epochs <n>', "epochs (default 10; with --resume, the run's own)", int('--epochs'))
+  .option('--batch-size <n>', 'batch size', int('--batch-size'), 128)
+  .option('--lr <rate>', 'learning rate (default: the optimizer default)', positive)
+  .option('--optimizer <name>', 'sgd, adam, adamw or rmsprop', 'adam')
+  .option(
+    '--seed <n>',
+    'random seed (weights, shuffling): runs repeat exactly',
+    (v) => Number.parseInt(v, 10),
+    42,
+  )
+  .addOption(backendOption())
+  .option(
+    '--out <dir>',
+    'where to save the model, history.json, curves.png and checkpoints (default runs/<model>-<dataset>)',
+  )
+  .option('--resume <dir>', 'continue an interrupted run from its checkpoint')
+  .option(
+    '--limit <n>',
+    'use only the first N training images and N/6 test images (quick runs)',
+    int('--limit'),
+  )
+  .option('--image-size <h,w>', 'resize folder images to H,W', size)
+  .option('--no-validation', 'do not evaluate the test set after each epoch')
+  .option('--quiet', 'one line per epoch instead of a progress bar')
+  .action(async (model: string | undefined, o) => {
+    if (!model && !o.resume)
+      throw new InvalidArgumentError(
+        `name a model (${modelNames().join(', ')}) or give --resume DIR`,
+      );
+    if (model) zooEntry(model);
+    await train({
+      model: model ?? '',
+      dataset: o.dataset,
+      dataDir: o.dataDir,
+      epochs: o.epochs ?? (o.resume ? 0 : 10),
+      batchSize: o.batchSize,
+      lr: o.lr,
+      optimizer: o.optimizer,
+      seed: o.seed,
+      backend: o.backend,
+      out: o.out,
+      resume: o.resume,
+      limit: o.limit,
+      validation: o.validation,
+      imageSize: o.imageSize,
+      verbose: o.quiet ? 2 : 1,
+    });
+  });
+
+program
+  .command('evaluate')
+  .description('evaluate a saved model on a dataset')
+  .argument('<dir>', 'a model directory (from train --out or model.save)')
+  .option('--dataset <name>', "'mnist', 'cifar10', or a folder with train/ and test/", 'mnist')
+  .option('--data-dir <dir>', 'read the dataset from DIR')
+  .option('--image-size <h,w>', 'resize folder images to H,W', size)
+  .addOption(backendOption())
+  .action(async (dir: string, o) => {
+    if (o.backend) setBackend(o.backend);
+    const model = await loadModel(dir);
+    const data = await loadDataset({
+      dataset: o.dataset,
+      dataDir: o.dataDir,
+      imageSize: o.imageSize,
+      log: console.log,
+    });
+    const { x, y } = toTensors(data.test);
+    model.compile({
+      optimizer: 'sgd',
+      loss: 'sparseCategoricalCrossentropy',
+      metrics: ['accuracy'],
+    });
+    const { loss, accuracy } = await model.evaluate(x, y, { batchSize: 256 });
+    console.log(
+      `test loss ${loss!.toFixed(4)}, test accuracy ${(accuracy! * 100).toFixed(2)}% (${data.test.labels.length} images)`,
+    );
+  });
+
+program
+  .command('predict')
+  .description('top-5 classes of an image with their probabilities')
+  .argument('<dir>', 'a model directory')
+  .argument('<image>', 'a PNG or JPEG file')
+  .option(
+    '--classes <names>',
+    'comma-separated class names (default: the model has them or 0..N-1)',
+  )
+  .action(async (dir: string, image: string, o) => {
+    const fs = await import('node:fs/promises');
+    const { resizeBilinear } = await import('../data/image_codec.js');
+    const model = await loadModel(dir);
+    const shape = model.inputs[0]!.shape.slice(1) as number[];
+    const [h, w, c] = shape as [number, number, number];
+    let img = decodeImage(new Uint8Array(await fs.readFile(image)), {
+      name: image,
+      channels: c as 1 | 3,
+    });
+    if (img.height !== h || img.width !== w) img = resizeBilinear(img, h, w);
+    const x = tensor(
+      Float32Array.from(img.data, (v) => v / 255),
+      [1, h, w, c],
+    );
+    const probs = model.predict(x).dataSync();
+    const names: string[] = o.classes
+      ? o.classes.split(',')
+      : Array.from(probs, (_, i) => String(i));
+    const top = [...probs]
+      .map((p, i) => [p, i] as const)
+      .sort((a, b) => b[0] - a[0])
+      .slice(0, 5);
+    for (const [p, i] of top)
+      console.log(`${(names[i] ?? String(i)).padEnd(12)} ${(p * 100).toFixed(2)}%`);
+  });
+
+program
+  .command('summary')
+  .description("print a zoo model's layers, output shapes and parameter counts")
+  .argument('<model>', `model name: ${modelNames().join(', ')}`)
+  .option('--input-shape <h,w,c>', 'input shape, e.g. 32,32,3')
+  .option('--classes <n>', 'number of classes', int('--classes'))
+  .action((name: string, o) => {
+    const entry = zooEntry(name);
+    const inputShape = o.inputShape
+      ? String(o.inputShape).split(',').map(Number)
+      : entry.defaultInput;
+    entry.build({ inputShape, ...(o.classes ? { numClasses: o.classes } : {}) }).summary();
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ReceptiveError) {
+    console.error(`receptive: ${e.message}`);
+    process.exit(1);
+  }
+  throw e;
+});

@@ -1,0 +1,224 @@
+/**
+ * `receptive train <model> --dataset ...`: trains a zoo model with a progress bar, saves the
+ * model, history.json and a plot of the curves, and checkpoints every epoch. Ctrl-C stops
+ * after the current batch and saves a checkpoint that `--resume DIR` continues from exactly.
+ */
+import { setBackend } from '../backend/registry.js';
+import { toTensors } from '../data/image_set.js';
+import { writeFileAtomic } from '../io/files.js';
+import { loadModelFull } from '../io/save_load.js';
+import { zooEntry } from '../models/registry.js';
+import type { Model } from '../nn/model.js';
+import { getOptimizer } from '../optim/registry.js';
+import { Callback, type Logs } from '../train/callbacks.js';
+import '../train/trainer.js';
+import { ArgumentError } from '../util/errors.js';
+import { globalRandom, setSeed } from '../util/random.js';
+import { trainingCurves } from '../vision/plots.js';
+import { loadDataset } from './datasets.js';
+
+export interface TrainArgs {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  epochs: number;
+  batchSize: number;
+  lr?: number;
+  optimizer: string;
+  seed: number;
+  backend?: string;
+  out?: string;
+  resume?: string;
+  limit?: number;
+  validation: boolean;
+  imageSize?: [number, number];
+  verbose: 0 | 1 | 2;
+}
+
+interface CheckpointState {
+  args: TrainArgs;
+  /** The epoch to continue, and how many of its batches are done. */
+  epoch: number;
+  batch: number;
+  optimizer: Record<string, unknown>;
+  random: number[];
+  history: Record<string, number[]>;
+}
+
+/** Tracks where training is, for checkpoints; saves one at the end of every epoch. */
+class Checkpointer extends Callback {
+  epoch = 0;
+  batch = 0;
+  history: Record<string, number[]>;
+  constructor(
+    private readonly dir: string,
+    private readonly args: TrainArgs,
+    history: Record<string, number[]>,
+  ) {
+    super();
+    this.history = history;
+  }
+  override onEpochBegin(epoch: number): void {
+    this.epoch = epoch;
+  }
+  override onBatchEnd(batch: number): void {
+    this.batch = batch + 1;
+  }
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
+    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+    this.epoch = epoch + 1;
+    this.batch = 0;
+    await this.save();
+  }
+  async save(): Promise<void> {
+    const path = await import('node:path');
+    const opt = this.model.optimizer!;
+    const state: CheckpointState = {
+      args: this.args,
+      epoch: this.epoch,
+      batch: this.batch,
+      optimizer: opt.getConfig() as unknown as Record<string, unknown>,
+      random: globalRandom.getState(),
+      history: this.history,
+    };
+    const params = this.model.trainableWeights;
+    const slots = opt.iterations > 0 ? opt.getState(params) : [];
+    await this.model.save(path.join(this.dir, 'checkpoint'), {
+      extra: { checkpoint: state, optimizerSlots: slots.length },
+      extraWeights: slots.map((data, i) => ({
+        name: `optimizer/${i}`,
+        shape: [data.length],
+        data,
+      })),
+    });
+  }
+}
+
+export async function train(
+  args: TrainArgs,
+  log: (line: string) => void = console.log,
+): Promise<{ model: Model; testLoss: number; testAccuracy: number; out: string }> {
+  const path = await import('node:path');
+  const fs = await import('node:fs/promises');
+  let history: Record<string, number[]> = {};
+  let startEpoch = 0;
+  let startBatch = 0;
+  let model: Model;
+  let resumed: Awaited<ReturnType<typeof loadModelFull>> | null = null;
+
+  if (args.resume) {
+    resumed = await loadModelFull(path.join(args.resume, 'checkpoint'));
+    const ck = resumed.file.extra?.checkpoint as CheckpointState | undefined;
+    if (!ck)
+      throw new ArgumentError(`--resume ${args.resume}: the checkpoint has no training state.`);
+    // The run continues as it was started; only the number of epochs may grow.
+    args = {
+      ...ck.args,
+      epochs: Math.max(args.epochs, ck.args.epochs),
+      out: args.resume,
+      resume: args.resume,
+      verbose: args.verbose,
+    };
+    history = ck.history;
+    startEpoch = ck.epoch;
+    startBatch = ck.batch;
+    model = resumed.model;
+  }
+  if (args.backend) setBackend(args.backend);
+  setSeed(args.seed);
+  const out = args.out ?? path.join('runs', `${args.model}-${path.basename(args.dataset)}`);
+  await fs.mkdir(out, { recursive: true });
+
+  const data = await loadDataset({ ...args, log });
+  log(
+    `Data: ${data.name} from ${data.source}: ${data.train.labels.length} training and ${data.test.labels.length} test images of ${data.train.shape.join('×')}, ${data.train.classNames.length} classes`,
+  );
+  const train = toTensors(data.train);
+  const test = toTensors(data.test);
+
+  if (!resumed) {
+    const entry = zooEntry(args.model);
+    model = entry.build({ numClasses: data.train.classNames.length, inputShape: data.train.shape });
+  }
+  model = model!;
+  const optimizer = resumed
+    ? getOptimizer((resumed.file.extra!.checkpoint as CheckpointState).optimizer as never)
+    : getOptimizer(args.optimizer, args.lr === undefined ? {} : { learningRate: args.lr });
+  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  if (resumed) {
+    const ck = resumed.file.extra!.checkpoint as CheckpointState;
+    const n = Number(resumed.file.extra!.optimizerSlots ?? 0);
+    if (n > 0)
+      optimizer.setState(
+        Array.from({ length: n }, (_, i) => resumed!.extraWeights.get(`optimizer/${i}`)!),
+        model.trainableWeights,
+      );
+    globalRandom.setState(ck.random);
+    log(`Resuming from ${args.resume}: epoch ${startEpoch + 1}, batch ${startBatch}`);
+  } else if (args.verbose > 0) {
+    model.summary({ print: log });
+  }
+
+  const checkpointer = new Checkpointer(out, args, history);
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    model.stopTraining = true;
+    log('\nStopping after this batch and saving a checkpoint (Ctrl-C again to quit at once) ...');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    if (startEpoch < args.epochs) {
+      await model.fit(train.x, train.y, {
+        epochs: args.epochs,
+        batchSize: args.batchSize,
+        initialEpoch: startEpoch,
+        initialBatch: startBatch,
+        seed: args.seed,
+        verbose: args.verbose,
+        callbacks: [checkpointer],
+        ...(args.validation
+          ? { validationData: [test.x, test.y] as [typeof test.x, typeof test.y] }
+          : {}),
+      });
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (interrupted) {
+    await checkpointer.save();
+    log(
+      `Checkpoint saved in ${path.join(out, 'checkpoint')}. Continue with: receptive train --resume ${out}`,
+    );
+    process.exitCode = 130;
+    return { model, testLoss: Number.NaN, testAccuracy: Number.NaN, out };
+  }
+
+  const { loss, accuracy } = await model.evaluate(test.x, test.y, { batchSize: 256 });
+  log(
+    `Test loss ${loss!.toFixed(4)}, test accuracy ${(accuracy! * 100).toFixed(2)}% (${data.test.labels.length} images)`,
+  );
+  await model.save(out);
+  await writeFileAtomic(
+    path.join(out, 'history.json'),
+    JSON.stringify(
+      { epochs: history.loss?.length ?? 0, history, test: { loss, accuracy } },
+      null,
+      1,
+    ),
+  );
+  const written = [path.join(out, 'model.json'), path.join(out, 'history.json')];
+  if ((history.loss?.length ?? 0) > 0) {
+    const chart = await trainingCurves(history, { title: `${args.model} on ${data.name}` });
+    await writeFileAtomic(path.join(out, 'curves.svg'), chart.svg);
+    try {
+      await writeFileAtomic(path.join(out, 'curves.png'), await chart.png());
+      written.push(path.join(out, 'curves.png'));
+    } catch (e) {
+      log(`(curves.png could not be drawn: ${(e as Error).message}; curves.svg has the same plot)`);
+    }
+  }
+  log(`Saved: ${written.join(', ')}`);
+  return { model, testLoss: loss!, testAccuracy: accuracy!, out };
+}

@@ -1,0 +1,87 @@
+/**
+ * An image-folder dataset: root/<class>/<image>.png|jpg, classes from the folder names,
+ * sorted. Reads the CIFAR-10 JPEG copy and anyone's own photos. Images of another size are
+ * resized when `size` is given; otherwise a differing size is an error naming the file.
+ */
+import { DataError, DataNotFoundError } from './errors.js';
+import { decodeImage, resizeBilinear } from './image_codec.js';
+import { checkImageSet, type ImageSet } from './image_set.js';
+import { readFileBytes } from './node_io.js';
+
+export interface ImageFolderOptions {
+  /** Resize every image to [height, width]. */
+  size?: [number, number];
+  /** 1 = grey, 3 = RGB; by default taken from the first image. */
+  channels?: 1 | 3;
+  /** Use these class names (and order) instead of the sorted folder names. */
+  classNames?: string[];
+  /** Read at most this many images per class. */
+  limitPerClass?: number;
+}
+
+const IMAGE = /\.(png|jpe?g)$/i;
+
+export async function loadImageFolder(
+  root: string,
+  options: ImageFolderOptions = {},
+): Promise<ImageSet> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  let entries;
+  try {
+    entries = await fs.readdir(root, { withFileTypes: true });
+  } catch {
+    throw new DataNotFoundError(
+      `image folder: ${root} does not exist or cannot be read. It should hold one sub-folder per class: ${root}/<class>/<image>.png`,
+    );
+  }
+  const classNames =
+    options.classNames ??
+    entries
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  if (classNames.length === 0)
+    throw new DataError(
+      `image folder: ${root} has no class sub-folders; expected ${root}/<class>/<image>.png|jpg.`,
+    );
+  const files: { file: string; label: number }[] = [];
+  for (const [label, cls] of classNames.entries()) {
+    let names: string[];
+    try {
+      names = (await fs.readdir(path.join(root, cls))).filter((f) => IMAGE.test(f)).sort();
+    } catch {
+      throw new DataNotFoundError(
+        `image folder: the class folder ${path.join(root, cls)} is missing.`,
+      );
+    }
+    if (options.limitPerClass !== undefined) names = names.slice(0, options.limitPerClass);
+    for (const n of names) files.push({ file: path.join(root, cls, n), label });
+  }
+  if (files.length === 0)
+    throw new DataError(
+      `image folder: ${root} has class folders (${classNames.join(', ')}) but no .png or .jpg images in them.`,
+    );
+
+  let shape: [number, number, number] | null = null;
+  let images: Uint8Array | null = null;
+  const labels = new Int32Array(files.length);
+  for (const [i, { file, label }] of files.entries()) {
+    let img = decodeImage(await readFileBytes(file), {
+      name: file,
+      ...(options.channels ? { channels: options.channels } : {}),
+    });
+    if (options.size) img = resizeBilinear(img, options.size[0], options.size[1]);
+    if (!shape) {
+      shape = [img.height, img.width, img.channels];
+      images = new Uint8Array(files.length * img.height * img.width * img.channels);
+    } else if (img.height !== shape[0] || img.width !== shape[1] || img.channels !== shape[2]) {
+      throw new DataError(
+        `image folder: ${file} is ${img.height}×${img.width}×${img.channels} but the first image was ${shape.join('×')}. Give a size to resize all images (--image-size H,W), or remove the odd one.`,
+      );
+    }
+    images!.set(img.data, i * img.data.length);
+    labels[i] = label;
+  }
+  return checkImageSet({ images: images!, labels, shape: shape!, classNames }, root);
+}

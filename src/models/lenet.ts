@@ -1,0 +1,48 @@
+/** LeNet-5 as the course notes list it in Keras, and the notes' simple MNIST CNN. */
+import { layers } from '../nn/index.js';
+import { Sequential } from '../nn/sequential.js';
+
+export interface ZooOptions {
+  numClasses?: number;
+  /** [height, width, channels] of one input image. */
+  inputShape?: number[];
+}
+
+/**
+ * LeNet-5, the notes' Keras listing (LeCun et al. 1998, modernized: tanh, average pooling,
+ * softmax): conv 6@5×5 → pool → conv 16@5×5 → pool → 120 → 84 → 10. 44,426 parameters on 28×28.
+ */
+export function lenet5(options: ZooOptions = {}): Sequential {
+  const { numClasses = 10, inputShape = [28, 28, 1] } = options;
+  return new Sequential(
+    [
+      new layers.Conv2D({ filters: 6, kernelSize: 5, activation: 'tanh', inputShape }),
+      new layers.AveragePooling2D({ poolSize: 2, strides: 2 }),
+      new layers.Conv2D({ filters: 16, kernelSize: 5, activation: 'tanh' }),
+      new layers.AveragePooling2D({ poolSize: 2, strides: 2 }),
+      new layers.Flatten(),
+      new layers.Dense({ units: 120, activation: 'tanh' }),
+      new layers.Dense({ units: 84, activation: 'tanh' }),
+      new layers.Dense({ units: numClasses, activation: 'softmax' }),
+    ],
+    { name: 'lenet5' },
+  );
+}
+
+/** The notes' simple MNIST CNN: conv 32 → pool → conv 64 → pool → conv 64 → dense 64 → 10. 93,322 parameters. */
+export function mnistCnn(options: ZooOptions = {}): Sequential {
+  const { numClasses = 10, inputShape = [28, 28, 1] } = options;
+  return new Sequential(
+    [
+      new layers.Conv2D({ filters: 32, kernelSize: 3, activation: 'relu', inputShape }),
+      new layers.MaxPooling2D({ poolSize: 2 }),
+      new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
+      new layers.MaxPooling2D({ poolSize: 2 }),
+      new layers.Conv2D({ filters: 64, kernelSize: 3, activation: 'relu' }),
+      new layers.Flatten(),
+      new layers.Dense({ units: 64, activation: 'relu' }),
+      new layers.Dense({ units: numClasses, activation: 'softmax' }),
+    ],
+    { name: 'mnist_cnn' },
+  );
+}
