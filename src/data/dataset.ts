@@ -194,7 +194,7 @@ function stack(examples: Example[]): Batch {
   } else {
     const k = first.y.length;
     const ys = new Float32Array(examples.length * k);
-    examples.forEach((e, i) => ys.set(e.y as Float32Array, i * k));
+    for (const [i, e] of examples.entries()) ys.set(e.y as Float32Array, i * k);
     y = tensor(ys, [examples.length, k]);
   }
   return { x: tensor(x, [examples.length, ...first.shape]), y };

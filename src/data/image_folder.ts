@@ -27,7 +27,7 @@ export async function loadImageFolder(
 ): Promise<ImageSet> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(root, { withFileTypes: true });
   } catch {
