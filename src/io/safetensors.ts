@@ -35,8 +35,10 @@ export function encodeSafetensors(
     offset += bytes;
   }
   let json = JSON.stringify(header);
-  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
-  while ((8 + json.length) % 8 !== 0) json += ' ';
+  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does
+  // (counting bytes, not characters: names may hold non-ASCII characters).
+  const jsonBytes = new TextEncoder().encode(json).length;
+  json += ' '.repeat((8 - (jsonBytes % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
@@ -74,16 +76,33 @@ export function decodeSafetensors(
       `${where}: the header is not valid JSON; the file is corrupt or not safetensors.`,
     );
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new FormatError(
+      `${where}: the header is not a JSON object; the file is corrupt or not safetensors.`,
+    );
   const dataStart = 8 + n;
   const arrays: NamedArray[] = [];
+  const isIndex = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
   for (const [name, info] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets } = info as {
+    const { dtype, shape, data_offsets } = (info ?? {}) as {
       dtype: string;
       shape: number[];
       data_offsets: [number, number];
     };
-    const Ctor = DTYPES[dtype as keyof typeof DTYPES];
+    // A malformed entry gets a FormatError here, not a TypeError further down.
+    if (
+      !Array.isArray(shape) ||
+      !shape.every(isIndex) ||
+      !Array.isArray(data_offsets) ||
+      data_offsets.length !== 2 ||
+      !data_offsets.every(isIndex) ||
+      data_offsets[0] > data_offsets[1]
+    )
+      throw new FormatError(
+        `${where}: the header entry of tensor '${name}' is malformed (needs dtype, shape and data_offsets [begin, end]); the file is corrupt or not safetensors.`,
+      );
+    const Ctor = Object.hasOwn(DTYPES, dtype) ? DTYPES[dtype as keyof typeof DTYPES] : undefined;
     if (!Ctor)
       throw new FormatError(
         `${where}: tensor '${name}' has dtype ${dtype}; receptive reads F32 and I32.`,

@@ -7,9 +7,14 @@
 
 import { type Layer, type LayerConfig, layerFromConfig } from '../nn/layer.js';
 import { Model } from '../nn/model.js';
-import { ArgumentError, fmtShape, ReceptiveError, ShapeError } from '../util/errors.js';
+import { ArgumentError, fmtShape, ReceptiveError } from '../util/errors.js';
 import { sha256Hex, writeFileAtomic } from './files.js';
-import { decodeSafetensors, encodeSafetensors, FormatError, type NamedArray } from './safetensors.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  FormatError,
+  type NamedArray,
+} from './safetensors.js';
 
 export const MODEL_FILE = 'model.json';
 
@@ -85,6 +90,12 @@ export interface LoadedModel {
 export async function loadModelFull(dir: string): Promise<LoadedModel> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw new ArgumentError(
+      `loadModel: needs the directory that model.save(dir) wrote (holding ${MODEL_FILE}), got ${JSON.stringify(dir)}.`,
+    );
+  // The path of model.json itself is fine too (TensorFlow.js users give that).
+  if (path.basename(dir) === MODEL_FILE) dir = path.dirname(dir);
   const jsonPath = path.join(dir, MODEL_FILE);
   let text: string;
   try {
@@ -100,7 +111,14 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
   } catch {
     throw new ModelFileError(`loadModel: ${jsonPath} is not valid JSON; the file is corrupt.`);
   }
-  if (doc.format !== 'receptive-model' || !doc.model?.config || !doc.weights?.file) {
+  if (
+    typeof doc !== 'object' ||
+    doc === null ||
+    doc.format !== 'receptive-model' ||
+    !doc.model?.config ||
+    typeof doc.weights?.file !== 'string' ||
+    typeof doc.weights.sha256 !== 'string'
+  ) {
     throw new ModelFileError(
       `loadModel: ${jsonPath} is not a receptive model file (missing format, model or weights).`,
     );
@@ -140,16 +158,22 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
     .filter((a) => !a.name.startsWith('extra:'))
     .sort((a, b) => Number.parseInt(a.name, 10) - Number.parseInt(b.name, 10));
   const weights = model.weights;
+  // The topology and the weights disagree: name both files, so the user knows what to replace.
   if (main.length !== weights.length) {
     throw new ModelFileError(
-      `loadModel: the model in ${dir} has ${weights.length} weights but the weights file holds ${main.length}.`,
+      `loadModel: the model described by ${jsonPath} has ${weights.length} weights but the weights file ${wPath} holds ${main.length}; the two files do not belong together.`,
     );
   }
   weights.forEach((w, i) => {
     const a = main[i]!;
-    if (a.shape.length !== w.shape.length || a.shape.some((d, k) => d !== w.shape[k])) {
-      throw new ShapeError(
-        `loadModel: weight ${i} (${w.name}) has shape ${fmtShape(w.shape)} but the file holds ${fmtShape(a.shape)} ('${a.name}').`,
+    const dtype = a.data instanceof Int32Array ? 'int32' : 'float32';
+    if (
+      a.shape.length !== w.shape.length ||
+      a.shape.some((d, k) => d !== w.shape[k]) ||
+      dtype !== 'float32'
+    ) {
+      throw new ModelFileError(
+        `loadModel: weight ${i} (${w.name}) of the model described by ${jsonPath} has shape ${fmtShape(w.shape)} (float32) but the weights file ${wPath} holds ${fmtShape(a.shape)} (${dtype}, '${a.name}'); the two files do not belong together.`,
       );
     }
   });

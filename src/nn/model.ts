@@ -155,8 +155,29 @@ export class Model extends Layer {
     return this.callAll(inputs, options)[0]!;
   }
 
+  /** Checks the shapes a model is applied to (as a layer, symbolically) against its inputs. */
+  protected checkInputShapes(shapes: Shape[]): void {
+    if (shapes.length !== this.inputs.length) {
+      throw new ArgumentError(
+        `${this.label}: expects ${this.inputs.length} input(s), got ${shapes.length}.`,
+      );
+    }
+    this.inputs.forEach((sym, i) => {
+      const s = shapes[i]!;
+      const want = sym.shape;
+      if (
+        s.length !== want.length ||
+        want.some((d, k) => d !== null && s[k] !== null && d !== s[k])
+      )
+        throw new ShapeError(
+          `${this.label}: input ${i} ('${sym.layer.name}') expects shape ${fmtSymShape(want)}, got ${fmtSymShape(s)}.`,
+        );
+    });
+  }
+
   computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const shapes = (this.inputs.length === 1 ? [inputShape] : inputShape) as Shape[];
+    this.checkInputShapes(shapes);
     const known = new Map<SymbolicTensor, Shape>();
     for (const [i, t] of this.inputs.entries()) known.set(t, shapes[i]!);
     for (const t of this.nodes) {

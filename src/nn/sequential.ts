@@ -63,7 +63,16 @@ export class Sequential extends Model {
       );
     if (this.stack.length === 0)
       throw new ArgumentError(`${this.label}: has no layers; add some first.`);
-    if (this.outputs.length === 0) this.graphFrom(x.shape.slice(1));
+    if (this.outputs.length === 0) {
+      try {
+        this.graphFrom(x.shape.slice(1));
+      } catch (e) {
+        // A model built from its first input takes axis 0 as the batch: one image [h, w, c] fails inside a layer.
+        if (e instanceof ShapeError)
+          e.message += ` (${this.label} was being built from its input ${fmtShape(x.shape)}, whose first axis is the batch axis; if it is one example, add the batch axis: rc.expandDims(x, 0).)`;
+        throw e;
+      }
+    }
     const want = this.inputs[0]!.shape;
     if (x.rank !== want.length || want.some((d, i) => d !== null && d !== x.shape[i])) {
       throw new ShapeError(
@@ -81,6 +90,7 @@ export class Sequential extends Model {
   }
 
   override computeOutputShape(s: Shape | Shape[]): Shape {
+    if (this.inputs.length > 0) this.checkInputShapes([s as Shape]);
     return this.stack.reduce<Shape>((acc, l) => l.computeOutputShape(acc), s as Shape);
   }
 
