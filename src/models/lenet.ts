@@ -46,3 +46,51 @@ export function mnistCnn(options: ZooOptions = {}): Sequential {
     { name: 'mnist_cnn' },
   );
 }
+
+/**
+ * LeNet-5 as LeCun et al. (1998) describe it and the notes retell it: 32×32 input, the scaled
+ * tanh 1.7159·tanh(2x/3), average pooling, 120-84-10 with softmax. 61,706 parameters.
+ */
+export function lenet5Classic(options: ZooOptions = {}): Sequential {
+  const { numClasses = 10, inputShape = [32, 32, 1] } = options;
+  const scaledTanh = () => new layers.Activation({ activation: 'scaledTanh' });
+  return new Sequential(
+    [
+      new layers.Conv2D({ filters: 6, kernelSize: 5, inputShape }),
+      scaledTanh(),
+      new layers.AveragePooling2D({ poolSize: 2, strides: 2 }),
+      new layers.Conv2D({ filters: 16, kernelSize: 5 }),
+      scaledTanh(),
+      new layers.AveragePooling2D({ poolSize: 2, strides: 2 }),
+      new layers.Flatten(),
+      new layers.Dense({ units: 120 }),
+      scaledTanh(),
+      new layers.Dense({ units: 84 }),
+      scaledTanh(),
+      new layers.Dense({ units: numClasses, activation: 'softmax' }),
+    ],
+    { name: 'lenet5_classic' },
+  );
+}
+
+/** The notes' LeNet-5 with BatchNormalization after each convolution, and ReLU. */
+export function lenet5BN(options: ZooOptions = {}): Sequential {
+  const { numClasses = 10, inputShape = [28, 28, 1] } = options;
+  return new Sequential(
+    [
+      new layers.Conv2D({ filters: 6, kernelSize: 5, inputShape }),
+      new layers.BatchNormalization(),
+      new layers.ReLU(),
+      new layers.AveragePooling2D({ poolSize: 2, strides: 2 }),
+      new layers.Conv2D({ filters: 16, kernelSize: 5 }),
+      new layers.BatchNormalization(),
+      new layers.ReLU(),
+      new layers.AveragePooling2D({ poolSize: 2, strides: 2 }),
+      new layers.Flatten(),
+      new layers.Dense({ units: 120, activation: 'relu' }),
+      new layers.Dense({ units: 84, activation: 'relu' }),
+      new layers.Dense({ units: numClasses, activation: 'softmax' }),
+    ],
+    { name: 'lenet5_bn' },
+  );
+}

@@ -1,5 +1,6 @@
 /** Activation functions by name, as layers take them (`activation: 'relu'`). */
 import { elu, gelu, leakyRelu, relu, sigmoid, softmax, swish, tanh } from '../ops/activations.js';
+import { mul } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';
 
@@ -12,7 +13,8 @@ export type ActivationName =
   | 'elu'
   | 'leakyRelu'
   | 'gelu'
-  | 'swish';
+  | 'swish'
+  | 'scaledTanh';
 
 const table: Record<ActivationName, (x: Tensor) => Tensor> = {
   linear: (x) => x,
@@ -24,6 +26,8 @@ const table: Record<ActivationName, (x: Tensor) => Tensor> = {
   leakyRelu: (x) => leakyRelu(x),
   gelu,
   swish,
+  // LeCun et al. 1998: 1.7159·tanh(2x/3), so that ±1 maps near ±1 and the slope at 0 is about 1.
+  scaledTanh: (x) => mul(tanh(mul(x, 2 / 3)), 1.7159),
 };
 
 export function activationNames(): string[] {

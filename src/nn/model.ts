@@ -59,6 +59,13 @@ function topoSort(outputs: SymbolicTensor[]): SymbolicTensor[] {
 export interface ModelArgs {
   inputs: SymbolicTensor | SymbolicTensor[];
   outputs: SymbolicTensor | SymbolicTensor[];
+  /**
+   * Extra outputs that exist in training only (GoogLeNet's auxiliary classifiers): callAll
+   * returns them after the outputs when training, and inference never computes them.
+   */
+  trainingOutputs?: SymbolicTensor[];
+  /** Default weights of each output's loss in training (outputs, then trainingOutputs). */
+  lossWeights?: number[];
   name?: string;
 }
 
@@ -68,12 +75,21 @@ export class Model extends Layer {
   outputs: SymbolicTensor[] = [];
   protected graphLayers: Layer[] = [];
   protected nodes: SymbolicTensor[] = [];
+  /** The nodes inference needs (the training-only outputs' branches left out). */
+  protected inferenceNodes: SymbolicTensor[] = [];
+  trainingOutputs: SymbolicTensor[] = [];
+  /** Default loss weights per output in training (compile's lossWeights override them). */
+  lossWeights?: number[];
   /** Set by callbacks to end fit() after the current epoch (Keras's model.stop_training). */
   stopTraining = false;
 
   constructor(args?: ModelArgs, layerArgs: LayerArgs = {}) {
     super({ ...layerArgs, ...(args?.name ? { name: args.name } : {}) });
-    if (args) this.initGraph(args.inputs, args.outputs);
+    if (args) {
+      this.trainingOutputs = args.trainingOutputs ?? [];
+      if (args.lossWeights) this.lossWeights = args.lossWeights;
+      this.initGraph(args.inputs, args.outputs);
+    }
   }
 
   protected initGraph(
@@ -93,7 +109,8 @@ export class Model extends Layer {
       if (!(t.layer instanceof InputLayer))
         throw new ArgumentError(`${this.label}: each input must come from rc.Input(), got ${t}.`);
     }
-    this.nodes = topoSort(this.outputs);
+    this.nodes = topoSort([...this.outputs, ...this.trainingOutputs]);
+    this.inferenceNodes = this.trainingOutputs.length ? topoSort(this.outputs) : this.nodes;
     const reachable = new Set(this.nodes);
     for (const t of this.nodes) {
       if (t.layer instanceof InputLayer && !this.inputs.includes(t)) {
@@ -118,7 +135,7 @@ export class Model extends Layer {
     return this.graphLayers;
   }
 
-  /** Runs the graph and returns every output. */
+  /** Runs the graph and returns every output (and, in training, the training-only outputs after them). */
   callAll(inputs: Tensor | Tensor[], options: CallOptions = {}): Tensor[] {
     const xs = Array.isArray(inputs) ? inputs : [inputs];
     if (xs.length !== this.inputs.length) {
@@ -138,12 +155,15 @@ export class Model extends Layer {
       }
       values.set(sym, x);
     });
-    for (const t of this.nodes) {
+    const training = options.training === true;
+    for (const t of training ? this.nodes : this.inferenceNodes) {
       if (values.has(t)) continue;
       const args = t.inputs.map((i) => values.get(i)!);
       values.set(t, t.layer.apply(t.listInput ? args : args[0]!, options));
     }
-    return this.outputs.map((o) => values.get(o)!);
+    return (training ? [...this.outputs, ...this.trainingOutputs] : this.outputs).map(
+      (o) => values.get(o)!,
+    );
   }
 
   call(inputs: Tensor | Tensor[], options: CallOptions = {}): Tensor {
@@ -232,6 +252,10 @@ export class Model extends Layer {
       })),
       inputLayers: this.inputs.map((t) => [t.layer.name, t.nodeIndex]),
       outputLayers: this.outputs.map((t) => [t.layer.name, t.nodeIndex]),
+      ...(this.trainingOutputs.length
+        ? { trainingOutputLayers: this.trainingOutputs.map((t) => [t.layer.name, t.nodeIndex]) }
+        : {}),
+      ...(this.lossWeights ? { lossWeights: this.lossWeights } : {}),
     };
   }
 
@@ -288,6 +312,10 @@ export class Model extends Layer {
     return new Model({
       inputs: (c.inputLayers as [string, number][]).map(ref),
       outputs: (c.outputLayers as [string, number][]).map(ref),
+      ...(c.trainingOutputLayers
+        ? { trainingOutputs: (c.trainingOutputLayers as [string, number][]).map(ref) }
+        : {}),
+      ...(c.lossWeights ? { lossWeights: c.lossWeights as number[] } : {}),
       name: c.name,
     });
   }

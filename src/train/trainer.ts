@@ -92,7 +92,7 @@ function compiledOf(model: Model, where: string): Compiled {
 /** The (weighted) loss of a batch, from all outputs. */
 function batchLoss(model: Model, c: Compiled, outputs: Tensor[], y: Tensor): Tensor {
   if (outputs.length === 1) return c.loss(y, outputs[0]!);
-  const w = c.lossWeights ?? outputs.map(() => 1);
+  const w = c.lossWeights ?? model.lossWeights ?? outputs.map(() => 1);
   if (w.length !== outputs.length) {
     throw new ArgumentError(
       `${model.label}: lossWeights has ${w.length} entries but the model has ${outputs.length} outputs.`,

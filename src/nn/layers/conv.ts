@@ -260,6 +260,11 @@ export class SeparableConv2D extends ConvBase {
     }
     this.filters = args.filters;
     this.depthMultiplier = args.depthMultiplier ?? 1;
+    if (!Number.isInteger(this.depthMultiplier) || this.depthMultiplier < 1) {
+      throw new ArgumentError(
+        `${this.label}: depthMultiplier must be a positive integer, got ${this.depthMultiplier}.`,
+      );
+    }
   }
 
   override build(s: Shape): void {
@@ -323,6 +328,14 @@ export class Conv2DTranspose extends ConvBase {
     this.filters = args.filters;
     const op = args.outputPadding ?? 0;
     this.outputPadding = typeof op === 'number' ? [op, op] : [op[0], op[1]];
+    // Checked here too (the op checks at run time), so a symbolic model cannot accept it.
+    this.outputPadding.forEach((p, a) => {
+      if (!Number.isInteger(p) || p < 0 || p >= this.strides[a]!) {
+        throw new ArgumentError(
+          `${this.label}: outputPadding must be non-negative integers smaller than the strides (${this.strides.join(', ')}), got ${JSON.stringify(op)}.`,
+        );
+      }
+    });
   }
 
   override build(s: Shape): void {
@@ -376,8 +389,11 @@ export class Conv2DTranspose extends ConvBase {
 
 export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSize'> {
   filters: number;
-  /** k: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²). */
-  kernelSize: number;
+  /**
+   * k: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²);
+   * [kh, kw]: kh×1 then 1×kw.
+   */
+  kernelSize: number | [number, number];
 }
 
 /** A k×k convolution factored into k×1 then 1×k (Inception v3's spatial factorization). */
@@ -454,7 +470,8 @@ export class SpatialSeparableConv2D extends ConvBase {
   }
 
   override getConfig(): LayerConfig {
-    return { ...super.getConfig(), kernelSize: this.kernelSize[0], filters: this.filters };
+    const [kh, kw] = this.kernelSize;
+    return { ...super.getConfig(), kernelSize: kh === kw ? kh : [kh, kw], filters: this.filters };
   }
 
   static fromConfig(c: LayerConfig): SpatialSeparableConv2D {

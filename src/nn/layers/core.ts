@@ -146,7 +146,16 @@ export class Reshape extends Layer {
     super(args);
     if (!Array.isArray(args?.targetShape))
       throw new ArgumentError('Reshape: targetShape (one example, no batch axis) is required.');
-    this.targetShape = [...args.targetShape];
+    const t = args.targetShape;
+    if (
+      t.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1)) ||
+      t.filter((d) => d === -1).length > 1
+    ) {
+      throw new ArgumentError(
+        `${this.label}: targetShape must be positive integers with at most one -1 (inferred), got ${JSON.stringify(t)}.`,
+      );
+    }
+    this.targetShape = [...t];
   }
   call(x: Tensor): Tensor {
     return reshape(x, [x.shape[0]!, ...this.targetShape]);
@@ -184,7 +193,12 @@ export class Activation extends Layer {
   readonly activation: ActivationName;
   constructor(args: LayerArgs & { activation: ActivationName }) {
     super(args);
-    this.activation = args?.activation;
+    if (args?.activation === undefined) {
+      throw new ArgumentError(
+        `${this.label}: activation is required, e.g. new layers.Activation({ activation: 'relu' }).`,
+      );
+    }
+    this.activation = args.activation;
     getActivation(this.activation, this.label);
   }
   call(x: Tensor): Tensor {
@@ -215,11 +229,21 @@ export class ReLU extends Layer {
   readonly negativeSlope: number;
   constructor(args: ReLUArgs = {}) {
     super(args);
+    for (const [key, v] of [
+      ['maxValue', args.maxValue],
+      ['negativeSlope', args.negativeSlope],
+    ] as const) {
+      if (v !== undefined && !(Number.isFinite(v) && v >= 0)) {
+        throw new ArgumentError(`${this.label}: ${key} must be a finite number >= 0, got ${v}.`);
+      }
+    }
     if (args.maxValue !== undefined) this.maxValue = args.maxValue;
     this.negativeSlope = args.negativeSlope ?? 0;
   }
   call(x: Tensor): Tensor {
-    let y = this.negativeSlope === 0 ? reluOp(x) : maximum(x, mul(x, this.negativeSlope));
+    const s = this.negativeSlope;
+    // max(x, s·x) is the leaky ReLU for s <= 1; for a steeper slope it is min(x, s·x).
+    let y = s === 0 ? reluOp(x) : s <= 1 ? maximum(x, mul(x, s)) : minimum(x, mul(x, s));
     if (this.maxValue !== undefined) y = minimum(y, this.maxValue);
     return y;
   }

@@ -25,30 +25,48 @@ function asList(layer: Layer, inputs: Shape | Shape[]): Shape[] {
   return list;
 }
 
+/** The shapes of concrete inputs, so that a call checks them as computeOutputShape does. */
+function shapesOf(inputs: Tensor | Tensor[]): Shape | Shape[] {
+  return Array.isArray(inputs) ? inputs.map((t) => t.shape) : inputs.shape;
+}
+
 abstract class ElementwiseMerge extends Layer {
   protected abstract combine(a: Tensor, b: Tensor): Tensor;
   call(inputs: Tensor | Tensor[]): Tensor {
+    this.computeOutputShape(shapesOf(inputs)); // a list of two or more, broadcastable
     const xs = inputs as Tensor[];
     return xs.slice(1).reduce((acc, x) => this.combine(acc, x), xs[0]!);
   }
+  /**
+   * Same shapes, or shapes that broadcast as Keras's merge layers allow (axes aligned from the
+   * right; a size-1 axis stretches), e.g. features [b, h, w, c] times gates [b, 1, 1, c].
+   */
   computeOutputShape(inputs: Shape | Shape[]): Shape {
     const list = asList(this, inputs);
-    const first = list[0]!;
-    for (const s of list) {
-      if (
-        s.length !== first.length ||
-        s.some((d, i) => d !== null && first[i] !== null && d !== first[i])
-      ) {
-        throw new ShapeError(
-          `${this.label}: all inputs must have the same shape, got ${list.map(fmtSymShape).join(' and ')}.`,
-        );
+    const rank = Math.max(...list.map((s) => s.length));
+    const out: Shape = [];
+    for (let k = 1; k <= rank; k++) {
+      let size = 1;
+      let unknown = false;
+      for (const s of list) {
+        const d = s.length >= k ? s[s.length - k]! : 1;
+        if (d === null) unknown = true;
+        else if (d !== 1) {
+          if (size !== 1 && size !== d) {
+            throw new ShapeError(
+              `${this.label}: inputs must have the same shape (or sizes of 1 that broadcast), got ${list.map(fmtSymShape).join(' and ')}: axis ${-k} has ${size} and ${d}.`,
+            );
+          }
+          size = d;
+        }
       }
+      out.unshift(size === 1 && unknown ? null : size);
     }
-    return first.map((d, i) => d ?? list.find((s) => s[i] !== null)?.[i] ?? null);
+    return out;
   }
 }
 
-/** Elementwise sum of same-shaped inputs (a residual connection). */
+/** Elementwise sum of the inputs (a residual connection). */
 export class Add extends ElementwiseMerge {
   static override className = 'Add';
   protected combine(a: Tensor, b: Tensor): Tensor {
@@ -59,7 +77,7 @@ export class Add extends ElementwiseMerge {
   }
 }
 
-/** Elementwise product of same-shaped inputs. */
+/** Elementwise product of the inputs (attention gates: features times [batch, 1, 1, channels]). */
 export class Multiply extends ElementwiseMerge {
   static override className = 'Multiply';
   protected combine(a: Tensor, b: Tensor): Tensor {
@@ -79,6 +97,7 @@ export class Concatenate extends Layer {
     this.axis = args.axis ?? -1;
   }
   call(inputs: Tensor | Tensor[]): Tensor {
+    this.computeOutputShape(shapesOf(inputs)); // a list of two or more
     return concat(inputs as Tensor[], this.axis);
   }
   computeOutputShape(inputs: Shape | Shape[]): Shape {

@@ -105,6 +105,7 @@ abstract class GlobalPooling2D extends Layer {
 export class GlobalAveragePooling2D extends GlobalPooling2D {
   static override className = 'GlobalAveragePooling2D';
   call(x: Tensor): Tensor {
+    expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return mean(x, [1, 2], this.keepDims);
   }
   static fromConfig(c: LayerConfig): GlobalAveragePooling2D {
@@ -116,6 +117,7 @@ export class GlobalAveragePooling2D extends GlobalPooling2D {
 export class GlobalMaxPooling2D extends GlobalPooling2D {
   static override className = 'GlobalMaxPooling2D';
   call(x: Tensor): Tensor {
+    expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return max(x, [1, 2], this.keepDims);
   }
   static fromConfig(c: LayerConfig): GlobalMaxPooling2D {
