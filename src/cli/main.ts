@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `receptive` command. Each subcommand has --help. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { backendNames, setBackend } from '../backend/registry.js';
 import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
@@ -61,7 +61,11 @@ program
   .option(
     '--seed <n>',
     'random seed (weights, shuffling): runs repeat exactly',
-    (v) => Number.parseInt(v, 10),
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n)) throw new InvalidArgumentError('--seed must be an integer.');
+      return n;
+    },
     42,
   )
   .addOption(backendOption())
@@ -182,8 +186,19 @@ program
     entry.build({ inputShape, ...(o.classes ? { numClasses: o.classes } : {}) }).summary();
   });
 
+/** Errors that are the user's to fix (bad data, bad arguments, a missing file): a message, not a stack trace. */
+function isUserError(e: unknown): e is Error {
+  if (e instanceof ReceptiveError || e instanceof CommanderError) return true;
+  const code = (e as { code?: unknown } | null)?.code;
+  return (
+    e instanceof Error &&
+    typeof code === 'string' &&
+    ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(code)
+  );
+}
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ReceptiveError) {
+  if (isUserError(e)) {
     console.error(`receptive: ${e.message}`);
     process.exit(1);
   }

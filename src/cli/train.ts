@@ -127,9 +127,9 @@ export async function train(
   if (args.backend) setBackend(args.backend);
   setSeed(args.seed);
   const out = args.out ?? path.join('runs', `${args.model}-${path.basename(args.dataset)}`);
-  await fs.mkdir(out, { recursive: true });
-
+  // Load the data first: a missing dataset must not leave an empty run folder behind.
   const data = await loadDataset({ ...args, log });
+  await fs.mkdir(out, { recursive: true });
   log(
     `Data: ${data.name} from ${data.source}: ${data.train.labels.length} training and ${data.test.labels.length} test images of ${data.train.shape.join('×')}, ${data.train.classNames.length} classes`,
   );

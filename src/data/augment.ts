@@ -89,5 +89,6 @@ export function channelStats(
   }
   const n = images.length / channels;
   const mean = [...sum].map((s) => s / n);
-  return { mean, std: [...sq].map((s, k) => Math.sqrt(s / n - mean[k]! ** 2)) };
+  // Rounding can make the variance of a constant channel a tiny negative number: clamp at 0.
+  return { mean, std: [...sq].map((s, k) => Math.sqrt(Math.max(0, s / n - mean[k]! ** 2))) };
 }

@@ -122,7 +122,7 @@ export class Dataset<T = Example> {
    * Shuffles within a buffer of `bufferSize` elements (the whole dataset by default, when its
    * size is known), with a new, repeatable order each epoch.
    */
-  shuffle(seed: number, bufferSize = this.size ?? 10_000): Dataset<T> {
+  shuffle(seed: number, bufferSize = Math.max(1, this.size ?? 10_000)): Dataset<T> {
     const self = this;
     if (!(bufferSize >= 1))
       throw new ArgumentError(`Dataset.shuffle: bufferSize must be at least 1, got ${bufferSize}.`);
@@ -146,6 +146,8 @@ export class Dataset<T = Example> {
   /** Pulls up to `n` elements ahead while the consumer works (overlaps decoding with training). */
   prefetch(n = 2): Dataset<T> {
     const self = this;
+    if (!Number.isInteger(n) || n < 1)
+      throw new ArgumentError(`Dataset.prefetch: n must be a positive integer, got ${n}.`);
     return new Dataset<T>(async function* (epoch) {
       const it = self.iterate(epoch);
       const queue: Promise<IteratorResult<T>>[] = [];

@@ -11,7 +11,7 @@ import { readFileBytes } from './node_io.js';
 export interface ImageFolderOptions {
   /** Resize every image to [height, width]. */
   size?: [number, number];
-  /** 1 = grey, 3 = RGB; by default taken from the first image. */
+  /** 1 = grey, 3 = RGB; by default grey when every image is grey, else RGB. */
   channels?: 1 | 3;
   /** Use these class names (and order) instead of the sorted folder names. */
   classNames?: string[];
@@ -66,22 +66,37 @@ export async function loadImageFolder(
   let shape: [number, number, number] | null = null;
   let images: Uint8Array | null = null;
   const labels = new Int32Array(files.length);
+  // Without options.channels, a grey picture among colour ones (CIFAR-10 has some) is stored
+  // as RGB, and a colour one after grey ones turns the whole set into RGB.
+  let channels = options.channels;
   for (const [i, { file, label }] of files.entries()) {
     let img = decodeImage(await readFileBytes(file), {
       name: file,
-      ...(options.channels ? { channels: options.channels } : {}),
+      ...(channels ? { channels } : {}),
     });
     if (options.size) img = resizeBilinear(img, options.size[0], options.size[1]);
     if (!shape) {
       shape = [img.height, img.width, img.channels];
       images = new Uint8Array(files.length * img.height * img.width * img.channels);
-    } else if (img.height !== shape[0] || img.width !== shape[1] || img.channels !== shape[2]) {
+      if (img.channels === 3) channels = 3;
+    } else if (img.height !== shape[0] || img.width !== shape[1]) {
       throw new DataError(
-        `image folder: ${file} is ${img.height}×${img.width}×${img.channels} but the first image was ${shape.join('×')}. Give a size to resize all images (--image-size H,W), or remove the odd one.`,
+        `image folder: ${file} is ${img.height}×${img.width} but the first image was ${shape[0]}×${shape[1]}. Give a size to resize all images (--image-size H,W), or remove the odd one.`,
       );
+    } else if (img.channels !== shape[2]) {
+      images = greyToRgb(images!);
+      shape = [shape[0], shape[1], 3];
+      channels = 3;
     }
     images!.set(img.data, i * img.data.length);
     labels[i] = label;
   }
   return checkImageSet({ images: images!, labels, shape: shape!, classNames }, root);
+}
+
+/** Grey bytes to RGB bytes (each value three times). */
+function greyToRgb(grey: Uint8Array): Uint8Array {
+  const rgb = new Uint8Array(grey.length * 3);
+  for (let i = 0; i < grey.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = grey[i]!;
+  return rgb;
 }

