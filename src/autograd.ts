@@ -6,10 +6,38 @@
  */
 
 import { type GradNode, installBackward, onesLike, Tensor } from './tensor.js';
-import { fmtShape, GradientError, ShapeError } from './util/errors.js';
+import { fmtShape, GradientError, NonFiniteError, ShapeError } from './util/errors.js';
 import { sameShape } from './util/shape.js';
 
 let recording = true;
+let checking =
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.RECEPTIVE_CHECK_NUMERICS === '1';
+
+/**
+ * Debugging aid: when on, every op checks its output and throws a NonFiniteError naming the
+ * first op that turned finite inputs into NaN or Infinity (slow: it reads every result).
+ * Also on with the environment variable RECEPTIVE_CHECK_NUMERICS=1.
+ */
+export function checkNumerics(enabled: boolean): void {
+  checking = enabled;
+}
+
+function firstNonFinite(t: Tensor): number {
+  if (t.dtype !== 'float32') return -1;
+  const v = t.dataSync();
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
+  return -1;
+}
+
+function checkOutput(op: string, out: Tensor, inputs: Tensor[]): void {
+  const bad = firstNonFinite(out);
+  if (bad < 0 || inputs.some((t) => firstNonFinite(t) >= 0)) return;
+  throw new NonFiniteError(
+    `${op} produced ${out.dataSync()[bad]} at index ${bad} of its output ${fmtShape(out.shape)} from finite inputs ` +
+      `${inputs.map((t) => fmtShape(t.shape)).join(', ')}. Look at what feeds it: a log or division of zero, an overflow (lower the learning rate), or a variance that is not positive.`,
+  );
+}
 
 /** Whether ops record themselves on the tape now. */
 export function isGradEnabled(): boolean {
@@ -43,6 +71,7 @@ export function record(
   backward: GradNode['backward'],
   attrs?: Record<string, unknown>,
 ): Tensor {
+  if (checking) checkOutput(op, out, inputs);
   if (recording && inputs.some(needsGrad)) {
     out.node = attrs ? { op, inputs, backward, attrs } : { op, inputs, backward };
   }

@@ -4,7 +4,7 @@
  */
 import './autograd.js'; // installs Tensor.backward
 
-export { isGradEnabled, noGrad } from './autograd.js';
+export { checkNumerics, isGradEnabled, noGrad } from './autograd.js';
 export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
 export { backendNames, getBackend, registerBackend, setBackend } from './backend/registry.js';
 export * as data from './data/index.js';

@@ -9,6 +9,7 @@
  */
 import { type Tensor, tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ReceptiveError, ShapeError } from '../util/errors.js';
+import type { Random } from '../util/random.js';
 import { sizeOf } from '../util/shape.js';
 import { getInitializer, type Initializer, type InitializerName } from './initializers.js';
 
@@ -31,6 +32,11 @@ export interface LayerArgs {
 export interface CallOptions {
   /** Training mode: dropout drops, batch normalization uses batch statistics and updates its moving ones. */
   training?: boolean;
+  /**
+   * Randomness for this call (dropout masks). fit() passes a generator seeded per step, so a
+   * seeded run repeats exactly even while other models train in the same process.
+   */
+  rng?: Random;
 }
 
 export type LayerConfig = Record<string, unknown> & { name: string; trainable: boolean };

@@ -8,6 +8,8 @@ import { expectFloat, expectTensor } from './util.js';
 export interface DropoutOptions {
   /** Makes the mask repeat; without it the library's global generator is used. */
   seed?: number;
+  /** Draw the mask from this generator (fit() passes one per step, so runs repeat). */
+  rng?: Random;
   /** Drops out only when true (the default here; layers pass their training flag). */
   training?: boolean;
 }
@@ -18,7 +20,7 @@ export function dropout(x: Tensor, rate: number, options: DropoutOptions = {}): 
     throw new ArgumentError(`dropout: rate must be in [0, 1), got ${rate}.`);
   }
   if (options.training === false || rate === 0) return x;
-  const rng = options.seed === undefined ? globalRandom : new Random(options.seed);
+  const rng = options.rng ?? (options.seed === undefined ? globalRandom : new Random(options.seed));
   const keep = 1 - rate;
   const mask = new Float32Array(x.size);
   for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < keep ? 1 / keep : 0;

@@ -122,12 +122,13 @@ function runBatch(
   { x, y }: Batch,
   train: boolean,
   acc: Averager,
+  rng?: Random,
 ): number {
   const n = x.shape[0]!;
   let outputs: Tensor[];
   let lossValue: number;
   if (train) {
-    outputs = model.callAll(x, { training: true });
+    outputs = model.callAll(x, rng ? { training: true, rng } : { training: true });
     const loss = batchLoss(model, c, outputs, y);
     lossValue = loss.item();
     if (Number.isFinite(lossValue)) {
@@ -264,7 +265,12 @@ Model.prototype.fit = async function (
           continue;
         }
         await callbacks.call('onBatchBegin', batchIndex, {});
-        const lossValue = runBatch(this, c, batch, true, acc);
+        // With a seed, each step's dropout masks depend only on (seed, epoch, batch).
+        const stepRng =
+          seed === undefined
+            ? undefined
+            : new Random((seed * 1000003 + epoch) * 1000033 + batchIndex);
+        const lossValue = runBatch(this, c, batch, true, acc, stepRng);
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
         batchIndex++;
         if (this.stopTraining) {

@@ -287,7 +287,8 @@ export class Dropout extends Layer {
     if (!options.training) return x;
     // A seeded layer draws a new, repeatable mask on every call.
     const seed = this.seed === undefined ? undefined : this.seed + this.calls++;
-    return dropout(x, this.rate, seed === undefined ? {} : { seed });
+    if (seed !== undefined) return dropout(x, this.rate, { seed });
+    return dropout(x, this.rate, options.rng ? { rng: options.rng } : {});
   }
   computeOutputShape(s: Shape): Shape {
     return s;
