@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// `npm run bench`: the same workloads on receptive and its peers, side by side in one run.
+// Each (engine, workload) runs in its own process, so peak memory is that workload's own.
+//   npm run bench                          every engine, every workload (10-20 minutes)
+//   npm run bench -- --only W1,W4          some workloads
+//   npm run bench -- --engines wasm,torch  some engines (wasm, wasm-1t, js, tfjs-cpu, tfjs-wasm, torch)
+// Results: a table with ratios on stdout, and bench/results.json.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SHAPES } from './common.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const arg = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const only = (arg('--only') ?? 'W1,W2,W3,W4,W5').split(',');
+if (!existsSync(join(here, '..', 'dist', 'index.js'))) {
+  console.error('bench: dist/ is missing; run `npm run build` first.');
+  process.exit(1);
+}
+
+const torchOk = (() => {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const rc = await import('../dist/index.js');
+const hasWasm = rc.backendNames().includes('wasm');
+
+// Which engine runs which workloads ('js' is there for scale: too slow for the big nets).
+const ALL = ['W1', 'W2', 'W3', 'W4', 'W5'];
+const node =
+  (...a) =>
+  (w) => [process.execPath, ...a.map((x) => (x === '$W' ? w : x))];
+const engines = [
+  ...(hasWasm
+    ? [{ id: 'wasm', cmd: node('receptive_worker.mjs', 'wasm', '$W'), workloads: ALL }]
+    : []),
+  ...(hasWasm && rc.setThreads
+    ? [
+        {
+          id: 'wasm-1t',
+          cmd: node('receptive_worker.mjs', 'wasm', '$W', '1'),
+          workloads: ['W4', 'W5'],
+        },
+      ]
+    : []),
+  { id: 'js', cmd: node('receptive_worker.mjs', 'js', '$W'), workloads: ['W1', 'W4', 'W5'] },
+  { id: 'tfjs-cpu', cmd: node('tfjs_worker.mjs', 'cpu', '$W'), workloads: ALL },
+  { id: 'tfjs-wasm', cmd: node('tfjs_worker.mjs', 'wasm', '$W'), workloads: ALL },
+  ...(torchOk
+    ? [{ id: 'torch', cmd: (w) => ['/usr/bin/python3', 'torch_worker.py', w], workloads: ALL }]
+    : []),
+].filter((e) => !arg('--engines') || arg('--engines').split(',').includes(e.id));
+if (!torchOk)
+  console.log(
+    'PyTorch is not installed for /usr/bin/python3 (Debian: apt-get install python3-torch): no PyTorch column or ratios.',
+  );
+
+function run(engine, workload) {
+  const [exe, ...rest] = engine.cmd(workload);
+  // OpenBLAS runs slower with the workplace's OPENBLAS_CORETYPE set: unset for the peer alone.
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const t = performance.now();
+  const r = spawnSync(exe, rest, { cwd: here, env, encoding: 'utf8', timeout: 900_000 });
+  const line = (r.stdout ?? '')
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  const res = line
+    ? JSON.parse(line)
+    : {
+        engine: engine.id,
+        workload,
+        error: (r.stderr || r.error?.message || 'no output').trim().split('\n').slice(-1)[0],
+      };
+  res.wallSeconds = (performance.now() - t) / 1000;
+  return res;
+}
+
+const results = [];
+for (const w of only) {
+  console.log(`\n${w}: ${SHAPES[w].name}`);
+  for (const e of engines.filter((e) => e.workloads.includes(w))) {
+    const r = run(e, w);
+    r.id = e.id;
+    results.push(r);
+    console.log(`  ${e.id.padEnd(10)} ${summarize(r)}`);
+  }
+}
+
+function headline(r) {
+  if (r.error) return null;
+  switch (r.workload) {
+    case 'W1':
+    case 'W2':
+      return r.imagesPerSecond;
+    case 'W3':
+      return r.batch1 ? 1000 / r.batch1.ms : null; // higher is better: batch-1 inferences per second
+    case 'W4':
+      return r.forwardGflops;
+    case 'W5':
+      return r.gflops;
+  }
+  return null;
+}
+
+function summarize(r) {
+  if (r.error) return `n/a (${r.error})`;
+  const f = (v, d = 1) => (v === undefined ? '?' : v.toFixed(d));
+  const mem = r.peakMB ? `, peak ${f(r.peakMB, 0)} MB` : '';
+  switch (r.workload) {
+    case 'W1':
+    case 'W2':
+      return `${f(r.imagesPerSecond)} images/s${r.note ? ` (${r.note})` : ''}${mem}`;
+    case 'W3':
+      return `batch 1: ${f(r.batch1?.ms)} ms; batch 8: ${f(r.batch8?.imagesPerSecond)} images/s`;
+    case 'W4':
+      return `forward ${f(r.forwardGflops)}, backward-input ${f(r.backwardInputGflops)}, backward-filter ${f(r.backwardFilterGflops)} GFLOP/s${r.backwardError ? ` (backward: ${r.backwardError})` : ''}`;
+    case 'W5':
+      return `${f(r.gflops)} GFLOP/s${r.gflops1t ? ` (1 thread ${f(r.gflops1t)})` : ''}`;
+  }
+  return JSON.stringify(r);
+}
+
+// Ratios of receptive's fastest backend to each peer, per workload (higher is better for receptive).
+console.log('\nRatios (receptive / peer; above 1 means receptive is faster)');
+const ours = hasWasm ? 'wasm' : 'js';
+for (const w of only) {
+  const mine = results.find((r) => r.workload === w && r.id === ours);
+  if (!mine || headline(mine) === null) continue;
+  const cells = results
+    .filter(
+      (r) => r.workload === w && !r.id.startsWith('wasm') && r.id !== 'js' && headline(r) !== null,
+    )
+    .map((r) => `${r.id} ${(headline(mine) / headline(r)).toFixed(2)}×`);
+  console.log(`  ${w} ${ours}: ${cells.join(', ') || 'no peer result'}`);
+}
+
+const file = join(here, 'results.json');
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+      results,
+    },
+    null,
+    1,
+  ),
+);
+console.log(`\nWrote ${file}`);
