@@ -107,3 +107,4 @@ export * from './train/index.js';
 export * from './util/errors.js';
 export { Random, setSeed } from './util/random.js';
 export * as vision from './vision/index.js';
+export * as kernels from './vision/kernels.js';

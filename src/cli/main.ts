@@ -8,8 +8,11 @@ import { loadModel } from '../io/save_load.js';
 import { modelNames, zooEntry } from '../models/registry.js';
 import { tensor } from '../tensor.js';
 import { ReceptiveError } from '../util/errors.js';
+import { convolveCommand } from './convolve.js';
 import { loadDataset } from './datasets.js';
+import { explainConvCommand } from './explain_conv.js';
 import { train } from './train.js';
+import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
 
 function int(name: string) {
@@ -82,6 +85,10 @@ program
   .option('--image-size <h,w>', 'resize folder images to H,W', size)
   .option('--no-validation', 'do not evaluate the test set after each epoch')
   .option('--quiet', 'one line per epoch instead of a progress bar')
+  .option(
+    '--report <file>',
+    'also write a self-contained HTML report: curves, confusion matrix, sample predictions, model summary',
+  )
   .action(async (model: string | undefined, o) => {
     if (!model && !o.resume)
       throw new InvalidArgumentError(
@@ -104,6 +111,7 @@ program
       validation: o.validation,
       imageSize: o.imageSize,
       verbose: o.quiet ? 2 : 1,
+      report: o.report,
     });
   });
 
@@ -185,6 +193,10 @@ program
       : entry.defaultInput;
     entry.build({ inputShape, ...(o.classes ? { numClasses: o.classes } : {}) }).summary();
   });
+
+program.addCommand(convolveCommand());
+program.addCommand(explainConvCommand());
+program.addCommand(visualizeCommand());
 
 /** Errors that are the user's to fix (bad data, bad arguments, a missing file): a message, not a stack trace. */
 function isUserError(e: unknown): e is Error {

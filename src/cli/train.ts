@@ -15,6 +15,7 @@ import '../train/trainer.js';
 import { ArgumentError } from '../util/errors.js';
 import { globalRandom, setSeed } from '../util/random.js';
 import { trainingCurves } from '../vision/plots.js';
+import { trainingReport } from '../vision/report.js';
 import { loadDataset } from './datasets.js';
 
 export interface TrainArgs {
@@ -33,6 +34,8 @@ export interface TrainArgs {
   validation: boolean;
   imageSize?: [number, number];
   verbose: 0 | 1 | 2;
+  /** Write a self-contained HTML report here at the end. */
+  report?: string;
 }
 
 interface CheckpointState {
@@ -118,6 +121,7 @@ export async function train(
       out: args.resume,
       resume: args.resume,
       verbose: args.verbose,
+      ...(args.report ? { report: args.report } : {}),
     };
     history = ck.history;
     startEpoch = ck.epoch;
@@ -218,6 +222,25 @@ export async function train(
     } catch (e) {
       log(`(curves.png could not be drawn: ${(e as Error).message}; curves.svg has the same plot)`);
     }
+  }
+  if (args.report) {
+    const html = await trainingReport(model, test.x, test.y, history, {
+      title: `${args.model} on ${data.name}`,
+      classNames: data.test.classNames,
+      facts: [
+        [
+          'Data',
+          `${data.name}: ${data.train.labels.length.toLocaleString('en-US')} training and ${data.test.labels.length.toLocaleString('en-US')} test images of ${data.train.shape.join('×')}`,
+        ],
+        [
+          'Training',
+          `${history.loss?.length ?? 0} epoch${history.loss?.length === 1 ? '' : 's'}, batch size ${args.batchSize}, ${args.optimizer}${args.lr === undefined ? '' : ` (learning rate ${args.lr})`}, seed ${args.seed}`,
+        ],
+        ['Test loss', loss!.toFixed(4)],
+      ],
+    });
+    await writeFileAtomic(args.report, html);
+    written.push(args.report);
   }
   log(`Saved: ${written.join(', ')}`);
   return { model, testLoss: loss!, testAccuracy: accuracy!, out };

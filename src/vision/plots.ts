@@ -61,7 +61,7 @@ export async function trainingCurves(
       x: {
         field: 'epoch',
         type: 'quantitative',
-        axis: { tickMinStep: 1 },
+        axis: { tickMinStep: 1, format: 'd' },
         scale: { domainMin: 1 },
       },
       y: { field: 'value', type: 'quantitative', title: metric, scale: { zero: false } },

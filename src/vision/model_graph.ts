@@ -1,0 +1,87 @@
+/**
+ * Finding a layer inside a model's graph and computing its output for an input: what the
+ * feature-map and receptive-field pictures need. Works for Sequential and functional models
+ * alike, through the symbolic graph (a Sequential with a known input shape has one too).
+ */
+import { noGrad } from '../autograd.js';
+import type { Layer, SymbolicTensor } from '../nn/layer.js';
+import type { Model } from '../nn/model.js';
+import type { Tensor } from '../tensor.js';
+import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+
+/** Builds a Sequential that has not seen its input shape yet (needs one example's shape). */
+function ensureGraph(model: Model, inputShape?: number[]): void {
+  if (model.graphNodes.length > 0) return;
+  if (!inputShape) {
+    throw new ArgumentError(
+      `${model.label}: the model is not built yet (its input shape is unknown); give it an inputShape or call it once.`,
+    );
+  }
+  model.build([null, ...inputShape]);
+}
+
+/** Names of the layers whose output is an image-like [batch, h, w, c] tensor, in run order. */
+export function spatialLayerNames(model: Model): string[] {
+  return model.graphNodes
+    .filter((t) => t.inputs.length > 0 && t.rank === 4)
+    .map((t) => t.layer.name)
+    .filter((n, i, all) => all.indexOf(n) === i);
+}
+
+/** The first convolution of the model (what `--filters` shows by default). */
+export function firstConvLayer(model: Model): Layer {
+  const conv = model.graphNodes
+    .map((t) => t.layer)
+    .find((l) => /Conv/.test(l.className) && (l as { kernel?: Tensor }).kernel !== undefined);
+  if (!conv)
+    throw new ArgumentError(`${model.label}: has no convolution layer with a kernel to show.`);
+  return conv;
+}
+
+/** The symbolic output of the named layer in the model's graph (its first application). */
+export function layerNode(model: Model, layerName: string, inputShape?: number[]): SymbolicTensor {
+  ensureGraph(model, inputShape);
+  const node = model.graphNodes.find((t) => t.layer.name === layerName && t.inputs.length > 0);
+  if (!node) {
+    throw new ArgumentError(
+      `${model.label}: no layer named '${layerName}'. Layers with image-like outputs: ${spatialLayerNames(model).join(', ') || '(none)'}.`,
+    );
+  }
+  return node;
+}
+
+/** Runs the model from its input to the named layer (inference mode) and returns that layer's output. */
+export function layerOutput(model: Model, layerName: string, x: Tensor): Tensor {
+  if (model.inputs.length > 1)
+    throw new ArgumentError(`${model.label}: has several inputs; layerOutput takes one.`);
+  const target = layerNode(model, layerName, x.shape.slice(1));
+  const input = model.inputs[0]!;
+  const want = input.shape;
+  if (x.rank !== want.length || want.some((d, i) => d !== null && d !== x.shape[i])) {
+    throw new ShapeError(
+      `${model.label}: the input must have shape [batch, ${want.slice(1).join(', ')}], got ${fmtShape(x.shape)}.` +
+        (x.rank === want.length - 1 ? ' Add the batch axis: rc.expandDims(x, 0).' : ' Resize it.'),
+    );
+  }
+  // Only the nodes the target depends on, inputs first.
+  const order: SymbolicTensor[] = [];
+  const seen = new Set<SymbolicTensor>();
+  const visit = (t: SymbolicTensor) => {
+    if (seen.has(t)) return;
+    seen.add(t);
+    for (const i of t.inputs) visit(i);
+    order.push(t);
+  };
+  visit(target);
+  return noGrad(() => {
+    const values = new Map<SymbolicTensor, Tensor>([[input, x]]);
+    for (const t of order) {
+      if (values.has(t)) continue;
+      if (t.inputs.length === 0)
+        throw new ArgumentError(`${model.label}: layer '${layerName}' depends on another input.`);
+      const args = t.inputs.map((i) => values.get(i)!);
+      values.set(t, t.layer.apply(t.listInput ? args : args[0]!, { training: false }));
+    }
+    return values.get(target)!;
+  });
+}
