@@ -11,6 +11,7 @@ import { ReceptiveError } from '../util/errors.js';
 import { convolveCommand } from './convolve.js';
 import { loadDataset } from './datasets.js';
 import { explainConvCommand } from './explain_conv.js';
+import { registerExportCommand } from './export.js';
 import { train } from './train.js';
 import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
@@ -197,6 +198,8 @@ program
 program.addCommand(convolveCommand());
 program.addCommand(explainConvCommand());
 program.addCommand(visualizeCommand());
+
+registerExportCommand(program);
 
 /** Errors that are the user's to fix (bad data, bad arguments, a missing file): a message, not a stack trace. */
 function isUserError(e: unknown): e is Error {

@@ -1,7 +1,11 @@
 /** Saving and loading models and weights. */
 export { writeFileAtomic } from './files.js';
+export * from './import/index.js';
+export * from './onnx/index.js';
 export {
+  type DecodeOptions,
   decodeSafetensors,
+  type EncodableArray,
   encodeSafetensors,
   FormatError,
   type NamedArray,

@@ -15,8 +15,27 @@ export interface NamedArray {
 
 const DTYPES = { F32: Float32Array, I32: Int32Array } as const;
 
+/** What can be written: float32, int32, and int64 (PyTorch's num_batches_tracked). */
+export interface EncodableArray {
+  name: string;
+  shape: number[];
+  data: Float32Array | Int32Array | BigInt64Array;
+}
+
+export interface DecodeOptions {
+  /**
+   * Also read the dtypes other frameworks write, converted: F64, F16 and BF16 to float32,
+   * I64 to int32 (values beyond int32 are an error). Default false: F32 and I32 only.
+   */
+  convert?: boolean;
+}
+
+function dtypeOf(data: EncodableArray['data']): string {
+  return data instanceof Int32Array ? 'I32' : data instanceof BigInt64Array ? 'I64' : 'F32';
+}
+
 export function encodeSafetensors(
-  arrays: NamedArray[],
+  arrays: EncodableArray[],
   metadata: Record<string, string> = {},
 ): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -28,7 +47,7 @@ export function encodeSafetensors(
     seen.add(a.name);
     const bytes = a.data.byteLength;
     header[a.name] = {
-      dtype: a.data instanceof Int32Array ? 'I32' : 'F32',
+      dtype: dtypeOf(a.data),
       shape: a.shape,
       data_offsets: [offset, offset + bytes],
     };
@@ -54,6 +73,7 @@ export function encodeSafetensors(
 export function decodeSafetensors(
   bytes: Uint8Array,
   where = 'safetensors',
+  options: DecodeOptions = {},
 ): { arrays: NamedArray[]; metadata: Record<string, string> } {
   if (bytes.length < 8)
     throw new FormatError(
@@ -102,22 +122,89 @@ export function decodeSafetensors(
       throw new FormatError(
         `${where}: the header entry of tensor '${name}' is malformed (needs dtype, shape and data_offsets [begin, end]); the file is corrupt or not safetensors.`,
       );
-    const Ctor = Object.hasOwn(DTYPES, dtype) ? DTYPES[dtype as keyof typeof DTYPES] : undefined;
-    if (!Ctor)
-      throw new FormatError(
-        `${where}: tensor '${name}' has dtype ${dtype}; receptive reads F32 and I32.`,
-      );
     const [b, e] = data_offsets;
     const count = shape.reduce((a, d) => a * d, 1);
-    if (e - b !== count * 4 || dataStart + e > bytes.length) {
+    const known = Object.hasOwn(options.convert ? CONVERTED : DTYPES_WIDTH, dtype);
+    const width = !known
+      ? undefined
+      : options.convert
+        ? CONVERTED[dtype]!.width
+        : DTYPES_WIDTH[dtype];
+    if (width === undefined)
       throw new FormatError(
-        `${where}: tensor '${name}' (shape [${shape}]) needs ${count * 4} bytes at ${b}..${e}, which the file does not hold; it is truncated or corrupt.`,
+        options.convert
+          ? `${where}: tensor '${name}' has dtype ${dtype}; receptive reads F32, F64, F16, BF16, I32 and I64.`
+          : `${where}: tensor '${name}' has dtype ${dtype}; receptive reads F32 and I32.`,
+      );
+    if (e - b !== count * width || dataStart + e > bytes.length) {
+      throw new FormatError(
+        `${where}: tensor '${name}' (shape [${shape}]) needs ${count * width} bytes at ${b}..${e}, which the file does not hold; it is truncated or corrupt.`,
       );
     }
-    // Copy into an aligned buffer (the header length need not keep the data 4-byte aligned).
+    // Copy into an aligned buffer (the header length need not keep the data aligned).
     const copy = new Uint8Array(e - b);
     copy.set(bytes.subarray(dataStart + b, dataStart + e));
-    arrays.push({ name, shape, data: new Ctor(copy.buffer) });
+    const data = options.convert
+      ? CONVERTED[dtype]!.read(new DataView(copy.buffer), count, `${where}: tensor '${name}'`)
+      : new DTYPES[dtype as keyof typeof DTYPES](copy.buffer);
+    arrays.push({ name, shape, data });
   }
   return { arrays, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
 }
+
+const DTYPES_WIDTH: Record<string, number> = { F32: 4, I32: 4 };
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** IEEE half precision → float. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+const CONVERTED: Record<
+  string,
+  { width: number; read: (v: DataView, n: number, what: string) => Float32Array | Int32Array }
+> = {
+  F32: {
+    width: 4,
+    read: (v, n) =>
+      LITTLE_ENDIAN
+        ? new Float32Array(v.buffer, v.byteOffset, n)
+        : Float32Array.from({ length: n }, (_, i) => v.getFloat32(i * 4, true)),
+  },
+  F64: {
+    width: 8,
+    read: (v, n) => Float32Array.from({ length: n }, (_, i) => v.getFloat64(i * 8, true)),
+  },
+  F16: {
+    width: 2,
+    read: (v, n) =>
+      Float32Array.from({ length: n }, (_, i) => halfToFloat(v.getUint16(i * 2, true))),
+  },
+  BF16: {
+    width: 2,
+    read: (v, n) => {
+      const bits = new Uint32Array(n);
+      for (let i = 0; i < n; i++) bits[i] = v.getUint16(i * 2, true) << 16;
+      return new Float32Array(bits.buffer);
+    },
+  },
+  I32: {
+    width: 4,
+    read: (v, n) => Int32Array.from({ length: n }, (_, i) => v.getInt32(i * 4, true)),
+  },
+  I64: {
+    width: 8,
+    read: (v, n, what) =>
+      Int32Array.from({ length: n }, (_, i) => {
+        const x = v.getBigInt64(i * 8, true);
+        if (x > 2147483647n || x < -2147483648n)
+          throw new FormatError(`${what} holds the int64 value ${x}, beyond int32.`);
+        return Number(x);
+      }),
+  },
+};

@@ -1,0 +1,74 @@
+/**
+ * Weight layouts between receptive (NHWC, Keras) and PyTorch / ONNX (NCHW), as axis
+ * permutations of row-major arrays. Permuting copies values, never rounds: conversions are
+ * bit-exact both ways.
+ *
+ * | weight                  | receptive                     | PyTorch / ONNX               |
+ * | ----------------------- | ----------------------------- | ---------------------------- |
+ * | convolution             | HWIO [kh, kw, in/groups, out] | OIHW [out, in/groups, kh, kw] |
+ * | depthwise convolution   | [kh, kw, in, multiplier]      | [in·multiplier, 1, kh, kw]   |
+ * | transposed convolution  | [kh, kw, out, in]             | [in, out, kh, kw]            |
+ * | dense / linear          | [in, out]                     | [out, in]                    |
+ * | dense after a flatten   | [h·w·c, out] (NHWC order)     | [out, c·h·w] (NCHW order)    |
+ */
+import { ShapeError } from '../util/errors.js';
+
+/** Receptive HWIO (and transposed [kh, kw, out, in]) → OIHW ([in, out, kh, kw]). */
+export const HWIO_TO_OIHW = [3, 2, 0, 1];
+/** OIHW → HWIO. */
+export const OIHW_TO_HWIO = [2, 3, 1, 0];
+/** Depthwise [kh, kw, in, m] ↔ [in, m, kh, kw] (its own inverse); then reshape to [in·m, 1, kh, kw]. */
+export const DEPTHWISE_PERM = [2, 3, 0, 1];
+
+/** Transposes a row-major array: out axis k is input axis perm[k]. */
+export function permute(data: Float32Array, shape: number[], perm: number[]): Float32Array {
+  const size = shape.reduce((a, d) => a * d, 1);
+  if (data.length !== size || perm.length !== shape.length)
+    throw new ShapeError(
+      `permute: ${data.length} values do not fit shape [${shape.join(', ')}] with perm [${perm.join(', ')}].`,
+    );
+  const rank = shape.length;
+  const inStrides = new Array<number>(rank);
+  for (let k = rank - 1, s = 1; k >= 0; k--) {
+    inStrides[k] = s;
+    s *= shape[k]!;
+  }
+  const outShape = perm.map((p) => shape[p]!);
+  const strides = perm.map((p) => inStrides[p]!);
+  const out = new Float32Array(size);
+  const idx = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let i = 0; i < size; i++) {
+    out[i] = data[src]!;
+    for (let k = rank - 1; k >= 0; k--) {
+      idx[k]!++;
+      src += strides[k]!;
+      if (idx[k]! < outShape[k]!) break;
+      src -= strides[k]! * outShape[k]!;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+export function permutedShape(shape: number[], perm: number[]): number[] {
+  return perm.map((p) => shape[p]!);
+}
+
+/** A dense kernel [h·w·c, out] that follows a flatten of [h, w, c] → PyTorch's [out, c·h·w]. */
+export function denseAfterFlattenToTorch(
+  kernel: Float32Array,
+  [h, w, c]: [number, number, number],
+  out: number,
+): Float32Array {
+  return permute(kernel, [h, w, c, out], [3, 2, 0, 1]);
+}
+
+/** PyTorch's [out, c·h·w] linear weight after a flatten of NCHW maps → receptive's [h·w·c, out]. */
+export function denseAfterFlattenFromTorch(
+  weight: Float32Array,
+  [h, w, c]: [number, number, number],
+  out: number,
+): Float32Array {
+  return permute(weight, [out, c, h, w], [2, 3, 1, 0]);
+}

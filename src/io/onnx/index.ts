@@ -1,0 +1,10 @@
+/** ONNX export. */
+export {
+  ExportContext,
+  OnnxExportError,
+  type OnnxExporter,
+  onnxExportableLayers,
+  registerOnnxExporter,
+} from './context.js';
+export { encodeOnnx, type OnnxExportOptions } from './export.js';
+export { attr, OnnxGraph, type Value as OnnxValue } from './graph.js';
