@@ -117,6 +117,8 @@ export abstract class Layer {
   readonly inboundNodes: { inputs: SymbolicTensor[]; output: SymbolicTensor }[] = [];
   protected ownWeights: Tensor[] = [];
   protected sublayers: Layer[] = [];
+  /** The input shape a single-input layer was built for by apply (its weights fit its last axis). */
+  private builtFor: Shape | null = null;
 
   constructor(args: LayerArgs = {}) {
     this.name = args.name ?? uniqueName(snakeCase(this.className));
@@ -176,6 +178,7 @@ export abstract class Layer {
       const shapes = Array.isArray(inputs) ? syms.map((s) => s.shape) : syms[0]!.shape;
       const out = this.withContext(() => {
         this.ensureBuilt(shapes);
+        this.checkBuiltFor(shapes);
         return this.computeOutputShape(shapes);
       });
       const t = new SymbolicTensor(
@@ -207,6 +210,25 @@ export abstract class Layer {
     if (!this.built) {
       this.build(shapes);
       this.built = true;
+      if (!Array.isArray(shapes[0])) this.builtFor = [...(shapes as Shape)];
+    }
+  }
+
+  /**
+   * A layer with weights applied again (a shared layer) must get the last axis it was built
+   * for: its weights have that size. Concrete calls fail in the kernels with their own message;
+   * this catches a symbolic application, which computes nothing.
+   */
+  private checkBuiltFor(shapes: Shape | Shape[]): void {
+    const was = this.builtFor;
+    if (!was || Array.isArray(shapes[0]) || this.weights.length === 0) return;
+    const s = shapes as Shape;
+    const [c, d] = [was[was.length - 1], s[s.length - 1]];
+    if (c !== null && c !== undefined && d !== null && d !== undefined && c !== d) {
+      throw new ShapeError(
+        `${this.label}: its weights were built for input of shape ${fmtSymShape(was)} (last axis ${c}), got ${fmtSymShape(s)}. ` +
+          'A layer applied twice shares its weights, so both inputs need the same last axis; use a new layer for the other.',
+      );
     }
   }
 

@@ -1,5 +1,5 @@
 /** Convolutions: conv2d (strides, padding, dilation, groups), depthwiseConv2d, conv2dTranspose. */
-import { record } from '../autograd.js';
+import { needsGrad, record } from '../autograd.js';
 import type { ConvInfo } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
@@ -22,9 +22,10 @@ export interface Conv2DOptions {
 
 function convOp(x: Tensor, info: ConvInfo, w: Tensor, outShape: number[], name: string): Tensor {
   const out = wrap(be().conv2d(x.storage, w.storage, info), outShape);
+  // Each gradient only where it is needed: the input of a network's first layer needs none.
   return record(name, out, [x, w], (dy) => [
-    wrap(be().conv2dBackwardInput(dy.storage, w.storage, info), x.shape),
-    wrap(be().conv2dBackwardFilter(x.storage, dy.storage, info), w.shape),
+    needsGrad(x) ? wrap(be().conv2dBackwardInput(dy.storage, w.storage, info), x.shape) : null,
+    needsGrad(w) ? wrap(be().conv2dBackwardFilter(x.storage, dy.storage, info), w.shape) : null,
   ]);
 }
 
@@ -200,7 +201,9 @@ export function conv2dTranspose(
   const outShape = [batch, h.out, w.out, filters];
   const out = wrap(be().conv2dBackwardInput(x.storage, kernel.storage, info), outShape);
   return record(op, out, [x, kernel], (dy) => [
-    wrap(be().conv2d(dy.storage, kernel.storage, info), x.shape),
-    wrap(be().conv2dBackwardFilter(dy.storage, x.storage, info), kernel.shape),
+    needsGrad(x) ? wrap(be().conv2d(dy.storage, kernel.storage, info), x.shape) : null,
+    needsGrad(kernel)
+      ? wrap(be().conv2dBackwardFilter(dy.storage, x.storage, info), kernel.shape)
+      : null,
   ]);
 }

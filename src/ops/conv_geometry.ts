@@ -88,6 +88,30 @@ export function spatialGeometry(
 }
 
 /**
+ * Pooling windows must each hold at least one real pixel (a window wholly in the padding has
+ * no maximum and no mean: max pooling would give −∞). Only explicit padding can do that, when
+ * the padding on a side is as large as the window; 'same' never does. Throws naming `who`.
+ */
+export function checkPoolWindows(
+  who: string,
+  axis: 0 | 1,
+  inSize: number,
+  k: [number, number],
+  stride: number,
+  g: Geometry1D,
+  /** The input's shape, for the message. */
+  input: string,
+): void {
+  const lastStart = (g.out - 1) * stride - g.padBefore;
+  if (g.padBefore >= k[axis] || lastStart >= inSize) {
+    throw new ShapeError(
+      `${who}: with padding ${g.padBefore} before and ${g.padAfter} after the ${axis === 0 ? 'height' : 'width'} of the input ${input}, ` +
+        `a ${k.join('x')} window lies wholly in the padding. Explicit padding must be smaller than the window on each side.`,
+    );
+  }
+}
+
+/**
  * One spatial axis of a transposed convolution: the size of the forward convolution's input
  * whose gradient it computes, and that convolution's padding. A negative padAfter means the
  * forward convolution never reaches the last rows (they get no contribution), as outputPadding gives.

@@ -1,5 +1,5 @@
 /** Matrix product: [m, k] · [k, n], or batched [b, m, k] · [b, k, n]. */
-import { record } from '../autograd.js';
+import { needsGrad, record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape, ShapeError } from '../util/errors.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
@@ -35,7 +35,15 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
   );
   return record('matmul', out, [a, b], (dy) => [
     // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC; with transposed operands the roles swap.
-    transposeA ? matmul(b, dy, transposeB, true) : matmul(dy, b, false, !transposeB),
-    transposeB ? matmul(dy, a, true, transposeA) : matmul(a, dy, !transposeA, false),
+    !needsGrad(a)
+      ? null
+      : transposeA
+        ? matmul(b, dy, transposeB, true)
+        : matmul(dy, b, false, !transposeB),
+    !needsGrad(b)
+      ? null
+      : transposeB
+        ? matmul(dy, a, true, transposeA)
+        : matmul(a, dy, !transposeA, false),
   ]);
 }

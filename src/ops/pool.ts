@@ -4,7 +4,7 @@ import type { PoolInfo } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { fmtShape } from '../util/errors.js';
 import { pair } from '../util/shape.js';
-import { type Padding, spatialGeometry } from './conv_geometry.js';
+import { checkPoolWindows, type Padding, spatialGeometry } from './conv_geometry.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
 export interface Pool2DOptions {
@@ -29,6 +29,8 @@ function poolInfo(op: string, x: Tensor, options: Pool2DOptions): PoolInfo {
     options.padding ?? 'valid',
     `input ${fmtShape(x.shape)}`,
   );
+  checkPoolWindows(op, 0, inH, k, s[0], g.h, fmtShape(x.shape));
+  checkPoolWindows(op, 1, inW, k, s[1], g.w, fmtShape(x.shape));
   return {
     batch,
     inH,

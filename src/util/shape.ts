@@ -80,11 +80,11 @@ export function normalizeAxes(
 
 /** A number or a pair, as Keras takes kernelSize, strides, dilationRate and poolSize. */
 export function pair(v: number | readonly number[], name: string, where: string): [number, number] {
-  const p: number[] = typeof v === 'number' ? [v, v] : [...v];
-  if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x >= 1)) {
+  const p: unknown[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
+  if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && (x as number) >= 1)) {
     throw new ArgumentError(
       `${where}: ${name} must be a positive integer or a pair of positive integers [h, w], got ${JSON.stringify(v)}.`,
     );
   }
-  return [p[0]!, p[1]!];
+  return [p[0] as number, p[1] as number];
 }

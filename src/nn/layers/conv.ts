@@ -14,9 +14,10 @@ import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
-import type { Initializer, InitializerName } from '../initializers.js';
+import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import {
   expectInputRank,
+  fmtSymShape,
   knownDim,
   Layer,
   type LayerArgs,
@@ -63,6 +64,9 @@ abstract class ConvBase extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
     this.biasInit = args.biasInitializer ?? 'zeros';
+    // Unknown initializer names fail here, not later at the first call.
+    getInitializer(this.kernelInit, where);
+    getInitializer(this.biasInit, where);
   }
 
   protected finish(y: Tensor): Tensor {
@@ -85,7 +89,7 @@ abstract class ConvBase extends Layer {
       );
       if (g.out < 1) {
         throw new ShapeError(
-          `${this.label}: the ${this.kernelSize.join('x')} kernel (dilation ${this.dilationRate.join('x')}) does not fit in the input ${JSON.stringify(s)} with padding ${JSON.stringify(this.padding)}. Use padding 'same' or a smaller kernel.`,
+          `${this.label}: the ${this.kernelSize.join('x')} kernel (dilation ${this.dilationRate.join('x')}) does not fit in the input ${fmtSymShape(s)} with padding ${JSON.stringify(this.padding)}. Use padding 'same' or a smaller kernel.`,
         );
       }
       return g.out;
@@ -365,7 +369,7 @@ export class Conv2DTranspose extends ConvBase {
     const out = [0, 1].map((a) => {
       const d = s[1 + a];
       if (d === null || d === undefined) return null;
-      return transposedAxisGeometry(
+      const size = transposedAxisGeometry(
         d,
         this.kernelSize[a]!,
         this.strides[a]!,
@@ -374,6 +378,12 @@ export class Conv2DTranspose extends ConvBase {
         this.outputPadding[a]!,
         a as 0 | 1,
       ).out;
+      if (size < 1) {
+        throw new ShapeError(
+          `${this.label}: padding ${JSON.stringify(this.padding)} crops away the whole output of the ${this.kernelSize.join('x')} kernel on the input ${fmtSymShape(s)}. Use less padding.`,
+        );
+      }
+      return size;
     });
     return [s[0] ?? null, ...out, this.filters];
   }
@@ -449,6 +459,8 @@ export class SpatialSeparableConv2D extends ConvBase {
   }
 
   call(x: Tensor): Tensor {
+    // The layer's own message (the whole kernel, the input) rather than one of the two convolutions'.
+    this.computeOutputShape(x.shape);
     const [pv, ph] = this.parts();
     const v = conv2d(x, this.kernelV, {
       strides: [this.strides[0], 1],

@@ -7,7 +7,7 @@ import { reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
-import type { Initializer, InitializerName } from '../initializers.js';
+import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import {
   type CallOptions,
   fmtSymShape,
@@ -24,12 +24,24 @@ export class InputLayer extends Layer {
   static override className = 'InputLayer';
   constructor(args: LayerArgs & { inputShape: number[] }) {
     super(args);
+    if (this.inputShape === undefined) {
+      throw new ArgumentError(
+        `${this.label}: inputShape (one example, no batch axis) is required, e.g. rc.Input([28, 28, 1]).`,
+      );
+    }
     this.built = true;
   }
   call(x: Tensor): Tensor {
+    this.computeOutputShape(x.shape);
     return x;
   }
   computeOutputShape(s: Shape): Shape {
+    const want = this.inputShape!;
+    if (s.length !== want.length + 1 || want.some((d, i) => s[i + 1] !== null && s[i + 1] !== d)) {
+      throw new ShapeError(
+        `${this.label}: expects input of shape ${fmtSymShape([null, ...want])}, got ${fmtSymShape(s)}.`,
+      );
+    }
     return s;
   }
   static fromConfig(c: LayerConfig): InputLayer {
@@ -69,6 +81,8 @@ export class Dense extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
     this.biasInit = args.biasInitializer ?? 'zeros';
+    getInitializer(this.kernelInit, this.label);
+    getInitializer(this.biasInit, this.label);
   }
 
   override build(s: Shape): void {
@@ -96,6 +110,17 @@ export class Dense extends Layer {
   }
 
   computeOutputShape(s: Shape): Shape {
+    if (s.length < 2)
+      throw new ShapeError(
+        `${this.label}: expected input of rank >= 2 [batch, features], got ${fmtSymShape(s)}.`,
+      );
+    const inDim = this.built && this.kernel ? this.kernel.shape[0]! : null;
+    const d = s[s.length - 1];
+    if (inDim !== null && d !== null && d !== inDim) {
+      throw new ShapeError(
+        `${this.label}: built for ${inDim} input features (kernel [${this.kernel.shape.join(', ')}]), got input of shape ${fmtSymShape(s)}.`,
+      );
+    }
     return [...s.slice(0, -1), this.units];
   }
 
@@ -158,6 +183,7 @@ export class Reshape extends Layer {
     this.targetShape = [...t];
   }
   call(x: Tensor): Tensor {
+    this.computeOutputShape(x.shape); // the layer's message: the example's shape and targetShape
     return reshape(x, [x.shape[0]!, ...this.targetShape]);
   }
   computeOutputShape(s: Shape): Shape {
@@ -281,7 +307,14 @@ export class Dropout extends Layer {
       );
     }
     this.rate = args.rate;
-    if (args.seed !== undefined) this.seed = args.seed;
+    if (args.seed !== undefined) {
+      if (!Number.isSafeInteger(args.seed)) {
+        throw new ArgumentError(
+          `${this.label}: seed must be an integer, got ${JSON.stringify(args.seed)}.`,
+        );
+      }
+      this.seed = args.seed;
+    }
   }
   call(x: Tensor, options: CallOptions): Tensor {
     if (!options.training) return x;

@@ -95,6 +95,11 @@ export class Concatenate extends Layer {
   constructor(args: LayerArgs & { axis?: number } = {}) {
     super(args);
     this.axis = args.axis ?? -1;
+    if (!Number.isInteger(this.axis)) {
+      throw new ArgumentError(
+        `${this.label}: axis must be an integer (negative counts from the end), got ${JSON.stringify(args.axis)}.`,
+      );
+    }
   }
   call(inputs: Tensor | Tensor[]): Tensor {
     this.computeOutputShape(shapesOf(inputs)); // a list of two or more

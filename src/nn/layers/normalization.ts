@@ -2,8 +2,9 @@
 import { noGrad } from '../../autograd.js';
 import { add, mul } from '../../ops/elementwise.js';
 import { batchNorm, type LRNOptions, localResponseNorm, moments } from '../../ops/norm.js';
+import { expectFiniteNumber } from '../../ops/util.js';
 import type { Tensor } from '../../tensor.js';
-import { ArgumentError } from '../../util/errors.js';
+import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import {
   type CallOptions,
   expectInputRank,
@@ -46,10 +47,14 @@ export class BatchNormalization extends Layer {
     this.epsilon = args.epsilon ?? 1e-3;
     this.center = args.center ?? true;
     this.scale = args.scale ?? true;
-    if (!(this.momentum >= 0 && this.momentum < 1))
-      throw new ArgumentError(`${this.label}: momentum must be in [0, 1), got ${this.momentum}.`);
-    if (!(this.epsilon > 0))
-      throw new ArgumentError(`${this.label}: epsilon must be positive, got ${this.epsilon}.`);
+    if (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum < 1))
+      throw new ArgumentError(
+        `${this.label}: momentum must be a number in [0, 1), got ${JSON.stringify(args.momentum)}.`,
+      );
+    if (typeof this.epsilon !== 'number' || !(this.epsilon > 0 && Number.isFinite(this.epsilon)))
+      throw new ArgumentError(
+        `${this.label}: epsilon must be a positive finite number, got ${String(args.epsilon)}.`,
+      );
   }
 
   override build(s: Shape): void {
@@ -65,6 +70,12 @@ export class BatchNormalization extends Layer {
   }
 
   call(x: Tensor, options: CallOptions): Tensor {
+    const c = this.movingMean.shape[0]!;
+    if (x.rank < 2 || x.shape[x.rank - 1] !== c) {
+      throw new ShapeError(
+        `${this.label}: built for ${c} channels (the last axis), got input of shape ${fmtShape(x.shape)}.`,
+      );
+    }
     if (!options.training) {
       return batchNorm(
         x,
@@ -122,6 +133,13 @@ export class LocalResponseNormalization extends Layer {
     this.bias = args.bias ?? 1;
     this.alpha = args.alpha ?? 1;
     this.beta = args.beta ?? 0.5;
+    // The op checks these too, but only at the first call; a model should not build with them.
+    if (!Number.isInteger(this.depthRadius) || this.depthRadius < 0) {
+      throw new ArgumentError(
+        `${this.label}: depthRadius must be a non-negative integer, got ${String(args.depthRadius)}.`,
+      );
+    }
+    for (const k of ['bias', 'alpha', 'beta'] as const) expectFiniteNumber(this[k], this.label, k);
   }
   call(x: Tensor): Tensor {
     return localResponseNorm(x, {

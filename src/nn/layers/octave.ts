@@ -7,7 +7,7 @@ import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
-import type { Initializer, InitializerName } from '../initializers.js';
+import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
 import {
   expectInputRank,
   fmtSymShape,
@@ -165,6 +165,8 @@ export class OctaveConv2D extends Layer {
     this.useBias = args.useBias ?? true;
     this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
     this.biasInit = args.biasInitializer ?? 'zeros';
+    getInitializer(this.kernelInit, where);
+    getInitializer(this.biasInit, where);
   }
 
   /** Channels this layer outputs: its share of `filters`. */
@@ -207,7 +209,13 @@ export class OctaveConv2D extends Layer {
   }
 
   /** Spatial output size along one axis for an input of size n: the paths must agree. */
-  private outSize(high: number | null, low: number | null, axis: 0 | 1): number | null {
+  private outSize(
+    high: number | null,
+    low: number | null,
+    axis: 0 | 1,
+    /** The input shapes, for messages. */
+    inputs: string,
+  ): number | null {
     if (high === null) return null;
     const s = this.strides[0];
     const k = this.kernelSize[axis]!;
@@ -227,13 +235,13 @@ export class OctaveConv2D extends Layer {
       if (p.n % p.pool !== 0) {
         throw new ShapeError(
           `${this.label}: the ${p.name} path pools by ${p.pool}, so the ${axis === 0 ? 'height' : 'width'} ` +
-            `${p.n} must be divisible by ${p.pool}. Use input sizes divisible by ${2 * s}.`,
+            `${p.n} must be divisible by ${p.pool} (input ${inputs}). Use input sizes divisible by ${2 * s}.`,
         );
       }
       const out = conv(p.n / p.pool);
       if (out < 1) {
         throw new ShapeError(
-          `${this.label}: the ${this.kernelSize.join('x')} kernel does not fit the ${p.name} path's input of size ${p.n / p.pool}; use padding 'same'.`,
+          `${this.label}: the ${this.kernelSize.join('x')} kernel does not fit the ${p.name} path's input of size ${p.n / p.pool} (input ${inputs}); use padding 'same'.`,
         );
       }
       return p.up ? 2 * out : out;
@@ -241,7 +249,7 @@ export class OctaveConv2D extends Layer {
     if (sizes.some((v) => v !== sizes[0])) {
       throw new ShapeError(
         `${this.label}: with padding ${JSON.stringify(this.padding)} the paths ${paths.map((p) => p.name).join(' and ')} give ` +
-          `sizes ${sizes.join(' and ')} along the ${axis === 0 ? 'height' : 'width'}, which cannot be added. Use padding 'same'.`,
+          `sizes ${sizes.join(' and ')} along the ${axis === 0 ? 'height' : 'width'} (input ${inputs}), which cannot be added. Use padding 'same'.`,
       );
     }
     return sizes[0]!;
@@ -310,10 +318,11 @@ export class OctaveConv2D extends Layer {
 
   computeOutputShape(inputs: Shape | Shape[]): Shape {
     const [hi, lo] = this.inputShapes(inputs);
+    const shown = lo === null ? fmtSymShape(hi) : `${fmtSymShape(hi)} and ${fmtSymShape(lo)}`;
     return [
       hi[0] ?? null,
-      this.outSize(hi[1] ?? null, lo?.[1] ?? null, 0),
-      this.outSize(hi[2] ?? null, lo?.[2] ?? null, 1),
+      this.outSize(hi[1] ?? null, lo?.[1] ?? null, 0, shown),
+      this.outSize(hi[2] ?? null, lo?.[2] ?? null, 1, shown),
       this.outChannels,
     ];
   }

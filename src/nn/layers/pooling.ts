@@ -1,5 +1,10 @@
 /** Pooling and resampling layers: max/average pooling, global pooling, zero padding, upsampling. */
-import { axisGeometry, checkPadding, type Padding } from '../../ops/conv_geometry.js';
+import {
+  axisGeometry,
+  checkPadding,
+  checkPoolWindows,
+  type Padding,
+} from '../../ops/conv_geometry.js';
 import { avgPool2d, maxPool2d } from '../../ops/pool.js';
 import { max, mean } from '../../ops/reduce.js';
 import { broadcastTo, pad, reshape } from '../../ops/shape.js';
@@ -8,6 +13,7 @@ import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
 import {
   expectInputRank,
+  fmtSymShape,
   Layer,
   type LayerArgs,
   type LayerConfig,
@@ -43,9 +49,18 @@ abstract class Pooling2D extends Layer {
       const g = axisGeometry(d, this.poolSize[a]!, this.strides[a]!, 1, this.padding, a as 0 | 1);
       if (g.out < 1) {
         throw new ShapeError(
-          `${this.label}: the ${this.poolSize.join('x')} window does not fit in the input ${JSON.stringify(s)}; use padding 'same' or a smaller poolSize.`,
+          `${this.label}: the ${this.poolSize.join('x')} window does not fit in the input ${fmtSymShape(s)}; use padding 'same' or a smaller poolSize.`,
         );
       }
+      checkPoolWindows(
+        this.label,
+        a as 0 | 1,
+        d,
+        this.poolSize,
+        this.strides[a]!,
+        g,
+        fmtSymShape(s),
+      );
       return g.out;
     });
     return [s[0] ?? null, ...out, s[3] ?? null];
@@ -91,6 +106,11 @@ abstract class GlobalPooling2D extends Layer {
   constructor(args: GlobalPoolingArgs = {}) {
     super(args);
     this.keepDims = args.keepDims ?? false;
+    if (typeof this.keepDims !== 'boolean') {
+      throw new ArgumentError(
+        `${this.label}: keepDims must be true or false, got ${JSON.stringify(args.keepDims)}.`,
+      );
+    }
   }
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
@@ -136,26 +156,31 @@ export class ZeroPadding2D extends Layer {
   constructor(args: ZeroPadding2DArgs = {}) {
     super(args);
     const p = args.padding ?? 1;
-    let pp: [[number, number], [number, number]];
-    if (typeof p === 'number')
+    const isInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+    const isPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isInt);
+    let pp: [[number, number], [number, number]] | null = null;
+    if (isInt(p))
       pp = [
-        [p, p],
-        [p, p],
+        [p as number, p as number],
+        [p as number, p as number],
       ];
-    else if (typeof p[0] === 'number')
+    else if (isPair(p)) {
+      const [h, w] = p as [number, number];
       pp = [
-        [p[0], p[0]],
-        [p[1] as number, p[1] as number],
+        [h, h],
+        [w, w],
       ];
-    else pp = p as [[number, number], [number, number]];
-    if (pp.flat().some((v) => !Number.isInteger(v) || v < 0)) {
+    } else if (Array.isArray(p) && p.length === 2 && p.every(isPair))
+      pp = p as [[number, number], [number, number]];
+    if (!pp) {
       throw new ArgumentError(
-        `ZeroPadding2D: padding must be non-negative integers, got ${JSON.stringify(p)}.`,
+        `${this.label}: padding must be a non-negative integer, [h, w] or [[top, bottom], [left, right]] of them, got ${JSON.stringify(p)}.`,
       );
     }
     this.padding = pp;
   }
   call(x: Tensor): Tensor {
+    expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return pad(x, [[0, 0], this.padding[0], this.padding[1], [0, 0]]);
   }
   computeOutputShape(s: Shape): Shape {
@@ -189,6 +214,7 @@ export class UpSampling2D extends Layer {
     this.size = pair(args.size ?? 2, 'size', 'UpSampling2D');
   }
   call(x: Tensor): Tensor {
+    expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return upsampleNearest(x, this.size);
   }
   computeOutputShape(s: Shape): Shape {
