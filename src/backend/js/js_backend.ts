@@ -44,7 +44,8 @@ export class JsBackend implements Backend {
     this.name = options.float64 ? 'js-f64' : 'js';
   }
 
-  private v(s: Storage): NumArray {
+  /** The values of a storage this backend owns (throws for another backend's tensor). */
+  protected v(s: Storage): NumArray {
     if (!(s instanceof JsStorage) || s.backend !== this) {
       throw new BackendError(
         `The ${this.name} backend was given a tensor that lives on the '${s.backend.name}' backend. ` +
@@ -58,7 +59,7 @@ export class JsBackend implements Backend {
     return new this.Float(size);
   }
 
-  private wrap(values: NumArray, dtype: DType = 'float32'): Storage {
+  protected wrap(values: NumArray, dtype: DType = 'float32'): Storage {
     return new JsStorage(this, values, dtype);
   }
 

@@ -1,0 +1,646 @@
+/**
+ * Equivalence: every kernel of the wasm backend against the js reference kernel on random
+ * inputs, at the Backend interface (so no autograd in between), over shapes chosen to miss the
+ * SIMD widths and the 4×8 micro-tile (1, 3, 5, 7, 13, 33, 257), every transpose combination,
+ * and convolutions with stride, dilation, groups, depthwise multipliers, asymmetric 'same'
+ * padding, explicit padding, 1×1 and non-square kernels. Float32 sums in another order, so the
+ * tolerance is relative to the size of the values: 1e-4.
+ *
+ * Both builds of the kernels are checked where the engine runs them (the relaxed-SIMD build
+ * needs Node ≥ 22, or Node 20 with --experimental-wasm-relaxed-simd).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Backend, ConvInfo, PoolInfo, Storage } from '../../src/backend/backend.js';
+import { backendByName, backendNames } from '../../src/backend/registry.js';
+import {
+  WasmBackend,
+  type WasmVariant,
+  wasmSupported,
+  wasmVariantSupported,
+} from '../../src/backend/wasm/wasm_backend.js';
+import * as rc from '../../src/index.js';
+import { axisGeometry, type Padding } from '../../src/ops/conv_geometry.js';
+import { Random } from '../../src/util/random.js';
+import { assertClose, withBackend } from '../helpers.js';
+
+const rng = new Random(1234);
+const js = backendByName('js');
+
+function randn(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
+  return a;
+}
+
+/** |actual − expected| ≤ 1e-4 · (largest |expected|) + 1e-6, elementwise. */
+function assertRel(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string): void {
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  assertClose(actual, expected, { atol: 1e-4 * scale + 1e-6, rtol: 0, msg });
+}
+
+/** Bit-for-bit the same values (NaN where NaN). */
+function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string): void {
+  assert.equal(actual.length, expected.length, `${msg}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      assert.fail(`${msg}: at index ${i} got ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
+/** Runs the same kernel on the js backend and on `be` with the same values; compares. */
+function same(
+  be: Backend,
+  inputs: Float32Array[],
+  kernel: (b: Backend, s: Storage[]) => Storage,
+  msg: string,
+  exact = false,
+): void {
+  const expected = js.read(
+    kernel(
+      js,
+      inputs.map((v) => js.write(v, 'float32')),
+    ),
+  );
+  const actual = be.read(
+    kernel(
+      be,
+      inputs.map((v) => be.write(v, 'float32')),
+    ),
+  );
+  if (exact) assertSame(actual, expected, msg);
+  else assertRel(actual, expected, msg);
+}
+
+/** ConvInfo the way ops/conv.ts builds it (TensorFlow's 'same': the odd pixel after). */
+function convInfo(o: {
+  batch?: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outC: number;
+  k: [number, number];
+  stride?: [number, number];
+  dilation?: [number, number];
+  padding?: Padding;
+  groups?: number;
+}): ConvInfo {
+  const stride = o.stride ?? [1, 1];
+  const dilation = o.dilation ?? [1, 1];
+  const padding = o.padding ?? 'valid';
+  const h = axisGeometry(o.inH, o.k[0], stride[0], dilation[0], padding, 0);
+  const w = axisGeometry(o.inW, o.k[1], stride[1], dilation[1], padding, 1);
+  return {
+    batch: o.batch ?? 2,
+    inH: o.inH,
+    inW: o.inW,
+    inC: o.inC,
+    outH: h.out,
+    outW: w.out,
+    outC: o.outC,
+    kh: o.k[0],
+    kw: o.k[1],
+    strideH: stride[0],
+    strideW: stride[1],
+    dilationH: dilation[0],
+    dilationW: dilation[1],
+    padTop: h.padBefore,
+    padBottom: h.padAfter,
+    padLeft: w.padBefore,
+    padRight: w.padAfter,
+    groups: o.groups ?? 1,
+  };
+}
+
+const convCases: [string, ConvInfo][] = [
+  ['3x3 valid', convInfo({ inH: 9, inW: 7, inC: 3, outC: 5, k: [3, 3] })],
+  ['3x3 same', convInfo({ inH: 8, inW: 8, inC: 4, outC: 8, k: [3, 3], padding: 'same' })],
+  [
+    "asymmetric 'same' (4x4 kernel, stride 2, odd input)",
+    convInfo({ inH: 9, inW: 11, inC: 3, outC: 7, k: [4, 4], stride: [2, 2], padding: 'same' }),
+  ],
+  ['stride 2', convInfo({ inH: 13, inW: 13, inC: 5, outC: 9, k: [3, 3], stride: [2, 2] })],
+  [
+    'stride [2, 3]',
+    convInfo({ inH: 13, inW: 14, inC: 2, outC: 3, k: [3, 2], stride: [2, 3], padding: 1 }),
+  ],
+  ['dilation 2', convInfo({ inH: 11, inW: 10, inC: 3, outC: 4, k: [3, 3], dilation: [2, 2] })],
+  [
+    'stride 2 + dilation 2, same',
+    convInfo({
+      inH: 12,
+      inW: 13,
+      inC: 6,
+      outC: 10,
+      k: [3, 3],
+      stride: [2, 2],
+      dilation: [2, 2],
+      padding: 'same',
+    }),
+  ],
+  [
+    'dilation [1, 3] + explicit asymmetric padding',
+    convInfo({
+      inH: 9,
+      inW: 12,
+      inC: 3,
+      outC: 5,
+      k: [2, 3],
+      dilation: [1, 3],
+      padding: [
+        [1, 2],
+        [0, 3],
+      ],
+    }),
+  ],
+  ['explicit padding 2', convInfo({ inH: 6, inW: 5, inC: 3, outC: 6, k: [3, 3], padding: 2 })],
+  ['groups 2', convInfo({ inH: 8, inW: 9, inC: 6, outC: 10, k: [3, 3], groups: 2 })],
+  [
+    'groups 3, stride 2, same',
+    convInfo({
+      inH: 10,
+      inW: 9,
+      inC: 9,
+      outC: 12,
+      k: [3, 3],
+      stride: [2, 2],
+      padding: 'same',
+      groups: 3,
+    }),
+  ],
+  [
+    'depthwise (groups = channels)',
+    convInfo({ inH: 9, inW: 8, inC: 7, outC: 7, k: [3, 3], padding: 'same', groups: 7 }),
+  ],
+  [
+    'depthwise, multiplier 3, stride 2, dilation 2',
+    convInfo({
+      inH: 11,
+      inW: 10,
+      inC: 5,
+      outC: 15,
+      k: [3, 3],
+      stride: [2, 2],
+      dilation: [2, 2],
+      padding: 'same',
+      groups: 5,
+    }),
+  ],
+  [
+    'depthwise, multiplier 4, 8 channels',
+    convInfo({ inH: 6, inW: 7, inC: 8, outC: 32, k: [2, 3], groups: 8 }),
+  ],
+  ['1x1', convInfo({ inH: 7, inW: 5, inC: 13, outC: 33, k: [1, 1] })],
+  ['1x1 groups 4', convInfo({ inH: 5, inW: 5, inC: 12, outC: 8, k: [1, 1], groups: 4 })],
+  [
+    '1x1 depthwise, multiplier 2',
+    convInfo({ inH: 5, inW: 6, inC: 5, outC: 10, k: [1, 1], groups: 5 }),
+  ],
+  ['1x1 stride 2', convInfo({ inH: 9, inW: 8, inC: 5, outC: 7, k: [1, 1], stride: [2, 2] })],
+  ['1x1 padded', convInfo({ inH: 4, inW: 4, inC: 3, outC: 5, k: [1, 1], padding: 1 })],
+  ['non-square 1x5', convInfo({ inH: 6, inW: 11, inC: 4, outC: 3, k: [1, 5], padding: 'same' })],
+  ['non-square 5x2', convInfo({ inH: 12, inW: 6, inC: 3, outC: 8, k: [5, 2] })],
+  ['one input channel (LeNet conv1)', convInfo({ inH: 28, inW: 28, inC: 1, outC: 6, k: [5, 5] })],
+  ['kernel as large as the input', convInfo({ inH: 5, inW: 4, inC: 2, outC: 3, k: [5, 4] })],
+  [
+    'batch 1, 257 filters',
+    convInfo({ batch: 1, inH: 5, inW: 5, inC: 3, outC: 257, k: [3, 3], padding: 'same' }),
+  ],
+  [
+    'several column chunks (rows × K > 2^18)',
+    convInfo({ batch: 3, inH: 37, inW: 41, inC: 16, outC: 12, k: [3, 3], padding: 'same' }),
+  ],
+];
+
+/** The builds to check: the default one, and the relaxed-SIMD one where it runs. */
+const variants: WasmVariant[] = (['simd', 'relaxed'] as const).filter((v) =>
+  wasmVariantSupported(v),
+);
+
+describe('wasm backend', () => {
+  test('WebAssembly SIMD is available here, and the registry offers and defaults to wasm', () => {
+    assert.ok(wasmSupported(), 'this engine has no WebAssembly SIMD');
+    assert.ok(backendNames().includes('wasm'));
+    assert.equal(backendByName('wasm').name, 'wasm');
+    if (!process.env.RECEPTIVE_BACKEND) {
+      // Without the override the default backend is wasm (when another test file has not
+      // switched it; this file never calls setBackend).
+      assert.equal(rc.getBackend(), 'wasm');
+    }
+  });
+
+  for (const variant of variants) {
+    const be = new WasmBackend({ variant });
+    describe(`${variant} build`, () => {
+      describe('matmul', () => {
+        const sizes = [1, 3, 5, 7, 13, 33, 257];
+        const triples: [number, number, number][] = [];
+        for (const m of sizes) for (const n of sizes) triples.push([m, n, sizes[(m + n) % 7]!]);
+        triples.push([4, 8, 256], [130, 1030, 300], [128, 1024, 257], [1, 300, 1]);
+        for (const [tA, tB] of [
+          [false, false],
+          [true, false],
+          [false, true],
+          [true, true],
+        ] as const) {
+          test(`all sizes, transA = ${tA}, transB = ${tB}`, () => {
+            for (const [m, n, k] of triples) {
+              const batch = m * n * k < 5000 ? 3 : 1;
+              same(
+                be,
+                [randn(batch * m * k), randn(batch * k * n)],
+                (b, [x, y]) => b.matmul(x!, y!, batch, m, n, k, tA, tB),
+                `matmul batch ${batch} m ${m} n ${n} k ${k}`,
+              );
+            }
+          });
+        }
+
+        test('k = 0 gives zeros, m = 0 or n = 0 gives an empty result', () => {
+          for (const [m, n, k] of [
+            [3, 5, 0],
+            [0, 5, 3],
+            [3, 0, 5],
+          ] as const) {
+            const out = be.read(
+              be.matmul(
+                be.write(randn(m * k), 'float32'),
+                be.write(randn(k * n), 'float32'),
+                1,
+                m,
+                n,
+                k,
+                false,
+                false,
+              ),
+            );
+            assert.deepEqual(Array.from(out), new Array(m * n).fill(0));
+          }
+        });
+      });
+
+      describe('conv2d, forward and both gradients', () => {
+        for (const [name, c] of convCases) {
+          test(name, () => {
+            const xSize = c.batch * c.inH * c.inW * c.inC;
+            const wSize = c.kh * c.kw * (c.inC / c.groups) * c.outC;
+            const ySize = c.batch * c.outH * c.outW * c.outC;
+            const [x, w, dy] = [randn(xSize), randn(wSize), randn(ySize)];
+            same(be, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `${name}: forward`);
+            same(
+              be,
+              [dy, w],
+              (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c),
+              `${name}: backward input`,
+            );
+            same(
+              be,
+              [x, dy],
+              (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
+              `${name}: backward filter`,
+            );
+          });
+        }
+      });
+
+      test('calls above the scratch limit run over the batch in pieces, with the same results', () => {
+        const small = new WasmBackend({ variant, maxScratchBytes: 3 * 2 ** 20 });
+        const c = convInfo({
+          batch: 7,
+          inH: 30,
+          inW: 30,
+          inC: 8,
+          outC: 16,
+          k: [3, 3],
+          padding: 'same',
+        });
+        const xSize = c.batch * c.inH * c.inW * c.inC;
+        const ySize = c.batch * c.outH * c.outW * c.outC;
+        const [x, w, dy] = [randn(xSize), randn(3 * 3 * 8 * 16), randn(ySize)];
+        same(small, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), 'pieces: forward');
+        same(small, [dy, w], (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c), 'pieces: input');
+        same(small, [x, dy], (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c), 'pieces: filter');
+        same(
+          small,
+          [randn(5 * 200 * 300), randn(5 * 300 * 250)],
+          (b, [p, q]) => b.matmul(p!, q!, 5, 200, 250, 300, false, true),
+          'pieces: matmul',
+        );
+      });
+
+      test('the scratch memory grows for a large call and is reused by the next small one', () => {
+        same(
+          be,
+          [randn(600 * 700), randn(700 * 500)],
+          (b, [x, y]) => b.matmul(x!, y!, 1, 600, 500, 700, false, false),
+          'large',
+        );
+        same(
+          be,
+          [randn(15), randn(20)],
+          (b, [x, y]) => b.matmul(x!, y!, 1, 3, 4, 5, false, false),
+          'small after large',
+        );
+      });
+    });
+  }
+
+  describe('the single-loop JS paths give the reference values', () => {
+    const be = backendByName('wasm');
+    const binaryCases: [number[], number[]][] = [
+      [
+        [2, 3, 4],
+        [2, 3, 4],
+      ],
+      [[2, 3, 4], []],
+      [[], [5, 1, 2]],
+      [[2, 3, 4], [4]],
+      [
+        [2, 3, 4],
+        [3, 1],
+      ],
+      [
+        [2, 1, 4],
+        [3, 1],
+      ],
+      [
+        [7, 5, 6, 3],
+        [1, 1, 1, 3],
+      ],
+      [
+        [2, 3, 4, 5],
+        [3, 1, 5],
+      ],
+      [
+        [2, 1, 3],
+        [2, 4, 1],
+      ],
+      [[1], [1]],
+      [[0, 3], [3]],
+      // From 2048 elements on, the wasm kernels run instead of the JS loops.
+      [
+        [2, 50, 41],
+        [2, 50, 41],
+      ],
+      [[64, 9, 8], [8]],
+      [[70, 70], []],
+      [[], [3, 37, 29]],
+      [
+        [3, 40, 50],
+        [40, 1],
+      ],
+      [
+        [128, 6, 6, 5],
+        [1, 1, 1, 5],
+      ],
+      [
+        [2, 3, 40, 50],
+        [3, 1, 50],
+      ],
+      [
+        [50, 1, 3],
+        [50, 41, 1],
+      ],
+    ];
+    for (const op of [
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'maximum',
+      'minimum',
+      'pow',
+      'greater',
+      'equal',
+    ] as const) {
+      test(`binary ${op} with broadcasting`, () => {
+        for (const [aShape, bShape] of binaryCases) {
+          const outShape = broadcast(aShape, bShape);
+          const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+          const a = randn(size(aShape));
+          const b = randn(size(bShape));
+          if (op === 'pow') for (let i = 0; i < a.length; i++) a[i] = Math.abs(a[i]!);
+          if (op === 'equal' && a.length > 0 && b.length > 0) b[0] = a[0]!;
+          same(
+            be,
+            [a, b],
+            (k, [x, y]) => k.binary(op, x!, aShape, y!, bShape, outShape),
+            `${op} ${JSON.stringify(aShape)} ${JSON.stringify(bShape)}`,
+            true,
+          );
+        }
+      });
+    }
+
+    for (const n of [1000, 5003]) {
+      test(`unary ops on ${n} values (tanh within 1e-6 relative, the rest exact)`, () => {
+        const x = randn(n).map((v) => v * 12);
+        x[0] = 0;
+        x[1] = Number.NaN;
+        x[2] = 1e-5;
+        x[3] = -0;
+        x[4] = Number.POSITIVE_INFINITY;
+        x[5] = Number.NEGATIVE_INFINITY;
+        x[6] = 8.5;
+        x[7] = -20;
+        x[n - 1] = Number.NaN;
+        for (const op of [
+          'neg',
+          'abs',
+          'square',
+          'relu',
+          'step',
+          'exp',
+          'sqrt',
+          'log',
+          'sigmoid',
+          'sign',
+        ] as const) {
+          same(be, [x], (k, [v]) => k.unary(op, v!), op, true);
+        }
+        const t = be.read(be.unary('tanh', be.write(x, 'float32')));
+        const r = js.read(js.unary('tanh', js.write(x, 'float32')));
+        for (const i of [1, n - 1]) {
+          assert.ok(Number.isNaN(t[i]!), `tanh(NaN) at ${i}`);
+          t[i] = r[i] = 0;
+        }
+        assertClose(t, r, { atol: 1e-30, rtol: 1e-6, msg: 'tanh' });
+      });
+    }
+
+    test('sum over axes (bias gradients, row sums, everything) and the other reductions', () => {
+      for (const shape of [
+        [3, 4, 5, 6],
+        [30, 8, 9, 7],
+        [1, 3000, 1],
+      ]) {
+        const x = randn(shape.reduce((a, b) => a * b, 1));
+        for (const axes of [
+          [0],
+          [3],
+          [0, 1, 2],
+          [1, 2, 3],
+          [0, 1, 2, 3],
+          [1],
+          [0, 2],
+          [1, 3],
+          [],
+        ]) {
+          const ax = axes.filter((a) => a < shape.length);
+          for (const op of ['sum', 'max', 'min'] as const) {
+            same(be, [x], (k, [v]) => k.reduce(op, v!, shape, ax), `${op} ${shape} ${ax}`, true);
+          }
+        }
+      }
+    });
+
+    test('average and max pooling, forward and backward, with padding and strides', () => {
+      const pool = (o: Partial<PoolInfo> & { inH: number; inW: number }): PoolInfo => {
+        const p = {
+          batch: 2,
+          channels: 3,
+          kh: 2,
+          kw: 2,
+          strideH: 2,
+          strideW: 2,
+          padTop: 0,
+          padLeft: 0,
+          padBottom: 0,
+          padRight: 0,
+          ...o,
+        } as PoolInfo;
+        p.outH = Math.floor((p.inH + p.padTop + p.padBottom - p.kh) / p.strideH) + 1;
+        p.outW = Math.floor((p.inW + p.padLeft + p.padRight - p.kw) / p.strideW) + 1;
+        return p;
+      };
+      const cases = [
+        pool({ inH: 8, inW: 8 }),
+        pool({ inH: 7, inW: 9, kh: 3, kw: 3, strideH: 2, strideW: 2, padBottom: 1, padRight: 1 }),
+        pool({ inH: 5, inW: 6, kh: 3, kw: 2, strideH: 1, strideW: 1, padTop: 1, padBottom: 1 }),
+        pool({ inH: 6, inW: 6, channels: 1, kh: 3, kw: 3, strideH: 3, strideW: 3 }),
+        // large enough for the wasm kernels; channels that miss the vector widths
+        pool({ batch: 8, inH: 24, inW: 24, channels: 6 }),
+        pool({ batch: 4, inH: 17, inW: 15, channels: 7, kh: 3, kw: 3, padBottom: 1, padRight: 1 }),
+        pool({
+          batch: 3,
+          inH: 16,
+          inW: 16,
+          channels: 9,
+          kh: 3,
+          kw: 3,
+          strideH: 1,
+          strideW: 1,
+          padTop: 1,
+          padLeft: 1,
+          padBottom: 1,
+          padRight: 1,
+        }),
+        pool({ batch: 2, inH: 40, inW: 40, channels: 1, kh: 2, kw: 3, strideH: 2, strideW: 1 }),
+      ];
+      for (const p of cases) {
+        const x = randn(p.batch * p.inH * p.inW * p.channels);
+        x[p.channels] = x[0]!; // a tie in one window: the first maximum takes the gradient
+        const dy = randn(p.batch * p.outH * p.outW * p.channels);
+        const m = JSON.stringify(p);
+        same(be, [x], (k, [v]) => k.avgPool(v!, p), `avgPool ${m}`, true);
+        same(be, [dy], (k, [d]) => k.avgPoolBackward(d!, p), `avgPoolBackward ${m}`, true);
+        same(be, [x], (k, [v]) => k.maxPool(v!, p), `maxPool ${m}`, true);
+        same(
+          be,
+          [dy, x],
+          (k, [d, v]) => k.maxPoolBackward(d!, v!, p),
+          `maxPoolBackward ${m}`,
+          true,
+        );
+      }
+    });
+  });
+
+  describe('through the ops, with autograd', () => {
+    function both(fn: () => rc.Tensor[], msg: string): void {
+      const run = (name: string) => withBackend(name, () => fn().map((t) => t.dataSync()));
+      const expected = run('js');
+      const actual = run('wasm');
+      expected.forEach((e, i) => {
+        assertRel(actual[i]!, e, `${msg} [${i}]`);
+      });
+    }
+
+    function grads(
+      f: (x: rc.Tensor, w: rc.Tensor) => rc.Tensor,
+      xShape: number[],
+      wShape: number[],
+    ): () => rc.Tensor[] {
+      const xv = randn(xShape.reduce((a, b) => a * b, 1));
+      const wv = randn(wShape.reduce((a, b) => a * b, 1));
+      return () => {
+        const x = rc.tensor(xv, xShape);
+        const w = rc.tensor(wv, wShape);
+        x.requiresGrad = true;
+        w.requiresGrad = true;
+        const y = f(x, w);
+        rc.sum(rc.mul(y, y)).backward();
+        return [y, x.grad!, w.grad!];
+      };
+    }
+
+    test('conv2d, depthwiseConv2d, conv2dTranspose and matmul with their gradients', () => {
+      both(
+        grads(
+          (x, w) => rc.conv2d(x, w, { strides: 2, padding: 'same', dilationRate: 1 }),
+          [2, 9, 8, 4],
+          [3, 3, 4, 6],
+        ),
+        'conv2d',
+      );
+      both(
+        grads(
+          (x, w) => rc.conv2d(x, w, { groups: 2, dilationRate: 2 }),
+          [1, 9, 9, 4],
+          [2, 2, 2, 6],
+        ),
+        'conv2d groups',
+      );
+      both(
+        grads((x, w) => rc.depthwiseConv2d(x, w, { padding: 'same' }), [2, 7, 6, 3], [3, 3, 3, 2]),
+        'depthwiseConv2d',
+      );
+      both(
+        grads(
+          (x, w) => rc.conv2dTranspose(x, w, { strides: 2, padding: 'same' }),
+          [2, 4, 5, 3],
+          [3, 3, 5, 3],
+        ),
+        'conv2dTranspose',
+      );
+      both(
+        grads((a, b) => rc.matmul(a, b, false, true), [7, 13], [5, 13]),
+        'matmul',
+      );
+    });
+
+    test('a tensor from another backend is refused with a message that names both', () => {
+      const t = withBackend('js', () => rc.tensor([1, 2, 3, 4], [2, 2]));
+      withBackend('wasm', () => {
+        assert.throws(
+          () => rc.matmul(t, t),
+          /lives on the 'js' backend.*current backend is 'wasm'/,
+        );
+      });
+    });
+  });
+});
+
+/** NumPy broadcasting of two shapes (for the fast-path cases above). */
+function broadcast(a: number[], b: number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = a[i - (rank - a.length)] ?? 1;
+    const db = b[i - (rank - b.length)] ?? 1;
+    out.push(da === 1 ? db : da);
+  }
+  return out;
+}

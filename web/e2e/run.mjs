@@ -1,0 +1,287 @@
+// The playground's end-to-end test: the built site (web/dist) served on 127.0.0.1 with the
+// COOP/COEP headers, driven by Playwright (playwright-core: it never downloads a browser)
+// through Debian's Chromium. It draws digits and checks LeNet-5's answer, applies a Sobel kernel
+// and checks the output's pixels, and trains and sees the loss fall. Screenshots go to
+// $E2E_SCREENSHOTS (default /tmp/receptive-e2e). Run by `npm run test:e2e` after build:web.
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from './server.mjs';
+
+const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const shots = process.env.E2E_SCREENSHOTS ?? '/tmp/receptive-e2e';
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+mkdirSync(shots, { recursive: true });
+if (!existsSync(join(dist, 'index.html'))) {
+  console.error('web/dist/index.html is missing: run npm run build:web first.');
+  process.exit(1);
+}
+if (!existsSync(executablePath)) {
+  console.error(`${executablePath} is missing: apt-get install -y chromium (or set CHROMIUM).`);
+  process.exit(1);
+}
+
+const results = [];
+async function test(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(
+      `FAIL ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n     ${String(e?.stack ?? e)
+        .split('\n')
+        .slice(0, 4)
+        .join('\n     ')}`,
+    );
+  }
+}
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+const started = Date.now();
+const server = await serve(dist);
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({
+  executablePath,
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('console', (m) => {
+  if (m.type() === 'error') pageErrors.push(m.text());
+});
+
+await test('the bundle holds no Node-only module', async () => {
+  const assets = join(dist, 'assets');
+  for (const f of readdirSync(assets).filter((n) => n.endsWith('.js'))) {
+    const text = readFileSync(join(assets, f), 'utf8');
+    for (const bad of ['pngjs', 'node:fs', 'node:crypto', 'cli-progress/lib'])
+      assert(!text.includes(bad), `${f} contains '${bad}'`);
+  }
+});
+
+await test('the page is cross-origin isolated', async () => {
+  await page.goto(`${base}#conv`);
+  assert(await page.evaluate(() => crossOriginIsolated), 'crossOriginIsolated is false');
+});
+
+/** The output canvas's bytes (red channel) at the centre of each output pixel. */
+async function outputPixels() {
+  return page.evaluate(() => {
+    const c = document.querySelector('#conv-output');
+    const z = Number(c.dataset.zoom);
+    const h = Number(c.dataset.height);
+    const w = Number(c.dataset.width);
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const rows = [];
+    for (let r = 0; r < h; r++) {
+      const row = [];
+      for (let col = 0; col < w; col++)
+        row.push(data[4 * ((r * z + Math.floor(z / 2)) * c.width + col * z + Math.floor(z / 2))]);
+      rows.push(row);
+    }
+    return { h, w, rows };
+  });
+}
+
+await test('convolution lab: Sobel on a square lights its vertical edges only', async () => {
+  await page.selectOption('#conv-image', 'square'); // white 16×16 square at rows/cols 8..23 of 32×32
+  await page.selectOption('#conv-kernel', 'sobel-x');
+  await page.selectOption('#conv-padding', 'valid');
+  await page.fill('#conv-stride', '1');
+  await page.fill('#conv-dilation', '1');
+  await page.waitForFunction(
+    () => document.querySelector('#conv-out-size').textContent === '30×30',
+  );
+  const formula = await page.textContent('#conv-formula');
+  assert(formula.includes('floor((32 + 0 - 1·(3 - 1) - 1) / 1) + 1 = 30'), formula);
+  const { h, w, rows } = await outputPixels();
+  assert(h === 30 && w === 30, `output ${h}×${w}`);
+  // Output (r, c) sees input rows r..r+2, columns c..c+2: the left edge (input columns 7|8)
+  // is in columns 6 and 7, the right edge (23|24) in 22 and 23, for rows 8..21.
+  for (let r = 8; r <= 21; r++)
+    for (const c of [6, 7, 22, 23]) assert(rows[r][c] > 200, `edge (${r},${c}) = ${rows[r][c]}`);
+  for (const [r, c] of [
+    [2, 2],
+    [14, 14],
+    [6, 14], // the top edge: horizontal, so sobel-x does not see it
+    [22, 14],
+    [27, 27],
+    [14, 3],
+  ])
+    assert(rows[r][c] === 0, `flat (${r},${c}) = ${rows[r][c]}`);
+  // Hover (14, 7): the window covers input columns 7..9 of rows 13..15: 1·1 + 1·2 + 1·1 = 4.
+  const box = await page.locator('#conv-output').boundingBox();
+  const z = Number(await page.getAttribute('#conv-output', 'data-zoom'));
+  await page.mouse.move(box.x + 7 * z + z / 2, box.y + 14 * z + z / 2);
+  await page.waitForFunction(() =>
+    document.querySelector('#conv-mac .mac-sum')?.textContent.startsWith('out[14,7]'),
+  );
+  const mac = await page.textContent('#conv-mac .mac-sum');
+  assert(mac.endsWith('= 4'), mac);
+  await page.screenshot({ path: join(shots, 'conv-lab.png'), fullPage: true });
+  // stride 2, padding 'same': ceil(32 / 2) = 16
+  await page.selectOption('#conv-padding', 'same');
+  await page.fill('#conv-stride', '2');
+  await page.waitForFunction(
+    () => document.querySelector('#conv-out-size').textContent === '16×16',
+  );
+  // dilation 2, valid: 32 - 2·2 = 28
+  await page.selectOption('#conv-padding', 'valid');
+  await page.fill('#conv-stride', '1');
+  await page.fill('#conv-dilation', '2');
+  await page.waitForFunction(
+    () => document.querySelector('#conv-out-size').textContent === '28×28',
+  );
+  // An uploaded picture (the README's 192×192 horse, scaled down to at most 96 px) becomes the input.
+  await page.setInputFiles(
+    '#conv-upload',
+    fileURLToPath(new URL('../../docs/images/horse.png', import.meta.url)),
+  );
+  await page.waitForFunction(() => document.querySelector('#conv-in-size').textContent === '96×96');
+  await page.waitForFunction(
+    () => document.querySelector('#conv-out-size').textContent === '92×92',
+  );
+  await page.screenshot({ path: join(shots, 'conv-lab-upload.png'), fullPage: true });
+});
+
+async function drawStroke(points) {
+  const box = await page.locator('#draw-canvas').boundingBox();
+  const sx = box.width / 280;
+  await page.mouse.move(box.x + points[0][0] * sx, box.y + points[0][1] * sx);
+  await page.mouse.down();
+  for (let i = 1; i < points.length; i++) {
+    const [x0, y0] = points[i - 1];
+    const [x1, y1] = points[i];
+    for (let k = 1; k <= 12; k++)
+      await page.mouse.move(
+        box.x + (x0 + ((x1 - x0) * k) / 12) * sx,
+        box.y + (y0 + ((y1 - y0) * k) / 12) * sx,
+      );
+  }
+  await page.mouse.up();
+}
+
+async function predicted() {
+  // The prediction settles once the worker has seen the last stroke.
+  let last = null;
+  for (let i = 0; i < 40; i++) {
+    await page.waitForTimeout(100);
+    const d = await page.getAttribute('#draw-prediction', 'data-digit');
+    if (d && d === last)
+      return {
+        digit: d,
+        p: Number(await page.getAttribute('#draw-prediction', 'data-probability')),
+      };
+    last = d;
+  }
+  return { digit: last, p: 0 };
+}
+
+await test('draw a digit: a "1" and a "7" are recognized, with feature maps', async () => {
+  await page.goto(`${base}#draw`);
+  await page.waitForSelector('#draw-canvas[data-ready="true"]', { timeout: 20000 });
+  await drawStroke([
+    [145, 40],
+    [138, 240],
+  ]);
+  const one = await predicted();
+  assert(one.digit === '1', `predicted ${one.digit} for a 1`);
+  const maps = await page.locator('#draw-maps canvas').count();
+  assert(maps === 6 + 6 + 16 + 16, `${maps} feature maps`);
+  await page.click('#draw-clear');
+  await drawStroke([
+    [60, 50],
+    [215, 50],
+    [115, 245],
+  ]);
+  const seven = await predicted();
+  assert(seven.digit === '7', `predicted ${seven.digit} for a 7`);
+  await page.screenshot({ path: join(shots, 'draw-digit.png'), fullPage: true });
+});
+
+await test('train live: the loss falls; pause, resume and stop work', async () => {
+  await page.goto(`${base}#train`);
+  await page.selectOption('#train-size', '6000');
+  await page.click('#train-start');
+  const chart = '#train-chart';
+  await page.waitForFunction(
+    (sel) => Number(document.querySelector(sel).dataset.batches ?? 0) >= 60,
+    chart,
+    {
+      timeout: 90000,
+    },
+  );
+  const first = Number(await page.getAttribute(chart, 'data-loss-first'));
+  const recent = Number(await page.getAttribute(chart, 'data-loss-recent'));
+  assert(first > 1.5, `first losses ${first}: an untrained net should be near ln 10 = 2.3`);
+  assert(recent < 0.6 * first, `loss fell only from ${first} to ${recent}`);
+  await page.click('#train-pause');
+  await page.waitForFunction(() =>
+    document.querySelector('#train-status').textContent.startsWith('Paused'),
+  );
+  const n1 = Number(await page.getAttribute(chart, 'data-batches'));
+  await page.waitForTimeout(700);
+  const n2 = Number(await page.getAttribute(chart, 'data-batches'));
+  assert(n1 === n2, `paused, yet batches went from ${n1} to ${n2}`);
+  await page.screenshot({ path: join(shots, 'train-live.png'), fullPage: true });
+  await page.click('#train-pause'); // resume
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('#train-chart').dataset.batches) > n,
+    n2,
+    {
+      timeout: 20000,
+    },
+  );
+  const filters = await page.locator('#train-filters canvas').count();
+  assert(filters === 6, `${filters} first-layer filters shown`);
+  await page.click('#train-stop');
+  await page.waitForFunction(() => !document.querySelector('#train-start').disabled, null, {
+    timeout: 20000,
+  });
+});
+
+await test('architectures: the zoo lists every network and builds ResNet-18 with its parameter count', async () => {
+  await page.goto(`${base}#zoo`);
+  await page.waitForSelector('#zoo-table[data-model="lenet5"]', { timeout: 20000 });
+  assert(
+    (await page.getAttribute('#zoo-table', 'data-total')) === '44426',
+    'LeNet-5 is not 44,426',
+  );
+  assert((await page.locator('#zoo-model option').count()) >= 20, 'few models listed');
+  await page.selectOption('#zoo-model', 'resnet18-cifar');
+  await page.waitForSelector('#zoo-table[data-model="resnet18-cifar"]', { timeout: 60000 });
+  const summary = await page.textContent('#zoo-summary');
+  const total = Number(await page.getAttribute('#zoo-table', 'data-total'));
+  assert(
+    summary.includes(`Total params: ${total.toLocaleString('en-US')}`),
+    'the summary disagrees with the table',
+  );
+  await page.screenshot({ path: join(shots, 'architectures.png'), fullPage: true });
+});
+
+await test('no errors on the page', async () => {
+  assert(pageErrors.length === 0, pageErrors.join('\n'));
+});
+
+await browser.close();
+server.close();
+const passed = results.filter((r) => r.ok).length;
+console.log(`screenshots in ${shots}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`e2e: ${passed} passed, ${results.length - passed} failed`);
+process.exit(passed === results.length ? 0 : 1);

@@ -1,0 +1,228 @@
+/**
+ * Draw a digit: what you draw is preprocessed as MNIST's digits were, and LeNet-5 (trained by
+ * `receptive train lenet5`, shipped in public/models/lenet5/) predicts it in a worker as you
+ * draw; the feature maps of each convolution and pooling layer are shown beside it.
+ */
+import { $ } from './dom.js';
+import { mnistPreprocess } from './mnist_preprocess.js';
+import { drawZoomed, greyImageData, mapCanvas, toBytes } from './pixels.js';
+import type { DigitReply, DigitRequest, FeatureMap } from './protocol.js';
+import { fromMnistSample, loadMnistSamples } from './sample_images.js';
+
+const STROKE = 22;
+
+export function initDrawDigit(onEnv: (text: string) => void): void {
+  const canvas = $<HTMLCanvasElement>('#draw-canvas');
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  const inputCanvas = $<HTMLCanvasElement>('#draw-input');
+  const status = $('#draw-status');
+  const prediction = $('#draw-prediction');
+  const worker = new Worker(new URL('./workers/digit.worker.ts', import.meta.url), {
+    type: 'module',
+  });
+  const send = (m: DigitRequest, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
+  let ready = false;
+  let inFlight = false;
+  let dirty = false;
+  let nextId = 1;
+  let about = '';
+
+  const clear = () => {
+    ctx.fillStyle = 'black';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    prediction.textContent = '?';
+    prediction.dataset.digit = '';
+    renderProbs(null);
+    $('#draw-maps').replaceChildren();
+    drawZoomed(inputCanvas, greyImageData(new Uint8Array(784), 28, 28), 5);
+  };
+  clear();
+
+  function request(): void {
+    if (!ready) return;
+    if (inFlight) {
+      dirty = true;
+      return;
+    }
+    const rgba = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const ink = new Float32Array(canvas.width * canvas.height);
+    for (let i = 0; i < ink.length; i++) ink[i] = rgba[4 * i]! / 255;
+    const pixels = mnistPreprocess(ink, canvas.width, canvas.height);
+    if (!pixels) return;
+    drawZoomed(inputCanvas, greyImageData(toBytes(pixels, 'clip'), 28, 28), 5);
+    inFlight = true;
+    dirty = false;
+    send({ type: 'predict', id: nextId++, pixels }, [pixels.buffer]);
+  }
+
+  worker.onmessage = (e: MessageEvent<DigitReply>) => {
+    const m = e.data;
+    if (m.type === 'ready') {
+      ready = true;
+      about = `LeNet-5, ${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker`;
+      status.textContent = `${about}. Draw!`;
+      onEnv(
+        `${m.env.backend} backend in workers · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
+      );
+      canvas.dataset.ready = 'true';
+      request();
+    } else if (m.type === 'prediction') {
+      inFlight = false;
+      render(m.probs, m.maps);
+      status.textContent = `${about}: ${m.ms.toFixed(1)} ms for the prediction and the feature maps.`;
+      if (dirty) request();
+    } else {
+      inFlight = false;
+      status.textContent = `Error: ${m.message}`;
+    }
+  };
+  worker.onerror = (e) => {
+    status.textContent = `The worker failed: ${e.message}`;
+  };
+  send({ type: 'init', modelUrl: new URL('models/lenet5/', document.baseURI).href });
+  void fetch(new URL('models/lenet5/history.json', document.baseURI))
+    .then((r) => (r.ok ? r.json() : null))
+    .then((h: { test?: { accuracy?: number }; epochs?: number } | null) => {
+      const acc = h?.test?.accuracy;
+      if (acc !== undefined) {
+        const note = document.createElement('p');
+        note.className = 'dim small';
+        note.textContent = `Trained by 'receptive train lenet5 --epochs ${h?.epochs ?? '?'}': ${(acc * 100).toFixed(2)}% right on MNIST's 10,000 test digits.`;
+        $('#draw-probs').after(note);
+      }
+    })
+    .catch(() => {});
+
+  function render(probs: Float32Array, maps: FeatureMap[]): void {
+    let best = 0;
+    for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
+    prediction.textContent = String(best);
+    prediction.dataset.digit = String(best);
+    prediction.dataset.probability = probs[best]!.toFixed(4);
+    renderProbs(probs);
+    const rows = maps.map((m) => {
+      const [h, w, c] = m.shape as [number, number, number];
+      const row = document.createElement('div');
+      row.className = 'layer';
+      const name = document.createElement('div');
+      name.className = 'name';
+      name.textContent = `${m.name} (${m.className}) ${h}×${w}×${c}`;
+      const cells = document.createElement('div');
+      cells.className = 'cells';
+      const zoom = Math.max(1, Math.round(48 / h));
+      for (let k = 0; k < c; k++) {
+        const plane = new Float32Array(h * w);
+        for (let i = 0; i < h * w; i++) plane[i] = m.data[i * c + k]!;
+        const cell = mapCanvas(plane, h, w, zoom);
+        cell.title = `${m.name}, channel ${k}`;
+        cells.append(cell);
+      }
+      row.append(name, cells);
+      return row;
+    });
+    $('#draw-maps').replaceChildren(...rows);
+  }
+
+  function renderProbs(probs: Float32Array | null): void {
+    const box = $('#draw-probs');
+    const parts: HTMLElement[] = [];
+    let best = -1;
+    if (probs) for (let i = 0; i < 10; i++) if (best < 0 || probs[i]! > probs[best]!) best = i;
+    for (let d = 0; d < 10; d++) {
+      const p = probs ? probs[d]! : 0;
+      const label = document.createElement('span');
+      label.textContent = String(d);
+      const bar = document.createElement('div');
+      bar.className = 'bar';
+      const fill = document.createElement('div');
+      fill.style.width = `${(p * 100).toFixed(1)}%`;
+      bar.append(fill);
+      const pct = document.createElement('span');
+      pct.textContent = probs ? `${(p * 100).toFixed(1)}%` : '';
+      if (d === best) {
+        label.className = 'top';
+        pct.className = 'top';
+      }
+      parts.push(label, bar, pct);
+    }
+    box.replaceChildren(...parts);
+  }
+
+  // Drawing: pointer events cover mouse, pen and touch.
+  let drawing = false;
+  let last: [number, number] | null = null;
+  let frame = 0;
+  const schedule = () => {
+    if (!frame)
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        request();
+      });
+  };
+  const pos = (ev: PointerEvent): [number, number] => {
+    const rect = canvas.getBoundingClientRect();
+    return [
+      ((ev.clientX - rect.left) / rect.width) * canvas.width,
+      ((ev.clientY - rect.top) / rect.height) * canvas.height,
+    ];
+  };
+  const strokeTo = (p: [number, number]) => {
+    ctx.strokeStyle = 'white';
+    ctx.fillStyle = 'white';
+    ctx.lineWidth = STROKE;
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    ctx.beginPath();
+    if (last) {
+      ctx.moveTo(last[0], last[1]);
+      ctx.lineTo(p[0], p[1]);
+      ctx.stroke();
+    } else {
+      ctx.arc(p[0], p[1], STROKE / 2, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    last = p;
+    schedule();
+  };
+  canvas.addEventListener('pointerdown', (ev) => {
+    drawing = true;
+    last = null;
+    canvas.setPointerCapture(ev.pointerId);
+    strokeTo(pos(ev));
+  });
+  canvas.addEventListener('pointermove', (ev) => {
+    if (drawing) strokeTo(pos(ev));
+  });
+  const end = () => {
+    drawing = false;
+    last = null;
+  };
+  canvas.addEventListener('pointerup', end);
+  canvas.addEventListener('pointercancel', end);
+  $('#draw-clear').addEventListener('click', clear);
+
+  void loadMnistSamples().then((samples) => {
+    const box = $('#draw-samples');
+    for (const s of samples) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'secondary';
+      b.textContent = String(s.label);
+      b.title = `MNIST test image #${s.index}`;
+      b.addEventListener('click', () => {
+        const img = fromMnistSample(s);
+        const small = document.createElement('canvas');
+        small.width = img.width;
+        small.height = img.height;
+        small
+          .getContext('2d')!
+          .putImageData(greyImageData(toBytes(img.data, 'clip'), 28, 28), 0, 0);
+        clear();
+        ctx.imageSmoothingEnabled = true;
+        ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+        request();
+      });
+      box.append(b);
+    }
+  });
+}

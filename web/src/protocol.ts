@@ -1,0 +1,99 @@
+/** Messages between the page and its workers. The page only draws; the workers run the library. */
+
+export interface EnvInfo {
+  backend: string;
+  crossOriginIsolated: boolean;
+  /** SharedArrayBuffer is available (what WebAssembly threads need). */
+  sharedMemory: boolean;
+}
+
+/** One layer's output for one image: [h, w, c] values, channel last. */
+export interface FeatureMap {
+  name: string;
+  className: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export type DigitRequest =
+  | { type: 'init'; modelUrl: string }
+  | { type: 'predict'; id: number; pixels: Float32Array };
+
+export type DigitReply =
+  | { type: 'ready'; env: EnvInfo; params: number; layers: string[] }
+  | { type: 'prediction'; id: number; probs: Float32Array; maps: FeatureMap[]; ms: number }
+  | { type: 'error'; message: string };
+
+export interface TrainConfig {
+  dataUrl: string;
+  model: 'lenet5' | 'mnist-cnn';
+  trainSize: number;
+  testSize: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  seed: number;
+}
+
+export type TrainRequest =
+  | { type: 'start'; config: TrainConfig }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' };
+
+export interface Filters {
+  /** HWIO kernel of the first convolution: [kh, kw, inChannels, filters]. */
+  shape: number[];
+  data: Float32Array;
+}
+
+export type TrainReply =
+  | { type: 'status'; text: string }
+  | { type: 'ready'; env: EnvInfo; params: number; steps: number; filters: Filters }
+  | {
+      type: 'batch';
+      epoch: number;
+      batch: number;
+      step: number;
+      loss: number;
+      accuracy: number;
+      imagesPerSecond: number;
+      filters?: Filters;
+    }
+  | { type: 'epoch'; epoch: number; step: number; valLoss: number; valAccuracy: number }
+  | { type: 'paused' }
+  | { type: 'resumed' }
+  | { type: 'done'; stopped: boolean }
+  | { type: 'error'; message: string };
+
+export type ZooRequest = {
+  type: 'build';
+  id: number;
+  name: string;
+  inputShape: number[];
+  numClasses?: number;
+};
+
+export interface ZooRow {
+  name: string;
+  className: string;
+  shape: string;
+  params: number;
+  detail: string;
+  connected: string[];
+}
+
+export type ZooReply =
+  | { type: 'names'; names: { name: string; description: string; defaultInput: number[] }[] }
+  | {
+      type: 'built';
+      id: number;
+      name: string;
+      rows: ZooRow[];
+      total: number;
+      trainable: number;
+      summary: string;
+      functional: boolean;
+      ms: number;
+    }
+  | { type: 'error'; id: number; message: string };
