@@ -118,7 +118,8 @@ function headline(r) {
 
 function summarize(r) {
   if (r.error) return `n/a (${r.error})`;
-  const f = (v, d = 1) => (v === undefined ? '?' : v.toFixed(d));
+  // Three significant digits for small values (TensorFlow.js cpu runs at hundredths).
+  const f = (v, d = 1) => (v === undefined ? '?' : v < 1 ? v.toPrecision(2) : v.toFixed(d));
   const mem = r.peakMB ? `, peak ${f(r.peakMB, 0)} MB` : '';
   switch (r.workload) {
     case 'W1':

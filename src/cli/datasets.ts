@@ -2,7 +2,7 @@
 import { loadCifar10 } from '../data/cifar10.js';
 import { DataNotFoundError } from '../data/errors.js';
 import { loadImageFolder } from '../data/image_folder.js';
-import { type ImageSet, subset } from '../data/image_set.js';
+import { type ImageSet, spread } from '../data/image_set.js';
 import { loadMnist } from '../data/mnist.js';
 
 export interface LoadedData {
@@ -57,8 +57,8 @@ export async function loadDataset(args: DataArgs): Promise<LoadedData> {
   if (args.limit !== undefined)
     d = {
       ...d,
-      train: subset(d.train, 0, args.limit),
-      test: subset(d.test, 0, Math.max(1, Math.ceil(args.limit / 6))),
+      train: spread(d.train, args.limit),
+      test: spread(d.test, Math.max(1, Math.ceil(args.limit / 6))),
     };
   return d;
 }

@@ -80,10 +80,11 @@ program
   .option('--resume <dir>', 'continue an interrupted run from its checkpoint')
   .option(
     '--limit <n>',
-    'use only the first N training images and N/6 test images (quick runs)',
+    'use only N training images and N/6 test images, spread evenly over the set so every class stays (quick runs)',
     int('--limit'),
   )
   .option('--image-size <h,w>', 'resize folder images to H,W', size)
+  .option('--augment', 'random crops (4 pixels of padding) and horizontal flips, new every epoch')
   .option('--no-validation', 'do not evaluate the test set after each epoch')
   .option('--quiet', 'one line per epoch instead of a progress bar')
   .option(
@@ -111,6 +112,7 @@ program
       limit: o.limit,
       validation: o.validation,
       imageSize: o.imageSize,
+      augment: Boolean(o.augment),
       verbose: o.quiet ? 2 : 1,
       report: o.report,
     });

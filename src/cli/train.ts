@@ -4,6 +4,8 @@
  * after the current batch and saves a checkpoint that `--resume DIR` continues from exactly.
  */
 import { setBackend } from '../backend/registry.js';
+import * as augment from '../data/augment.js';
+import { Dataset } from '../data/dataset.js';
 import { toTensors } from '../data/image_set.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModelFull } from '../io/save_load.js';
@@ -33,6 +35,8 @@ export interface TrainArgs {
   limit?: number;
   validation: boolean;
   imageSize?: [number, number];
+  /** Standard augmentation: random crop with 4 pixels of padding and horizontal flips. */
+  augment?: boolean;
   verbose: 0 | 1 | 2;
   /** Write a self-contained HTML report here at the end. */
   report?: string;
@@ -174,7 +178,16 @@ export async function train(
   process.on('SIGINT', onSigint);
   try {
     if (startEpoch < args.epochs) {
-      await model.fit(train.x, train.y, {
+      // With augmentation the examples go through the Dataset pipeline (new crops and flips
+      // every epoch, repeatable for the seed); without, fit() gathers batches from tensors.
+      const source = args.augment
+        ? Dataset.fromImageSet(data.train)
+            .shuffle(args.seed)
+            .map(augment.randomCrop({ padding: 4 }), { seed: args.seed })
+            .map(augment.horizontalFlip(), { seed: args.seed + 1 })
+            .batch(args.batchSize)
+        : null;
+      const fitOptions = {
         epochs: args.epochs,
         batchSize: args.batchSize,
         initialEpoch: startEpoch,
@@ -185,7 +198,8 @@ export async function train(
         ...(args.validation
           ? { validationData: [test.x, test.y] as [typeof test.x, typeof test.y] }
           : {}),
-      });
+      };
+      await (source ? model.fit(source, fitOptions) : model.fit(train.x, train.y, fitOptions));
     }
   } finally {
     process.off('SIGINT', onSigint);

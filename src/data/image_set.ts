@@ -53,6 +53,27 @@ export function subset(set: ImageSet, start: number, count: number): ImageSet {
   };
 }
 
+/**
+ * `count` examples spread evenly over the set (every n/count-th one), copied. Image folders
+ * are sorted by class, so the first N images would all be one class; an even spread keeps
+ * every class in proportion, and is the same on every run.
+ */
+export function spread(set: ImageSet, count: number): ImageSet {
+  const n = set.labels.length;
+  if (!Number.isInteger(count) || count < 1)
+    throw new ArgumentError(`spread: count must be a positive integer, got ${count}.`);
+  if (count >= n) return set;
+  const px = set.shape[0] * set.shape[1] * set.shape[2];
+  const images = new Uint8Array(count * px);
+  const labels = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const j = Math.floor((i * n) / count);
+    images.set(set.images.subarray(j * px, (j + 1) * px), i * px);
+    labels[i] = set.labels[j]!;
+  }
+  return { ...set, images, labels };
+}
+
 /** Float32 images scaled to 0..1 ([n, h, w, c]) and int32 labels ([n]). */
 export function toTensors(
   set: ImageSet,

@@ -7,5 +7,5 @@ export { DataError, DataNotFoundError } from './errors.js';
 export { parseIdx } from './idx.js';
 export { decodeImage, encodePng, type RawImage, resizeBilinear } from './image_codec.js';
 export { type ImageFolderOptions, loadImageFolder } from './image_folder.js';
-export { checkImageSet, type ImageSet, subset, toTensors } from './image_set.js';
+export { checkImageSet, type ImageSet, spread, subset, toTensors } from './image_set.js';
 export { loadMnist, MNIST_FILES, type Mnist, type MnistOptions } from './mnist.js';
