@@ -39,6 +39,12 @@ export class Tensor {
   grad: Tensor | null = null;
   /** Set by the op that made this tensor while gradients are recorded. */
   node: GradNode | null = null;
+  /**
+   * Set by softmax over the last axis: the logits it came from, so cross-entropy on these
+   * probabilities can be computed from the logits, exactly, in training and inference alike
+   * (what Keras does with its _keras_logits).
+   */
+  logits?: Tensor;
   /** A name for messages and summaries (weights get their layer's name). */
   name?: string;
   private _requiresGrad = false;

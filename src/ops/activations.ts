@@ -49,6 +49,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   expectFloat(expectTensor(x, 'softmax', 'x'), 'softmax', 'x');
   const a = normalizeAxis(axis, x.rank, 'softmax');
   const out = wrap(be().softmax(x.storage, x.shape, a, false), x.shape);
+  if (a === x.rank - 1) out.logits = x;
   // dx = y ⊙ (dy − Σ dy⊙y)
   return record('softmax', out, [x], (dy) => [mul(out, sub(dy, sum(mul(dy, out), a, true)))], {
     axis: a,

@@ -23,8 +23,7 @@ const EPS = 1e-7;
 
 /** The logits behind a softmax output, if yPred was made by softmax over its last axis. */
 function softmaxLogits(yPred: Tensor): Tensor | null {
-  const n = yPred.node;
-  return n && n.op === 'softmax' && n.attrs?.axis === yPred.rank - 1 ? n.inputs[0]! : null;
+  return yPred.logits ?? null;
 }
 
 function clip(p: Tensor): Tensor {

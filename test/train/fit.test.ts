@@ -215,13 +215,19 @@ test('categoricalCrossentropy of a softmax output is softmaxCrossEntropy of its 
     losses.categoricalCrossentropy({ fromLogits: true })(y, logits).item(),
     fused.item(),
   );
-  // Without a recorded softmax the probabilities are clipped to [1e-7, 1 - 1e-7]: finite, bounded.
-  const clipped = losses
-    .categoricalCrossentropy()(
-      y,
-      rc.noGrad(() => rc.softmax(logits)),
-    )
-    .item();
+  // In inference (nothing recorded) the softmax still carries its logits: the same exact loss.
+  assert.equal(
+    losses
+      .categoricalCrossentropy()(
+        y,
+        rc.noGrad(() => rc.softmax(logits)),
+      )
+      .item(),
+    fused.item(),
+  );
+  // Probabilities that did not come from a softmax are clipped to [1e-7, 1 - 1e-7]: finite, bounded.
+  const probs = rc.softmax(logits).detach();
+  const clipped = losses.categoricalCrossentropy()(y, probs).item();
   assert.ok(Number.isFinite(clipped) && clipped <= (row0 - Math.log(1e-7) * 2) / 3 + 1e-4);
 });
 
