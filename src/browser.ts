@@ -6,11 +6,7 @@
  * model.save), PNG/JPEG codecs (pngjs), the charts and report (vega) and ONNX export; decode
  * images with the browser's own canvas instead.
  */
-import './autograd.js'; // installs Tensor.backward
-
-export { checkNumerics, isGradEnabled, noGrad } from './autograd.js';
-export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
-export { backendNames, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export * from './api.js';
 
 import { Dataset } from './data/dataset.js';
 import { parseIdx } from './data/idx.js';
@@ -27,103 +23,6 @@ export {
   type NamedArray,
 } from './io/safetensors.js';
 export type { ModelFile } from './io/save_load.js';
-export * as models from './models/index.js';
-export * from './nn/index.js';
-export {
-  elu,
-  gelu,
-  leakyRelu,
-  logSoftmax,
-  relu,
-  sigmoid,
-  softmax,
-  swish,
-  tanh,
-} from './ops/activations.js';
-export type { Conv2DOptions, Conv2DTransposeOptions, DepthwiseConv2DOptions } from './ops/conv.js';
-export { conv2d, conv2dTranspose, depthwiseConv2d } from './ops/conv.js';
-export type { Padding } from './ops/conv_geometry.js';
-export { dropout } from './ops/dropout.js';
-export {
-  abs,
-  add,
-  div,
-  equal,
-  erf,
-  exp,
-  greater,
-  log,
-  maximum,
-  minimum,
-  mul,
-  neg,
-  pow,
-  rsqrt,
-  sign,
-  sqrt,
-  square,
-  sub,
-  where,
-} from './ops/elementwise.js';
-export { softmaxCrossEntropy } from './ops/loss.js';
-export { matmul } from './ops/matmul.js';
-export type { LRNOptions } from './ops/norm.js';
-export { batchNorm, localResponseNorm, moments } from './ops/norm.js';
-export type { Pool2DOptions } from './ops/pool.js';
-export { avgPool2d, maxPool2d } from './ops/pool.js';
-export { argMax, max, mean, min, sum } from './ops/reduce.js';
-export {
-  broadcastTo,
-  cast,
-  concat,
-  expandDims,
-  pad,
-  reshape,
-  slice,
-  squeeze,
-  stack,
-  transpose,
-} from './ops/shape.js';
-export type {
-  AdamOptions,
-  AdamWOptions,
-  LearningRate,
-  LearningRateSchedule,
-  OptimizerConfig,
-  OptimizerOptions,
-  RMSpropOptions,
-  SGDOptions,
-} from './optim/index.js';
-export {
-  Adam,
-  AdamW,
-  clipGradNorm,
-  clipGradValue,
-  getOptimizer,
-  Optimizer,
-  optimizerNames,
-  RMSprop,
-  SGD,
-} from './optim/index.js';
-export * as schedules from './optim/schedules.js';
-export type { NestedArray, TensorLike } from './tensor.js';
-export {
-  full,
-  oneHot,
-  ones,
-  onesLike,
-  randn,
-  randomUniform,
-  range,
-  scalar,
-  Tensor,
-  tensor,
-  zeros,
-  zerosLike,
-} from './tensor.js';
-export * from './train/index.js';
-export * from './util/errors.js';
-export { Random, setSeed } from './util/random.js';
 
 import {
   describePadding,
@@ -145,4 +44,3 @@ export const vision = {
   layerOutput,
   spatialLayerNames,
 };
-export * as kernels from './vision/kernels.js';
