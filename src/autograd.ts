@@ -69,11 +69,10 @@ export function record(
   out: Tensor,
   inputs: Tensor[],
   backward: GradNode['backward'],
-  attrs?: Record<string, unknown>,
 ): Tensor {
   if (checking) checkOutput(op, out, inputs);
   if (recording && inputs.some(needsGrad)) {
-    out.node = attrs ? { op, inputs, backward, attrs } : { op, inputs, backward };
+    out.node = { op, inputs, backward };
   }
   return out;
 }

@@ -17,8 +17,6 @@ export interface GradNode {
   inputs: Tensor[];
   /** Returns one gradient per input, or null where an input needs none. */
   backward: (dy: Tensor) => (Tensor | null)[];
-  /** Arguments of the op worth knowing later (softmax's axis, for the fused cross-entropy). */
-  attrs?: Record<string, unknown>;
 }
 
 export type NestedArray = number | NestedArray[];

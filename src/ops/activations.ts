@@ -51,9 +51,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const out = wrap(be().softmax(x.storage, x.shape, a, false), x.shape);
   if (a === x.rank - 1) out.logits = x;
   // dx = y ⊙ (dy − Σ dy⊙y)
-  return record('softmax', out, [x], (dy) => [mul(out, sub(dy, sum(mul(dy, out), a, true)))], {
-    axis: a,
-  });
+  return record('softmax', out, [x], (dy) => [mul(out, sub(dy, sum(mul(dy, out), a, true)))]);
 }
 
 /** log(softmax(x)) along `axis`, without forming softmax first (stable for large logits). */
