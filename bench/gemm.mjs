@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Kernel speed, one thread: GEMM 1024³ and a 3×3 convolution 64 → 64 channels on 56×56 images,
+// Kernel speed on one thread and on two: GEMM 1024³ and a 3×3 convolution 64 → 64 channels on 56×56 images,
 // batch 8 (forward, backward-input, backward-filter), in GFLOP/s on each backend.
 // Usage: npm run build && node bench/gemm.mjs [--quick]
 // The relaxed-SIMD (FMA) build of the wasm kernels is measured too where the engine runs it
 // (Node ≥ 22; Node 20 with --experimental-wasm-relaxed-simd).
 // Timings are the best of several runs (the js reference runs once: it takes seconds).
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { backendByName } from '../dist/backend/registry.js';
 import { WasmBackend, wasmVariantSupported } from '../dist/backend/wasm/wasm_backend.js';
 
@@ -29,11 +29,17 @@ function best(fn, reps) {
 }
 
 const backends = [['js', backendByName('js')]];
+const threadCounts = [...new Set([1, 2, Math.min(availableParallelism(), 8)])];
 for (const v of ['simd', 'relaxed']) {
-  if (wasmVariantSupported(v)) backends.push([`wasm (${v})`, new WasmBackend({ variant: v })]);
+  if (!wasmVariantSupported(v)) continue;
+  for (const threads of threadCounts) {
+    const be = new WasmBackend({ variant: v, threads });
+    be.waitForThreads();
+    backends.push([`wasm ${v} ${be.threads}t`, be]);
+  }
 }
 
-console.log(`${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}, one thread\n`);
+console.log(`${cpus()[0]?.model ?? 'CPU'}, Node ${process.version}\n`);
 
 const N = 1024;
 const a = random(N * N);
@@ -93,7 +99,7 @@ for (const [name, be] of backends) {
   };
   rows.push(row);
   console.log(
-    `${row.backend.padEnd(15)} GEMM 1024³ ${row['gemm 1024³'].padStart(6)} GFLOP/s   conv 3×3 64→64 56×56 b8: ` +
+    `${row.backend.padEnd(18)} GEMM 1024³ ${row['gemm 1024³'].padStart(6)} GFLOP/s   conv 3×3 64→64 56×56 b8: ` +
       `fwd ${row['conv fwd'].padStart(6)}  bwd-input ${row['conv bwd-input'].padStart(6)}  bwd-filter ${row['conv bwd-filter'].padStart(6)} GFLOP/s`,
   );
 }

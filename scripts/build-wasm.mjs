@@ -37,8 +37,9 @@ const sources = [
 ];
 const outputs = [
   generated,
-  join(distDir, 'kernels_simd.wasm'),
-  join(distDir, 'kernels_relaxed.wasm'),
+  ...['simd', 'relaxed', 'simd-shared', 'relaxed-shared'].map((v) =>
+    join(distDir, `kernels_${v}.wasm`),
+  ),
 ];
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
 if (
@@ -48,9 +49,23 @@ if (
   process.exit(0);
 }
 
+// The threaded builds import one shared memory that every worker instantiates the module
+// against (up to 4 GB, the wasm32 limit; the JS side may create it with a smaller maximum).
+const shared = [
+  '--enable',
+  'threads',
+  '--importMemory',
+  '--sharedMemory',
+  '--initialMemory',
+  '32',
+  '--maximumMemory',
+  '65536',
+];
 const variants = {
   simd: ['--enable', 'simd'],
   relaxed: ['--enable', 'simd', '--enable', 'relaxed-simd'],
+  'simd-shared': ['--enable', 'simd', ...shared],
+  'relaxed-shared': ['--enable', 'simd', '--enable', 'relaxed-simd', ...shared],
 };
 
 async function compile(name, features) {
@@ -96,6 +111,14 @@ export const KERNELS_SIMD_BASE64 =
 /** The same kernels built with relaxed SIMD (fused multiply-add), base64. */
 export const KERNELS_RELAXED_BASE64 =
   '${b64(binaries.relaxed)}';
+
+/** The SIMD128 kernels importing a shared memory (for worker threads), base64. */
+export const KERNELS_SIMD_SHARED_BASE64 =
+  '${b64(binaries['simd-shared'])}';
+
+/** The relaxed-SIMD kernels importing a shared memory, base64. */
+export const KERNELS_RELAXED_SHARED_BASE64 =
+  '${b64(binaries['relaxed-shared'])}';
 `;
 let old = null;
 try {

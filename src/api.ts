@@ -7,7 +7,14 @@ import './autograd.js'; // installs Tensor.backward
 
 export { checkNumerics, isGradEnabled, noGrad } from './autograd.js';
 export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
-export { backendNames, getBackend, registerBackend, setBackend } from './backend/registry.js';
+export {
+  backendNames,
+  getBackend,
+  getThreads,
+  registerBackend,
+  setBackend,
+  setThreads,
+} from './backend/registry.js';
 export * as models from './models/index.js';
 export * from './nn/index.js';
 export {

@@ -87,6 +87,10 @@ export interface PoolInfo {
 
 export interface Backend {
   readonly name: string;
+  /** How many threads the kernels use (backends without threads leave it out: one). */
+  readonly threads?: number;
+  /** Asks for n threads; a backend may stay below (no shared memory, no workers). */
+  setThreads?(n: number): void;
 
   // Storage: the only crossing between user arrays and backend memory.
   write(values: ArrayLike<number>, dtype: DType): Storage;

@@ -4,10 +4,15 @@
  * ops as WebAssembly SIMD kernels.
  * The default is `wasm` where the engine has WebAssembly SIMD, else `js`; the environment
  * variable RECEPTIVE_BACKEND (Node) overrides it, e.g. `RECEPTIVE_BACKEND=js npm test`.
+ *
+ * Threads: backends that have them (wasm with shared memory) run their big kernels on
+ * `setThreads(n)` threads; the default is the machine's core count (at most 8), or the
+ * environment variable RECEPTIVE_THREADS.
  */
 import { BackendError } from '../util/errors.js';
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/js_backend.js';
+import { hardwareThreads } from './wasm/thread_pool.js';
 import { WasmBackend, wasmSupported } from './wasm/wasm_backend.js';
 
 const factories = new Map<string, () => Backend>([
@@ -40,9 +45,55 @@ export function backendByName(name: string): Backend {
       );
     }
     b = make();
+    b.setThreads?.(threadSetting());
     instances.set(name, b);
   }
   return b;
+}
+
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[
+    name
+  ];
+}
+
+/** Most threads used by default: beyond this, splitting kernels gains little. */
+const MAX_DEFAULT_THREADS = 8;
+let threadsWanted: number | null = null;
+
+function threadSetting(): number {
+  if (threadsWanted === null) {
+    const fromEnv = env('RECEPTIVE_THREADS');
+    if (fromEnv !== undefined && fromEnv !== '') {
+      const n = Number(fromEnv);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new BackendError(
+          `RECEPTIVE_THREADS must be a whole number ≥ 1, got '${fromEnv}'. Unset it to use every core.`,
+        );
+      }
+      threadsWanted = n;
+    } else threadsWanted = Math.max(1, Math.min(MAX_DEFAULT_THREADS, hardwareThreads()));
+  }
+  return threadsWanted;
+}
+
+/**
+ * Runs the big kernels (GEMM, convolutions) on n threads: the calling thread and n − 1 workers.
+ * Applies to the backend in use and to backends started later. The wasm backend needs shared
+ * memory for threads (always in Node; in browsers, a cross-origin-isolated page) and otherwise
+ * stays at one; getThreads() tells what it got.
+ */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new BackendError(`setThreads: expected a whole number ≥ 1, got ${n}.`);
+  }
+  threadsWanted = n;
+  for (const b of instances.values()) b.setThreads?.(n);
+}
+
+/** How many threads the backend in use runs its kernels on. */
+export function getThreads(): number {
+  return backend().threads ?? 1;
 }
 
 /** The name of the backend in use. */
@@ -53,15 +104,28 @@ export function getBackend(): string {
 /** The backend in use (the default is chosen on first use). */
 export function backend(): Backend {
   if (!current) {
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
-      ?.env?.RECEPTIVE_BACKEND;
-    current = env ? backendByName(env) : defaultBackend();
+    const name = env('RECEPTIVE_BACKEND');
+    current = name ? backendByName(name) : defaultBackend();
   }
   return current;
 }
 
-/** 'wasm' where it can start, else 'js'. */
+/** Backends preferred to 'wasm' as the default when they can run, best first. */
+const preferred: { name: string; available: () => boolean }[] = [];
+
+/**
+ * Makes `name` the default backend wherever `available()` says it can run (Node's entry does
+ * this for 'native'; the browser entry never loads it). Later calls take precedence.
+ */
+export function preferByDefault(name: string, available: () => boolean): void {
+  preferred.unshift({ name, available });
+}
+
+/** The first preferred backend that can run, else 'wasm' where it can start, else 'js'. */
 function defaultBackend(): Backend {
+  for (const p of preferred) {
+    if (p.available()) return backendByName(p.name);
+  }
   if (wasmSupported()) {
     try {
       return backendByName('wasm');

@@ -231,121 +231,157 @@ describe('wasm backend', () => {
     }
   });
 
-  for (const variant of variants) {
-    const be = new WasmBackend({ variant });
-    describe(`${variant} build`, () => {
-      describe('matmul', () => {
-        const sizes = [1, 3, 5, 7, 13, 33, 257];
-        const triples: [number, number, number][] = [];
-        for (const m of sizes) for (const n of sizes) triples.push([m, n, sizes[(m + n) % 7]!]);
-        triples.push([4, 8, 256], [130, 1030, 300], [128, 1024, 257], [1, 300, 1]);
-        for (const [tA, tB] of [
-          [false, false],
-          [true, false],
-          [false, true],
-          [true, true],
-        ] as const) {
-          test(`all sizes, transA = ${tA}, transB = ${tB}`, () => {
-            for (const [m, n, k] of triples) {
-              const batch = m * n * k < 5000 ? 3 : 1;
-              same(
-                be,
-                [randn(batch * m * k), randn(batch * k * n)],
-                (b, [x, y]) => b.matmul(x!, y!, batch, m, n, k, tA, tB),
-                `matmul batch ${batch} m ${m} n ${n} k ${k}`,
+  // Each build on one thread with its own memory, and on three threads sharing one memory
+  // with every call split (uneven splits, a worker per piece).
+  const modes = [
+    { name: 'one thread', options: { shared: false } },
+    { name: 'three threads', options: { threads: 3, minParallelFlops: 0 } },
+  ];
+  for (const variant of variants)
+    for (const mode of modes) {
+      const be = new WasmBackend({ variant, ...mode.options });
+      describe(`${variant} build, ${mode.name}`, () => {
+        if (mode.options.threads) {
+          test('the workers start and share the memory', () => {
+            assert.equal(be.threads, 3);
+            assert.ok(be.shared);
+            assert.ok(be.waitForThreads(20000), 'workers did not start within 20 s');
+          });
+        }
+
+        describe('matmul', () => {
+          const sizes = [1, 3, 5, 7, 13, 33, 257];
+          const triples: [number, number, number][] = [];
+          for (const m of sizes) for (const n of sizes) triples.push([m, n, sizes[(m + n) % 7]!]);
+          triples.push([4, 8, 256], [130, 1030, 300], [128, 1024, 257], [1, 300, 1]);
+          for (const [tA, tB] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
+            test(`all sizes, transA = ${tA}, transB = ${tB}`, () => {
+              for (const [m, n, k] of triples) {
+                const batch = m * n * k < 5000 ? 3 : 1;
+                same(
+                  be,
+                  [randn(batch * m * k), randn(batch * k * n)],
+                  (b, [x, y]) => b.matmul(x!, y!, batch, m, n, k, tA, tB),
+                  `matmul batch ${batch} m ${m} n ${n} k ${k}`,
+                );
+              }
+            });
+          }
+
+          test('k = 0 gives zeros, m = 0 or n = 0 gives an empty result', () => {
+            for (const [m, n, k] of [
+              [3, 5, 0],
+              [0, 5, 3],
+              [3, 0, 5],
+            ] as const) {
+              const out = be.read(
+                be.matmul(
+                  be.write(randn(m * k), 'float32'),
+                  be.write(randn(k * n), 'float32'),
+                  1,
+                  m,
+                  n,
+                  k,
+                  false,
+                  false,
+                ),
               );
+              assert.deepEqual(Array.from(out), new Array(m * n).fill(0));
             }
           });
-        }
+        });
 
-        test('k = 0 gives zeros, m = 0 or n = 0 gives an empty result', () => {
-          for (const [m, n, k] of [
-            [3, 5, 0],
-            [0, 5, 3],
-            [3, 0, 5],
-          ] as const) {
-            const out = be.read(
-              be.matmul(
-                be.write(randn(m * k), 'float32'),
-                be.write(randn(k * n), 'float32'),
-                1,
-                m,
-                n,
-                k,
-                false,
-                false,
-              ),
-            );
-            assert.deepEqual(Array.from(out), new Array(m * n).fill(0));
+        describe('conv2d, forward and both gradients', () => {
+          for (const [name, c] of convCases) {
+            test(name, () => {
+              const xSize = c.batch * c.inH * c.inW * c.inC;
+              const wSize = c.kh * c.kw * (c.inC / c.groups) * c.outC;
+              const ySize = c.batch * c.outH * c.outW * c.outC;
+              const [x, w, dy] = [randn(xSize), randn(wSize), randn(ySize)];
+              same(be, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `${name}: forward`);
+              same(
+                be,
+                [dy, w],
+                (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c),
+                `${name}: backward input`,
+              );
+              same(
+                be,
+                [x, dy],
+                (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
+                `${name}: backward filter`,
+              );
+            });
           }
         });
-      });
 
-      describe('conv2d, forward and both gradients', () => {
-        for (const [name, c] of convCases) {
-          test(name, () => {
-            const xSize = c.batch * c.inH * c.inW * c.inC;
-            const wSize = c.kh * c.kw * (c.inC / c.groups) * c.outC;
-            const ySize = c.batch * c.outH * c.outW * c.outC;
-            const [x, w, dy] = [randn(xSize), randn(wSize), randn(ySize)];
-            same(be, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `${name}: forward`);
-            same(
-              be,
-              [dy, w],
-              (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c),
-              `${name}: backward input`,
-            );
-            same(
-              be,
-              [x, dy],
-              (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
-              `${name}: backward filter`,
-            );
+        test('calls above the scratch limit run over the batch in pieces, with the same results', () => {
+          const small = new WasmBackend({ variant, ...mode.options, maxScratchBytes: 3 * 2 ** 20 });
+          small.waitForThreads();
+          const c = convInfo({
+            batch: 7,
+            inH: 30,
+            inW: 30,
+            inC: 8,
+            outC: 16,
+            k: [3, 3],
+            padding: 'same',
           });
-        }
-      });
-
-      test('calls above the scratch limit run over the batch in pieces, with the same results', () => {
-        const small = new WasmBackend({ variant, maxScratchBytes: 3 * 2 ** 20 });
-        const c = convInfo({
-          batch: 7,
-          inH: 30,
-          inW: 30,
-          inC: 8,
-          outC: 16,
-          k: [3, 3],
-          padding: 'same',
+          const xSize = c.batch * c.inH * c.inW * c.inC;
+          const ySize = c.batch * c.outH * c.outW * c.outC;
+          const [x, w, dy] = [randn(xSize), randn(3 * 3 * 8 * 16), randn(ySize)];
+          same(small, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), 'pieces: forward');
+          same(small, [dy, w], (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c), 'pieces: input');
+          same(
+            small,
+            [x, dy],
+            (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
+            'pieces: filter',
+          );
+          same(
+            small,
+            [randn(5 * 200 * 300), randn(5 * 300 * 250)],
+            (b, [p, q]) => b.matmul(p!, q!, 5, 200, 250, 300, false, true),
+            'pieces: matmul',
+          );
         });
-        const xSize = c.batch * c.inH * c.inW * c.inC;
-        const ySize = c.batch * c.outH * c.outW * c.outC;
-        const [x, w, dy] = [randn(xSize), randn(3 * 3 * 8 * 16), randn(ySize)];
-        same(small, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), 'pieces: forward');
-        same(small, [dy, w], (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c), 'pieces: input');
-        same(small, [x, dy], (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c), 'pieces: filter');
-        same(
-          small,
-          [randn(5 * 200 * 300), randn(5 * 300 * 250)],
-          (b, [p, q]) => b.matmul(p!, q!, 5, 200, 250, 300, false, true),
-          'pieces: matmul',
-        );
-      });
 
-      test('the scratch memory grows for a large call and is reused by the next small one', () => {
-        same(
-          be,
-          [randn(600 * 700), randn(700 * 500)],
-          (b, [x, y]) => b.matmul(x!, y!, 1, 600, 500, 700, false, false),
-          'large',
-        );
-        same(
-          be,
-          [randn(15), randn(20)],
-          (b, [x, y]) => b.matmul(x!, y!, 1, 3, 4, 5, false, false),
-          'small after large',
-        );
+        test('the scratch memory grows for a large call and is reused by the next small one', () => {
+          same(
+            be,
+            [randn(600 * 700), randn(700 * 500)],
+            (b, [x, y]) => b.matmul(x!, y!, 1, 600, 500, 700, false, false),
+            'large',
+          );
+          same(
+            be,
+            [randn(15), randn(20)],
+            (b, [x, y]) => b.matmul(x!, y!, 1, 3, 4, 5, false, false),
+            'small after large',
+          );
+        });
       });
-    });
-  }
+    }
+
+  test('setThreads / getThreads choose the thread count; bad counts get a clear error', () => {
+    const wasm = backendByName('wasm');
+    const before = wasm.threads ?? 1;
+    try {
+      rc.setThreads(2);
+      assert.equal(wasm.threads, 2);
+      rc.setThreads(1);
+      assert.equal(wasm.threads, 1);
+    } finally {
+      rc.setThreads(before);
+    }
+    assert.throws(() => rc.setThreads(0), /setThreads: expected a whole number ≥ 1, got 0/);
+    assert.throws(() => rc.setThreads(1.5), /setThreads/);
+  });
 
   describe('the single-loop JS paths give the reference values', () => {
     const be = backendByName('wasm');

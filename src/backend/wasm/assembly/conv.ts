@@ -139,38 +139,39 @@ const BACKWARD_FILTER = 2;
 
 /**
  * Depthwise convolution (inC / groups = 1; output channel ch·mult + m reads input channel ch),
- * all three passes in one loop nest over (output pixel, tap), vectorized over channels.
- * y, dx, dw must be zeroed by the caller according to mode.
+ * all three passes in one loop nest over (output pixel, tap), vectorized over channels, for
+ * output pixels [r0, r1) of the whole batch. y, dx, dw must be zeroed by the caller according
+ * to mode.
  */
-function depthwise(mode: i32, c: ConvGeo, x: usize, w: usize, y: usize): void {
+function depthwise(mode: i32, c: ConvGeo, x: usize, w: usize, y: usize, r0: i32, r1: i32): void {
   const C = c.inC;
   const mult = c.outC / C;
-  for (let b = 0; b < c.batch; b++) {
-    for (let oh = 0; oh < c.outH; oh++) {
-      for (let ow = 0; ow < c.outW; ow++) {
-        const yRow = y + ((<usize>(((b * c.outH + oh) * c.outW + ow) * c.outC)) << 2);
-        for (let i = 0; i < c.kh; i++) {
-          const ih = oh * c.strideH - c.padTop + i * c.dilationH;
-          if (ih < 0 || ih >= c.inH) continue;
-          for (let j = 0; j < c.kw; j++) {
-            const iw = ow * c.strideW - c.padLeft + j * c.dilationW;
-            if (iw < 0 || iw >= c.inW) continue;
-            const xRow = x + ((<usize>(((b * c.inH + ih) * c.inW + iw) * C)) << 2);
-            const wTap = w + ((<usize>((i * c.kw + j) * c.outC)) << 2);
-            if (mult == 1) {
-              if (mode == FORWARD) vmuladd(yRow, xRow, wTap, C);
-              else if (mode == BACKWARD_INPUT) vmuladd(xRow, yRow, wTap, C);
-              else vmuladd(wTap, xRow, yRow, C);
-            } else {
-              for (let ch = 0; ch < C; ch++) {
-                const xp = xRow + ((<usize>ch) << 2);
-                const o = (<usize>(ch * mult)) << 2;
-                if (mode == FORWARD) vaxpy(yRow + o, load<f32>(xp), wTap + o, mult);
-                else if (mode == BACKWARD_INPUT)
-                  store<f32>(xp, load<f32>(xp) + vdot(yRow + o, wTap + o, mult));
-                else vaxpy(wTap + o, load<f32>(xp), yRow + o, mult);
-              }
-            }
+  const hw = c.outH * c.outW;
+  for (let r = r0; r < r1; r++) {
+    const b = r / hw;
+    const oh = (r - b * hw) / c.outW;
+    const ow = r - b * hw - oh * c.outW;
+    const yRow = y + ((<usize>(r * c.outC)) << 2);
+    for (let i = 0; i < c.kh; i++) {
+      const ih = oh * c.strideH - c.padTop + i * c.dilationH;
+      if (ih < 0 || ih >= c.inH) continue;
+      for (let j = 0; j < c.kw; j++) {
+        const iw = ow * c.strideW - c.padLeft + j * c.dilationW;
+        if (iw < 0 || iw >= c.inW) continue;
+        const xRow = x + ((<usize>(((b * c.inH + ih) * c.inW + iw) * C)) << 2);
+        const wTap = w + ((<usize>((i * c.kw + j) * c.outC)) << 2);
+        if (mult == 1) {
+          if (mode == FORWARD) vmuladd(yRow, xRow, wTap, C);
+          else if (mode == BACKWARD_INPUT) vmuladd(xRow, yRow, wTap, C);
+          else vmuladd(wTap, xRow, yRow, C);
+        } else {
+          for (let ch = 0; ch < C; ch++) {
+            const xp = xRow + ((<usize>ch) << 2);
+            const o = (<usize>(ch * mult)) << 2;
+            if (mode == FORWARD) vaxpy(yRow + o, load<f32>(xp), wTap + o, mult);
+            else if (mode == BACKWARD_INPUT)
+              store<f32>(xp, load<f32>(xp) + vdot(yRow + o, wTap + o, mult));
+            else vaxpy(wTap + o, load<f32>(xp), yRow + o, mult);
           }
         }
       }
@@ -178,7 +179,15 @@ function depthwise(mode: i32, c: ConvGeo, x: usize, w: usize, y: usize): void {
   }
 }
 
-/** y = conv(x, w). ws: GEMM_WS_BYTES + chunk·K·4 bytes of scratch. */
+/*
+ * The three passes below work on output pixels [r0, r1) of the whole batch (M = batch·outH·outW
+ * rows), so that threads can split one call: forward by any rows; backward input by whole images
+ * (col2im adds into neighbouring pixels, so two threads must never share an image: it zeroes dx
+ * for the images [r0, r1) covers); backward filter by any rows, each thread into its own dw,
+ * which the caller sums.
+ */
+
+/** y = conv(x, w) for output pixels [r0, r1). ws: GEMM_WS_BYTES + chunk·K·4 bytes of scratch. */
 export function conv2dForward(
   info: usize,
   x: usize,
@@ -186,38 +195,41 @@ export function conv2dForward(
   y: usize,
   ws: usize,
   chunk: i32,
+  r0: i32,
+  r1: i32,
 ): void {
   const c = changetype<ConvGeo>(info);
-  const M = c.batch * c.outH * c.outW;
   const icPerG = c.inC / c.groups;
   const ocPerG = c.outC / c.groups;
   const K = c.kh * c.kw * icPerG;
   if (isDepthwise(c)) {
-    vzero(y, M * c.outC);
-    depthwise(FORWARD, c, x, w, y);
+    vzero(y + ((<usize>(r0 * c.outC)) << 2), (r1 - r0) * c.outC);
+    depthwise(FORWARD, c, x, w, y, r0, r1);
     return;
   }
   if (isPointwise(c)) {
+    const xr = x + ((<usize>(r0 * c.inC)) << 2);
+    const yr = y + ((<usize>(r0 * c.outC)) << 2);
     for (let g = 0; g < c.groups; g++) {
       const gi = (<usize>(g * icPerG)) << 2;
       const go = (<usize>(g * ocPerG)) << 2;
-      gemm(M, ocPerG, icPerG, x + gi, c.inC, 1, w + go, c.outC, 1, y + go, c.outC, 0, ws);
+      gemm(r1 - r0, ocPerG, icPerG, xr + gi, c.inC, 1, w + go, c.outC, 1, yr + go, c.outC, 0, ws);
     }
     return;
   }
   const col = ws + GEMM_WS_BYTES;
-  for (let r0 = 0; r0 < M; r0 += chunk) {
-    const rows = min(chunk, M - r0);
+  for (let r = r0; r < r1; r += chunk) {
+    const rows = min(chunk, r1 - r);
     for (let g = 0; g < c.groups; g++) {
       const go = (<usize>(g * ocPerG)) << 2;
-      im2col(c, x, r0, rows, g, col, false);
-      const yc = y + ((<usize>(r0 * c.outC)) << 2) + go;
+      im2col(c, x, r, rows, g, col, false);
+      const yc = y + ((<usize>(r * c.outC)) << 2) + go;
       gemm(rows, ocPerG, K, col, K, 1, w + go, c.outC, 1, yc, c.outC, 0, ws);
     }
   }
 }
 
-/** dx = ∂L/∂x given dy. ws as for conv2dForward. */
+/** dx = ∂L/∂x given dy, for the images that output pixels [r0, r1) cover. ws as for forward. */
 export function conv2dBackwardInput(
   info: usize,
   dy: usize,
@@ -225,39 +237,48 @@ export function conv2dBackwardInput(
   dx: usize,
   ws: usize,
   chunk: i32,
+  r0: i32,
+  r1: i32,
 ): void {
   const c = changetype<ConvGeo>(info);
-  const M = c.batch * c.outH * c.outW;
   const icPerG = c.inC / c.groups;
   const ocPerG = c.outC / c.groups;
   const K = c.kh * c.kw * icPerG;
-  if (isDepthwise(c)) {
-    vzero(dx, c.batch * c.inH * c.inW * c.inC);
-    depthwise(BACKWARD_INPUT, c, dx, w, dy);
-    return;
-  }
   if (isPointwise(c)) {
+    // Pixels map one to one: any rows, no zeroing.
+    const dyr = dy + ((<usize>(r0 * c.outC)) << 2);
+    const dxr = dx + ((<usize>(r0 * c.inC)) << 2);
     for (let g = 0; g < c.groups; g++) {
       const gi = (<usize>(g * icPerG)) << 2;
       const go = (<usize>(g * ocPerG)) << 2;
-      gemm(M, icPerG, ocPerG, dy + go, c.outC, 1, w + go, 1, c.outC, dx + gi, c.inC, 0, ws);
+      gemm(r1 - r0, icPerG, ocPerG, dyr + go, c.outC, 1, w + go, 1, c.outC, dxr + gi, c.inC, 0, ws);
     }
     return;
   }
-  vzero(dx, c.batch * c.inH * c.inW * c.inC);
+  const hw = c.outH * c.outW;
+  const img = c.inH * c.inW * c.inC;
+  if (hw > 0) {
+    const b0 = r0 / hw;
+    const b1 = (r1 + hw - 1) / hw;
+    vzero(dx + ((<usize>(b0 * img)) << 2), (b1 - b0) * img);
+  }
+  if (isDepthwise(c)) {
+    depthwise(BACKWARD_INPUT, c, dx, w, dy, r0, r1);
+    return;
+  }
   const col = ws + GEMM_WS_BYTES;
-  for (let r0 = 0; r0 < M; r0 += chunk) {
-    const rows = min(chunk, M - r0);
+  for (let r = r0; r < r1; r += chunk) {
+    const rows = min(chunk, r1 - r);
     for (let g = 0; g < c.groups; g++) {
       const go = (<usize>(g * ocPerG)) << 2;
-      const dyc = dy + ((<usize>(r0 * c.outC)) << 2) + go;
+      const dyc = dy + ((<usize>(r * c.outC)) << 2) + go;
       gemm(rows, K, ocPerG, dyc, c.outC, 1, w + go, 1, c.outC, col, K, 0, ws);
-      im2col(c, dx, r0, rows, g, col, true);
+      im2col(c, dx, r, rows, g, col, true);
     }
   }
 }
 
-/** dw = ∂L/∂w given x and dy. ws as for conv2dForward. */
+/** dw = ∂L/∂w given x and dy, summed over output pixels [r0, r1). ws as for forward. */
 export function conv2dBackwardFilter(
   info: usize,
   x: usize,
@@ -265,34 +286,37 @@ export function conv2dBackwardFilter(
   dw: usize,
   ws: usize,
   chunk: i32,
+  r0: i32,
+  r1: i32,
 ): void {
   const c = changetype<ConvGeo>(info);
-  const M = c.batch * c.outH * c.outW;
   const icPerG = c.inC / c.groups;
   const ocPerG = c.outC / c.groups;
   const K = c.kh * c.kw * icPerG;
   if (isDepthwise(c)) {
     vzero(dw, K * c.outC);
-    depthwise(BACKWARD_FILTER, c, x, dw, dy);
+    depthwise(BACKWARD_FILTER, c, x, dw, dy, r0, r1);
     return;
   }
   if (isPointwise(c)) {
+    const xr = x + ((<usize>(r0 * c.inC)) << 2);
+    const dyr = dy + ((<usize>(r0 * c.outC)) << 2);
     for (let g = 0; g < c.groups; g++) {
       const gi = (<usize>(g * icPerG)) << 2;
       const go = (<usize>(g * ocPerG)) << 2;
-      gemm(icPerG, ocPerG, M, x + gi, 1, c.inC, dy + go, c.outC, 1, dw + go, c.outC, 0, ws);
+      gemm(icPerG, ocPerG, r1 - r0, xr + gi, 1, c.inC, dyr + go, c.outC, 1, dw + go, c.outC, 0, ws);
     }
     return;
   }
-  if (M == 0) vzero(dw, K * c.outC);
+  if (r1 <= r0) vzero(dw, K * c.outC);
   const col = ws + GEMM_WS_BYTES;
-  for (let r0 = 0; r0 < M; r0 += chunk) {
-    const rows = min(chunk, M - r0);
+  for (let r = r0; r < r1; r += chunk) {
+    const rows = min(chunk, r1 - r);
     for (let g = 0; g < c.groups; g++) {
       const go = (<usize>(g * ocPerG)) << 2;
-      im2col(c, x, r0, rows, g, col, false);
-      const dyc = dy + ((<usize>(r0 * c.outC)) << 2) + go;
-      gemm(K, ocPerG, rows, col, 1, K, dyc, c.outC, 1, dw + go, c.outC, r0 > 0 ? 1 : 0, ws);
+      im2col(c, x, r, rows, g, col, false);
+      const dyc = dy + ((<usize>(r * c.outC)) << 2) + go;
+      gemm(K, ocPerG, rows, col, 1, K, dyc, c.outC, 1, dw + go, c.outC, r > r0 ? 1 : 0, ws);
     }
   }
 }

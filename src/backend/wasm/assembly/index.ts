@@ -56,3 +56,4 @@ export function heapBase(): usize {
 
 export { binary, sum2d, unary } from './elementwise';
 export { avgPool, maxPool } from './pool';
+export { vadd as addInto } from './vec';
