@@ -92,6 +92,15 @@ export interface Backend {
   /** Asks for n threads; a backend may stay below (no shared memory, no workers). */
   setThreads?(n: number): void;
 
+  // Scopes, for backends whose storage the garbage collector cannot see well (wasm memory):
+  // train/step_scope.ts frees a step's intermediates deterministically through these.
+  /** Starts recording the storages made from now on. Scopes nest. */
+  beginScope?(): void;
+  /** Ends the innermost scope: frees what it made that `keep` lacks; returns the kept ones. */
+  endScope?(keep: Set<Storage>): Storage[];
+  /** Frees storages now; using them afterwards throws. */
+  free?(storages: Iterable<Storage>): void;
+
   // Storage: the only crossing between user arrays and backend memory.
   write(values: ArrayLike<number>, dtype: DType): Storage;
   /** A copy of the values, float32 or int32 as the dtype says. */
@@ -192,4 +201,29 @@ export interface Backend {
   concat(xs: Storage[], shapes: number[][], axis: number): Storage;
   /** One-hot rows of length `depth` for int32 indices; out-of-range indices give zero rows. */
   oneHot(indices: Storage, depth: number): Storage;
+
+  /**
+   * Optional: one Adam step of one parameter in a single pass (optim/adam.ts composes it from
+   * elementwise ops where a backend leaves this out or returns null). It must give exactly the
+   * composed ops' float32 values; vMax is the AMSGrad slot, null without AMSGrad.
+   */
+  adamUpdate?(
+    p: Storage,
+    g: Storage,
+    m: Storage,
+    v: Storage,
+    vMax: Storage | null,
+    h: AdamScalars,
+  ): { p: Storage; m: Storage; v: Storage; vMax: Storage | null } | null;
+}
+
+/** The scalars of one Adam step, as optim/adam.ts computes them (step t, learning rate lr). */
+export interface AdamScalars {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** sqrt(1 − beta2^t): the second moment's bias correction. */
+  sqrtBias2: number;
+  /** lr / (1 − beta1^t). */
+  stepSize: number;
 }

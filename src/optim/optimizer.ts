@@ -366,6 +366,13 @@ export abstract class Optimizer {
     for (const p of this.resolveParams(`${this.name}.zeroGrad`, params, false)) p.grad = null;
   }
 
+  /** Every slot tensor of every parameter (what a training step must keep besides the weights). */
+  slotTensors(): Tensor[] {
+    const out: Tensor[] = [];
+    for (const st of this.state.values()) out.push(...Object.values(st.slots));
+    return out;
+  }
+
   /** The state of one parameter (null before its first update). */
   getParamState(param: Tensor): ParamState | null {
     return this.state.get(param) ?? null;

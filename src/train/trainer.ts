@@ -3,6 +3,8 @@
  * They are installed on Model.prototype here because nn (below) may not import train.
  */
 import { noGrad } from '../autograd.js';
+import type { Storage } from '../backend/backend.js';
+import { backend } from '../backend/registry.js';
 import { Model } from '../nn/model.js';
 import { add, mul } from '../ops/elementwise.js';
 import { concat } from '../ops/shape.js';
@@ -16,6 +18,7 @@ import { type Callback, CallbackList, History, type Logs } from './callbacks.js'
 import { getLoss, type LossFn, type LossName } from './losses.js';
 import { getMetric, type MetricFn, type MetricName } from './metrics.js';
 import { ProgressBar } from './progress.js';
+import { stepScope } from './step_scope.js';
 
 export interface CompileConfig {
   optimizer: string | Optimizer;
@@ -54,6 +57,8 @@ interface Compiled {
   loss: LossFn;
   metrics: MetricFn[];
   lossWeights: number[] | null;
+  /** Storages that training steps kept (weights, slots): freed once a later step replaces them. */
+  retained: Set<Storage>;
 }
 
 declare module '../nn/model.js' {
@@ -116,7 +121,31 @@ class Averager {
   }
 }
 
+/**
+ * One batch of training (or evaluation), in a step scope: the weights and the optimizer's slots
+ * outlive it; every other tensor it makes is freed when it ends.
+ */
 function runBatch(
+  model: Model,
+  c: Compiled,
+  batch: Batch,
+  train: boolean,
+  acc: Averager,
+  rng?: Random,
+): number {
+  return stepScope(
+    c.retained,
+    () => [...model.weights, ...c.optimizer.slotTensors()],
+    () => runBatchUnscoped(model, c, batch, train, acc, rng),
+  );
+}
+
+/** Frees a batch that fit's own TensorBatches gathered (no one else holds it). */
+function freeOwnBatch(source: BatchSource, batch: Batch): void {
+  if (source instanceof TensorBatches) backend().free?.([batch.x.storage, batch.y.storage]);
+}
+
+function runBatchUnscoped(
   model: Model,
   c: Compiled,
   { x, y }: Batch,
@@ -188,6 +217,7 @@ Model.prototype.compile = function (this: Model, config: CompileConfig): void {
     loss: getLoss(config.loss),
     metrics: (config.metrics ?? []).map(getMetric),
     lossWeights: config.lossWeights ?? null,
+    retained: new Set(),
   };
 };
 
@@ -271,6 +301,7 @@ Model.prototype.fit = async function (
             ? undefined
             : new Random((seed * 1000003 + epoch) * 1000033 + batchIndex);
         const lossValue = runBatch(this, c, batch, true, acc, stepRng);
+        freeOwnBatch(train, batch);
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
         batchIndex++;
         if (this.stopTraining) {
@@ -301,6 +332,7 @@ async function evaluateSource(
   let seen = 0;
   for await (const batch of source.batches(0)) {
     runBatch(model, c, batch, false, acc);
+    freeOwnBatch(source, batch);
     if (++seen % 16 === 0) await yieldToEventLoop();
   }
   if (seen === 0) throw new ArgumentError(`${model.label}.evaluate: the data yielded no batches.`);
@@ -340,13 +372,19 @@ Model.prototype.predict = function (
     );
   const n = x.shape[0];
   if (n === undefined) throw new ArgumentError(`${this.label}.predict: x needs a batch axis.`);
-  return noGrad(() => {
-    if (n <= batchSize) return this.callAll(x, { training: false })[0]!;
-    const rows = new TensorBatches(x, x, batchSize, null);
-    const outs: Tensor[] = [];
-    for (const b of rows.batches()) outs.push(this.callAll(b.x, { training: false })[0]!);
-    return concat(outs, 0);
-  });
+  // In a scope: only the result outlives the call (batch outputs are freed once concatenated).
+  return stepScope(
+    null,
+    (out) => [out],
+    () =>
+      noGrad(() => {
+        if (n <= batchSize) return this.callAll(x, { training: false })[0]!;
+        const rows = new TensorBatches(x, x, batchSize, null);
+        const outs: Tensor[] = [];
+        for (const b of rows.batches()) outs.push(this.callAll(b.x, { training: false })[0]!);
+        return concat(outs, 0);
+      }),
+  );
 };
 
 Model.prototype.trainOnBatch = function (this: Model, x: Tensor, y: Tensor): Logs {

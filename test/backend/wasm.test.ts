@@ -234,7 +234,8 @@ describe('wasm backend', () => {
   // Each build on one thread with its own memory, and on three threads sharing one memory
   // with every call split (uneven splits, a worker per piece).
   const modes = [
-    { name: 'one thread', options: { shared: false } },
+    { name: 'own memory, tensors in JS arrays', options: { shared: false } },
+    { name: 'tensors in shared memory, one thread', options: {} },
     { name: 'three threads', options: { threads: 3, minParallelFlops: 0 } },
   ];
   for (const variant of variants)
@@ -320,8 +321,8 @@ describe('wasm backend', () => {
           }
         });
 
-        test('calls above the scratch limit run over the batch in pieces, with the same results', () => {
-          const small = new WasmBackend({ variant, ...mode.options, maxScratchBytes: 3 * 2 ** 20 });
+        test('with a small heap, tensors that do not fit are JS arrays and results agree', () => {
+          const small = new WasmBackend({ variant, ...mode.options, heapLimitBytes: 3 * 2 ** 20 });
           small.waitForThreads();
           const c = convInfo({
             batch: 7,
@@ -335,19 +336,24 @@ describe('wasm backend', () => {
           const xSize = c.batch * c.inH * c.inW * c.inC;
           const ySize = c.batch * c.outH * c.outW * c.outC;
           const [x, w, dy] = [randn(xSize), randn(3 * 3 * 8 * 16), randn(ySize)];
-          same(small, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), 'pieces: forward');
-          same(small, [dy, w], (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c), 'pieces: input');
+          same(small, [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), 'small heap: forward');
+          same(
+            small,
+            [dy, w],
+            (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c),
+            'small heap: input',
+          );
           same(
             small,
             [x, dy],
             (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
-            'pieces: filter',
+            'small heap: filter',
           );
           same(
             small,
             [randn(5 * 200 * 300), randn(5 * 300 * 250)],
             (b, [p, q]) => b.matmul(p!, q!, 5, 200, 250, 300, false, true),
-            'pieces: matmul',
+            'small heap: matmul',
           );
         });
 

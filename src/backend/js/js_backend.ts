@@ -24,7 +24,8 @@ import * as norm from './norm.js';
 import * as pool from './pool.js';
 import * as red from './reduce.js';
 
-class JsStorage implements Storage {
+/** A js backend tensor: its values in a typed array (subclasses may keep them elsewhere). */
+export class JsStorage implements Storage {
   constructor(
     readonly backend: JsBackend,
     readonly values: NumArray,
@@ -55,8 +56,13 @@ export class JsBackend implements Backend {
     return s.values;
   }
 
-  private f(size: number): FloatArray {
+  /** A new float array for a kernel's output (the wasm backend hands out wasm memory). */
+  protected allocFloat(size: number): FloatArray {
     return new this.Float(size);
+  }
+
+  private f(size: number): FloatArray {
+    return this.allocFloat(size);
   }
 
   protected wrap(values: NumArray, dtype: DType = 'float32'): Storage {

@@ -4,22 +4,25 @@
  * the common elementwise ops, sums over axes and pooling; every other kernel is the js
  * backend's (this class extends JsBackend).
  *
- * Storage, phase 1. Tensors keep their values in JS typed arrays exactly as on the js backend.
- * A wasm kernel copies its inputs into one scratch area of the module's linear memory, runs,
- * and copies its output back into a new Float32Array. The scratch area is reused by every call;
- * it grows (wasm memory never shrinks) to the largest call seen, and calls that would need more
- * than MAX_SCRATCH_BYTES run over the batch in pieces. The copies cost well under a nanosecond
- * per float, against tens to thousands of multiply-adds per float in GEMM and convolutions; for
- * memory-bound kernels they cost about as much as the kernel, so those go to wasm only from
- * WASM_MIN_ELEMENTS outputs on, and otherwise (or for the broadcasts, ops and dtypes the wasm
- * kernels do not cover) take the single-loop JS paths of fast_js.ts, then the reference.
+ * Storage. With shared memory (always in Node; in browsers, cross-origin-isolated pages) float32
+ * tensors live in blocks of the module's linear memory (heap.ts): a storage is a Float32Array
+ * view of its block, so wasm kernels read and write tensors where they are, and the inherited
+ * JS kernels (allocFloat, v) work on the same views unchanged: no copies between kernels
+ * (bench/copy_share.mjs measures 0 on LeNet-5 and VGG13-CIFAR training steps). Blocks are
+ * freed deterministically by the training loop's step scopes (beginScope / endScope / free,
+ * used by train/step_scope.ts), and by a FinalizationRegistry for everything else, so users
+ * never dispose(). Past HEAP_LIMIT_BYTES new tensors are JS arrays until blocks come back.
+ * Without shared memory (views of a non-shared memory detach when it grows) tensors stay JS
+ * arrays, and each kernel copies its inputs into scratch blocks and its output back out; the
+ * memory-bound kernels then pay for the copies only from WASM_MIN_ELEMENTS outputs on, and
+ * otherwise (or for the broadcasts, ops and dtypes the wasm kernels do not cover) take the
+ * single-loop JS paths of fast_js.ts, then the reference.
  * Results: GEMM and convolutions sum in another order than the reference (float32 differences
  * of ~1e-7 relative); elementwise ops, sums and pooling are bit-identical; tanh is a rational
  * approximation within 1e-6.
  *
- * Phase 2 (not here yet): storage living in wasm memory (a region per tensor, freed by `fit`
- * and by a FinalizationRegistry), so that kernels neither copy nor allocate; the remaining
- * kernels in wasm; worker threads sharing one WebAssembly.Memory.
+ * Threads: GEMM and convolutions split over setThreads(n) threads (thread_pool.ts), by rows,
+ * images or matrices; the split depends only on the thread count, so results repeat exactly.
  *
  * Loading: the module bytes are embedded as base64 (kernels_wasm.generated.ts) and compiled
  * synchronously with `new WebAssembly.Module`, which Node allows for any size. Browsers refuse
@@ -33,10 +36,19 @@
  */
 import { BackendError } from '../../util/errors.js';
 import { sizeOf } from '../../util/shape.js';
-import type { BinaryOp, ConvInfo, PoolInfo, ReduceOp, Storage, UnaryOp } from '../backend.js';
+import type {
+  BinaryOp,
+  ConvInfo,
+  DType,
+  PoolInfo,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from '../backend.js';
 import type { NumArray } from '../js/arrays.js';
-import { JsBackend } from '../js/js_backend.js';
+import { JsBackend, JsStorage } from '../js/js_backend.js';
 import * as fast from './fast_js.js';
+import { Heap } from './heap.js';
 import {
   KERNELS_RELAXED_BASE64,
   KERNELS_RELAXED_SHARED_BASE64,
@@ -192,13 +204,11 @@ function compiledModule(b: Build): WebAssembly.Module {
 /** Rows of im2col matrix per chunk: about 1 MB of columns, at least 4 rows. */
 const COL_CHUNK_FLOATS = 1 << 18;
 /**
- * Kernel calls whose operands would need more scratch than this run over the batch in pieces,
- * so the wasm memory (which never shrinks) stays bounded for big models and big batches.
+ * Most wasm memory the tensor heap spans (wasm32 stops at 4 GB). Past it, new tensors are JS
+ * arrays until the garbage collector has freed blocks.
  */
-const MAX_SCRATCH_BYTES = 256 * 2 ** 20;
-const ALIGN = 64;
+const HEAP_LIMIT_BYTES = 3 * 2 ** 30;
 const PAGE = 65536;
-const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 /**
  * Shared memory is created with this maximum (pages of 64 KB): it must be reserved up front.
  * Node: the whole 4 GB of wasm32; browsers: 1 GB, which 32-bit devices can still reserve.
@@ -227,6 +237,8 @@ const THREAD_EXPORTS = [
  * elements; below it the copies cost more than they save and the JS paths run.
  */
 const WASM_MIN_ELEMENTS = 2048;
+/** The same for inputs already in wasm memory (no copies): only the call costs. */
+const WASM_MIN_RESIDENT = 256;
 
 /** Op codes of assembly/elementwise.ts; ops not listed take the JS paths. */
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
@@ -293,42 +305,66 @@ export interface WasmProfile {
   copies: number;
 }
 
+/** A tensor whose values live in a block of the wasm memory (`values` is a view of it). */
+class WasmStorage extends JsStorage {
+  /** Set when the block went back to the heap: any later use is a bug, reported loudly. */
+  freed = false;
+  constructor(
+    backend: WasmBackend,
+    values: Float32Array,
+    readonly addr: number,
+    readonly block: number,
+  ) {
+    super(backend, values, 'float32');
+  }
+}
+
+/** A heap block: address and size class. */
+type Block = [number, number];
+
 export class WasmBackend extends JsBackend {
   override readonly name = 'wasm';
   /** The build in use. */
   readonly variant: WasmVariant;
   /** Whether the kernels run on a shared memory, so that worker threads can join in. */
   readonly shared: boolean;
+  /** Whether float32 tensors live in wasm memory (with shared memory, whose views never detach). */
+  readonly resident: boolean;
   private readonly module: WebAssembly.Module;
   private readonly memory: WebAssembly.Memory;
   private readonly k: Kernels;
-  private readonly base: number;
+  private readonly heapAlloc: Heap;
   private readonly gemmWs: number;
   private heap: Float32Array;
-  private readonly maxScratch: number;
   private pool: ThreadPool | null = null;
   private nThreads = 1;
   private readonly minParallelFlops: number;
   private prof: WasmProfile | null = null;
+  /** Blocks of views handed out by allocFloat and not yet wrapped into a storage. */
+  private readonly blocks = new WeakMap<ArrayBufferView, Block>();
+  /** Frees the block of a view the program no longer reaches. */
+  private readonly finalizer: FinalizationRegistry<Block>;
+  /** Storages made inside each open scope (beginScope), innermost last. */
+  private readonly scopes: WasmStorage[][] = [];
 
   /**
    * variant: force a build (tests); by default the fastest one the engine accepts.
-   * maxScratchBytes: split kernel calls over the batch above this much scratch (tests).
    * shared: use the shared-memory build (default: wherever shared memory exists).
    * threads: how many threads run the big kernels (default 1; see setThreads).
    * minParallelFlops: smallest call split over threads (tests set 0 to split every call).
+   * heapLimitBytes: most wasm memory the heap may span (tests set it small to see tensors
+   * fall back to JS arrays).
    */
   constructor(
     options: {
       variant?: WasmVariant;
-      maxScratchBytes?: number;
       shared?: boolean;
       threads?: number;
       minParallelFlops?: number;
+      heapLimitBytes?: number;
     } = {},
   ) {
     super();
-    this.maxScratch = options.maxScratchBytes ?? MAX_SCRATCH_BYTES;
     this.minParallelFlops = options.minParallelFlops ?? MIN_PARALLEL_FLOPS;
     const variant = options.variant ?? (wasmVariantSupported('relaxed') ? 'relaxed' : 'simd');
     if (!wasmVariantSupported(variant)) {
@@ -341,6 +377,7 @@ export class WasmBackend extends JsBackend {
     this.variant = variant;
     this.shared =
       (options.shared ?? true) && sharedMemorySupported() && buildSupported(`${variant}-shared`);
+    this.resident = this.shared;
     try {
       this.module = compiledModule(this.shared ? `${variant}-shared` : variant);
       if (this.shared) {
@@ -360,7 +397,15 @@ export class WasmBackend extends JsBackend {
         `The 'wasm' backend could not compile its kernels (${(e as Error).message}). Use setBackend('js').`,
       );
     }
-    this.base = align(this.k.heapBase());
+    const limit = Math.min(
+      options.heapLimitBytes ?? HEAP_LIMIT_BYTES,
+      (this.shared ? SHARED_MAX_PAGES : 65536) * PAGE - PAGE,
+    );
+    this.heapAlloc = new Heap(this.memory, this.k.heapBase(), limit);
+    const heapAlloc = this.heapAlloc;
+    this.finalizer = new FinalizationRegistry<Block>(([addr, block]) =>
+      heapAlloc.release(addr, block),
+    );
     this.gemmWs = this.k.gemmWorkspaceBytes();
     this.heap = new Float32Array(this.memory.buffer);
     if (options.threads) this.setThreads(options.threads);
@@ -402,54 +447,128 @@ export class WasmBackend extends JsBackend {
     return this.pool ? this.pool.waitReady(timeoutMs) : true;
   }
 
-  private runTask(t: ThreadTask): void {
-    (this.k[t.fn as keyof Kernels] as (...a: number[]) => void)(...t.args);
+  /** Bytes of wasm memory in tensor and scratch blocks now, and the most the heap has spanned. */
+  memoryUsage(): { inUseBytes: number; heapBytes: number; memoryBytes: number } {
+    return {
+      inUseBytes: this.heapAlloc.inUse,
+      heapBytes: this.heapAlloc.highWater,
+      memoryBytes: this.memory.buffer.byteLength,
+    };
   }
 
-  /** Runs the tasks on the pool (tasks[0] here), or all here when there is one. */
-  private parallel(tasks: ThreadTask[]): void {
-    this.timed(() => {
-      if (tasks.length === 1 || !this.pool) for (const t of tasks) this.runTask(t);
-      else this.pool.run(tasks);
-    });
+  // --- Storage ---------------------------------------------------------------------------
+
+  /** Float32 outputs of every kernel (the parent's too) come from here: a wasm block if it fits. */
+  protected override allocFloat(size: number): Float32Array {
+    if (this.resident) {
+      const [addr, block] = this.heapAlloc.alloc(size * 4);
+      if (addr >= 0) {
+        const view = new Float32Array(this.memory.buffer, addr, size);
+        this.blocks.set(view, [addr, block]);
+        // The view, not the storage: a view that never becomes a storage is freed too.
+        this.finalizer.register(view, [addr, block], view);
+        return view;
+      }
+    }
+    return new Float32Array(size);
   }
 
-  /** How many threads a call of this many multiply-adds (×2) over `units` pieces should use. */
-  private threadsFor(flops: number, units: number): number {
-    if (this.nThreads === 1 || flops < this.minParallelFlops) return 1;
-    return Math.max(1, Math.min(this.nThreads, units));
+  protected override wrap(values: NumArray, dtype: DType = 'float32'): Storage {
+    const b = this.blocks.get(values);
+    if (b && dtype === 'float32') {
+      this.blocks.delete(values);
+      const s = new WasmStorage(this, values as Float32Array, b[0], b[1]);
+      this.scopes.at(-1)?.push(s);
+      return s;
+    }
+    return super.wrap(values, dtype);
+  }
+
+  override write(values: ArrayLike<number>, dtype: DType): Storage {
+    if (dtype !== 'float32' || !this.resident) return super.write(values, dtype);
+    const out = this.allocFloat(values.length);
+    out.set(values);
+    return this.wrap(out);
+  }
+
+  protected override v(s: Storage): NumArray {
+    if (s instanceof WasmStorage && s.freed) {
+      throw new BackendError(
+        'This tensor was freed at the end of the training step that made it (fit, trainOnBatch, evaluate and predict free ' +
+          'their intermediate tensors). Keep values past a step with dataSync() or clone().',
+      );
+    }
+    return super.v(s);
+  }
+
+  /** Returns a storage's block to the heap now; later use of the tensor throws. */
+  private freeStorage(s: WasmStorage): void {
+    if (s.freed) return;
+    s.freed = true;
+    this.finalizer.unregister(s.values);
+    this.heapAlloc.release(s.addr, s.block);
+  }
+
+  /** Starts recording the tensors made from now on (see endScope). Scopes nest. */
+  beginScope(): void {
+    this.scopes.push([]);
   }
 
   /**
-   * Lays out consecutive scratch regions of the given byte sizes (each 64-byte aligned) from the
-   * start of the scratch area, growing the memory if needed; returns their addresses, or null
-   * when the memory cannot grow that far (wasm32 stops at 4 GB). Every call reuses the same
-   * area, so addresses are valid until the next call.
+   * Ends the innermost scope: frees every tensor made in it whose storage is not in `keep`, and
+   * returns those that are (they pass to the enclosing scope, if any).
    */
-  private scratch(...bytes: number[]): number[] | null {
-    const addrs: number[] = [];
-    let end = this.base;
-    for (const b of bytes) {
-      addrs.push(end);
-      end = align(end + b);
+  endScope(keep: Set<Storage>): Storage[] {
+    const made = this.scopes.pop() ?? [];
+    const kept: WasmStorage[] = [];
+    for (const s of made) {
+      if (keep.has(s)) kept.push(s);
+      else this.freeStorage(s);
     }
-    const mem = this.memory;
-    if (end > mem.buffer.byteLength) {
-      try {
-        mem.grow(Math.ceil((end - mem.buffer.byteLength) / PAGE));
-      } catch {
+    this.scopes.at(-1)?.push(...kept);
+    return kept;
+  }
+
+  /** Frees storages now (ones a training step replaced); others' storages are ignored. */
+  free(storages: Iterable<Storage>): void {
+    for (const s of storages)
+      if (s instanceof WasmStorage && s.backend === this) this.freeStorage(s);
+  }
+
+  // --- Scratch, copies and calls -----------------------------------------------------------
+
+  /**
+   * Scratch blocks for one kernel call, freed by `done()`; null when the memory cannot hold
+   * them (the caller falls back to the js kernel).
+   */
+  private temps(...bytes: number[]): { addrs: number[]; done: () => void } | null {
+    const got: Block[] = [];
+    const done = () => {
+      for (const [a, b] of got) this.heapAlloc.release(a, b);
+    };
+    for (const n of bytes) {
+      const blk = this.heapAlloc.alloc(n);
+      if (blk[0] < 0) {
+        done();
         return null;
       }
+      got.push(blk);
     }
-    // A grown memory has a new buffer (shared: a longer view of the same bytes).
-    if (this.heap.byteLength !== mem.buffer.byteLength) this.heap = new Float32Array(mem.buffer);
-    return addrs;
+    return { addrs: got.map((g) => g[0]), done };
+  }
+
+  /** The heap view, renewed when the memory has grown. */
+  private heapView(): Float32Array {
+    if (this.heap.byteLength !== this.memory.buffer.byteLength) {
+      this.heap = new Float32Array(this.memory.buffer);
+    }
+    return this.heap;
   }
 
   /** Copies values into the heap at byte address addr. */
   private put(addr: number, values: ArrayLike<number>): void {
     const t = this.prof ? performance.now() : 0;
-    this.heap.set(values, addr >> 2);
+    this.heapView().set(values, addr >> 2);
     if (this.prof) {
       this.prof.copyMs += performance.now() - t;
       this.prof.copies++;
@@ -459,7 +578,7 @@ export class WasmBackend extends JsBackend {
   /** Copies n floats at byte address addr into out at offset (faster than slice() in V8). */
   private takeInto(out: Float32Array, offset: number, addr: number, n: number): void {
     const t = this.prof ? performance.now() : 0;
-    out.set(this.heap.subarray(addr >> 2, (addr >> 2) + n), offset);
+    out.set(this.heapView().subarray(addr >> 2, (addr >> 2) + n), offset);
     if (this.prof) {
       this.prof.copyMs += performance.now() - t;
       this.prof.copies++;
@@ -467,9 +586,48 @@ export class WasmBackend extends JsBackend {
   }
 
   /**
-   * Starts counting where this backend's time goes: copies between JS arrays and wasm memory,
-   * and wasm kernels (all threads' wall time). Costs two clock reads per copy and per kernel.
+   * Runs `run` with the wasm addresses of float32 inputs and of a fresh float32 output of outSize,
+   * plus scratch blocks of the given sizes. Inputs that live in wasm memory are used where they
+   * are; others are copied into scratch. The output is a tensor block when one fits, else
+   * scratch copied out into a JS array. Returns null when even scratch does not fit (the caller
+   * takes another path).
    */
+  private call(
+    inputs: Storage[],
+    outSize: number,
+    scratch: number[],
+    run: (ins: number[], out: number, scratch: number[]) => void,
+  ): Storage | null {
+    const ins = inputs.map((s) => (s instanceof WasmStorage ? s : null));
+    for (let i = 0; i < inputs.length; i++) if (ins[i]) this.v(inputs[i]!); // freed? throw
+    const out = this.allocFloat(outSize);
+    const outBlock = this.blocks.get(out);
+    const sizes = inputs.map((s, i) => (ins[i] ? 0 : s.size * 4));
+    const t = this.temps(...sizes, outBlock ? 0 : outSize * 4, ...scratch);
+    if (!t) return null;
+    try {
+      const addrs = inputs.map((s, i) => {
+        const r = ins[i];
+        if (r) return r.addr;
+        this.put(t.addrs[i]!, this.v(s));
+        return t.addrs[i]!;
+      });
+      const outAddr = outBlock ? outBlock[0] : t.addrs[inputs.length]!;
+      run(addrs, outAddr, t.addrs.slice(inputs.length + 1));
+      if (!outBlock) this.takeInto(out, 0, outAddr, outSize);
+    } finally {
+      t.done();
+    }
+    return this.wrap(out);
+  }
+
+  /** Whether a memory-bound kernel should run in wasm: large enough to pay for its copies. */
+  private worthIt(inputs: Storage[], outSize: number): boolean {
+    if (!inputs.every((s) => s.dtype === 'float32')) return false;
+    const copies = inputs.some((s) => !(s instanceof WasmStorage)) || !this.resident;
+    return outSize >= (copies ? WASM_MIN_ELEMENTS : WASM_MIN_RESIDENT);
+  }
+
   startProfile(): void {
     this.prof = { copyMs: 0, kernelMs: 0, kernelCalls: 0, copies: 0 };
   }
@@ -493,44 +651,36 @@ export class WasmBackend extends JsBackend {
     this.prof.kernelCalls++;
   }
 
-  /**
-   * Runs a memory-bound kernel in wasm when it is large enough to pay for the copies (and fits
-   * the scratch limit): the float32 inputs are copied in, `run` gets their addresses, the
-   * output's, and `extraBytes` of scratch; the output (outSize floats) is copied back. Returns
-   * null to let the caller take the JS path.
-   */
-  private viaWasm(
-    inputs: NumArray[],
-    outSize: number,
-    extraBytes: number,
-    run: (inAddrs: number[], out: number, extra: number) => void,
-  ): Storage | null {
-    if (outSize < WASM_MIN_ELEMENTS || !inputs.every((v) => v instanceof Float32Array)) return null;
-    const bytes = inputs.map((v) => v.length * 4);
-    if (bytes.reduce((a, b) => a + b, 0) + outSize * 4 + extraBytes > this.maxScratch) return null;
-    const p = this.scratch(...bytes, outSize * 4, extraBytes);
-    if (!p) return null;
-    inputs.forEach((v, i) => {
-      this.put(p[i]!, v);
-    });
-    const outAddr = p[inputs.length]!;
-    this.timed(() => run(p.slice(0, inputs.length), outAddr, p[inputs.length + 1]!));
-    const out = new Float32Array(outSize);
-    this.takeInto(out, 0, outAddr, outSize);
-    return this.wrap(out);
+  private runTask(t: ThreadTask): void {
+    (this.k[t.fn as keyof Kernels] as (...a: number[]) => void)(...t.args);
   }
 
+  /** Runs the tasks on the pool (tasks[0] here), or all here when there is one. */
+  private parallel(tasks: ThreadTask[]): void {
+    this.timed(() => {
+      if (tasks.length === 1 || !this.pool) for (const t of tasks) this.runTask(t);
+      else this.pool.run(tasks);
+    });
+  }
+
+  /** How many threads a call of this many multiply-adds (×2) over `units` pieces should use. */
+  private threadsFor(flops: number, units: number): number {
+    if (this.nThreads === 1 || flops < this.minParallelFlops) return 1;
+    return Math.max(1, Math.min(this.nThreads, units));
+  }
+
+  // --- Kernels -------------------------------------------------------------------------------
+
   override unary(op: UnaryOp, x: Storage): Storage {
-    const xv = this.v(x);
     const code = UNARY_CODES[op];
-    if (code !== undefined) {
-      const r = this.viaWasm([xv], xv.length, 0, ([px], out) => {
-        this.k.unary(code, px!, out, xv.length);
-      });
+    if (code !== undefined && this.worthIt([x], x.size)) {
+      const r = this.call([x], x.size, [], ([px], out) =>
+        this.timed(() => this.k.unary(code, px!, out, x.size)),
+      );
       if (r) return r;
     }
-    const out = new Float32Array(x.size);
-    if (fast.unary(op, xv, out)) return this.wrap(out);
+    const out = this.allocFloat(x.size);
+    if (fast.unary(op, this.v(x), out)) return this.wrap(out);
     return super.unary(op, x);
   }
 
@@ -542,34 +692,36 @@ export class WasmBackend extends JsBackend {
     bShape: number[],
     outShape: number[],
   ): Storage {
-    const [av, bv] = [this.v(a), this.v(b)];
     const size = sizeOf(outShape);
     const code = BINARY_CODES[op];
     const g = fast.broadcast2d(aShape, bShape, outShape);
-    if (code !== undefined && g) {
-      const r = this.viaWasm([av, bv], size, 0, ([pa, pb], out) => {
-        this.k.binary(code, pa!, pb!, out, ...g);
-      });
+    if (code !== undefined && g && this.worthIt([a, b], size)) {
+      const r = this.call([a, b], size, [], ([pa, pb], out) =>
+        this.timed(() => this.k.binary(code, pa!, pb!, out, ...g)),
+      );
       if (r) return r;
     }
-    const out = new Float32Array(size);
-    if (fast.binary(op, av, aShape, bv, bShape, outShape, out)) return this.wrap(out);
+    if (a.dtype === 'float32' && b.dtype === 'float32') {
+      const out = this.allocFloat(size);
+      if (fast.binary(op, this.v(a), aShape, this.v(b), bShape, outShape, out)) {
+        return this.wrap(out);
+      }
+    }
     return super.binary(op, a, aShape, b, bShape, outShape);
   }
 
   override reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
-    if (op === 'sum') {
-      const xv = this.v(x);
+    if (op === 'sum' && x.dtype === 'float32') {
       const size = sizeOf(shape.filter((_, i) => !axes.includes(i)));
       const pat = fast.sumPattern(shape, axes);
-      if (pat && xv.length >= WASM_MIN_ELEMENTS) {
-        const r = this.viaWasm([xv], Math.max(size, 1), 0, ([px], out) => {
-          this.k.sum2d(px!, pat.outer, pat.inner, pat.overOuter ? 1 : 0, out);
-        });
-        if (r && size > 0) return r;
+      if (pat && size > 0 && this.worthIt([x], x.size)) {
+        const r = this.call([x], size, [], ([px], out) =>
+          this.timed(() => this.k.sum2d(px!, pat.outer, pat.inner, pat.overOuter ? 1 : 0, out)),
+        );
+        if (r) return r;
       }
-      const out = new Float32Array(size);
-      if (fast.reduceSum(xv, shape, axes, out)) return this.wrap(out);
+      const out = this.allocFloat(size);
+      if (fast.reduceSum(this.v(x), shape, axes, out)) return this.wrap(out);
     }
     return super.reduce(op, x, shape, axes);
   }
@@ -579,54 +731,54 @@ export class WasmBackend extends JsBackend {
     new Int32Array(this.memory.buffer, addr, POOL_FIELDS.length).set(POOL_FIELDS.map((f) => p[f]));
   }
 
-  override avgPool(x: Storage, info: PoolInfo): Storage {
-    const xv = this.v(x);
-    const size = info.batch * info.outH * info.outW * info.channels;
-    const r = this.viaWasm([xv], size, POOL_FIELDS.length * 4, ([px], out, geo) => {
-      this.putPool(geo, info);
-      this.k.avgPool(geo, px!, out, 0);
+  /** A pooling kernel through wasm (geometry in a scratch block), or null. */
+  private pool2d(
+    inputs: Storage[],
+    outSize: number,
+    info: PoolInfo,
+    run: (ins: number[], out: number, geo: number) => void,
+  ): Storage | null {
+    if (!this.worthIt(inputs, outSize)) return null;
+    return this.call(inputs, outSize, [POOL_FIELDS.length * 4], (ins, out, [geo]) => {
+      this.putPool(geo!, info);
+      this.timed(() => run(ins, out, geo!));
     });
+  }
+
+  override avgPool(x: Storage, info: PoolInfo): Storage {
+    const size = info.batch * info.outH * info.outW * info.channels;
+    const r = this.pool2d([x], size, info, ([px], out, geo) => this.k.avgPool(geo, px!, out, 0));
     if (r) return r;
-    const out = new Float32Array(size);
-    fast.avgPool(xv, info, out);
+    const out = this.allocFloat(size);
+    fast.avgPool(this.v(x), info, out);
     return this.wrap(out);
   }
 
   override avgPoolBackward(dy: Storage, info: PoolInfo): Storage {
-    const dyv = this.v(dy);
     const size = info.batch * info.inH * info.inW * info.channels;
-    const r = this.viaWasm([dyv], size, POOL_FIELDS.length * 4, ([pdy], out, geo) => {
-      this.putPool(geo, info);
-      this.k.avgPool(geo, out, pdy!, 1);
-    });
+    const r = this.pool2d([dy], size, info, ([pdy], out, geo) => this.k.avgPool(geo, out, pdy!, 1));
     if (r) return r;
-    const out = new Float32Array(size);
-    fast.avgPoolBackward(dyv, info, out);
+    const out = this.allocFloat(size);
+    fast.avgPoolBackward(this.v(dy), info, out);
     return this.wrap(out);
   }
 
   override maxPool(x: Storage, info: PoolInfo): Storage {
-    const xv = this.v(x);
     const size = info.batch * info.outH * info.outW * info.channels;
-    const r = this.viaWasm([xv], size, POOL_FIELDS.length * 4, ([px], out, geo) => {
-      this.putPool(geo, info);
-      this.k.maxPool(geo, px!, 0, out);
-    });
+    const r = this.pool2d([x], size, info, ([px], out, geo) => this.k.maxPool(geo, px!, 0, out));
     if (r) return r;
-    const out = new Float32Array(size);
-    fast.maxPool(xv, info, out);
+    const out = this.allocFloat(size);
+    fast.maxPool(this.v(x), info, out);
     return this.wrap(out);
   }
 
   override maxPoolBackward(dy: Storage, x: Storage, info: PoolInfo): Storage {
-    const [dyv, xv] = [this.v(dy), this.v(x)];
-    const r = this.viaWasm([xv, dyv], xv.length, POOL_FIELDS.length * 4, ([px, pdy], out, geo) => {
-      this.putPool(geo, info);
-      this.k.maxPool(geo, px!, pdy!, out);
-    });
+    const r = this.pool2d([x, dy], x.size, info, ([px, pdy], out, geo) =>
+      this.k.maxPool(geo, px!, pdy!, out),
+    );
     if (r) return r;
-    const out = new Float32Array(x.size);
-    fast.maxPoolBackward(dyv, xv, info, out);
+    const out = this.allocFloat(x.size);
+    fast.maxPoolBackward(this.v(dy), this.v(x), info, out);
     return this.wrap(out);
   }
 
@@ -640,49 +792,17 @@ export class WasmBackend extends JsBackend {
     transA: boolean,
     transB: boolean,
   ): Storage {
-    const av = this.v(a);
-    const bv = this.v(b);
     const [aMat, bMat, cMat] = [m * k, k * n, m * n];
-    const out = new Float32Array(batch * cMat);
     const threads = this.threadsFor(2 * batch * m * n * k, Math.max(batch, m, n));
-    const step = piece(batch, aMat + bMat + cMat, (threads * this.gemmWs) / 4, this.maxScratch);
     // Element strides of A and B (row, column) for gemm.
     const [rsA, csA] = transA ? [1, m] : [k, 1];
     const [rsB, csB] = transB ? [1, k] : [n, 1];
-    for (let b0 = 0; b0 < batch; b0 += step) {
-      const nb = Math.min(step, batch - b0);
-      const ws = Array<number>(threads).fill(this.gemmWs);
-      const p = this.scratch(nb * aMat * 4, nb * bMat * 4, nb * cMat * 4, ...ws);
-      if (!p) return super.matmul(a, b, batch, m, n, k, transA, transB);
-      const [pa, pb, pc] = p as [number, number, number];
-      this.put(pa, av.subarray(b0 * aMat, (b0 + nb) * aMat));
-      this.put(pb, bv.subarray(b0 * bMat, (b0 + nb) * bMat));
-      // Threads take whole matrices when there are enough, else rows (or columns, when C is
-      // wide and short) of each matrix.
+    const ws = Array<number>(threads).fill(this.gemmWs);
+    const r = this.call([a, b], batch * cMat, ws, ([pa, pb], pc, wsAddrs) => {
       const tasks: ThreadTask[] = [];
-      const gemmTask = (i: number, r0: number, r1: number, c0: number, c1: number, t: number) => {
-        const [ai, bi, ci] = [pa + i * aMat * 4, pb + i * bMat * 4, pc + i * cMat * 4];
-        tasks.push({
-          fn: 'gemm',
-          args: [
-            r1 - r0,
-            c1 - c0,
-            k,
-            ai + r0 * rsA * 4,
-            rsA,
-            csA,
-            bi + c0 * csB * 4,
-            rsB,
-            csB,
-            ci + (r0 * n + c0) * 4,
-            n,
-            0,
-            p[3 + t]!,
-          ],
-        });
-      };
-      if (threads === 1 || nb >= threads) {
-        for (const [[i0, i1], t] of split(nb, threads).map((r, t) => [r, t] as const)) {
+      if (threads === 1 || batch >= threads) {
+        // Whole matrices per thread.
+        split(batch, threads).forEach(([i0, i1], t) => {
           tasks.push({
             fn: 'matmul',
             args: [
@@ -692,171 +812,122 @@ export class WasmBackend extends JsBackend {
               k,
               transA ? 1 : 0,
               transB ? 1 : 0,
-              pa + i0 * aMat * 4,
-              pb + i0 * bMat * 4,
+              pa! + i0 * aMat * 4,
+              pb! + i0 * bMat * 4,
               pc + i0 * cMat * 4,
-              p[3 + t]!,
+              wsAddrs[t]!,
             ],
           });
-        }
+        });
         this.parallel(tasks);
-      } else {
-        for (let i = 0; i < nb; i++) {
-          tasks.length = 0;
-          const byRows = m >= n;
-          split(byRows ? m : n, threads, byRows ? 4 : 8).forEach(([x0, x1], t) => {
-            if (byRows) gemmTask(i, x0, x1, 0, n, t);
-            else gemmTask(i, 0, m, x0, x1, t);
-          });
-          this.parallel(tasks);
-        }
+        return;
       }
-      this.takeInto(out, b0 * cMat, pc, nb * cMat);
-    }
-    return this.wrap(out);
+      // Fewer matrices than threads: split each by rows (or columns, when C is wide and short).
+      const byRows = m >= n;
+      for (let i = 0; i < batch; i++) {
+        tasks.length = 0;
+        const [ai, bi, ci] = [pa! + i * aMat * 4, pb! + i * bMat * 4, pc + i * cMat * 4];
+        split(byRows ? m : n, threads, byRows ? 4 : 8).forEach(([x0, x1], t) => {
+          const [r0, r1, c0, c1] = byRows ? [x0, x1, 0, n] : [0, m, x0, x1];
+          tasks.push({
+            fn: 'gemm',
+            args: [
+              r1 - r0,
+              c1 - c0,
+              k,
+              ai + r0 * rsA * 4,
+              rsA,
+              csA,
+              bi + c0 * csB * 4,
+              rsB,
+              csB,
+              ci + (r0 * n + c0) * 4,
+              n,
+              0,
+              wsAddrs[t]!,
+            ],
+          });
+        });
+        this.parallel(tasks);
+      }
+    });
+    return r ?? super.matmul(a, b, batch, m, n, k, transA, transB);
   }
 
   /**
-   * Runs one convolution kernel over the batch in pieces that keep the scratch area under
-   * MAX_SCRATCH_BYTES (images are independent; `combine` places or sums each piece's result),
-   * each piece split over the threads by output pixels (backward input: by whole images, unless
-   * the convolution is pointwise; backward filter: each thread sums into its own dw, added up
-   * here). `ins` are the two inputs (per-image sizes given, 0 for the filter, which every piece
-   * gets whole); returns false when wasm memory cannot hold even one image (the caller falls
-   * back to the js kernel).
+   * Runs one convolution kernel split over the threads by output pixels (backward input: by
+   * whole images, unless the convolution is pointwise; backward filter: each thread sums into
+   * its own dw, added up here). Scratch: the geometry, and per thread a GEMM workspace with a
+   * column buffer. Returns null when the memory cannot hold it (the caller runs the js kernel).
    */
-  private convByBatch(
+  private conv(
     c: ConvInfo,
-    ins: [NumArray, number, NumArray, number],
-    outPerImage: number,
-    outFixed: number,
+    inputs: [Storage, Storage],
+    outSize: number,
     kernel: 'conv2dForward' | 'conv2dBackwardInput' | 'conv2dBackwardFilter',
-    combine: (b0: number, addr: number, size: number) => void,
-  ): boolean {
-    const [v0, img0, v1, img1] = ins;
+  ): Storage | null {
     const K = c.kh * c.kw * (c.inC / c.groups);
+    const rows = c.batch * c.outH * c.outW;
     const rowsPerImage = c.outH * c.outW;
     const byImage = kernel === 'conv2dBackwardInput' && !isPointwise(c);
-    const threads = this.threadsFor(
-      2 * c.batch * rowsPerImage * K * (c.outC / c.groups) * c.groups,
-      byImage ? c.batch : c.batch * rowsPerImage,
-    );
-    const chunkFor = (rows: number) =>
-      Math.max(4, Math.min(rows, Math.floor(COL_CHUNK_FLOATS / K)));
-    const wsBytes = this.gemmWs + chunkFor(c.batch * rowsPerImage) * K * 4 + 64; // im2col writes whole vectors: slack
-    const extraOut = outFixed * (threads - 1); // backward filter: one dw per extra thread
-    const fixed =
-      (img0 ? 0 : v0.length) +
-      (img1 ? 0 : v1.length) +
-      outFixed +
-      extraOut +
-      (threads * wsBytes) / 4;
-    const perImage = img0 + img1 + outPerImage;
-    const step = piece(c.batch, perImage, fixed, this.maxScratch);
-    for (let b0 = 0; b0 < c.batch; b0 += step) {
-      const nb = Math.min(step, c.batch - b0);
-      const cp = nb === c.batch ? c : { ...c, batch: nb };
-      const rows = nb * rowsPerImage;
-      const chunk = chunkFor(rows);
-      const sizes = [
-        img0 ? nb * img0 : v0.length,
-        img1 ? nb * img1 : v1.length,
-        outFixed || nb * outPerImage,
-      ];
-      const p = this.scratch(
-        CONV_FIELDS.length * 4,
-        sizes[0]! * 4,
-        sizes[1]! * 4,
-        sizes[2]! * 4,
-        ...Array<number>(threads).fill(wsBytes),
-        ...Array<number>(outFixed ? threads - 1 : 0).fill(outFixed * 4),
-      );
-      if (!p) return false;
-      const [info, p0, p1, p2] = p as [number, number, number, number];
-      const ints = new Int32Array(this.memory.buffer, info, CONV_FIELDS.length);
+    const perThreadDw = kernel === 'conv2dBackwardFilter';
+    const threads = this.threadsFor(2 * rows * K * c.outC, byImage ? c.batch : rows);
+    const chunk = Math.max(4, Math.min(rows, Math.floor(COL_CHUNK_FLOATS / K)));
+    // im2col writes whole vectors: 64 bytes of slack.
+    const wsBytes = this.gemmWs + chunk * K * 4 + 64;
+    const scratch = [
+      CONV_FIELDS.length * 4,
+      ...Array<number>(threads).fill(wsBytes),
+      ...Array<number>(perThreadDw ? threads - 1 : 0).fill(outSize * 4),
+    ];
+    return this.call(inputs, outSize, scratch, ([p0, p1], out, [info, ...rest]) => {
+      const ints = new Int32Array(this.memory.buffer, info!, CONV_FIELDS.length);
       CONV_FIELDS.forEach((f, i) => {
-        ints[i] = cp[f];
+        ints[i] = c[f];
       });
-      this.put(p0, img0 ? v0.subarray(b0 * img0, (b0 + nb) * img0) : v0);
-      this.put(p1, img1 ? v1.subarray(b0 * img1, (b0 + nb) * img1) : v1);
       const ranges = byImage
-        ? split(nb, threads).map(([i0, i1]) => [i0 * rowsPerImage, i1 * rowsPerImage] as const)
+        ? split(c.batch, threads).map(([i0, i1]) => [i0 * rowsPerImage, i1 * rowsPerImage] as const)
         : split(rows, threads, 4);
       if (ranges.length === 0) ranges.push([0, 0]);
-      const tasks = ranges.map(([r0, r1], t) => ({
-        fn: kernel,
-        args: [
-          info,
-          p0,
-          p1,
-          t > 0 && outFixed ? p[3 + threads + t]! : p2, // backward filter: own dw
-          p[4 + t]!,
-          chunk,
-          r0,
-          r1,
-        ],
-      }));
-      this.parallel(tasks);
-      if (outFixed) {
-        for (let t = 1; t < tasks.length; t++) this.k.addInto(p2, p[3 + threads + t]!, outFixed);
+      const dws = rest.slice(threads);
+      this.parallel(
+        ranges.map(([r0, r1], t) => ({
+          fn: kernel,
+          args: [
+            info!,
+            p0!,
+            p1!,
+            t > 0 && perThreadDw ? dws[t - 1]! : out,
+            rest[t]!,
+            chunk,
+            r0,
+            r1,
+          ],
+        })),
+      );
+      if (perThreadDw) {
+        for (let t = 1; t < ranges.length; t++) this.k.addInto(out, dws[t - 1]!, outSize);
       }
-      combine(b0, p2, sizes[2]!);
-    }
-    return true;
+    });
   }
 
   override conv2d(x: Storage, w: Storage, c: ConvInfo): Storage {
-    const xImg = c.inH * c.inW * c.inC;
-    const yImg = c.outH * c.outW * c.outC;
-    const out = new Float32Array(c.batch * yImg);
-    const ok = this.convByBatch(
-      c,
-      [this.v(x), xImg, this.v(w), 0],
-      yImg,
-      0,
-      'conv2dForward',
-      (b0, addr, size) => this.takeInto(out, b0 * yImg, addr, size),
-    );
-    return ok ? this.wrap(out) : super.conv2d(x, w, c);
+    const size = c.batch * c.outH * c.outW * c.outC;
+    return this.conv(c, [x, w], size, 'conv2dForward') ?? super.conv2d(x, w, c);
   }
 
   override conv2dBackwardInput(dy: Storage, w: Storage, c: ConvInfo): Storage {
-    const yImg = c.outH * c.outW * c.outC;
-    const xImg = c.inH * c.inW * c.inC;
-    const out = new Float32Array(c.batch * xImg);
-    const ok = this.convByBatch(
-      c,
-      [this.v(dy), yImg, this.v(w), 0],
-      xImg,
-      0,
-      'conv2dBackwardInput',
-      (b0, addr, size) => this.takeInto(out, b0 * xImg, addr, size),
+    const size = c.batch * c.inH * c.inW * c.inC;
+    return (
+      this.conv(c, [dy, w], size, 'conv2dBackwardInput') ?? super.conv2dBackwardInput(dy, w, c)
     );
-    return ok ? this.wrap(out) : super.conv2dBackwardInput(dy, w, c);
   }
 
   override conv2dBackwardFilter(x: Storage, dy: Storage, c: ConvInfo): Storage {
-    const xImg = c.inH * c.inW * c.inC;
-    const yImg = c.outH * c.outW * c.outC;
-    const dwSize = c.kh * c.kw * (c.inC / c.groups) * c.outC;
-    let out: Float32Array | null = null;
-    const ok = this.convByBatch(
-      c,
-      [this.v(x), xImg, this.v(dy), yImg],
-      0,
-      dwSize,
-      'conv2dBackwardFilter',
-      (_b0, addr, size) => {
-        if (!out) {
-          out = new Float32Array(size);
-          this.takeInto(out, 0, addr, size);
-        } else {
-          const part = this.heap.subarray(addr >> 2, (addr >> 2) + size);
-          for (let i = 0; i < size; i++) out[i] = out[i]! + part[i]!;
-        }
-      },
+    const size = c.kh * c.kw * (c.inC / c.groups) * c.outC;
+    return (
+      this.conv(c, [x, dy], size, 'conv2dBackwardFilter') ?? super.conv2dBackwardFilter(x, dy, c)
     );
-    return ok && out ? this.wrap(out) : super.conv2dBackwardFilter(x, dy, c);
   }
 }
 
@@ -888,13 +959,4 @@ function split(n: number, parts: number, multiple = 1): [number, number][] {
     if (b > a) runs.push([a, b]);
   }
   return runs;
-}
-
-/**
- * How many of `batch` items to run per kernel call so that items · perItem + fixed floats stay
- * under maxBytes (at least one).
- */
-function piece(batch: number, perItem: number, fixed: number, maxBytes: number): number {
-  const room = Math.floor((maxBytes / 4 - fixed) / Math.max(1, perItem));
-  return Math.max(1, Math.min(batch, room));
 }

@@ -1,0 +1,94 @@
+/**
+ * The wasm backend's allocator for its linear memory: 64-byte aligned blocks in size classes
+ * (four per power of two, so a block wastes at most a fifth of itself), one free list per class,
+ * and a bump pointer that grows the memory when the lists are empty. Freed blocks are reused by
+ * the next request of the same class and never coalesced: a training loop asks for the same
+ * sizes step after step, so reuse is nearly perfect and fragmentation stays small.
+ *
+ * Growth stops at `limitBytes`: past it, alloc returns -1 and the backend keeps the tensor in a
+ * JS array instead (the garbage collector then sees the pressure, finalizers free wasm blocks,
+ * and later tensors fit again), so the memory never grows without bound.
+ */
+
+const ALIGN = 64;
+const PAGE = 65536;
+
+/** The size class of n bytes (n > 0): index and block size. */
+export function sizeClass(n: number): { index: number; bytes: number } {
+  const units = Math.max(1, Math.ceil(n / ALIGN));
+  if (units <= 4) return { index: units - 1, bytes: units * ALIGN };
+  const e = Math.floor(Math.log2(units)); // 2^e ≤ units < 2^(e+1)
+  const step = 2 ** (e - 2); // four classes between 2^e and 2^(e+1)
+  const q = Math.ceil((units - 2 ** e) / step); // 0..4
+  const size = 2 ** e + q * step;
+  return { index: 4 + (e - 2) * 4 + q, bytes: size * ALIGN };
+}
+
+export class Heap {
+  private readonly free: number[][] = [];
+  private top: number;
+  /** Bytes in blocks handed out and not yet freed. */
+  inUse = 0;
+
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    base: number,
+    private readonly limitBytes: number,
+  ) {
+    this.top = Math.ceil(base / ALIGN) * ALIGN;
+  }
+
+  /** The end of the highest block handed out so far: how much memory the heap spans. */
+  get highWater(): number {
+    return this.top;
+  }
+
+  /**
+   * A block of at least n bytes: [address, size-class index], or [-1, -1] when the memory cannot
+   * grow that far (or past the limit). n = 0 gets a block too (every tensor has an address).
+   */
+  alloc(n: number): [number, number] {
+    const { index, bytes } = sizeClass(n);
+    const list = this.free[index];
+    if (list && list.length > 0) {
+      this.inUse += bytes;
+      return [list.pop()!, index];
+    }
+    const end = this.top + bytes;
+    if (end > this.limitBytes) return [-1, -1];
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      try {
+        // Grow by at least an eighth, so that a growing model does not grow page by page.
+        const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
+        this.memory.grow(Math.min(pages, Math.ceil((this.limitBytes - have) / PAGE)));
+      } catch {
+        return [-1, -1];
+      }
+      if (this.memory.buffer.byteLength < end) return [-1, -1];
+    }
+    const addr = this.top;
+    this.top = end;
+    this.inUse += bytes;
+    return [addr, index];
+  }
+
+  /** Returns a block from alloc to its free list. */
+  release(addr: number, index: number): void {
+    let list = this.free[index];
+    if (!list) {
+      list = [];
+      this.free[index] = list;
+    }
+    list.push(addr);
+    this.inUse -= classBytes(index);
+  }
+}
+
+/** The block size of size class `index` (the inverse of sizeClass). */
+export function classBytes(index: number): number {
+  if (index < 4) return (index + 1) * ALIGN;
+  const e = Math.floor((index - 4) / 4) + 2;
+  const q = (index - 4) % 4;
+  return (2 ** e + q * 2 ** (e - 2)) * ALIGN;
+}
