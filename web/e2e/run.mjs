@@ -231,6 +231,11 @@ await test('train live: the loss falls; pause, resume and stop work', async () =
   const recent = Number(await page.getAttribute(chart, 'data-loss-recent'));
   assert(first > 1.5, `first losses ${first}: an untrained net should be near ln 10 = 2.3`);
   assert(recent < 0.6 * first, `loss fell only from ${first} to ${recent}`);
+  // Cross-origin isolated: the wasm backend runs its kernels on every core of this machine.
+  const status = await page.textContent('#train-status');
+  const threads = Number(/(\d+) threads?\)/.exec(status)?.[1]);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert(threads === Math.min(cores, 8), `status says ${threads} threads on ${cores} cores: ${status}`);
   await page.click('#train-pause');
   await page.waitForFunction(() =>
     document.querySelector('#train-status').textContent.startsWith('Paused'),

@@ -59,10 +59,10 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     const m = e.data;
     if (m.type === 'ready') {
       ready = true;
-      about = `LeNet-5, ${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker`;
+      about = `LeNet-5, ${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
       status.textContent = `${about}. Draw!`;
       onEnv(
-        `${m.env.backend} backend in workers · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
+        `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
       );
       canvas.dataset.ready = 'true';
       request();

@@ -5,6 +5,8 @@ export interface EnvInfo {
   crossOriginIsolated: boolean;
   /** SharedArrayBuffer is available (what WebAssembly threads need). */
   sharedMemory: boolean;
+  /** Threads the backend runs its big kernels on (1 without shared memory). */
+  threads: number;
 }
 
 /** One layer's output for one image: [h, w, c] values, channel last. */

@@ -62,11 +62,11 @@ export function initTrainLive(onEnv: (text: string) => void): void {
       case 'ready':
         steps = m.steps;
         chart.reset(steps * epochs, steps);
-        about = `${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker`;
+        about = `${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
         status.textContent = `Training (${about})…`;
         showFilters(m.filters);
         onEnv(
-          `${m.env.backend} backend in workers · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
+          `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
         );
         break;
       case 'batch': {

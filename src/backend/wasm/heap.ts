@@ -5,9 +5,11 @@
  * the next request of the same class and never coalesced: a training loop asks for the same
  * sizes step after step, so reuse is nearly perfect and fragmentation stays small.
  *
- * Growth stops at `limitBytes`: past it, alloc returns -1 and the backend keeps the tensor in a
+ * Tensors stop at `limitBytes`: past it, alloc returns -1 and the backend keeps the tensor in a
  * JS array instead (the garbage collector then sees the pressure, finalizers free wasm blocks,
- * and later tensors fit again), so the memory never grows without bound.
+ * and later tensors fit again), so the memory never grows without bound. Scratch for one kernel
+ * call (`scratch = true`) may go on to `hardLimitBytes`, so that kernels still run in wasm
+ * while the tensors overflow into JS arrays.
  */
 
 const ALIGN = 64;
@@ -34,6 +36,7 @@ export class Heap {
     private readonly memory: WebAssembly.Memory,
     base: number,
     private readonly limitBytes: number,
+    private readonly hardLimitBytes = limitBytes,
   ) {
     this.top = Math.ceil(base / ALIGN) * ALIGN;
   }
@@ -47,7 +50,7 @@ export class Heap {
    * A block of at least n bytes: [address, size-class index], or [-1, -1] when the memory cannot
    * grow that far (or past the limit). n = 0 gets a block too (every tensor has an address).
    */
-  alloc(n: number): [number, number] {
+  alloc(n: number, scratch = false): [number, number] {
     const { index, bytes } = sizeClass(n);
     const list = this.free[index];
     if (list && list.length > 0) {
@@ -55,13 +58,14 @@ export class Heap {
       return [list.pop()!, index];
     }
     const end = this.top + bytes;
-    if (end > this.limitBytes) return [-1, -1];
+    const limit = scratch ? Math.max(this.limitBytes, this.hardLimitBytes) : this.limitBytes;
+    if (end > limit) return [-1, -1];
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       try {
         // Grow by at least an eighth, so that a growing model does not grow page by page.
         const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
-        this.memory.grow(Math.min(pages, Math.ceil((this.limitBytes - have) / PAGE)));
+        this.memory.grow(Math.max(1, Math.min(pages, Math.floor((limit - have) / PAGE))));
       } catch {
         return [-1, -1];
       }

@@ -204,10 +204,11 @@ function compiledModule(b: Build): WebAssembly.Module {
 /** Rows of im2col matrix per chunk: about 1 MB of columns, at least 4 rows. */
 const COL_CHUNK_FLOATS = 1 << 18;
 /**
- * Most wasm memory the tensor heap spans (wasm32 stops at 4 GB). Past it, new tensors are JS
- * arrays until the garbage collector has freed blocks.
+ * Most wasm memory tensors take (wasm32 stops at 4 GB). Past it, new tensors are JS arrays until
+ * the garbage collector has freed blocks (the collector does not see wasm memory, so dropped
+ * models' weights wait for it); kernel scratch may go on up to the memory's maximum.
  */
-const HEAP_LIMIT_BYTES = 3 * 2 ** 30;
+const HEAP_LIMIT_BYTES = 2 * 2 ** 30;
 const PAGE = 65536;
 /**
  * Shared memory is created with this maximum (pages of 64 KB): it must be reserved up front.
@@ -397,11 +398,9 @@ export class WasmBackend extends JsBackend {
         `The 'wasm' backend could not compile its kernels (${(e as Error).message}). Use setBackend('js').`,
       );
     }
-    const limit = Math.min(
-      options.heapLimitBytes ?? HEAP_LIMIT_BYTES,
-      (this.shared ? SHARED_MAX_PAGES : 65536) * PAGE - PAGE,
-    );
-    this.heapAlloc = new Heap(this.memory, this.k.heapBase(), limit);
+    const hardLimit = (this.shared ? SHARED_MAX_PAGES : 65536) * PAGE - PAGE;
+    const limit = Math.min(options.heapLimitBytes ?? HEAP_LIMIT_BYTES, hardLimit);
+    this.heapAlloc = new Heap(this.memory, this.k.heapBase(), limit, hardLimit);
     const heapAlloc = this.heapAlloc;
     this.finalizer = new FinalizationRegistry<Block>(([addr, block]) =>
       heapAlloc.release(addr, block),
@@ -547,7 +546,7 @@ export class WasmBackend extends JsBackend {
       for (const [a, b] of got) this.heapAlloc.release(a, b);
     };
     for (const n of bytes) {
-      const blk = this.heapAlloc.alloc(n);
+      const blk = this.heapAlloc.alloc(n, true);
       if (blk[0] < 0) {
         done();
         return null;

@@ -1,6 +1,10 @@
-/** Worker set-up shared by the playground's workers: the fastest backend that starts here. */
+/**
+ * Worker set-up shared by the playground's workers: the fastest backend that starts here. In a
+ * cross-origin-isolated page the wasm backend keeps tensors in shared memory and splits its big
+ * kernels over Web Workers of its own (started from this worker).
+ */
 import type { EnvInfo } from '../protocol.js';
-import { getBackend, setBackend } from '../rc.js';
+import { getBackend, getThreads, setBackend } from '../rc.js';
 
 export function startBackend(): EnvInfo {
   try {
@@ -13,6 +17,8 @@ export function startBackend(): EnvInfo {
     backend: getBackend(),
     crossOriginIsolated: isolated,
     sharedMemory: isolated && typeof SharedArrayBuffer === 'function',
+    // The library's default: every core (at most 8) where the page is isolated, else 1.
+    threads: getThreads(),
   };
 }
 
