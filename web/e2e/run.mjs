@@ -235,7 +235,10 @@ await test('train live: the loss falls; pause, resume and stop work', async () =
   const status = await page.textContent('#train-status');
   const threads = Number(/(\d+) threads?\)/.exec(status)?.[1]);
   const cores = await page.evaluate(() => navigator.hardwareConcurrency);
-  assert(threads === Math.min(cores, 8), `status says ${threads} threads on ${cores} cores: ${status}`);
+  assert(
+    threads === Math.min(cores, 8),
+    `status says ${threads} threads on ${cores} cores: ${status}`,
+  );
   await page.click('#train-pause');
   await page.waitForFunction(() =>
     document.querySelector('#train-status').textContent.startsWith('Paused'),
