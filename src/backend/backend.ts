@@ -96,8 +96,11 @@ export interface Backend {
   // train/step_scope.ts frees a step's intermediates deterministically through these.
   /** Starts recording the storages made from now on. Scopes nest. */
   beginScope?(): void;
-  /** Ends the innermost scope: frees what it made that `keep` lacks; returns the kept ones. */
-  endScope?(keep: Set<Storage>): Storage[];
+  /**
+   * Ends the innermost scope: frees what it made that `keep` lacks; returns the kept ones.
+   * `detach`: results leave the backend's managed memory (predict's, handed to user code).
+   */
+  endScope?(keep: Set<Storage>, detach?: boolean): Storage[];
   /** Frees storages now; using them afterwards throws. */
   free?(storages: Iterable<Storage>): void;
 

@@ -35,7 +35,8 @@ export function stepScope<T>(
       keepSet.add(t.storage);
       if (t.logits) keepSet.add(t.logits.storage);
     }
-    const kept = be.endScope(keepSet);
+    // Without `retained` (predict), the results go to user code: out of the backend's memory.
+    const kept = be.endScope(keepSet, retained === null);
     if (retained) {
       const gone = [...retained].filter((s) => !keepSet.has(s));
       be.free?.(gone);

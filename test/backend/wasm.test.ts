@@ -64,12 +64,21 @@ function same(
       inputs.map((v) => js.write(v, 'float32')),
     ),
   );
-  const actual = be.read(
-    kernel(
-      be,
-      inputs.map((v) => be.write(v, 'float32')),
-    ),
-  );
+  // A wasm backend with shared memory keeps tensors in wasm memory inside a scope (a training
+  // step): run there, so that kernels read and write tensors in place; outside, JS arrays.
+  const scoped = be instanceof WasmBackend && be.resident;
+  if (scoped) be.beginScope();
+  let actual: Float32Array | Int32Array;
+  try {
+    actual = be.read(
+      kernel(
+        be,
+        inputs.map((v) => be.write(v, 'float32')),
+      ),
+    );
+  } finally {
+    if (scoped) be.endScope(new Set());
+  }
   if (exact) assertSame(actual, expected, msg);
   else assertRel(actual, expected, msg);
 }
@@ -373,6 +382,41 @@ describe('wasm backend', () => {
         });
       });
     }
+
+  test('tensors outside scopes are JS arrays; one read by kernels three times moves into wasm memory', () => {
+    const be = new WasmBackend();
+    if (!be.resident) return;
+    const a = be.write(randn(3000), 'float32');
+    const b = be.write(randn(3000), 'float32');
+    const addr = (s: Storage) => (s as unknown as { addr: number }).addr;
+    assert.equal(addr(a), -1);
+    const expected = js.read(
+      js.binary(
+        'add',
+        js.write(be.read(a), 'float32'),
+        [3000],
+        js.write(be.read(b), 'float32'),
+        [3000],
+        [3000],
+      ),
+    );
+    for (let i = 0; i < 3; i++) {
+      const sum = be.binary('add', a, [3000], b, [3000], [3000]);
+      assertSame(be.read(sum), expected, `use ${i + 1}`);
+      assert.equal(addr(sum), -1, 'an output made outside a scope is a JS array');
+    }
+    assert.ok(addr(a) >= 0, 'moved into wasm memory after three uses');
+    assertSame(be.read(a), be.read(a), 'values survive the move');
+    const sum = be.binary('add', a, [3000], b, [3000], [3000]);
+    assertSame(be.read(sum), expected, 'after the move');
+    // predict-like results leave wasm memory when their scope ends with detach.
+    be.beginScope();
+    const kept = be.binary('mul', a, [3000], b, [3000], [3000]);
+    assert.ok(addr(kept) >= 0);
+    be.endScope(new Set([kept]), true);
+    assert.equal(addr(kept), -1);
+    assert.equal(be.read(kept).length, 3000);
+  });
 
   test('setThreads / getThreads choose the thread count; bad counts get a clear error', () => {
     const wasm = backendByName('wasm');

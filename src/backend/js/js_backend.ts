@@ -28,7 +28,8 @@ import * as red from './reduce.js';
 export class JsStorage implements Storage {
   constructor(
     readonly backend: JsBackend,
-    readonly values: NumArray,
+    /** The values (the wasm backend may move them between a JS array and wasm memory). */
+    public values: NumArray,
     readonly dtype: DType,
   ) {}
   get size(): number {

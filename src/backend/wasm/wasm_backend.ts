@@ -240,6 +240,12 @@ const THREAD_EXPORTS = [
 const WASM_MIN_ELEMENTS = 2048;
 /** The same for inputs already in wasm memory (no copies): only the call costs. */
 const WASM_MIN_RESIDENT = 256;
+/**
+ * A JS-array tensor moves into wasm memory when wasm kernels read it this often: weights and
+ * reused inputs move; a batch that a step reads twice (forward and the filter gradient) does
+ * not, so it stays the garbage collector's.
+ */
+const PROMOTE_AFTER = 3;
 
 /** Op codes of assembly/elementwise.ts; ops not listed take the JS paths. */
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
@@ -306,15 +312,21 @@ export interface WasmProfile {
   copies: number;
 }
 
-/** A tensor whose values live in a block of the wasm memory (`values` is a view of it). */
+/**
+ * A float32 tensor of a wasm backend with shared memory: its values are either a view of a
+ * block of the wasm memory (addr ≥ 0) or a JS array (addr = -1), which moves into wasm memory
+ * once kernels have read it PROMOTE_AFTER times (weights, an input used every step).
+ */
 class WasmStorage extends JsStorage {
   /** Set when the block went back to the heap: any later use is a bug, reported loudly. */
   freed = false;
+  /** How many wasm kernels read it while it was a JS array. */
+  uses = 0;
   constructor(
     backend: WasmBackend,
     values: Float32Array,
-    readonly addr: number,
-    readonly block: number,
+    public addr: number,
+    public block: number,
   ) {
     super(backend, values, 'float32');
   }
@@ -457,9 +469,14 @@ export class WasmBackend extends JsBackend {
 
   // --- Storage ---------------------------------------------------------------------------
 
-  /** Float32 outputs of every kernel (the parent's too) come from here: a wasm block if it fits. */
+  /**
+   * Float32 outputs of every kernel (the parent's too) come from here: inside a scope (a training
+   * step, predict) a wasm block if it fits, else a JS array. Outside scopes tensors are JS arrays,
+   * which the garbage collector frees as it goes even in a loop that never yields (finalizers,
+   * which free blocks, only run when the event loop turns).
+   */
   protected override allocFloat(size: number): Float32Array {
-    if (this.resident) {
+    if (this.resident && this.scopes.length > 0) {
       const [addr, block] = this.heapAlloc.alloc(size * 4);
       if (addr >= 0) {
         const view = new Float32Array(this.memory.buffer, addr, size);
@@ -480,14 +497,34 @@ export class WasmBackend extends JsBackend {
       this.scopes.at(-1)?.push(s);
       return s;
     }
+    if (this.resident && dtype === 'float32' && values instanceof Float32Array) {
+      return new WasmStorage(this, values, -1, -1);
+    }
     return super.wrap(values, dtype);
   }
 
-  override write(values: ArrayLike<number>, dtype: DType): Storage {
-    if (dtype !== 'float32' || !this.resident) return super.write(values, dtype);
-    const out = this.allocFloat(values.length);
-    out.set(values);
-    return this.wrap(out);
+  /** Moves a JS-array storage into a wasm block (false when none fits). */
+  private promote(s: WasmStorage): boolean {
+    const [addr, block] = this.heapAlloc.alloc(s.size * 4);
+    if (addr < 0) return false;
+    const view = new Float32Array(this.memory.buffer, addr, s.size);
+    view.set(s.values as Float32Array);
+    this.finalizer.register(view, [addr, block], view);
+    s.values = view;
+    s.addr = addr;
+    s.block = block;
+    return true;
+  }
+
+  /** Moves a storage's values out of wasm memory into a JS array, and frees its block. */
+  private demote(s: WasmStorage): void {
+    if (s.addr < 0) return;
+    const js = new Float32Array(s.size);
+    js.set(s.values as Float32Array);
+    this.finalizer.unregister(s.values);
+    this.heapAlloc.release(s.addr, s.block);
+    s.values = js;
+    s.addr = -1;
   }
 
   protected override v(s: Storage): NumArray {
@@ -502,7 +539,7 @@ export class WasmBackend extends JsBackend {
 
   /** Returns a storage's block to the heap now; later use of the tensor throws. */
   private freeStorage(s: WasmStorage): void {
-    if (s.freed) return;
+    if (s.freed || s.addr < 0) return;
     s.freed = true;
     this.finalizer.unregister(s.values);
     this.heapAlloc.release(s.addr, s.block);
@@ -515,16 +552,19 @@ export class WasmBackend extends JsBackend {
 
   /**
    * Ends the innermost scope: frees every tensor made in it whose storage is not in `keep`, and
-   * returns those that are (they pass to the enclosing scope, if any).
+   * returns those that are. Kept tensors pass to the enclosing scope, or with `detach` (and no
+   * enclosing scope) move into JS arrays, so that results handed to user code (predict's) are
+   * the garbage collector's alone.
    */
-  endScope(keep: Set<Storage>): Storage[] {
+  endScope(keep: Set<Storage>, detach = false): Storage[] {
     const made = this.scopes.pop() ?? [];
     const kept: WasmStorage[] = [];
     for (const s of made) {
       if (keep.has(s)) kept.push(s);
       else this.freeStorage(s);
     }
-    this.scopes.at(-1)?.push(...kept);
+    if (this.scopes.length > 0) this.scopes.at(-1)!.push(...kept);
+    else if (detach) for (const s of kept) this.demote(s);
     return kept;
   }
 
@@ -567,7 +607,7 @@ export class WasmBackend extends JsBackend {
   /** Copies values into the heap at byte address addr. */
   private put(addr: number, values: ArrayLike<number>): void {
     const t = this.prof ? performance.now() : 0;
-    this.heapView().set(values, addr >> 2);
+    this.heapView().set(values, addr / 4);
     if (this.prof) {
       this.prof.copyMs += performance.now() - t;
       this.prof.copies++;
@@ -577,7 +617,7 @@ export class WasmBackend extends JsBackend {
   /** Copies n floats at byte address addr into out at offset (faster than slice() in V8). */
   private takeInto(out: Float32Array, offset: number, addr: number, n: number): void {
     const t = this.prof ? performance.now() : 0;
-    out.set(this.heapView().subarray(addr >> 2, (addr >> 2) + n), offset);
+    out.set(this.heapView().subarray(addr / 4, addr / 4 + n), offset);
     if (this.prof) {
       this.prof.copyMs += performance.now() - t;
       this.prof.copies++;
@@ -597,8 +637,12 @@ export class WasmBackend extends JsBackend {
     scratch: number[],
     run: (ins: number[], out: number, scratch: number[]) => void,
   ): Storage | null {
-    const ins = inputs.map((s) => (s instanceof WasmStorage ? s : null));
-    for (let i = 0; i < inputs.length; i++) if (ins[i]) this.v(inputs[i]!); // freed? throw
+    const ins = inputs.map((s) => {
+      if (!(s instanceof WasmStorage)) return null;
+      this.v(s); // freed? throw
+      if (s.addr < 0 && ++s.uses >= PROMOTE_AFTER) this.promote(s);
+      return s.addr >= 0 ? s : null;
+    });
     const out = this.allocFloat(outSize);
     const outBlock = this.blocks.get(out);
     const sizes = inputs.map((s, i) => (ins[i] ? 0 : s.size * 4));
@@ -623,7 +667,8 @@ export class WasmBackend extends JsBackend {
   /** Whether a memory-bound kernel should run in wasm: large enough to pay for its copies. */
   private worthIt(inputs: Storage[], outSize: number): boolean {
     if (!inputs.every((s) => s.dtype === 'float32')) return false;
-    const copies = inputs.some((s) => !(s instanceof WasmStorage)) || !this.resident;
+    const copies =
+      inputs.some((s) => !(s instanceof WasmStorage) || s.addr < 0) || this.scopes.length === 0;
     return outSize >= (copies ? WASM_MIN_ELEMENTS : WASM_MIN_RESIDENT);
   }
 
