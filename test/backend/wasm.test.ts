@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend, ConvInfo, PoolInfo, Storage } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, ConvInfo, PoolInfo, Storage } from '../../src/backend/backend.js';
 import { backendByName, backendNames } from '../../src/backend/registry.js';
 import {
   WasmBackend,
@@ -234,9 +234,9 @@ describe('wasm backend', () => {
     assert.ok(backendNames().includes('wasm'));
     assert.equal(backendByName('wasm').name, 'wasm');
     if (!process.env.RECEPTIVE_BACKEND) {
-      // Without the override the default backend is wasm (when another test file has not
-      // switched it; this file never calls setBackend).
-      assert.equal(rc.getBackend(), 'wasm');
+      // Without the override the default backend is wasm, or native where its addon loads
+      // (when another test file has not switched it; this file never calls setBackend).
+      assert.equal(rc.getBackend(), rc.nativeBackendStatus().available ? 'native' : 'wasm');
     }
   });
 
@@ -416,6 +416,52 @@ describe('wasm backend', () => {
     be.endScope(new Set([kept]), true);
     assert.equal(addr(kept), -1);
     assert.equal(be.read(kept).length, 3000);
+  });
+
+  test('adamUpdate equals the composed ops of optim/adam.ts bit for bit (with and without AMSGrad)', () => {
+    for (const be of [new WasmBackend({ shared: false }), new WasmBackend()]) {
+      const n = 1003; // not a multiple of 4: the scalar tail too
+      const [p, g, m] = [randn(n), randn(n), randn(n)];
+      const v = randn(n).map(Math.abs);
+      const vMax = randn(n).map(Math.abs);
+      const h = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7, sqrtBias2: Math.sqrt(1 - 0.999 ** 3) };
+      const scalars = { ...h, stepSize: 0.001 / (1 - 0.9 ** 3) };
+      // The reference: js kernels composed as optim/adam.ts composes the ops.
+      const J = (a: ArrayLike<number>) => js.write(a, 'float32');
+      const sc = (x: number) => js.write([x], 'float32');
+      const bin = (op: BinaryOp, a: Storage, b: Storage) =>
+        js.binary(op, a, [a.size], b, b.size === 1 ? [] : [b.size], [a.size]);
+      const m1 = bin('add', bin('mul', J(m), sc(h.beta1)), bin('mul', J(g), sc(1 - h.beta1)));
+      const v1 = bin(
+        'add',
+        bin('mul', J(v), sc(h.beta2)),
+        bin('mul', js.unary('square', J(g)), sc(1 - h.beta2)),
+      );
+      for (const ams of [false, true]) {
+        const second = ams ? bin('maximum', J(vMax), v1) : v1;
+        const denom = bin(
+          'add',
+          bin('div', js.unary('sqrt', second), sc(h.sqrtBias2)),
+          sc(h.epsilon),
+        );
+        const p1 = bin('sub', J(p), bin('mul', bin('div', m1, denom), sc(scalars.stepSize)));
+        be.beginScope();
+        const r = be.adamUpdate(
+          be.write(p, 'float32'),
+          be.write(g, 'float32'),
+          be.write(m, 'float32'),
+          be.write(v, 'float32'),
+          ams ? be.write(vMax, 'float32') : null,
+          scalars,
+        );
+        assert.ok(r);
+        assertSame(be.read(r.p), js.read(p1), `p (amsgrad ${ams})`);
+        assertSame(be.read(r.m), js.read(m1), `m (amsgrad ${ams})`);
+        assertSame(be.read(r.v), js.read(v1), `v (amsgrad ${ams})`);
+        if (ams) assertSame(be.read(r.vMax!), js.read(second), 'vMax');
+        be.endScope(new Set());
+      }
+    }
   });
 
   test('setThreads / getThreads choose the thread count; bad counts get a clear error', () => {

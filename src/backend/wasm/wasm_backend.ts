@@ -37,6 +37,7 @@
 import { BackendError } from '../../util/errors.js';
 import { sizeOf } from '../../util/shape.js';
 import type {
+  AdamScalars,
   BinaryOp,
   ConvInfo,
   DType,
@@ -90,6 +91,25 @@ interface Kernels {
     ws: number,
   ): void;
   addInto(dst: number, src: number, n: number): void;
+  adamUpdate(
+    n: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    vMax: number,
+    pOut: number,
+    mOut: number,
+    vOut: number,
+    vMaxOut: number,
+    b1: number,
+    b2: number,
+    c1: number,
+    c2: number,
+    eps: number,
+    sqrtBias2: number,
+    stepSize: number,
+  ): void;
   conv2dForward(
     info: number,
     x: number,
@@ -637,16 +657,28 @@ export class WasmBackend extends JsBackend {
     scratch: number[],
     run: (ins: number[], out: number, scratch: number[]) => void,
   ): Storage | null {
+    const r = this.callN(inputs, [outSize], scratch, (ins, [out], sc) => run(ins, out!, sc));
+    return r ? r[0]! : null;
+  }
+
+  /** call() with several outputs. */
+  private callN(
+    inputs: Storage[],
+    outSizes: number[],
+    scratch: number[],
+    run: (ins: number[], outs: number[], scratch: number[]) => void,
+  ): Storage[] | null {
     const ins = inputs.map((s) => {
       if (!(s instanceof WasmStorage)) return null;
       this.v(s); // freed? throw
       if (s.addr < 0 && ++s.uses >= PROMOTE_AFTER) this.promote(s);
       return s.addr >= 0 ? s : null;
     });
-    const out = this.allocFloat(outSize);
-    const outBlock = this.blocks.get(out);
+    const outs = outSizes.map((n) => this.allocFloat(n));
+    const outBlocks = outs.map((o) => this.blocks.get(o));
     const sizes = inputs.map((s, i) => (ins[i] ? 0 : s.size * 4));
-    const t = this.temps(...sizes, outBlock ? 0 : outSize * 4, ...scratch);
+    const outTemp = outSizes.map((n, j) => (outBlocks[j] ? 0 : n * 4));
+    const t = this.temps(...sizes, ...outTemp, ...scratch);
     if (!t) return null;
     try {
       const addrs = inputs.map((s, i) => {
@@ -655,13 +687,15 @@ export class WasmBackend extends JsBackend {
         this.put(t.addrs[i]!, this.v(s));
         return t.addrs[i]!;
       });
-      const outAddr = outBlock ? outBlock[0] : t.addrs[inputs.length]!;
-      run(addrs, outAddr, t.addrs.slice(inputs.length + 1));
-      if (!outBlock) this.takeInto(out, 0, outAddr, outSize);
+      const outAddrs = outs.map((_, j) => outBlocks[j]?.[0] ?? t.addrs[inputs.length + j]!);
+      run(addrs, outAddrs, t.addrs.slice(inputs.length + outs.length));
+      outs.forEach((o, j) => {
+        if (!outBlocks[j]) this.takeInto(o, 0, outAddrs[j]!, outSizes[j]!);
+      });
     } finally {
       t.done();
     }
-    return this.wrap(out);
+    return outs.map((o) => this.wrap(o));
   }
 
   /** Whether a memory-bound kernel should run in wasm: large enough to pay for its copies. */
@@ -768,6 +802,45 @@ export class WasmBackend extends JsBackend {
       if (fast.reduceSum(this.v(x), shape, axes, out)) return this.wrap(out);
     }
     return super.reduce(op, x, shape, axes);
+  }
+
+  /** One Adam step in one pass over memory (assembly/adam.ts); the same values as the ops. */
+  adamUpdate(
+    p: Storage,
+    g: Storage,
+    m: Storage,
+    v: Storage,
+    vMax: Storage | null,
+    h: AdamScalars,
+  ): { p: Storage; m: Storage; v: Storage; vMax: Storage | null } | null {
+    const ins = vMax ? [p, g, m, v, vMax] : [p, g, m, v];
+    const n = p.size;
+    if (ins.some((s) => s.size !== n || s.dtype !== 'float32')) return null;
+    const outs = this.callN(ins, Array<number>(vMax ? 4 : 3).fill(n), [], (a, o) =>
+      this.timed(() =>
+        this.k.adamUpdate(
+          n,
+          a[0]!,
+          a[1]!,
+          a[2]!,
+          a[3]!,
+          vMax ? a[4]! : 0,
+          o[0]!,
+          o[1]!,
+          o[2]!,
+          vMax ? o[3]! : 0,
+          h.beta1,
+          h.beta2,
+          1 - h.beta1,
+          1 - h.beta2,
+          h.epsilon,
+          h.sqrtBias2,
+          h.stepSize,
+        ),
+      ),
+    );
+    if (!outs) return null;
+    return { p: outs[0]!, m: outs[1]!, v: outs[2]!, vMax: vMax ? outs[3]! : null };
   }
 
   /** Pool geometry as the i32 fields of PoolGeo (assembly/pool.ts), written at addr. */

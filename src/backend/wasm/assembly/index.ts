@@ -54,6 +54,7 @@ export function heapBase(): usize {
   return __heap_base;
 }
 
+export { adamUpdate } from './adam';
 export { binary, sum2d, unary } from './elementwise';
 export { avgPool, maxPool } from './pool';
 export { vadd as addInto } from './vec';
