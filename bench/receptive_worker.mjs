@@ -5,6 +5,17 @@ import { filled, peakRssMB, SHAPES, timeIt, W4_GFLOP, W5_GFLOP } from './common.
 
 const [backend, workload, threads] = process.argv.slice(2);
 rc.setBackend(backend);
+if (rc.getBackend() !== backend) {
+  // 'native' without its addon runs on wasm: say so instead of measuring the wrong thing.
+  console.log(
+    JSON.stringify({
+      engine: `receptive-${backend}`,
+      workload,
+      error: `${backend} is unavailable`,
+    }),
+  );
+  process.exit(0);
+}
 if (threads && rc.setThreads) rc.setThreads(Number(threads));
 rc.setSeed(1);
 

@@ -3,7 +3,7 @@
 // Each (engine, workload) runs in its own process, so peak memory is that workload's own.
 //   npm run bench                          every engine, every workload (10-20 minutes)
 //   npm run bench -- --only W1,W4          some workloads
-//   npm run bench -- --engines wasm,torch  some engines (wasm, wasm-1t, js, tfjs-cpu, tfjs-wasm, torch)
+//   npm run bench -- --engines wasm,torch  some engines (native, wasm, wasm-1t, js, tfjs-cpu, tfjs-wasm, torch)
 // Results: a table with ratios on stdout, and bench/results.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -34,6 +34,8 @@ const torchOk = (() => {
 })();
 const rc = await import('../dist/index.js');
 const hasWasm = rc.backendNames().includes('wasm');
+// The native backend (an optional C++ addon over oneDNN): a column where it is built.
+const native = rc.nativeBackendStatus?.() ?? { available: false, reason: 'this build has none' };
 
 // Which engine runs which workloads ('js' is there for scale: too slow for the big nets).
 const ALL = ['W1', 'W2', 'W3', 'W4', 'W5'];
@@ -41,6 +43,9 @@ const node =
   (...a) =>
   (w) => [process.execPath, ...a.map((x) => (x === '$W' ? w : x))];
 const engines = [
+  ...(native.available
+    ? [{ id: 'native', cmd: node('receptive_worker.mjs', 'native', '$W'), workloads: ALL }]
+    : []),
   ...(hasWasm
     ? [{ id: 'wasm', cmd: node('receptive_worker.mjs', 'wasm', '$W'), workloads: ALL }]
     : []),
@@ -60,6 +65,8 @@ const engines = [
     ? [{ id: 'torch', cmd: (w) => ['/usr/bin/python3', 'torch_worker.py', w], workloads: ALL }]
     : []),
 ].filter((e) => !arg('--engines') || arg('--engines').split(',').includes(e.id));
+if (!native.available && (!arg('--engines') || arg('--engines').split(',').includes('native')))
+  console.log(`No native column: ${native.reason}.`);
 if (!torchOk)
   console.log(
     'PyTorch is not installed for /usr/bin/python3 (Debian: apt-get install python3-torch): no PyTorch column or ratios.',
@@ -135,18 +142,19 @@ function summarize(r) {
   return JSON.stringify(r);
 }
 
-// Ratios of receptive's fastest backend to each peer, per workload (higher is better for receptive).
+// Ratios of each of receptive's fast backends to each peer, per workload (above 1: receptive is faster).
 console.log('\nRatios (receptive / peer; above 1 means receptive is faster)');
-const ours = hasWasm ? 'wasm' : 'js';
+const ours = [...(native.available ? ['native'] : []), hasWasm ? 'wasm' : 'js'];
+const isOurs = (id) => id === 'native' || id.startsWith('wasm') || id === 'js';
 for (const w of only) {
-  const mine = results.find((r) => r.workload === w && r.id === ours);
-  if (!mine || headline(mine) === null) continue;
-  const cells = results
-    .filter(
-      (r) => r.workload === w && !r.id.startsWith('wasm') && r.id !== 'js' && headline(r) !== null,
-    )
-    .map((r) => `${r.id} ${(headline(mine) / headline(r)).toFixed(2)}×`);
-  console.log(`  ${w} ${ours}: ${cells.join(', ') || 'no peer result'}`);
+  for (const id of ours) {
+    const mine = results.find((r) => r.workload === w && r.id === id);
+    if (!mine || headline(mine) === null) continue;
+    const cells = results
+      .filter((r) => r.workload === w && !isOurs(r.id) && headline(r) !== null)
+      .map((r) => `${r.id} ${(headline(mine) / headline(r)).toFixed(2)}×`);
+    console.log(`  ${w} ${id.padEnd(6)}: ${cells.join(', ') || 'no peer result'}`);
+  }
 }
 
 const file = join(here, 'results.json');

@@ -1,9 +1,11 @@
 /**
  * receptive: convolutional neural networks, end to end, in TypeScript.
- * The whole public API for Node: everything of api.ts, plus the file loaders, saving and
- * loading, ONNX export, image codecs, charts and reports.
+ * The whole public API for Node: everything of api.ts, plus the native backend, the file
+ * loaders, saving and loading, ONNX export, image codecs, charts and reports.
  */
 export * from './api.js';
+// Registers the 'native' backend (a C++ addon, optional) and makes it the default where it loads.
+export { nativeBackendStatus } from './backend/native/register.js';
 export * as data from './data/index.js';
 export * from './io/index.js';
 export * as vision from './vision/index.js';

@@ -1,9 +1,11 @@
 /**
  * Which backend runs the kernels. `js` is the reference; `js-f64` is the same code in float64,
  * used by gradient checks; `wasm` runs GEMM, convolutions, pooling and the common elementwise
- * ops as WebAssembly SIMD kernels.
- * The default is `wasm` where the engine has WebAssembly SIMD, else `js`; the environment
- * variable RECEPTIVE_BACKEND (Node) overrides it, e.g. `RECEPTIVE_BACKEND=js npm test`.
+ * ops as WebAssembly SIMD kernels. In Node, `native` (a C++ addon over oneDNN, optional; see
+ * backend/native/) registers itself from the Node entry points, which prefer it by default.
+ * The default is the preferred backend that can run (preferByDefault), else `wasm` where the
+ * engine has WebAssembly SIMD, else `js`; the environment variable RECEPTIVE_BACKEND (Node)
+ * overrides it, e.g. `RECEPTIVE_BACKEND=js npm test`.
  *
  * Threads: backends that have them (wasm with shared memory) run their big kernels on
  * `setThreads(n)` threads; the default is the machine's core count (at most 8), or the

@@ -15,6 +15,7 @@ import { registerExportCommand } from './export.js';
 import { train } from './train.js';
 import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
+import '../backend/native/register.js'; // the 'native' backend, the default where its addon loads
 
 function int(name: string) {
   return (v: string) => {

@@ -39,8 +39,9 @@ export function broadcastTo(x: Tensor, shape: number[]): Tensor {
     );
   }
   if (sameShape(x.shape, shape)) return x;
-  const zero = be().fill(sizeOf(shape), 0, x.dtype);
-  const out = wrap(be().binary('add', x.storage, x.shape, zero, shape, shape), shape);
+  // x + 0 with a scalar zero: the kernel broadcasts, so no full-size tensor of zeros is made.
+  const zero = be().fill(1, 0, x.dtype);
+  const out = wrap(be().binary('add', x.storage, x.shape, zero, [], shape), shape);
   return record('broadcastTo', out, [x], (dy) => [sumTo(dy, x.shape)]);
 }
 

@@ -1,5 +1,6 @@
 /** Adam (with AMSGrad) and AdamW, by PyTorch's update rule with Keras's default epsilon. */
 import { add, div, maximum, mul, sqrt, square, sub } from '../ops/elementwise.js';
+import { wrap } from '../ops/util.js';
 import type { Tensor } from '../tensor.js';
 import {
   checkBoolean,
@@ -68,13 +69,34 @@ export class Adam extends Optimizer {
   protected update(p: Tensor, g: Tensor, state: ParamState, lr: number): Tensor {
     const { beta1, beta2 } = this;
     const s = state.slots;
+    const t = state.step;
+    // A backend with a fused step (native, wasm) does all of the below in one pass over memory.
+    const fused = p.storage.backend.adamUpdate?.(
+      p.storage,
+      g.storage,
+      s.m!.storage,
+      s.v!.storage,
+      this.amsgrad ? s.vMax!.storage : null,
+      {
+        beta1,
+        beta2,
+        epsilon: this.epsilon,
+        sqrtBias2: Math.sqrt(1 - beta2 ** t),
+        stepSize: lr / (1 - beta1 ** t),
+      },
+    );
+    if (fused) {
+      s.m = wrap(fused.m, p.shape);
+      s.v = wrap(fused.v, p.shape);
+      if (fused.vMax) s.vMax = wrap(fused.vMax, p.shape);
+      return wrap(fused.p, p.shape);
+    }
     const m = add(mul(s.m!, beta1), mul(g, 1 - beta1));
     const v = add(mul(s.v!, beta2), mul(square(g), 1 - beta2));
     s.m = m;
     s.v = v;
     let second = v;
     if (this.amsgrad) second = s.vMax = maximum(s.vMax!, v);
-    const t = state.step;
     const stepSize = lr / (1 - beta1 ** t);
     const denom = add(div(sqrt(second), Math.sqrt(1 - beta2 ** t)), this.epsilon);
     return sub(p, mul(div(m, denom), stepSize));

@@ -52,6 +52,8 @@ const SAVER = `
 // Only the layers and save(): the whole library would double the start-up time of each round.
 import { layers, Sequential } from ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'nn', 'index.js')).href)};
 import ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'io', 'save_load.js')).href)};
+// The 'native' backend registers from the Node entry: here, for RECEPTIVE_BACKEND=native.
+import ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'backend', 'native', 'register.js')).href)};
 const dir = process.argv[2];
 // About 1.1 MB of weights, so that a save takes a few milliseconds and kills land inside it.
 const model = new Sequential([

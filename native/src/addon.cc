@@ -1,0 +1,114 @@
+// receptive's native backend: the N-API module. Kernels live in conv.cc (oneDNN convolutions),
+// pool.cc (oneDNN pooling), gemm.cc (oneDNN's sgemm) and elementwise.cc (plain loops); this
+// file holds what they share and the module's small functions (version, threads).
+#include "common.h"
+
+namespace rc {
+
+dnnl::engine &engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream &stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+static int epoch = 0;
+
+int maxThreads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+int threadEpoch() { return epoch; }
+
+float *floats(const Napi::Value &v, size_t min, const char *what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
+  }
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() < min) {
+    throw Napi::RangeError::New(v.Env(), std::string(what) + " has " + std::to_string(a.ElementLength()) +
+                                             " elements, needs " + std::to_string(min));
+  }
+  return a.Data();
+}
+
+const int32_t *ints(const Napi::Value &v, size_t min, const char *what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be an Int32Array");
+  }
+  auto a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() < min) {
+    throw Napi::RangeError::New(v.Env(), std::string(what) + " is too short");
+  }
+  return a.Data();
+}
+
+int64_t integer(const Napi::Value &v, const char *what) {
+  if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int64_t>(d))) {
+    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be an integer");
+  }
+  return static_cast<int64_t>(d);
+}
+
+/** setThreads(n): the threads OpenMP (and so oneDNN) uses from now on. */
+static Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  const int64_t n = integer(info[0], "threads");
+  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be at least 1");
+#ifdef _OPENMP
+  if (n != omp_get_max_threads()) {
+    omp_set_num_threads(static_cast<int>(n));
+    epoch++;
+  }
+#endif
+  return info.Env().Undefined();
+}
+
+static Napi::Value GetThreads(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), maxThreads());
+}
+
+/** { onednn: '2.6.3', isa: 'avx512_core_amx', threads } for messages and the bench. */
+static Napi::Value Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const dnnl_version_t *v = dnnl_version();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
+  const char *isa = "unknown";
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: isa = "sse41"; break;
+    case dnnl::cpu_isa::avx: isa = "avx"; break;
+    case dnnl::cpu_isa::avx2: isa = "avx2"; break;
+    case dnnl::cpu_isa::avx512_core: isa = "avx512_core"; break;
+    case dnnl::cpu_isa::avx512_core_vnni: isa = "avx512_core_vnni"; break;
+    case dnnl::cpu_isa::avx512_core_bf16: isa = "avx512_core_bf16"; break;
+    case dnnl::cpu_isa::avx512_core_amx: isa = "avx512_core_amx"; break;
+    default: break;
+  }
+  o.Set("isa", isa);
+  o.Set("threads", maxThreads());
+  return o;
+}
+
+}  // namespace rc
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("setThreads", Napi::Function::New(env, rc::SetThreads));
+  exports.Set("getThreads", Napi::Function::New(env, rc::GetThreads));
+  exports.Set("info", Napi::Function::New(env, rc::Info));
+  rc::initConv(env, exports);
+  rc::initPool(env, exports);
+  rc::initGemm(env, exports);
+  rc::initElementwise(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(receptive_native, Init)

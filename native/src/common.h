@@ -1,0 +1,74 @@
+// Shared by the addon's files: the oneDNN engine and stream, typed-array access, a parallel loop.
+#pragma once
+
+#include <napi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <dnnl.hpp>
+#include <string>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+// Memory-bound loops are built for AVX-512, AVX2 and the baseline, chosen at load time by the
+// CPU (GCC/Clang function multiversioning), so the addon stays portable across x86-64 machines.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__)
+#define RC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RC_CLONES
+#endif
+
+namespace rc {
+
+dnnl::engine &engine();
+dnnl::stream &stream();
+
+/** The number of threads kernels use (OpenMP's, which oneDNN shares). */
+int maxThreads();
+
+/** Bumped by setThreads: oneDNN primitives are built for a thread count, so caches key on it. */
+int threadEpoch();
+
+/** The float32 data of a Float32Array argument holding at least `min` elements (else throws). */
+float *floats(const Napi::Value &v, size_t min, const char *what);
+
+/** The int32 data of an Int32Array argument holding at least `min` elements (else throws). */
+const int32_t *ints(const Napi::Value &v, size_t min, const char *what);
+
+/** An integer argument (else throws). */
+int64_t integer(const Napi::Value &v, const char *what);
+
+/**
+ * Runs f(begin, end) over [0, n) split into one contiguous piece per thread, or on the calling
+ * thread alone when n is below 2 · grain (a parallel region costs a few microseconds). Piece
+ * boundaries fall on multiples of `align` (16 floats for flat arrays: whole cache lines).
+ */
+template <class F>
+void parallelFor(int64_t n, int64_t grain, const F &f, int64_t align = 1) {
+  int64_t nt = maxThreads();
+  if (grain > 0 && n / grain < nt) nt = n / grain;
+  if (nt <= 1) {
+    f(int64_t(0), n);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(int(nt))
+  {
+    const int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
+    const int64_t b = std::min(n, (n * t / T + align - 1) / align * align);
+    const int64_t e = t == T - 1 ? n : std::min(n, (n * (t + 1) / T + align - 1) / align * align);
+    if (b < e) f(b, e);
+  }
+#else
+  f(int64_t(0), n);
+#endif
+}
+
+void initConv(Napi::Env env, Napi::Object exports);
+void initPool(Napi::Env env, Napi::Object exports);
+void initElementwise(Napi::Env env, Napi::Object exports);
+void initGemm(Napi::Env env, Napi::Object exports);
+
+}  // namespace rc

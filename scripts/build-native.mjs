@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Builds the optional native backend (native/: an N-API addon over oneDNN) with node-gyp.
+// Runs as package.json's "install" script, and as `npm run build:native`. It never fails the
+// install: if the build cannot run or fails (no compiler, no oneDNN, another OS), it prints one
+// line saying why, writes that line to native/build-status.txt (the backend's loader repeats it
+// when someone asks for 'native'), and exits 0; receptive then runs on 'wasm'.
+// The compiler's output goes to native/build.log. RECEPTIVE_SKIP_NATIVE=1 skips the build.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = join(root, 'native');
+const statusFile = join(dir, 'build-status.txt');
+const logFile = join(dir, 'build.log');
+const addonFile = join(dir, 'build', 'Release', 'receptive_native.node');
+
+function unavailable(why) {
+  writeFileSync(statusFile, `${why}\n`);
+  console.log(`receptive: native backend unavailable (${why}); receptive will use 'wasm'.`);
+  process.exit(0);
+}
+
+if (process.env.RECEPTIVE_SKIP_NATIVE && process.env.RECEPTIVE_SKIP_NATIVE !== '0') {
+  unavailable('the build was skipped: RECEPTIVE_SKIP_NATIVE is set');
+}
+if (!existsSync(join(dir, 'binding.gyp'))) unavailable('native/binding.gyp is missing');
+
+/** node-gyp: npm's own during npm scripts, else a local install, else the one bundled with npm. */
+function nodeGyp() {
+  const candidates = [process.env.npm_config_node_gyp];
+  try {
+    candidates.push(createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    // not installed locally
+  }
+  const prefix = dirname(dirname(process.execPath));
+  candidates.push(
+    join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  );
+  return candidates.find((c) => c && existsSync(c));
+}
+
+const gyp = nodeGyp();
+if (!gyp) unavailable('node-gyp was not found (it comes with npm)');
+
+// Build against the running Node's own headers where they are installed (Debian's nodejs,
+// most distributions), so that node-gyp need not download them.
+const args = [gyp, 'rebuild', '--directory', dir];
+const prefix = dirname(dirname(process.execPath));
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) {
+  args.push(`--nodedir=${prefix}`);
+}
+const r = spawnSync(process.execPath, args, {
+  cwd: dir,
+  encoding: 'utf8',
+  timeout: 600_000,
+  env: { ...process.env, JOBS: process.env.JOBS ?? 'max' },
+});
+const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
+writeFileSync(logFile, log);
+
+if (r.status !== 0 || !existsSync(addonFile)) {
+  // Name the usual causes; otherwise the first compiler error.
+  const causes = [
+    [
+      /dnnl\.hpp: No such file|cannot find -ldnnl|dnnl\.hpp' file not found/,
+      'oneDNN was not found (Debian/Ubuntu: apt-get install libdnnl-dev)',
+    ],
+    [/ERR! find Python|Could not find any Python/i, 'node-gyp needs Python 3'],
+    [/make: (not found|No such file)|spawn make ENOENT|not found: make/, 'make was not found'],
+    [
+      /(g\+\+|c\+\+|clang\+\+)[^\n]*(not found|No such file)|spawn [^\n]*\+\+ ENOENT|CXX[^\n]*not found/,
+      'no C++ compiler was found',
+    ],
+    [/openmp|omp\.h/i, 'the C++ compiler lacks OpenMP'],
+    [
+      /EAI_AGAIN|ENOTFOUND|getaddrinfo|ECONNREFUSED/,
+      "Node's headers could not be downloaded (offline?)",
+    ],
+  ];
+  // Only the lines that report a problem (node-gyp's info lines name Python, make, the compiler).
+  const problems = log
+    .split('\n')
+    .filter((l) => /error|ERR!|not found|No such file|ENOENT|cannot find/i.test(l));
+  const cause = causes.find(([re]) => problems.some((l) => re.test(l)))?.[1];
+  // The compiler's first diagnostic, else make's complaint (a compiler that failed silently).
+  const diagnostic = problems.find((l) => /\berror:/.test(l))?.trim();
+  const compilerFailed = problems.some((l) => /^make: \*\*\*/.test(l));
+  const compiler = process.env.CXX ?? 'c++';
+  const why =
+    r.error?.code === 'ETIMEDOUT'
+      ? 'the build took more than 10 minutes'
+      : (cause ??
+        (diagnostic
+          ? `the C++ build failed: ${diagnostic.slice(0, 160)}`
+          : compilerFailed
+            ? `the C++ compiler (${compiler}) failed`
+            : `node-gyp exited with ${r.status}`));
+  unavailable(`${why}; details in native/build.log`);
+}
+
+// Built: check that it loads (the shared libraries it needs are there).
+try {
+  const addon = createRequire(import.meta.url)(addonFile);
+  const info = addon.info();
+  rmSync(statusFile, { force: true });
+  console.log(
+    `receptive: built the native backend (oneDNN ${info.onednn}, ${info.isa}, ${info.threads} threads).`,
+  );
+} catch (e) {
+  unavailable(`the addon was built but does not load: ${String(e.message).split('\n')[0]}`);
+}

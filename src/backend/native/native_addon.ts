@@ -1,0 +1,177 @@
+/**
+ * Finds and loads the native addon (native/, built by `npm install` through
+ * scripts/build-native.mjs). Node only: src/index.ts reaches this through ./register.ts, and the
+ * browser entry never imports it. Loading never throws: it gives the addon or the reason it is
+ * unavailable, in words a user can act on.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The functions of native/src/*.cc. Arrays are read and written in place; geometry is int32. */
+export interface NativeAddon {
+  info(): { onednn: string; isa: string; threads: number };
+  setThreads(n: number): void;
+  getThreads(): number;
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, geo: Int32Array, wId: number): boolean;
+  conv2dBackwardInput(
+    dy: Float32Array,
+    w: Float32Array,
+    dx: Float32Array,
+    geo: Int32Array,
+  ): boolean;
+  conv2dBackwardFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    geo: Int32Array,
+  ): boolean;
+  convImpl(geo: Int32Array): { forward: string; backwardData: string; backwardWeights: string };
+  matmul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+  pool(mode: number, x: Float32Array, y: Float32Array, geo: Int32Array): void;
+  poolBackward(
+    mode: number,
+    x: Float32Array | null,
+    dy: Float32Array,
+    dx: Float32Array,
+    geo: Int32Array,
+  ): void;
+  unary(op: number, x: Float32Array, y: Float32Array): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    outer: number,
+    aOuter: number,
+    bOuter: number,
+    inner: number,
+    aInner: number,
+    bInner: number,
+  ): void;
+  sum2d(x: Float32Array, outer: number, inner: number, overOuter: boolean, out: Float32Array): void;
+  batchNorm(
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    channels: number,
+    epsilon: number,
+  ): void;
+  adam(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array | null,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    vMaxOut: Float32Array | null,
+    scalars: Float32Array,
+  ): void;
+  batchNormBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    channels: number,
+    epsilon: number,
+    dx: Float32Array,
+    dMean: Float32Array,
+    dVariance: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+  ): void;
+}
+
+export type AddonLoad =
+  | { addon: NativeAddon; reason?: undefined }
+  | { addon: null; reason: string };
+
+const ADDON = join('native', 'build', 'Release', 'receptive_native.node');
+/** Written by scripts/build-native.mjs when the build could not run or failed: one line, why. */
+const STATUS = join('native', 'build-status.txt');
+
+/** The package root: the nearest folder above this module with receptive's package.json. */
+function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'receptive') return dir;
+      } catch {
+        // an unreadable package.json: keep looking upwards
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+let loaded: AddonLoad | null = null;
+
+/** The addon, loaded once; or why it is unavailable. */
+export function loadNativeAddon(): AddonLoad {
+  if (!loaded) loaded = tryLoad();
+  return loaded;
+}
+
+function tryLoad(): AddonLoad {
+  // RECEPTIVE_NATIVE_ADDON: an addon built elsewhere (or, in tests, a missing one).
+  const override = process.env.RECEPTIVE_NATIVE_ADDON;
+  if (override) {
+    if (!existsSync(override)) {
+      return {
+        addon: null,
+        reason: `RECEPTIVE_NATIVE_ADDON names ${override}, which does not exist`,
+      };
+    }
+    return require_(override);
+  }
+  const root = packageRoot();
+  if (!root) return { addon: null, reason: "receptive's package folder was not found" };
+  const file = join(root, ADDON);
+  if (!existsSync(file)) {
+    let why = 'it was not built';
+    try {
+      const status = readFileSync(join(root, STATUS), 'utf8').trim();
+      if (status) why = status;
+    } catch {
+      // no status file: the install script did not run (e.g. npm --ignore-scripts)
+    }
+    return {
+      addon: null,
+      reason: `${why}; \`npm run build:native\` builds it (needs a C++ compiler and oneDNN: apt-get install libdnnl-dev)`,
+    };
+  }
+  return require_(file);
+}
+
+function require_(file: string): AddonLoad {
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    addon.info();
+    return { addon };
+  } catch (e) {
+    const first = String((e as Error).message ?? e).split('\n')[0];
+    return { addon: null, reason: `${file} could not be loaded (${first})` };
+  }
+}

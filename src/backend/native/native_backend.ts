@@ -1,0 +1,519 @@
+/**
+ * The native backend (Node only): the heavy kernels in a C++ addon (native/), everything else
+ * from the js backend, which this class extends.
+ *
+ * - Convolutions (forward, backward-data, backward-weights) run in oneDNN, the library under
+ *   PyTorch's and ONNX Runtime's CPU convolutions, directly on receptive's NHWC activations;
+ *   HWIO filters are reordered into oneDNN's blocked layouts (and kept so when a filter is used
+ *   again, as in repeated predictions).
+ * - GEMM is oneDNN's sgemm.
+ * - Pooling, batch normalization, the common elementwise ops, sums and the Adam step are plain
+ *   C++ loops (vectorized, split over threads), with the reference's semantics.
+ * - Tiny tensors, int32 tensors and the remaining ops take the single-loop JS paths of
+ *   ../wasm/fast_js.ts, then the reference kernels.
+ *
+ * Storage: a Float32Array per tensor, as on the js backend; the addon reads and writes those
+ * arrays in place, so no call copies its operands. Inside a step scope (fit, trainOnBatch,
+ * evaluate and predict open one: train/step_scope.ts) the arrays of the tensors a step frees go
+ * to a pool that the next step's kernels take their outputs from. Fresh memory costs a page
+ * fault per 4 KB on first touch, about as much as a memory-bound kernel itself; pooled arrays
+ * are already mapped. A freed tensor used afterwards throws.
+ *
+ * Threads: OpenMP's, shared by oneDNN and the loops; setThreads(n) sets them.
+ */
+import { ArgumentError, BackendError } from '../../util/errors.js';
+import { sizeOf } from '../../util/shape.js';
+import type {
+  AdamScalars,
+  BinaryOp,
+  ConvInfo,
+  DType,
+  PoolInfo,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from '../backend.js';
+import type { NumArray } from '../js/arrays.js';
+import { JsBackend, JsStorage } from '../js/js_backend.js';
+import * as fast from '../wasm/fast_js.js';
+import type { NativeAddon } from './native_addon.js';
+
+/** Memory-bound kernels go to the addon from this many elements; below, a JS loop is as fast. */
+const NATIVE_MIN_ELEMENTS = 512;
+
+/** Op codes of native/src/elementwise.cc; ops not listed stay in JS. */
+const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
+  neg: 0,
+  abs: 1,
+  exp: 2,
+  log: 3,
+  sqrt: 4,
+  rsqrt: 5,
+  square: 6,
+  reciprocal: 7,
+  relu: 8,
+  step: 9,
+  sign: 10,
+  tanh: 11,
+  sigmoid: 12,
+};
+const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  maximum: 4,
+  minimum: 5,
+  equal: 6,
+  greater: 7,
+};
+
+/** ConvInfo's fields in the order of Geo in native/src/conv.cc. */
+const CONV_FIELDS = [
+  'batch',
+  'inH',
+  'inW',
+  'inC',
+  'outH',
+  'outW',
+  'outC',
+  'kh',
+  'kw',
+  'strideH',
+  'strideW',
+  'dilationH',
+  'dilationW',
+  'padTop',
+  'padLeft',
+  'padBottom',
+  'padRight',
+  'groups',
+] as const;
+
+/** PoolInfo's fields in the order of PoolGeo in native/src/pool.cc. */
+const POOL_FIELDS = [
+  'batch',
+  'inH',
+  'inW',
+  'channels',
+  'outH',
+  'outW',
+  'kh',
+  'kw',
+  'strideH',
+  'strideW',
+  'padTop',
+  'padLeft',
+] as const;
+
+const MAX_POOL = 0;
+const AVG_POOL = 1;
+
+/**
+ * A number per filter storage, for the addon's cache of reordered filters: a storage's values
+ * never change, so the same storage means the same values. (Not per array: a step scope hands
+ * a freed tensor's array to a new tensor.)
+ */
+const storageIds = new WeakMap<Storage, number>();
+let nextStorageId = 1;
+function storageId(s: Storage): number {
+  let id = storageIds.get(s);
+  if (id === undefined) storageIds.set(s, (id = nextStorageId++));
+  return id;
+}
+
+/** Arrays smaller than this are left to the garbage collector (small allocations are cheap). */
+const POOL_MIN_FLOATS = 1024;
+/** The most bytes the pool holds. */
+const POOL_MAX_BYTES = 1024 * 2 ** 20;
+
+/** A native backend tensor: a Float32Array that a step scope may free (back to the pool). */
+class NativeStorage extends JsStorage {
+  /** Set when a step scope freed it: its array may now hold another tensor's values. */
+  freed = false;
+}
+
+export class NativeBackend extends JsBackend {
+  override readonly name = 'native';
+  private readonly convGeo = new Int32Array(CONV_FIELDS.length);
+  private readonly poolGeo = new Int32Array(POOL_FIELDS.length);
+  /** Freed arrays by length, for reuse. */
+  private readonly spare = new Map<number, Float32Array[]>();
+  private pooledBytes = 0;
+  /** Lengths asked for since the outermost scope last ended: the pool keeps only these. */
+  private readonly wanted = new Set<number>();
+  /** Storages made inside each open scope, innermost last. */
+  private readonly scopes: NativeStorage[][] = [];
+
+  constructor(private readonly addon: NativeAddon) {
+    super();
+  }
+
+  /** The oneDNN version and the instruction set its kernels use (for messages and the bench). */
+  info(): { onednn: string; isa: string; threads: number } {
+    return this.addon.info();
+  }
+
+  /** How many threads the kernels use. */
+  get threads(): number {
+    return this.addon.getThreads();
+  }
+
+  /** Runs the kernels on n threads (OpenMP's, which oneDNN shares). */
+  setThreads(n: number): void {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new ArgumentError(`setThreads: expected a whole number ≥ 1, got ${n}.`);
+    }
+    this.addon.setThreads(n);
+  }
+
+  /** The oneDNN implementations a convolution of this geometry runs on (for the bench). */
+  convImplementations(info: ConvInfo): {
+    forward: string;
+    backwardData: string;
+    backwardWeights: string;
+  } {
+    return this.addon.convImpl(this.conv(info));
+  }
+
+  // --- Storage ---------------------------------------------------------------------------
+
+  /** A pooled array of this length, or null. */
+  private take(size: number): Float32Array | null {
+    if (size < POOL_MIN_FLOATS) return null;
+    if (this.scopes.length > 0) this.wanted.add(size);
+    const a = this.spare.get(size)?.pop();
+    if (!a) return null;
+    this.pooledBytes -= a.byteLength;
+    return a;
+  }
+
+  /** An array for a kernel that writes every element: a pooled one of that length, or new. */
+  private out(size: number): Float32Array {
+    return this.take(size) ?? new Float32Array(size);
+  }
+
+  /** For the parent's kernels, which may count on zeros as in a new array. */
+  protected override allocFloat(size: number): Float32Array {
+    return this.take(size)?.fill(0) ?? new Float32Array(size);
+  }
+
+  protected override wrap(values: NumArray, dtype: DType = 'float32'): Storage {
+    if (dtype !== 'float32' || !(values instanceof Float32Array)) return super.wrap(values, dtype);
+    const s = new NativeStorage(this, values, dtype);
+    this.scopes.at(-1)?.push(s);
+    return s;
+  }
+
+  protected override v(s: Storage): NumArray {
+    if (s instanceof NativeStorage && s.freed) {
+      throw new BackendError(
+        'This tensor was freed at the end of the training step that made it (fit, trainOnBatch, evaluate and predict free ' +
+          'their intermediate tensors). Keep values past a step with dataSync() or clone().',
+      );
+    }
+    return super.v(s);
+  }
+
+  private freeStorage(s: NativeStorage): void {
+    if (s.freed) return;
+    s.freed = true;
+    const a = s.values as Float32Array;
+    if (a.length < POOL_MIN_FLOATS || this.pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+    let list = this.spare.get(a.length);
+    if (!list) this.spare.set(a.length, (list = []));
+    list.push(a);
+    this.pooledBytes += a.byteLength;
+  }
+
+  /** Starts recording the tensors made from now on (see endScope). Scopes nest. */
+  beginScope(): void {
+    this.scopes.push([]);
+  }
+
+  /**
+   * Ends the innermost scope: frees every tensor made in it whose storage is not in `keep`, and
+   * returns those that are (they pass to the enclosing scope, if any).
+   */
+  endScope(keep: Set<Storage>): Storage[] {
+    const made = this.scopes.pop() ?? [];
+    const kept: NativeStorage[] = [];
+    for (const s of made) {
+      if (keep.has(s)) kept.push(s);
+      else this.freeStorage(s);
+    }
+    this.scopes.at(-1)?.push(...kept);
+    if (this.scopes.length === 0) {
+      // Keep the lengths this step asked for; the rest of the pool goes to the collector.
+      for (const [size, list] of this.spare) {
+        if (!this.wanted.has(size)) {
+          this.pooledBytes -= size * 4 * list.length;
+          this.spare.delete(size);
+        }
+      }
+      this.wanted.clear();
+    }
+    return kept;
+  }
+
+  /** Frees storages now (ones a training step replaced); others' storages are ignored. */
+  free(storages: Iterable<Storage>): void {
+    for (const s of storages)
+      if (s instanceof NativeStorage && s.backend === this) this.freeStorage(s);
+  }
+
+  /** Bytes in the pool of freed arrays (tests). */
+  pooledMemory(): number {
+    return this.pooledBytes;
+  }
+
+  /** The float32 values of a storage, or null for int32 (and float64) storage. */
+  private f32(s: Storage): Float32Array | null {
+    const v = this.v(s);
+    return v instanceof Float32Array ? v : null;
+  }
+
+  private conv(c: ConvInfo): Int32Array {
+    const g = this.convGeo;
+    for (let i = 0; i < CONV_FIELDS.length; i++) g[i] = c[CONV_FIELDS[i]!];
+    return g;
+  }
+
+  private poolGeometry(p: PoolInfo): Int32Array {
+    const g = this.poolGeo;
+    for (let i = 0; i < POOL_FIELDS.length; i++) g[i] = p[POOL_FIELDS[i]!];
+    return g;
+  }
+
+  override unary(op: UnaryOp, x: Storage): Storage {
+    const xv = this.f32(x);
+    const code = UNARY_CODES[op];
+    if (xv && code !== undefined && xv.length >= NATIVE_MIN_ELEMENTS) {
+      const out = this.out(xv.length);
+      this.addon.unary(code, xv, out);
+      return this.wrap(out);
+    }
+    if (xv) {
+      const out = this.out(xv.length);
+      if (fast.unary(op, xv, out)) return this.wrap(out);
+    }
+    return super.unary(op, x);
+  }
+
+  override binary(
+    op: BinaryOp,
+    a: Storage,
+    aShape: number[],
+    b: Storage,
+    bShape: number[],
+    outShape: number[],
+  ): Storage {
+    const [av, bv] = [this.v(a), this.v(b)];
+    const size = sizeOf(outShape);
+    const code = BINARY_CODES[op];
+    const g = fast.broadcast2d(aShape, bShape, outShape);
+    if (
+      g &&
+      code !== undefined &&
+      size >= NATIVE_MIN_ELEMENTS &&
+      av instanceof Float32Array &&
+      bv instanceof Float32Array
+    ) {
+      const out = this.out(size);
+      this.addon.binary(code, av, bv, out, ...g);
+      return this.wrap(out);
+    }
+    const out = this.out(size);
+    if (fast.binary(op, av, aShape, bv, bShape, outShape, out)) return this.wrap(out);
+    return super.binary(op, a, aShape, b, bShape, outShape);
+  }
+
+  override reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
+    if (op === 'sum') {
+      const xv = this.v(x);
+      const size = sizeOf(shape.filter((_, i) => !axes.includes(i)));
+      const pat = fast.sumPattern(shape, axes);
+      if (pat && xv instanceof Float32Array && xv.length >= NATIVE_MIN_ELEMENTS && size > 0) {
+        const out = this.out(size);
+        this.addon.sum2d(xv, pat.outer, pat.inner, pat.overOuter, out);
+        return this.wrap(out);
+      }
+      const out = this.out(size);
+      if (fast.reduceSum(xv, shape, axes, out)) return this.wrap(out);
+    }
+    return super.reduce(op, x, shape, axes);
+  }
+
+  override matmul(
+    a: Storage,
+    b: Storage,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): Storage {
+    const [av, bv] = [this.f32(a), this.f32(b)];
+    if (!av || !bv || batch * m * n * k === 0) {
+      return super.matmul(a, b, batch, m, n, k, transA, transB);
+    }
+    const out = this.out(batch * m * n);
+    this.addon.matmul(av, bv, out, batch, m, n, k, transA, transB);
+    return this.wrap(out);
+  }
+
+  override conv2d(x: Storage, w: Storage, c: ConvInfo): Storage {
+    const [xv, wv] = [this.f32(x), this.f32(w)];
+    const size = c.batch * c.outH * c.outW * c.outC;
+    if (xv && wv && size > 0 && xv.length > 0) {
+      const out = this.out(size);
+      if (this.addon.conv2d(xv, wv, out, this.conv(c), storageId(w))) return this.wrap(out);
+    }
+    return super.conv2d(x, w, c);
+  }
+
+  override conv2dBackwardInput(dy: Storage, w: Storage, c: ConvInfo): Storage {
+    const [dyv, wv] = [this.f32(dy), this.f32(w)];
+    const size = c.batch * c.inH * c.inW * c.inC;
+    if (dyv && wv && size > 0 && dyv.length > 0) {
+      const out = this.out(size);
+      if (this.addon.conv2dBackwardInput(dyv, wv, out, this.conv(c))) return this.wrap(out);
+    }
+    return super.conv2dBackwardInput(dy, w, c);
+  }
+
+  override conv2dBackwardFilter(x: Storage, dy: Storage, c: ConvInfo): Storage {
+    const [xv, dyv] = [this.f32(x), this.f32(dy)];
+    const size = c.kh * c.kw * (c.inC / c.groups) * c.outC;
+    if (xv && dyv && size > 0 && xv.length > 0 && dyv.length > 0) {
+      const out = this.out(size);
+      if (this.addon.conv2dBackwardFilter(xv, dyv, out, this.conv(c))) return this.wrap(out);
+    }
+    return super.conv2dBackwardFilter(x, dy, c);
+  }
+
+  override maxPool(x: Storage, info: PoolInfo): Storage {
+    const xv = this.f32(x);
+    if (!xv) return super.maxPool(x, info);
+    const out = this.out(info.batch * info.outH * info.outW * info.channels);
+    this.addon.pool(MAX_POOL, xv, out, this.poolGeometry(info));
+    return this.wrap(out);
+  }
+
+  override maxPoolBackward(dy: Storage, x: Storage, info: PoolInfo): Storage {
+    const [dyv, xv] = [this.f32(dy), this.f32(x)];
+    if (!dyv || !xv) return super.maxPoolBackward(dy, x, info);
+    const out = this.allocFloat(xv.length); // zeros: the gradients are added in
+    this.addon.poolBackward(MAX_POOL, xv, dyv, out, this.poolGeometry(info));
+    return this.wrap(out);
+  }
+
+  override avgPool(x: Storage, info: PoolInfo): Storage {
+    const xv = this.f32(x);
+    if (!xv) return super.avgPool(x, info);
+    const out = this.out(info.batch * info.outH * info.outW * info.channels);
+    this.addon.pool(AVG_POOL, xv, out, this.poolGeometry(info));
+    return this.wrap(out);
+  }
+
+  override avgPoolBackward(dy: Storage, info: PoolInfo): Storage {
+    const dyv = this.f32(dy);
+    if (!dyv) return super.avgPoolBackward(dy, info);
+    const out = this.allocFloat(info.batch * info.inH * info.inW * info.channels);
+    this.addon.poolBackward(AVG_POOL, null, dyv, out, this.poolGeometry(info));
+    return this.wrap(out);
+  }
+
+  override batchNorm(
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    beta: Storage,
+    channels: number,
+    epsilon: number,
+  ): Storage {
+    const vs = [x, mean, variance, gamma, beta].map((s) => this.f32(s));
+    if (vs.some((v) => !v) || channels < 1) {
+      return super.batchNorm(x, mean, variance, gamma, beta, channels, epsilon);
+    }
+    const [xv, mv, vv, gv, bv] = vs as Float32Array[];
+    const out = this.out(xv!.length);
+    this.addon.batchNorm(xv!, mv!, vv!, gv!, bv!, out, channels, epsilon);
+    return this.wrap(out);
+  }
+
+  /** Adam in one pass: the composed ops' values bit for bit (see native/src/elementwise.cc). */
+  adamUpdate(
+    p: Storage,
+    g: Storage,
+    m: Storage,
+    v: Storage,
+    vMax: Storage | null,
+    h: AdamScalars,
+  ): { p: Storage; m: Storage; v: Storage; vMax: Storage | null } | null {
+    const [pv, gv, mv, vv] = [p, g, m, v].map((s) => this.f32(s));
+    const vMaxV = vMax ? this.f32(vMax) : null;
+    if (!pv || !gv || !mv || !vv || (vMax && !vMaxV)) return null;
+    const n = pv.length;
+    if (gv.length !== n || mv.length !== n || vv.length !== n) return null;
+    const out: [Float32Array, Float32Array, Float32Array] = [this.out(n), this.out(n), this.out(n)];
+    const vMaxOut = vMaxV ? this.out(n) : null;
+    const scalars = Float32Array.of(
+      h.beta1,
+      1 - h.beta1,
+      h.beta2,
+      1 - h.beta2,
+      h.sqrtBias2,
+      h.epsilon,
+      h.stepSize,
+    );
+    this.addon.adam(pv, gv, mv, vv, vMaxV, ...out, vMaxOut, scalars);
+    return {
+      p: this.wrap(out[0]),
+      m: this.wrap(out[1]),
+      v: this.wrap(out[2]),
+      vMax: vMaxOut ? this.wrap(vMaxOut) : null,
+    };
+  }
+
+  override batchNormBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ) {
+    const vs = [dy, x, mean, variance, gamma].map((s) => this.f32(s));
+    if (vs.some((v) => !v) || channels < 1) {
+      return super.batchNormBackward(dy, x, mean, variance, gamma, channels, epsilon);
+    }
+    const [dyv, xv, mv, vv, gv] = vs as Float32Array[];
+    const dx = this.out(xv!.length);
+    const [dMean, dVariance, dGamma, dBeta] = [0, 1, 2, 3].map(() => new Float32Array(channels));
+    this.addon.batchNormBackward(
+      dyv!,
+      xv!,
+      mv!,
+      vv!,
+      gv!,
+      channels,
+      epsilon,
+      dx,
+      dMean!,
+      dVariance!,
+      dGamma!,
+      dBeta!,
+    );
+    return {
+      dx: this.wrap(dx),
+      dMean: this.wrap(dMean!),
+      dVariance: this.wrap(dVariance!),
+      dGamma: this.wrap(dGamma!),
+      dBeta: this.wrap(dBeta!),
+    };
+  }
+}
