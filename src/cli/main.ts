@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `receptive` command. Each subcommand has --help. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { backendNames, setBackend } from '../backend/registry.js';
+import { backendNames, setBackend, setThreads } from '../backend/registry.js';
 import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
 import { loadModel } from '../io/save_load.js';
@@ -45,6 +45,17 @@ program
 
 const backendOption = () =>
   new Option('--backend <name>', 'kernel backend').choices(backendNames());
+const threadsOption = () =>
+  new Option(
+    '--threads <n>',
+    'threads for the kernels (default: every core, at most 8; or RECEPTIVE_THREADS)',
+  ).argParser(int('--threads'));
+
+// --threads applies before any command runs (the backend may start while data loads).
+program.hook('preAction', (_program, action) => {
+  const n = action.opts().threads as number | undefined;
+  if (n !== undefined) setThreads(n);
+});
 
 program
   .command('train')
@@ -74,6 +85,7 @@ program
     42,
   )
   .addOption(backendOption())
+  .addOption(threadsOption())
   .option(
     '--out <dir>',
     'where to save the model, history.json, curves.png and checkpoints (default runs/<model>-<dataset>)',
@@ -127,6 +139,7 @@ program
   .option('--data-dir <dir>', 'read the dataset from DIR')
   .option('--image-size <h,w>', 'resize folder images to H,W', size)
   .addOption(backendOption())
+  .addOption(threadsOption())
   .action(async (dir: string, o) => {
     if (o.backend) setBackend(o.backend);
     const model = await loadModel(dir);

@@ -139,6 +139,10 @@ test('user errors exit 1 with a message, never a stack trace', async () => {
     await receptive(['train', 'lenet5', '--seed', 'x']),
     /--seed must be an integer/,
   );
+  assertCleanError(
+    await receptive(['train', 'lenet5', '--threads', '0']),
+    /--threads must be a positive integer/,
+  );
   const out = join(cwd, 'never');
   assertCleanError(
     await receptive(['train', 'lenet5', '--dataset', join(cwd, 'nowhere'), '--out', out]),
@@ -161,6 +165,8 @@ test('train → evaluate → predict: files written, an accuracy, the top 5 clas
     '1',
     '--batch-size',
     '64',
+    '--threads',
+    '1',
     '--out',
     out,
     '--quiet',
