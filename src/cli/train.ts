@@ -144,14 +144,25 @@ export async function train(
   const train = toTensors(data.train);
   const test = toTensors(data.test);
 
+  let lr = args.lr;
   if (!resumed) {
     const entry = zooEntry(args.model);
     model = entry.build({ numClasses: data.train.classNames.length, inputShape: data.train.shape });
+    if (
+      lr === undefined &&
+      entry.adaptiveLearningRate !== undefined &&
+      ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase())
+    ) {
+      lr = entry.adaptiveLearningRate;
+      log(
+        `Learning rate ${lr}: ${args.model}'s default with ${args.optimizer} (--lr to change it)`,
+      );
+    }
   }
   model = model!;
   const optimizer = resumed
     ? getOptimizer((resumed.file.extra!.checkpoint as CheckpointState).optimizer as never)
-    : getOptimizer(args.optimizer, args.lr === undefined ? {} : { learningRate: args.lr });
+    : getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
   model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   if (resumed) {
     const ck = resumed.file.extra!.checkpoint as CheckpointState;
@@ -248,7 +259,7 @@ export async function train(
         ],
         [
           'Training',
-          `${history.loss?.length ?? 0} epoch${history.loss?.length === 1 ? '' : 's'}, batch size ${args.batchSize}, ${args.optimizer}${args.lr === undefined ? '' : ` (learning rate ${args.lr})`}, seed ${args.seed}`,
+          `${history.loss?.length ?? 0} epoch${history.loss?.length === 1 ? '' : 's'}, batch size ${args.batchSize}, ${args.optimizer}${lr === undefined ? '' : ` (learning rate ${lr})`}, seed ${args.seed}`,
         ],
         ['Test loss', loss!.toFixed(4)],
       ],

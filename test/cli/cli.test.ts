@@ -6,7 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -288,4 +296,54 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
   const h2 = JSON.parse(readFileSync(join(whole, 'history.json'), 'utf8'));
   assert.equal(h1.epochs, 3);
   assert.deepEqual(h1.test, h2.test);
+});
+
+test('train vgg13-cifar starts from its own learning rate with Adam (1e-4); --lr overrides it', {
+  timeout: 60_000,
+}, async () => {
+  // A tiny image folder: 2 classes × 3 random 32×32 RGB images, in train/ and test/.
+  const dir = tempDir();
+  let seed = 7;
+  const byte = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % 256;
+  };
+  for (const split of ['train', 'test'])
+    for (const cls of ['cat', 'dog']) {
+      mkdirSync(join(dir, split, cls), { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        const data = Uint8Array.from({ length: 32 * 32 * 3 }, byte);
+        writeFileSync(
+          join(dir, split, cls, `${i}.png`),
+          encodePng({ width: 32, height: 32, channels: 3, data }),
+        );
+      }
+    }
+  const run = (extra: string[]) =>
+    receptive([
+      'train',
+      'vgg13-cifar',
+      '--dataset',
+      dir,
+      '--epochs',
+      '1',
+      '--batch-size',
+      '6',
+      '--quiet',
+      '--out',
+      join(tempDir(), 'run'),
+      ...extra,
+    ]);
+  const own = await run([]);
+  assert.equal(own.code, 0, own.stderr);
+  assert.match(
+    own.stdout,
+    /Learning rate 0\.0001: vgg13-cifar's default with adam \(--lr to change it\)/,
+  );
+  const given = await run(['--lr', '0.001']);
+  assert.equal(given.code, 0, given.stderr);
+  assert.doesNotMatch(given.stdout, /Learning rate/);
+  const sgd = await run(['--optimizer', 'sgd']);
+  assert.equal(sgd.code, 0, sgd.stderr);
+  assert.doesNotMatch(sgd.stdout, /Learning rate/);
 });
