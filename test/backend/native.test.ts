@@ -13,14 +13,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Backend, ConvInfo, PoolInfo, Storage } from '../../src/backend/backend.js';
+import type { Backend, Storage } from '../../src/backend/backend.js';
 import { loadNativeAddon } from '../../src/backend/native/native_addon.js';
 import { NativeBackend } from '../../src/backend/native/native_backend.js';
 import { backendByName, backendNames } from '../../src/backend/registry.js';
 import * as rc from '../../src/index.js';
-import { axisGeometry, type Padding } from '../../src/ops/conv_geometry.js';
 import { Random } from '../../src/util/random.js';
 import { assertClose, repoRoot, withBackend } from '../helpers.js';
+import {
+  assertRel,
+  assertSame,
+  broadcast,
+  convCases,
+  convInfo,
+  poolCases,
+  randomValues,
+  size,
+} from './kernel_cases.js';
 
 const rng = new Random(4321);
 const js = backendByName('js');
@@ -28,28 +37,7 @@ const f64 = backendByName('js-f64');
 const load = loadNativeAddon();
 const skip = load.addon ? false : `the native addon is not available: ${load.reason}`;
 
-function randn(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
-
-/** |actual − expected| ≤ 1e-4 · (largest |expected|) + 1e-6, elementwise. */
-function assertRel(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string): void {
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  assertClose(actual, expected, { atol: 1e-4 * scale + 1e-6, rtol: 0, msg });
-}
-
-/** Bit-for-bit the same values (NaN where NaN, -0 where -0). */
-function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string): void {
-  assert.equal(actual.length, expected.length, `${msg}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) {
-      assert.fail(`${msg}: at index ${i} got ${actual[i]}, expected ${expected[i]}`);
-    }
-  }
-}
+const randn = (n: number) => randomValues(rng, n);
 
 /** Runs the same kernel on the js backend and on `be` with the same values; compares. */
 function same(
@@ -71,268 +59,6 @@ function same(
   if (exact) assertSame(actual, expected, msg);
   else assertRel(actual, expected, msg);
 }
-
-/** ConvInfo the way ops/conv.ts builds it (TensorFlow's 'same': the odd pixel after). */
-function convInfo(o: {
-  batch?: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outC: number;
-  k: [number, number];
-  stride?: [number, number];
-  dilation?: [number, number];
-  padding?: Padding;
-  groups?: number;
-}): ConvInfo {
-  const stride = o.stride ?? [1, 1];
-  const dilation = o.dilation ?? [1, 1];
-  const padding = o.padding ?? 'valid';
-  const h = axisGeometry(o.inH, o.k[0], stride[0], dilation[0], padding, 0);
-  const w = axisGeometry(o.inW, o.k[1], stride[1], dilation[1], padding, 1);
-  return {
-    batch: o.batch ?? 2,
-    inH: o.inH,
-    inW: o.inW,
-    inC: o.inC,
-    outH: h.out,
-    outW: w.out,
-    outC: o.outC,
-    kh: o.k[0],
-    kw: o.k[1],
-    strideH: stride[0],
-    strideW: stride[1],
-    dilationH: dilation[0],
-    dilationW: dilation[1],
-    padTop: h.padBefore,
-    padBottom: h.padAfter,
-    padLeft: w.padBefore,
-    padRight: w.padAfter,
-    groups: o.groups ?? 1,
-  };
-}
-
-const convCases: [string, ConvInfo][] = [
-  ['3x3 valid', convInfo({ inH: 9, inW: 7, inC: 3, outC: 5, k: [3, 3] })],
-  ['3x3 same', convInfo({ inH: 8, inW: 8, inC: 4, outC: 8, k: [3, 3], padding: 'same' })],
-  [
-    "asymmetric 'same' (4x4 kernel, stride 2, odd input)",
-    convInfo({ inH: 9, inW: 11, inC: 3, outC: 7, k: [4, 4], stride: [2, 2], padding: 'same' }),
-  ],
-  [
-    "asymmetric 'same', even kernel, stride 1",
-    convInfo({ inH: 6, inW: 7, inC: 5, outC: 4, k: [2, 2], padding: 'same' }),
-  ],
-  ['stride 2', convInfo({ inH: 13, inW: 13, inC: 5, outC: 9, k: [3, 3], stride: [2, 2] })],
-  [
-    'stride [2, 3]',
-    convInfo({ inH: 13, inW: 14, inC: 2, outC: 3, k: [3, 2], stride: [2, 3], padding: 1 }),
-  ],
-  ['dilation 2', convInfo({ inH: 11, inW: 10, inC: 3, outC: 4, k: [3, 3], dilation: [2, 2] })],
-  [
-    'stride 2 + dilation 2, same',
-    convInfo({
-      inH: 12,
-      inW: 13,
-      inC: 6,
-      outC: 10,
-      k: [3, 3],
-      stride: [2, 2],
-      dilation: [2, 2],
-      padding: 'same',
-    }),
-  ],
-  [
-    'dilation [1, 3] + explicit asymmetric padding',
-    convInfo({
-      inH: 9,
-      inW: 12,
-      inC: 3,
-      outC: 5,
-      k: [2, 3],
-      dilation: [1, 3],
-      padding: [
-        [1, 2],
-        [0, 3],
-      ],
-    }),
-  ],
-  ['explicit padding 2', convInfo({ inH: 6, inW: 5, inC: 3, outC: 6, k: [3, 3], padding: 2 })],
-  [
-    'padding wider than the kernel reaches',
-    convInfo({ inH: 5, inW: 5, inC: 2, outC: 3, k: [2, 2], stride: [3, 3], padding: 3 }),
-  ],
-  ['groups 2', convInfo({ inH: 8, inW: 9, inC: 6, outC: 10, k: [3, 3], groups: 2 })],
-  [
-    'groups 3, stride 2, same',
-    convInfo({
-      inH: 10,
-      inW: 9,
-      inC: 9,
-      outC: 12,
-      k: [3, 3],
-      stride: [2, 2],
-      padding: 'same',
-      groups: 3,
-    }),
-  ],
-  [
-    'groups 4, 32 channels (blocked layouts)',
-    convInfo({ inH: 7, inW: 6, inC: 64, outC: 32, k: [3, 3], padding: 'same', groups: 4 }),
-  ],
-  [
-    'depthwise (groups = channels)',
-    convInfo({ inH: 9, inW: 8, inC: 7, outC: 7, k: [3, 3], padding: 'same', groups: 7 }),
-  ],
-  [
-    'depthwise, 32 channels, stride 2',
-    convInfo({
-      inH: 10,
-      inW: 11,
-      inC: 32,
-      outC: 32,
-      k: [3, 3],
-      stride: [2, 2],
-      padding: 'same',
-      groups: 32,
-    }),
-  ],
-  [
-    'depthwise, multiplier 3, stride 2, dilation 2',
-    convInfo({
-      inH: 11,
-      inW: 10,
-      inC: 5,
-      outC: 15,
-      k: [3, 3],
-      stride: [2, 2],
-      dilation: [2, 2],
-      padding: 'same',
-      groups: 5,
-    }),
-  ],
-  [
-    'depthwise, multiplier 4, 8 channels',
-    convInfo({ inH: 6, inW: 7, inC: 8, outC: 32, k: [2, 3], groups: 8 }),
-  ],
-  ['1x1', convInfo({ inH: 7, inW: 5, inC: 13, outC: 33, k: [1, 1] })],
-  ['1x1 groups 4', convInfo({ inH: 5, inW: 5, inC: 12, outC: 8, k: [1, 1], groups: 4 })],
-  [
-    '1x1 depthwise, multiplier 2',
-    convInfo({ inH: 5, inW: 6, inC: 5, outC: 10, k: [1, 1], groups: 5 }),
-  ],
-  ['1x1 stride 2', convInfo({ inH: 9, inW: 8, inC: 5, outC: 7, k: [1, 1], stride: [2, 2] })],
-  [
-    '1x1 stride 2, 64 → 128 (ResNet downsample)',
-    convInfo({ inH: 8, inW: 8, inC: 64, outC: 128, k: [1, 1], stride: [2, 2] }),
-  ],
-  ['1x1 padded', convInfo({ inH: 4, inW: 4, inC: 3, outC: 5, k: [1, 1], padding: 1 })],
-  ['non-square 1x5', convInfo({ inH: 6, inW: 11, inC: 4, outC: 3, k: [1, 5], padding: 'same' })],
-  ['non-square 5x2', convInfo({ inH: 12, inW: 6, inC: 3, outC: 8, k: [5, 2] })],
-  ['one input channel (LeNet conv1)', convInfo({ inH: 28, inW: 28, inC: 1, outC: 6, k: [5, 5] })],
-  [
-    '7x7 stride 2 stem, batch 1',
-    convInfo({
-      batch: 1,
-      inH: 23,
-      inW: 21,
-      inC: 3,
-      outC: 16,
-      k: [7, 7],
-      stride: [2, 2],
-      padding: 'same',
-    }),
-  ],
-  ['kernel as large as the input', convInfo({ inH: 5, inW: 4, inC: 2, outC: 3, k: [5, 4] })],
-  [
-    'batch 1, 257 filters',
-    convInfo({ batch: 1, inH: 5, inW: 5, inC: 3, outC: 257, k: [3, 3], padding: 'same' }),
-  ],
-  [
-    '64 → 64 channels, batch 3 (the blocked AVX-512 paths)',
-    convInfo({ batch: 3, inH: 10, inW: 9, inC: 64, outC: 64, k: [3, 3], padding: 'same' }),
-  ],
-  [
-    "Winograd's range (3x3, 32 → 48 channels, 2 × 32 × 32 outputs, 'same')",
-    convInfo({ batch: 2, inH: 32, inW: 32, inC: 32, outC: 48, k: [3, 3], padding: 'same' }),
-  ],
-  [
-    "Winograd's range, 'valid', odd sizes",
-    convInfo({ batch: 3, inH: 29, inW: 33, inC: 40, outC: 36, k: [3, 3] }),
-  ],
-  [
-    '48 → 80 channels, stride 2, batch 1',
-    convInfo({
-      batch: 1,
-      inH: 11,
-      inW: 13,
-      inC: 48,
-      outC: 80,
-      k: [3, 3],
-      stride: [2, 2],
-      padding: 'same',
-    }),
-  ],
-];
-
-function poolInfo(o: Partial<PoolInfo> & { inH: number; inW: number }): PoolInfo {
-  const p = {
-    batch: 2,
-    channels: 3,
-    kh: 2,
-    kw: 2,
-    strideH: 2,
-    strideW: 2,
-    padTop: 0,
-    padLeft: 0,
-    padBottom: 0,
-    padRight: 0,
-    ...o,
-  } as PoolInfo;
-  p.outH = Math.floor((p.inH + p.padTop + p.padBottom - p.kh) / p.strideH) + 1;
-  p.outW = Math.floor((p.inW + p.padLeft + p.padRight - p.kw) / p.strideW) + 1;
-  return p;
-}
-
-const poolCases = [
-  poolInfo({ inH: 8, inW: 8 }),
-  poolInfo({ inH: 7, inW: 9, kh: 3, kw: 3, strideH: 2, strideW: 2, padBottom: 1, padRight: 1 }),
-  poolInfo({ inH: 5, inW: 6, kh: 3, kw: 2, strideH: 1, strideW: 1, padTop: 1, padBottom: 1 }),
-  poolInfo({ inH: 6, inW: 6, channels: 1, kh: 3, kw: 3, strideH: 3, strideW: 3 }),
-  poolInfo({ batch: 1, inH: 15, inW: 15, channels: 64, kh: 3, kw: 3, padTop: 1, padLeft: 1 }),
-  poolInfo({ batch: 8, inH: 24, inW: 24, channels: 6 }),
-  poolInfo({ batch: 4, inH: 17, inW: 15, channels: 7, kh: 3, kw: 3, padBottom: 1, padRight: 1 }),
-  poolInfo({
-    batch: 3,
-    inH: 16,
-    inW: 16,
-    channels: 9,
-    kh: 3,
-    kw: 3,
-    strideH: 1,
-    strideW: 1,
-    padTop: 1,
-    padLeft: 1,
-    padBottom: 1,
-    padRight: 1,
-  }),
-  poolInfo({ batch: 2, inH: 40, inW: 40, channels: 1, kh: 2, kw: 3, strideH: 2, strideW: 1 }),
-  poolInfo({ batch: 5, inH: 32, inW: 32, channels: 64 }),
-];
-
-/** NumPy broadcasting of two shapes. */
-function broadcast(a: number[], b: number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = a[i - (rank - a.length)] ?? 1;
-    const db = b[i - (rank - b.length)] ?? 1;
-    out.push(da === 1 ? db : da);
-  }
-  return out;
-}
-
-const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
 
 describe('native backend', { skip }, () => {
   test('the registry offers native, and it is the default where the addon loads', () => {

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend, BinaryOp, ConvInfo, PoolInfo, Storage } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, PoolInfo, Storage } from '../../src/backend/backend.js';
 import { backendByName, backendNames } from '../../src/backend/registry.js';
 import {
   WasmBackend,
@@ -20,35 +20,21 @@ import {
   wasmVariantSupported,
 } from '../../src/backend/wasm/wasm_backend.js';
 import * as rc from '../../src/index.js';
-import { axisGeometry, type Padding } from '../../src/ops/conv_geometry.js';
 import { Random } from '../../src/util/random.js';
 import { assertClose, withBackend } from '../helpers.js';
+import {
+  assertRel,
+  assertSame,
+  broadcast,
+  convCases,
+  convInfo,
+  randomValues,
+} from './kernel_cases.js';
 
 const rng = new Random(1234);
 const js = backendByName('js');
 
-function randn(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.uniform(-1, 1);
-  return a;
-}
-
-/** |actual − expected| ≤ 1e-4 · (largest |expected|) + 1e-6, elementwise. */
-function assertRel(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string): void {
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  assertClose(actual, expected, { atol: 1e-4 * scale + 1e-6, rtol: 0, msg });
-}
-
-/** Bit-for-bit the same values (NaN where NaN). */
-function assertSame(actual: ArrayLike<number>, expected: ArrayLike<number>, msg: string): void {
-  assert.equal(actual.length, expected.length, `${msg}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) {
-      assert.fail(`${msg}: at index ${i} got ${actual[i]}, expected ${expected[i]}`);
-    }
-  }
-}
+const randn = (n: number) => randomValues(rng, n);
 
 /** Runs the same kernel on the js backend and on `be` with the same values; compares. */
 function same(
@@ -82,146 +68,6 @@ function same(
   if (exact) assertSame(actual, expected, msg);
   else assertRel(actual, expected, msg);
 }
-
-/** ConvInfo the way ops/conv.ts builds it (TensorFlow's 'same': the odd pixel after). */
-function convInfo(o: {
-  batch?: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outC: number;
-  k: [number, number];
-  stride?: [number, number];
-  dilation?: [number, number];
-  padding?: Padding;
-  groups?: number;
-}): ConvInfo {
-  const stride = o.stride ?? [1, 1];
-  const dilation = o.dilation ?? [1, 1];
-  const padding = o.padding ?? 'valid';
-  const h = axisGeometry(o.inH, o.k[0], stride[0], dilation[0], padding, 0);
-  const w = axisGeometry(o.inW, o.k[1], stride[1], dilation[1], padding, 1);
-  return {
-    batch: o.batch ?? 2,
-    inH: o.inH,
-    inW: o.inW,
-    inC: o.inC,
-    outH: h.out,
-    outW: w.out,
-    outC: o.outC,
-    kh: o.k[0],
-    kw: o.k[1],
-    strideH: stride[0],
-    strideW: stride[1],
-    dilationH: dilation[0],
-    dilationW: dilation[1],
-    padTop: h.padBefore,
-    padBottom: h.padAfter,
-    padLeft: w.padBefore,
-    padRight: w.padAfter,
-    groups: o.groups ?? 1,
-  };
-}
-
-const convCases: [string, ConvInfo][] = [
-  ['3x3 valid', convInfo({ inH: 9, inW: 7, inC: 3, outC: 5, k: [3, 3] })],
-  ['3x3 same', convInfo({ inH: 8, inW: 8, inC: 4, outC: 8, k: [3, 3], padding: 'same' })],
-  [
-    "asymmetric 'same' (4x4 kernel, stride 2, odd input)",
-    convInfo({ inH: 9, inW: 11, inC: 3, outC: 7, k: [4, 4], stride: [2, 2], padding: 'same' }),
-  ],
-  ['stride 2', convInfo({ inH: 13, inW: 13, inC: 5, outC: 9, k: [3, 3], stride: [2, 2] })],
-  [
-    'stride [2, 3]',
-    convInfo({ inH: 13, inW: 14, inC: 2, outC: 3, k: [3, 2], stride: [2, 3], padding: 1 }),
-  ],
-  ['dilation 2', convInfo({ inH: 11, inW: 10, inC: 3, outC: 4, k: [3, 3], dilation: [2, 2] })],
-  [
-    'stride 2 + dilation 2, same',
-    convInfo({
-      inH: 12,
-      inW: 13,
-      inC: 6,
-      outC: 10,
-      k: [3, 3],
-      stride: [2, 2],
-      dilation: [2, 2],
-      padding: 'same',
-    }),
-  ],
-  [
-    'dilation [1, 3] + explicit asymmetric padding',
-    convInfo({
-      inH: 9,
-      inW: 12,
-      inC: 3,
-      outC: 5,
-      k: [2, 3],
-      dilation: [1, 3],
-      padding: [
-        [1, 2],
-        [0, 3],
-      ],
-    }),
-  ],
-  ['explicit padding 2', convInfo({ inH: 6, inW: 5, inC: 3, outC: 6, k: [3, 3], padding: 2 })],
-  ['groups 2', convInfo({ inH: 8, inW: 9, inC: 6, outC: 10, k: [3, 3], groups: 2 })],
-  [
-    'groups 3, stride 2, same',
-    convInfo({
-      inH: 10,
-      inW: 9,
-      inC: 9,
-      outC: 12,
-      k: [3, 3],
-      stride: [2, 2],
-      padding: 'same',
-      groups: 3,
-    }),
-  ],
-  [
-    'depthwise (groups = channels)',
-    convInfo({ inH: 9, inW: 8, inC: 7, outC: 7, k: [3, 3], padding: 'same', groups: 7 }),
-  ],
-  [
-    'depthwise, multiplier 3, stride 2, dilation 2',
-    convInfo({
-      inH: 11,
-      inW: 10,
-      inC: 5,
-      outC: 15,
-      k: [3, 3],
-      stride: [2, 2],
-      dilation: [2, 2],
-      padding: 'same',
-      groups: 5,
-    }),
-  ],
-  [
-    'depthwise, multiplier 4, 8 channels',
-    convInfo({ inH: 6, inW: 7, inC: 8, outC: 32, k: [2, 3], groups: 8 }),
-  ],
-  ['1x1', convInfo({ inH: 7, inW: 5, inC: 13, outC: 33, k: [1, 1] })],
-  ['1x1 groups 4', convInfo({ inH: 5, inW: 5, inC: 12, outC: 8, k: [1, 1], groups: 4 })],
-  [
-    '1x1 depthwise, multiplier 2',
-    convInfo({ inH: 5, inW: 6, inC: 5, outC: 10, k: [1, 1], groups: 5 }),
-  ],
-  ['1x1 stride 2', convInfo({ inH: 9, inW: 8, inC: 5, outC: 7, k: [1, 1], stride: [2, 2] })],
-  ['1x1 padded', convInfo({ inH: 4, inW: 4, inC: 3, outC: 5, k: [1, 1], padding: 1 })],
-  ['non-square 1x5', convInfo({ inH: 6, inW: 11, inC: 4, outC: 3, k: [1, 5], padding: 'same' })],
-  ['non-square 5x2', convInfo({ inH: 12, inW: 6, inC: 3, outC: 8, k: [5, 2] })],
-  ['one input channel (LeNet conv1)', convInfo({ inH: 28, inW: 28, inC: 1, outC: 6, k: [5, 5] })],
-  ['kernel as large as the input', convInfo({ inH: 5, inW: 4, inC: 2, outC: 3, k: [5, 4] })],
-  [
-    'batch 1, 257 filters',
-    convInfo({ batch: 1, inH: 5, inW: 5, inC: 3, outC: 257, k: [3, 3], padding: 'same' }),
-  ],
-  [
-    'several column chunks (rows × K > 2^18)',
-    convInfo({ batch: 3, inH: 37, inW: 41, inC: 16, outC: 12, k: [3, 3], padding: 'same' }),
-  ],
-];
 
 /** The builds to check: the default one, and the relaxed-SIMD one where it runs. */
 const variants: WasmVariant[] = (['simd', 'relaxed'] as const).filter((v) =>
@@ -764,15 +610,3 @@ describe('wasm backend', () => {
     });
   });
 });
-
-/** NumPy broadcasting of two shapes (for the fast-path cases above). */
-function broadcast(a: number[], b: number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const da = a[i - (rank - a.length)] ?? 1;
-    const db = b[i - (rank - b.length)] ?? 1;
-    out.push(da === 1 ? db : da);
-  }
-  return out;
-}
