@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend, BinaryOp, PoolInfo, Storage } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, Storage } from '../../src/backend/backend.js';
 import { backendByName, backendNames } from '../../src/backend/registry.js';
 import {
   WasmBackend,
@@ -28,6 +28,7 @@ import {
   broadcast,
   convCases,
   convInfo,
+  poolCases,
   randomValues,
 } from './kernel_cases.js';
 
@@ -475,49 +476,7 @@ describe('wasm backend', () => {
     });
 
     test('average and max pooling, forward and backward, with padding and strides', () => {
-      const pool = (o: Partial<PoolInfo> & { inH: number; inW: number }): PoolInfo => {
-        const p = {
-          batch: 2,
-          channels: 3,
-          kh: 2,
-          kw: 2,
-          strideH: 2,
-          strideW: 2,
-          padTop: 0,
-          padLeft: 0,
-          padBottom: 0,
-          padRight: 0,
-          ...o,
-        } as PoolInfo;
-        p.outH = Math.floor((p.inH + p.padTop + p.padBottom - p.kh) / p.strideH) + 1;
-        p.outW = Math.floor((p.inW + p.padLeft + p.padRight - p.kw) / p.strideW) + 1;
-        return p;
-      };
-      const cases = [
-        pool({ inH: 8, inW: 8 }),
-        pool({ inH: 7, inW: 9, kh: 3, kw: 3, strideH: 2, strideW: 2, padBottom: 1, padRight: 1 }),
-        pool({ inH: 5, inW: 6, kh: 3, kw: 2, strideH: 1, strideW: 1, padTop: 1, padBottom: 1 }),
-        pool({ inH: 6, inW: 6, channels: 1, kh: 3, kw: 3, strideH: 3, strideW: 3 }),
-        // large enough for the wasm kernels; channels that miss the vector widths
-        pool({ batch: 8, inH: 24, inW: 24, channels: 6 }),
-        pool({ batch: 4, inH: 17, inW: 15, channels: 7, kh: 3, kw: 3, padBottom: 1, padRight: 1 }),
-        pool({
-          batch: 3,
-          inH: 16,
-          inW: 16,
-          channels: 9,
-          kh: 3,
-          kw: 3,
-          strideH: 1,
-          strideW: 1,
-          padTop: 1,
-          padLeft: 1,
-          padBottom: 1,
-          padRight: 1,
-        }),
-        pool({ batch: 2, inH: 40, inW: 40, channels: 1, kh: 2, kw: 3, strideH: 2, strideW: 1 }),
-      ];
-      for (const p of cases) {
+      for (const p of poolCases) {
         const x = randn(p.batch * p.inH * p.inW * p.channels);
         x[p.channels] = x[0]!; // a tie in one window: the first maximum takes the gradient
         const dy = randn(p.batch * p.outH * p.outW * p.channels);
