@@ -293,6 +293,21 @@ export const poolCases = [
   }),
   poolInfo({ batch: 2, inH: 40, inW: 40, channels: 1, kh: 2, kw: 3, strideH: 2, strideW: 1 }),
   poolInfo({ batch: 5, inH: 32, inW: 32, channels: 64 }),
+  // Windows apart (stride > window): pixels between them get no gradient.
+  poolInfo({ batch: 3, inH: 9, inW: 11, channels: 6, strideH: 3, strideW: 3 }),
+  // Disjoint windows cut by padding, at the end and at the start.
+  poolInfo({ inH: 7, inW: 7, channels: 16, padBottom: 1, padRight: 1 }),
+  poolInfo({
+    inH: 8,
+    inW: 8,
+    channels: 4,
+    kh: 3,
+    kw: 3,
+    strideH: 3,
+    strideW: 3,
+    padTop: 1,
+    padLeft: 1,
+  }),
 ];
 
 /** NumPy broadcasting of two shapes. */

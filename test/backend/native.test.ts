@@ -210,6 +210,7 @@ describe('native backend', { skip }, () => {
           x[p.channels] = x[0]!; // a tie in one window
           for (let i = 0; i < x.length; i += 7) x[i] = 0; // and the ties of ReLU's zeros
           const dy = randn(p.batch * p.outH * p.outW * p.channels);
+          dy[1] = -0; // 0 + -0 is +0 in the reference's sums
           const m = JSON.stringify(p);
           same(be, [x], (k, [v]) => k.avgPool(v!, p), `avgPool ${m}`, true);
           same(be, [dy], (k, [d]) => k.avgPoolBackward(d!, p), `avgPoolBackward ${m}`, true);
@@ -221,6 +222,32 @@ describe('native backend', { skip }, () => {
             `maxPoolBackward ${m}`,
             true,
           );
+        }
+      });
+
+      run('pooling gradients into reused arrays: every element written', () => {
+        // A pooled array holds an old tensor's values; the disjoint-window kernels write every
+        // element instead of adding into zeros, which a NaN left anywhere would show.
+        for (const p of poolCases) {
+          const inSize = p.batch * p.inH * p.inW * p.channels;
+          const x = randn(inSize);
+          const dy = randn(p.batch * p.outH * p.outW * p.channels);
+          for (const mode of ['avg', 'max'] as const) {
+            const kernel = (b: Backend) =>
+              mode === 'avg'
+                ? b.avgPoolBackward(b.write(dy, 'float32'), p)
+                : b.maxPoolBackward(b.write(dy, 'float32'), b.write(x, 'float32'), p);
+            const expected = js.read(kernel(js));
+            be.beginScope!();
+            be.free!([be.write(new Float32Array(inSize).fill(Number.NaN), 'float32')]);
+            const actual = be.read(kernel(be));
+            be.endScope!(new Set());
+            assertSame(
+              actual,
+              expected,
+              `${mode}PoolBackward into a reused array ${JSON.stringify(p)}`,
+            );
+          }
         }
       });
 

@@ -404,9 +404,18 @@ export class NativeBackend extends JsBackend {
   override maxPoolBackward(dy: Storage, x: Storage, info: PoolInfo): Storage {
     const [dyv, xv] = [this.f32(dy), this.f32(x)];
     if (!dyv || !xv) return super.maxPoolBackward(dy, x, info);
-    const out = this.allocFloat(xv.length); // zeros: the gradients are added in
+    const out = this.poolGradArray(info);
     this.addon.poolBackward(MAX_POOL, xv, dyv, out, this.poolGeometry(info));
     return this.wrap(out);
+  }
+
+  /**
+   * The array a pooling gradient goes into: the addon writes all of it where windows do not
+   * overlap, and adds into zeros where they do.
+   */
+  private poolGradArray(p: PoolInfo): Float32Array {
+    const size = p.batch * p.inH * p.inW * p.channels;
+    return p.strideH >= p.kh && p.strideW >= p.kw ? this.out(size) : this.allocFloat(size);
   }
 
   override avgPool(x: Storage, info: PoolInfo): Storage {
@@ -420,7 +429,7 @@ export class NativeBackend extends JsBackend {
   override avgPoolBackward(dy: Storage, info: PoolInfo): Storage {
     const dyv = this.f32(dy);
     if (!dyv) return super.avgPoolBackward(dy, info);
-    const out = this.allocFloat(info.batch * info.inH * info.inW * info.channels);
+    const out = this.poolGradArray(info);
     this.addon.poolBackward(AVG_POOL, null, dyv, out, this.poolGeometry(info));
     return this.wrap(out);
   }
