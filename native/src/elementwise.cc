@@ -339,6 +339,30 @@ static Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/**
+ * Elements [b, e) of an activation's gradient from dy and v (relu: its input; tanh, sigmoid:
+ * their output): the composed ops of ops/activations.ts, each rounded to float32 in their order.
+ */
+RC_CLONES static void activationGradRange(int op, const float *dy, const float *v, float *out, int64_t b, int64_t e) {
+  switch (op) {
+    case 0: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (v[i] > 0.0f ? 1.0f : 0.0f); break;
+    case 1: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (1.0f - v[i] * v[i]); break;
+    case 2: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (v[i] * (1.0f - v[i])); break;
+  }
+}
+
+/** activationGrad(op, dy, v, out): op 0 relu, 1 tanh, 2 sigmoid. */
+static Napi::Value ActivationGrad(const Napi::CallbackInfo &info) {
+  const int op = int(integer(info[0], "op"));
+  if (op < 0 || op > 2) throw Napi::RangeError::New(info.Env(), "activationGrad: unknown op");
+  const float *dy = floats(info[1], 0, "dy");
+  const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
+  const float *v = floats(info[2], size_t(n), "v");
+  float *out = floats(info[3], size_t(n), "out");
+  parallelFor(n, GRAIN, [&](int64_t b, int64_t e) { activationGradRange(op, dy, v, out, b, e); }, 16);
+  return info.Env().Undefined();
+}
+
 /** Adam's scalars, each rounded to float32 as the composed ops round their scalar operands. */
 struct AdamScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2, sqrtBias2, epsilon, stepSize;
@@ -388,6 +412,7 @@ static Napi::Value Adam(const Napi::CallbackInfo &info) {
 
 void initElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("adam", Napi::Function::New(env, Adam));
+  exports.Set("activationGrad", Napi::Function::New(env, ActivationGrad));
   exports.Set("unary", Napi::Function::New(env, UnaryOp));
   exports.Set("binary", Napi::Function::New(env, BinaryOp));
   exports.Set("sum2d", Napi::Function::New(env, Sum2d));

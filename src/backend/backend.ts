@@ -32,6 +32,9 @@ export type UnaryOp =
   | 'sigmoid'
   | 'erf';
 
+/** Activations whose gradient a backend may compute in one pass (see Backend.activationGrad). */
+export type ActivationGradOp = 'relu' | 'tanh' | 'sigmoid';
+
 export type BinaryOp =
   | 'add'
   | 'sub'
@@ -204,6 +207,14 @@ export interface Backend {
   concat(xs: Storage[], shapes: number[][], axis: number): Storage;
   /** One-hot rows of length `depth` for int32 indices; out-of-range indices give zero rows. */
   oneHot(indices: Storage, depth: number): Storage;
+
+  /**
+   * Optional: an activation's gradient in one pass from the upstream gradient dy and v, both of
+   * one size (relu: its input x; tanh and sigmoid: their output y). It must give exactly the
+   * float32 values of the ops that ops/activations.ts composes where a backend leaves this out
+   * or returns null: relu dy·step(x), tanh dy·(1 − y·y), sigmoid dy·(y·(1 − y)).
+   */
+  activationGrad?(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null;
 
   /**
    * Optional: one Adam step of one parameter in a single pass (optim/adam.ts composes it from

@@ -1,23 +1,47 @@
 /** Activation functions and softmax. */
 import { record } from '../autograd.js';
+import type { ActivationGradOp } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { normalizeAxis } from '../util/shape.js';
 import { add, erf, exp, greater, mul, sub, unaryOp, where } from './elementwise.js';
 import { sum } from './reduce.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
+/**
+ * An activation's gradient: the backend's one-pass kernel where it has one (the same values),
+ * else the composed ops. Three passes over a big activation cost three times one.
+ */
+function activationGrad(
+  op: ActivationGradOp,
+  dy: Tensor,
+  v: Tensor,
+  composed: () => Tensor,
+): Tensor {
+  if (dy.dtype === 'float32' && dy.size === v.size) {
+    const s = be().activationGrad?.(op, dy.storage, v.storage);
+    if (s) return wrap(s, v.shape);
+  }
+  return composed();
+}
+
 export function relu(x: Tensor): Tensor {
-  return unaryOp('relu', 'relu', x, (dy, v) => mul(dy, unaryOp('step', 'step', v, null)));
+  return unaryOp('relu', 'relu', x, (dy, v) =>
+    activationGrad('relu', dy, v, () => mul(dy, unaryOp('step', 'step', v, null))),
+  );
 }
 
 export function tanh(x: Tensor): Tensor {
   // tanh' = 1 - tanh²
-  return unaryOp('tanh', 'tanh', x, (dy, _v, out) => mul(dy, sub(1, mul(out, out))));
+  return unaryOp('tanh', 'tanh', x, (dy, _v, out) =>
+    activationGrad('tanh', dy, out, () => mul(dy, sub(1, mul(out, out)))),
+  );
 }
 
 export function sigmoid(x: Tensor): Tensor {
   // σ' = σ(1 - σ)
-  return unaryOp('sigmoid', 'sigmoid', x, (dy, _v, out) => mul(dy, mul(out, sub(1, out))));
+  return unaryOp('sigmoid', 'sigmoid', x, (dy, _v, out) =>
+    activationGrad('sigmoid', dy, out, () => mul(dy, mul(out, sub(1, out)))),
+  );
 }
 
 /** max(x, alpha·x) for alpha < 1. */

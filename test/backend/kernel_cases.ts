@@ -6,7 +6,13 @@
  * shapes where a backend switches algorithm (column chunks, blocked layouts, Winograd).
  */
 import assert from 'node:assert/strict';
-import type { ConvInfo, PoolInfo } from '../../src/backend/backend.js';
+import type {
+  ActivationGradOp,
+  Backend,
+  ConvInfo,
+  PoolInfo,
+  Storage,
+} from '../../src/backend/backend.js';
 import { axisGeometry, type Padding } from '../../src/ops/conv_geometry.js';
 import type { Random } from '../../src/util/random.js';
 import { assertClose } from '../helpers.js';
@@ -323,3 +329,37 @@ export function broadcast(a: number[], b: number[]): number[] {
 }
 
 export const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+
+/**
+ * Checks a backend's one-pass activation gradients against the ops ops/activations.ts composes
+ * on the js backend, bit for bit, at sizes around the backend's thresholds and SIMD tails, with
+ * zeros, -0, ±Infinity and NaN among the values. Runs inside a scope (as a training step does).
+ */
+export function checkActivationGrad(be: Backend, js: Backend, rng: Random): void {
+  const special = [0, -0, 1, -1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN];
+  for (const n of [7, 1003, 5000, 70001]) {
+    const dy = randomValues(rng, n).map((v) => v * 3);
+    const v = randomValues(rng, n);
+    special.forEach((s, i) => {
+      dy[i] = s;
+      v[special.length + i] = s;
+    });
+    const J = (a: ArrayLike<number>) => js.write(a, 'float32');
+    const bin = (op: 'mul' | 'sub', a: Storage, b: Storage) =>
+      js.binary(op, a, a.size === 1 ? [] : [n], b, b.size === 1 ? [] : [n], [n]);
+    const one = J([1]);
+    const composed: Record<ActivationGradOp, Storage> = {
+      relu: bin('mul', J(dy), js.unary('step', J(v))),
+      tanh: bin('mul', J(dy), bin('sub', one, bin('mul', J(v), J(v)))),
+      sigmoid: bin('mul', J(dy), bin('mul', J(v), bin('sub', one, J(v)))),
+    };
+    for (const op of ['relu', 'tanh', 'sigmoid'] as const) {
+      be.beginScope?.();
+      const r = be.activationGrad?.(op, be.write(dy, 'float32'), be.write(v, 'float32'));
+      // Small sizes may be left to the composed ops (null); big ones must not.
+      if (n >= 5000) assert.ok(r, `activationGrad(${op}) ran for ${n} values`);
+      if (r) assertSame(be.read(r), js.read(composed[op]), `activationGrad(${op}), ${n} values`);
+      be.endScope?.(new Set());
+    }
+  }
+}

@@ -26,6 +26,7 @@ import {
   assertRel,
   assertSame,
   broadcast,
+  checkActivationGrad,
   convCases,
   convInfo,
   poolCases,
@@ -263,6 +264,12 @@ describe('wasm backend', () => {
     be.endScope(new Set([kept]), true);
     assert.equal(addr(kept), -1);
     assert.equal(be.read(kept).length, 3000);
+  });
+
+  test('activationGrad equals the composed ops of ops/activations.ts bit for bit', () => {
+    for (const be of [new WasmBackend({ shared: false }), new WasmBackend()]) {
+      checkActivationGrad(be, js, new Random(7));
+    }
   });
 
   test('adamUpdate equals the composed ops of optim/adam.ts bit for bit (with and without AMSGrad)', () => {

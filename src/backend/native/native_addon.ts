@@ -71,6 +71,7 @@ export interface NativeAddon {
     channels: number,
     epsilon: number,
   ): void;
+  activationGrad(op: number, dy: Float32Array, v: Float32Array, out: Float32Array): void;
   adam(
     p: Float32Array,
     g: Float32Array,

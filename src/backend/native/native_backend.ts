@@ -24,6 +24,7 @@
 import { ArgumentError, BackendError } from '../../util/errors.js';
 import { sizeOf } from '../../util/shape.js';
 import type {
+  ActivationGradOp,
   AdamScalars,
   BinaryOp,
   ConvInfo,
@@ -57,6 +58,7 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   tanh: 11,
   sigmoid: 12,
 };
+const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = { relu: 0, tanh: 1, sigmoid: 2 };
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   add: 0,
   sub: 1,
@@ -450,6 +452,15 @@ export class NativeBackend extends JsBackend {
     const [xv, mv, vv, gv, bv] = vs as Float32Array[];
     const out = this.out(xv!.length);
     this.addon.batchNorm(xv!, mv!, vv!, gv!, bv!, out, channels, epsilon);
+    return this.wrap(out);
+  }
+
+  /** An activation's gradient in one pass: the composed ops' values bit for bit. */
+  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+    const [dyv, vv] = [this.f32(dy), this.f32(v)];
+    if (!dyv || !vv || dyv.length !== vv.length || dyv.length < NATIVE_MIN_ELEMENTS) return null;
+    const out = this.out(dyv.length);
+    this.addon.activationGrad(ACTIVATION_GRAD_CODES[op], dyv, vv, out);
     return this.wrap(out);
   }
 

@@ -37,6 +37,7 @@
 import { BackendError } from '../../util/errors.js';
 import { sizeOf } from '../../util/shape.js';
 import type {
+  ActivationGradOp,
   AdamScalars,
   BinaryOp,
   ConvInfo,
@@ -91,6 +92,7 @@ interface Kernels {
     ws: number,
   ): void;
   addInto(dst: number, src: number, n: number): void;
+  activationGrad(op: number, dy: number, v: number, out: number, n: number): void;
   adamUpdate(
     n: number,
     p: number,
@@ -276,6 +278,7 @@ const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   maximum: 4,
   minimum: 5,
 };
+const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = { relu: 0, tanh: 1, sigmoid: 2 };
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   neg: 0,
   abs: 1,
@@ -802,6 +805,15 @@ export class WasmBackend extends JsBackend {
       if (fast.reduceSum(this.v(x), shape, axes, out)) return this.wrap(out);
     }
     return super.reduce(op, x, shape, axes);
+  }
+
+  /** An activation's gradient in one pass (assembly/elementwise.ts); the same values as the ops. */
+  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+    const n = dy.size;
+    if (v.size !== n || !this.worthIt([dy, v], n)) return null;
+    return this.call([dy, v], n, [], ([pd, pv], out) =>
+      this.timed(() => this.k.activationGrad(ACTIVATION_GRAD_CODES[op], pd!, pv!, out, n)),
+    );
   }
 
   /** One Adam step in one pass over memory (assembly/adam.ts); the same values as the ops. */

@@ -184,6 +184,41 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
   else unaryLoop(TANH, x, out, n);
 }
 
+/** activationGrad's ops: relu from its input, tanh and sigmoid from their output. */
+const RELU_GRAD = 0;
+const TANH_GRAD = 1;
+
+function activationGrad4(op: i32, dy: v128, v: v128): v128 {
+  const one = f32x4.splat(1);
+  if (op == RELU_GRAD) return f32x4.mul(dy, v128.and(f32x4.gt(v, f32x4.splat(0)), one));
+  if (op == TANH_GRAD) return f32x4.mul(dy, f32x4.sub(one, f32x4.mul(v, v)));
+  return f32x4.mul(dy, f32x4.mul(v, f32x4.sub(one, v)));
+}
+
+function activationGradLoop(op: i32, dy: usize, v: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(out + o, activationGrad4(op, v128.load(dy + o), v128.load(v + o)));
+  }
+  for (; i < n; i++) {
+    // One lane at a time: the same float32 operations as the vector lanes.
+    const o = (<usize>i) << 2;
+    const r = activationGrad4(op, f32x4.splat(load<f32>(dy + o)), f32x4.splat(load<f32>(v + o)));
+    store<f32>(out + o, f32x4.extract_lane(r, 0));
+  }
+}
+
+/**
+ * An activation's gradient in one pass (op 0 relu: dy·step(x); 1 tanh: dy·(1 − y·y); 2 sigmoid:
+ * dy·(y·(1 − y))), each operation rounded to float32 as the composed ops are.
+ */
+export function activationGrad(op: i32, dy: usize, v: usize, out: usize, n: i32): void {
+  if (op == RELU_GRAD) activationGradLoop(RELU_GRAD, dy, v, out, n);
+  else if (op == TANH_GRAD) activationGradLoop(TANH_GRAD, dy, v, out, n);
+  else activationGradLoop(2, dy, v, out, n);
+}
+
 /**
  * Sums of x viewed as [outer, inner]: over the outer axis (columns: out has inner values) when
  * overOuter, else over the inner axis (rows: out has outer values). Sequential float32

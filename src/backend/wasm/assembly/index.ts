@@ -55,6 +55,6 @@ export function heapBase(): usize {
 }
 
 export { adamUpdate } from './adam';
-export { binary, sum2d, unary } from './elementwise';
+export { activationGrad, binary, sum2d, unary } from './elementwise';
 export { avgPool, maxPool } from './pool';
 export { vadd as addInto } from './vec';
