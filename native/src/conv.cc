@@ -110,6 +110,13 @@ struct Pass {
   dnnl::primitive prim;
   std::string impl;
   std::vector<Slot> slots;
+  // Forward passes only: filters reordered into the implementation's layout and kept, by the id
+  // native_backend.ts gives each filter storage (storages never change): a filter used a second
+  // time (inference, evaluation) is kept, so repeated predictions skip the reorder. Training
+  // makes new filters every step; those are seen once and never kept.
+  bool forward = false;
+  std::deque<std::pair<double, memory>> kept;
+  std::deque<double> seen;
 };
 
 struct ConvEntry {
@@ -118,12 +125,7 @@ struct ConvEntry {
   memory::dims strides, dilates, padL, padR;
   bool winograd;  // whether the rule wants Winograd (each pass falls back to direct without it)
   Pass fwd, bd, bw;
-  // Filters reordered for the forward pass and kept, by the id native_backend.ts gives each
-  // filter storage (storages never change): a filter used a second time (inference,
-  // evaluation) is kept, so repeated predictions skip the reorder. Training makes new filters
-  // every step; those are seen once and never kept.
-  std::deque<std::pair<double, memory>> kept;
-  std::deque<double> seen;
+  Pass fused[2];  // inference with a bias, without (0) and with (1) ReLU applied to the output
 };
 
 static memory::desc hwioDesc(const Geo &g) {
@@ -228,6 +230,7 @@ static bool build(ConvEntry &e, Pass &p, const Make &make) {
 }
 
 static bool buildForward(ConvEntry &e) {
+  e.fwd.forward = true;
   return build(e, e.fwd, [&](bool, const dnnl::convolution_forward::primitive_desc &pd) {
     e.fwd.prim = dnnl::convolution_forward(pd);
     e.fwd.impl = pd.impl_info_str();
@@ -236,6 +239,44 @@ static bool buildForward(ConvEntry &e) {
     e.fwd.slots.push_back(slot(DNNL_ARG_WEIGHTS, false, true, e.userW, pd.weights_desc()));
     e.fwd.slots.push_back(slot(DNNL_ARG_DST, true, false, e.dst, pd.dst_desc()));
   });
+}
+
+/**
+ * Inference: y = conv(x, w) + bias, then ReLU if `relu`, in one primitive (the bias and the
+ * ReLU are applied as each output block is written: no extra passes over memory).
+ */
+static bool buildFused(ConvEntry &e, bool relu) {
+  Pass &p = e.fused[relu ? 1 : 0];
+  if (p.state != Pass::State::unbuilt) return p.state == Pass::State::ok;
+  p.state = Pass::State::unsupported;
+  p.forward = true;
+  const memory::desc bias({e.g.outC}, dt::f32, tag::x);
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  for (const bool wino : {true, false}) {
+    if (wino && !e.winograd) continue;
+    try {
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, algorithm(wino), act(e.src, wino),
+                                        anyWeights(e.g), bias, act(e.dst, wino), e.strides, e.dilates, e.padL, e.padR);
+      auto pd = plainJitIfWanted(dnnl::convolution_forward::primitive_desc(d, attr, engine()), e.g);
+      p.prim = dnnl::convolution_forward(pd);
+      p.impl = pd.impl_info_str();
+      p.slots.clear();
+      p.slots.push_back(slot(DNNL_ARG_SRC, false, false, e.src, pd.src_desc()));
+      p.slots.push_back(slot(DNNL_ARG_WEIGHTS, false, true, e.userW, pd.weights_desc()));
+      p.slots.push_back(slot(DNNL_ARG_BIAS, false, false, bias, pd.bias_desc()));
+      p.slots.push_back(slot(DNNL_ARG_DST, true, false, e.dst, pd.dst_desc()));
+      p.state = Pass::State::ok;
+      return true;
+    } catch (const dnnl::error &err) {
+      if (!unimplemented(err)) throw;
+    }
+  }
+  return false;
 }
 
 static bool buildBackwardData(ConvEntry &e) {
@@ -270,7 +311,7 @@ static bool buildBackwardWeights(ConvEntry &e) {
 constexpr size_t KEEP = 16, SEEN = 64;
 
 /** The forward filter in the implementation's layout: kept from an earlier call, or reordered. */
-static memory forwardWeights(ConvEntry &e, Slot &s, memory user, double id) {
+static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
   if (id > 0) {
     for (auto &k : e.kept) {
       if (k.first == id) return k.second;
@@ -315,7 +356,7 @@ static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
     if (!s.reo) {
       args.emplace(s.arg, user);
     } else if (s.weights && !s.output) {
-      args.emplace(s.arg, &p == &e.fwd ? forwardWeights(e, s, user, wId) : (s.reo->execute(stream(), user, s.own), s.own));
+      args.emplace(s.arg, p.forward ? forwardWeights(p, s, user, wId) : (s.reo->execute(stream(), user, s.own), s.own));
     } else {
       memory m = s.weights ? s.own : memory(s.impl, engine(), scratch[i]);
       if (!s.output) s.reo->execute(stream(), user, m);
@@ -352,6 +393,22 @@ static Napi::Value Conv2d(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+/**
+ * conv2dFused(x, w, bias, y, geo, wId, relu): y = conv(x, w) + bias, then ReLU if relu; false
+ * when oneDNN has no implementation for this geometry.
+ */
+static Napi::Value Conv2dFused(const Napi::CallbackInfo &info) {
+  const Geo g = readGeo(info[4]);
+  float *data[4] = {floats(info[0], count(g, 0), "x"), floats(info[1], count(g, 2), "w"),
+                    floats(info[2], size_t(g.outC), "bias"), floats(info[3], count(g, 1), "y")};
+  const double id = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0;
+  const bool relu = info[6].ToBoolean();
+  ConvEntry &e = entry(g);
+  if (!buildFused(e, relu)) return Napi::Boolean::New(info.Env(), false);
+  run(e, e.fused[relu ? 1 : 0], data, id);
+  return Napi::Boolean::New(info.Env(), true);
+}
+
 /** conv2dBackwardInput(dy, w, dx, geo): dx = the gradient of conv(x, w) with respect to x. */
 static Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo &info) {
   const Geo g = readGeo(info[3]);
@@ -385,6 +442,7 @@ static Napi::Value ConvImpl(const Napi::CallbackInfo &info) {
 
 void initConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dFused", Napi::Function::New(env, Conv2dFused));
   exports.Set("conv2dBackwardInput", Napi::Function::New(env, Conv2dBackwardInput));
   exports.Set("conv2dBackwardFilter", Napi::Function::New(env, Conv2dBackwardFilter));
   exports.Set("convImpl", Napi::Function::New(env, ConvImpl));

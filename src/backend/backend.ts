@@ -104,6 +104,11 @@ export interface Backend {
    * `detach`: results leave the backend's managed memory (predict's, handed to user code).
    */
   endScope?(keep: Set<Storage>, detach?: boolean): Storage[];
+  /**
+   * Takes a storage made in the open scopes out of them, so that no scope frees it (the garbage
+   * collector does, once unreachable): for values cached across calls, such as folded weights.
+   */
+  persist?(s: Storage): void;
   /** Frees storages now; using them afterwards throws. */
   free?(storages: Iterable<Storage>): void;
 
@@ -152,6 +157,18 @@ export interface Backend {
   // Convolution: forward, and its two gradients.
   conv2d(x: Storage, w: Storage, info: ConvInfo): Storage;
   conv2dBackwardInput(dy: Storage, w: Storage, info: ConvInfo): Storage;
+  /**
+   * Optional, for inference: conv2d(x, w) + bias (one value per output channel), then ReLU if
+   * `relu`, in one kernel; null where the backend leaves it to the separate kernels. Values
+   * agree with those to the convolution's own rounding.
+   */
+  conv2dBiasRelu?(
+    x: Storage,
+    w: Storage,
+    bias: Storage,
+    info: ConvInfo,
+    relu: boolean,
+  ): Storage | null;
   conv2dBackwardFilter(x: Storage, dy: Storage, info: ConvInfo): Storage;
 
   // Pooling; max pooling pads with -Infinity, average pooling counts real pixels only.

@@ -3,8 +3,12 @@
  * A Model is itself a Layer, so models nest. Training methods (compile, fit, evaluate,
  * predict) are added by src/train; saving by src/io (nn does not import them).
  */
+
+import { isGradEnabled } from '../autograd.js';
+import { hasFusedConv2d } from '../ops/conv.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { type FusionPlan, planFusion, runChain } from './inference_fusion.js';
 import {
   type CallOptions,
   fmtSymShape,
@@ -80,6 +84,13 @@ export class Model extends Layer {
   trainingOutputs: SymbolicTensor[] = [];
   /** Default loss weights per output in training (compile's lossWeights override them). */
   lossWeights?: number[];
+  /**
+   * Inference with gradients off (predict, evaluate) runs convolution → batch norm → ReLU
+   * chains as one convolution with the normalization folded in, where the backend has the
+   * fused kernel (native). Outputs differ from the separate ops by rounding. false: never.
+   */
+  fuseInference = true;
+  private plan: FusionPlan | null = null;
   /** Set by callbacks to end fit() after the current epoch (Keras's model.stop_training). */
   stopTraining = false;
 
@@ -156,14 +167,33 @@ export class Model extends Layer {
       values.set(sym, x);
     });
     const training = options.training === true;
+    const plan = training ? null : this.fusionPlan();
     for (const t of training ? this.nodes : this.inferenceNodes) {
       if (values.has(t)) continue;
+      if (plan) {
+        if (plan.inner.has(t)) continue;
+        const chain = plan.chains.get(t);
+        if (chain) {
+          values.set(t, runChain(chain, values.get(chain.input)!));
+          continue;
+        }
+      }
       const args = t.inputs.map((i) => values.get(i)!);
       values.set(t, t.layer.apply(t.listInput ? args : args[0]!, options));
     }
     return (training ? [...this.outputs, ...this.trainingOutputs] : this.outputs).map(
       (o) => values.get(o)!,
     );
+  }
+
+  /**
+   * The inference fusion plan (nn/inference_fusion.ts) where it applies now: gradients off, a
+   * backend with the fused kernel, fuseInference on; else null.
+   */
+  private fusionPlan(): FusionPlan | null {
+    if (!this.fuseInference || isGradEnabled() || !hasFusedConv2d()) return null;
+    this.plan ??= planFusion(this.inferenceNodes, this.outputs);
+    return this.plan.chains.size > 0 ? this.plan : null;
   }
 
   call(inputs: Tensor | Tensor[], options: CallOptions = {}): Tensor {

@@ -39,7 +39,38 @@ function checkConvArgs(op: string, x: Tensor, w: Tensor): void {
  * x: [batch, h, w, inC]; kernel: [kh, kw, inC / groups, filters] → [batch, outH, outW, filters].
  */
 export function conv2d(x: Tensor, kernel: Tensor, options: Conv2DOptions = {}): Tensor {
-  const op = 'conv2d';
+  const info = conv2dInfo('conv2d', x, kernel, options);
+  return convOp(x, info, kernel, [info.batch, info.outH, info.outW, info.outC], 'conv2d');
+}
+
+/**
+ * Inference only (it records no gradient): relu?(conv2d(x, kernel) + bias) in one kernel where
+ * the backend has one (native: the bias and ReLU applied as the output is written), else the
+ * separate ops. Model inference uses it for convolution → batch norm → ReLU chains, with the
+ * normalization folded into kernel and bias (nn/inference_fusion.ts).
+ */
+export function conv2dBiasRelu(
+  x: Tensor,
+  kernel: Tensor,
+  bias: Tensor,
+  options: Conv2DOptions & { relu: boolean },
+): Tensor {
+  const info = conv2dInfo('conv2dBiasRelu', x, kernel, options);
+  const shape = [info.batch, info.outH, info.outW, info.outC];
+  const fused = be().conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, options.relu);
+  if (fused) return wrap(fused, shape);
+  const y = wrap(be().conv2d(x.storage, kernel.storage, info), shape);
+  const b = wrap(be().binary('add', y.storage, shape, bias.storage, bias.shape, shape), shape);
+  return options.relu ? wrap(be().unary('relu', b.storage), shape) : b;
+}
+
+/** Whether the backend in use runs conv2dBiasRelu as one kernel (else fusing gains nothing). */
+export function hasFusedConv2d(): boolean {
+  return be().conv2dBiasRelu !== undefined;
+}
+
+/** Checks conv2d's arguments and works out its geometry (TensorFlow's padding rules). */
+function conv2dInfo(op: string, x: Tensor, kernel: Tensor, options: Conv2DOptions): ConvInfo {
   checkConvArgs(op, x, kernel);
   const { padding = 'valid', groups = 1 } = options;
   const strides = pair(options.strides ?? 1, 'strides', op);
@@ -89,7 +120,7 @@ export function conv2d(x: Tensor, kernel: Tensor, options: Conv2DOptions = {}): 
     padRight: g.w.padAfter,
     groups,
   };
-  return convOp(x, info, kernel, [batch, g.h.out, g.w.out, outC], op);
+  return info;
 }
 
 export type DepthwiseConv2DOptions = Omit<Conv2DOptions, 'groups'>;

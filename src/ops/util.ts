@@ -96,3 +96,12 @@ export function expectFiniteNumber(v: unknown, op: string, name: string): number
   }
   return v;
 }
+
+/**
+ * Keeps a tensor made inside a step scope (predict, evaluate, a training step) from being
+ * freed when the scope ends: for values cached across calls. The garbage collector frees it.
+ */
+export function persistTensor(t: Tensor): Tensor {
+  be().persist?.(t.storage);
+  return t;
+}

@@ -155,6 +155,23 @@ describe('native backend', { skip }, () => {
               (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
               `${name}: backward filter`,
             );
+            // Inference: bias and ReLU applied by the convolution (js: the separate kernels).
+            const bias = randn(c.outC);
+            const shape = [c.batch, c.outH, c.outW, c.outC];
+            for (const relu of [false, true]) {
+              same(
+                be,
+                [x, w, bias],
+                (b, [xs, ws, bs]) => {
+                  const fused = b.conv2dBiasRelu?.(xs!, ws!, bs!, c, relu);
+                  if (b === be) assert.ok(fused, `${name}: the fused kernel ran`);
+                  if (fused) return fused;
+                  const y = b.binary('add', b.conv2d(xs!, ws!, c), shape, bs!, [c.outC], shape);
+                  return relu ? b.unary('relu', y) : y;
+                },
+                `${name}: conv2d + bias${relu ? ' + relu' : ''}`,
+              );
+            }
           });
         }
 

@@ -39,6 +39,15 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
   ): void;
+  conv2dFused(
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array,
+    y: Float32Array,
+    geo: Int32Array,
+    wId: number,
+    relu: boolean,
+  ): boolean;
   pool(mode: number, x: Float32Array, y: Float32Array, geo: Int32Array): void;
   poolBackward(
     mode: number,

@@ -258,6 +258,14 @@ export class NativeBackend extends JsBackend {
     return kept;
   }
 
+  /** Takes a storage out of the open scopes: no scope frees it; the collector does. */
+  persist(s: Storage): void {
+    for (const list of this.scopes) {
+      const i = list.indexOf(s as NativeStorage);
+      if (i >= 0) list.splice(i, 1);
+    }
+  }
+
   /** Frees storages now (ones a training step replaced); others' storages are ignored. */
   free(storages: Iterable<Storage>): void {
     for (const s of storages)
@@ -373,6 +381,22 @@ export class NativeBackend extends JsBackend {
       if (this.addon.conv2d(xv, wv, out, this.conv(c), storageId(w))) return this.wrap(out);
     }
     return super.conv2d(x, w, c);
+  }
+
+  /** conv2d + bias (+ ReLU) in one oneDNN primitive: the bias and ReLU as outputs are written. */
+  conv2dBiasRelu(
+    x: Storage,
+    w: Storage,
+    bias: Storage,
+    c: ConvInfo,
+    relu: boolean,
+  ): Storage | null {
+    const [xv, wv, bv] = [this.f32(x), this.f32(w), this.f32(bias)];
+    const size = c.batch * c.outH * c.outW * c.outC;
+    if (!xv || !wv || !bv || size === 0 || xv.length === 0 || bv.length !== c.outC) return null;
+    const out = this.out(size);
+    if (!this.addon.conv2dFused(xv, wv, bv, out, this.conv(c), storageId(w), relu)) return null;
+    return this.wrap(out);
   }
 
   override conv2dBackwardInput(dy: Storage, w: Storage, c: ConvInfo): Storage {

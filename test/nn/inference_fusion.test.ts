@@ -1,0 +1,103 @@
+/**
+ * Inference fusion (nn/inference_fusion.ts): which chains it finds, and that fused inference
+ * gives the unfused values (to rounding) on the backend under test, before and after training
+ * changes the weights. On a backend without the fused kernel nothing is fused: same values.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as rc from '../../src/index.js';
+import { planFusion } from '../../src/nn/inference_fusion.js';
+import type { SymbolicTensor } from '../../src/nn/layer.js';
+import { assertClose } from '../helpers.js';
+
+const { layers } = rc;
+
+/** conv → BN → ReLU, conv(bias) → BN, a residual add, a ReLU6, and a conv read twice. */
+function net(): { model: rc.Model; names: Record<string, SymbolicTensor> } {
+  const input = rc.Input([9, 9, 3]);
+  const c1 = new layers.Conv2D({
+    filters: 8,
+    kernelSize: 3,
+    padding: 'same',
+    useBias: false,
+    name: 'c1',
+  }).apply(input);
+  const b1 = new layers.BatchNormalization({ name: 'b1' }).apply(c1);
+  const r1 = new layers.ReLU({ name: 'r1' }).apply(b1);
+  const c2 = new layers.Conv2D({ filters: 8, kernelSize: 3, padding: 'same', name: 'c2' }).apply(
+    r1,
+  );
+  const b2 = new layers.BatchNormalization({ name: 'b2' }).apply(c2);
+  const add = new layers.Add({ name: 'add' }).apply([b2, r1]);
+  const c3 = new layers.Conv2D({ filters: 8, kernelSize: 1, strides: 2, name: 'c3' }).apply(add);
+  const b3 = new layers.BatchNormalization({ name: 'b3' }).apply(c3);
+  const r3 = new layers.ReLU({ maxValue: 6, name: 'r3' }).apply(b3);
+  // c4's output is read by b4 and by the concatenation: not fusable.
+  const c4 = new layers.Conv2D({ filters: 4, kernelSize: 1, name: 'c4' }).apply(r3);
+  const b4 = new layers.BatchNormalization({ name: 'b4' }).apply(c4);
+  const cat = new layers.Concatenate({ name: 'cat' }).apply([b4, c4]);
+  const out = new layers.Dense({ units: 5, activation: 'softmax', name: 'out' }).apply(
+    new layers.Flatten().apply(cat),
+  );
+  const model = new rc.Model({ inputs: input, outputs: out });
+  return { model, names: { c1, b1, r1, c2, b2, c3, b3, r3, c4, b4 } };
+}
+
+/** Moving statistics and affine weights away from their initial 0/1, so folding matters. */
+function randomizeNorms(model: rc.Model): void {
+  let seed = 1;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  for (const l of model.layers) {
+    if (!(l instanceof layers.BatchNormalization)) continue;
+    const c = l.gamma.size;
+    const vec = (f: () => number) => rc.tensor(Array.from({ length: c }, f), [c]).storage;
+    l.gamma.storage = vec(() => 1 + 0.5 * rand());
+    l.beta.storage = vec(() => 0.3 * rand());
+    l.movingMean.storage = vec(() => 0.2 * rand());
+    l.movingVariance.storage = vec(() => 0.5 + Math.abs(rand()));
+  }
+}
+
+test('planFusion finds conv → BN (→ ReLU) chains whose inner values nothing else reads', () => {
+  const { model, names } = net();
+  const nodes = (model as unknown as { inferenceNodes: SymbolicTensor[] }).inferenceNodes;
+  const plan = planFusion(nodes, model.outputs);
+  const chains = [...plan.chains.values()].map((c) => [c.conv.name, c.bn.name, c.relu]);
+  assert.deepEqual(chains, [
+    ['c1', 'b1', true],
+    ['c2', 'b2', false],
+    ['c3', 'b3', false], // ReLU with maxValue is not a plain ReLU
+  ]);
+  assert.deepEqual(
+    [...plan.inner].map((t) => t.layer.name),
+    ['c1', 'b1', 'c2', 'c3'],
+  );
+  assert.ok(!plan.chains.has(names.b4!), 'a convolution read twice is not fused');
+});
+
+test('fused inference gives the unfused values, and follows weight changes', async () => {
+  rc.setSeed(3);
+  const { model } = net();
+  randomizeNorms(model);
+  const x = rc.randomUniform([4, 9, 9, 3], { min: -1, max: 1 });
+  const run = (fuse: boolean) => {
+    model.fuseInference = fuse;
+    return model.predict(x).dataSync();
+  };
+  assertClose(run(true), run(false), { atol: 1e-6, rtol: 1e-4, msg: 'predict' });
+  // model.call with gradients recorded never fuses (gradients must flow through every op).
+  model.fuseInference = true;
+  const called = model.call(x, { training: false }).dataSync();
+  assertClose(called, run(false), { atol: 0, rtol: 0, msg: 'call with gradients on' });
+  // Training replaces the weights; the folded ones must follow.
+  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+  const y = rc.tensor([0, 1, 2, 3], [4], 'int32');
+  for (let i = 0; i < 3; i++) model.trainOnBatch(x, y);
+  assertClose(run(true), run(false), { atol: 1e-6, rtol: 1e-4, msg: 'after training' });
+  const ev = async (fuse: boolean) => {
+    model.fuseInference = fuse;
+    return (await model.evaluate(x, y, { batchSize: 2 })).loss!;
+  };
+  assertClose([await ev(true)], [await ev(false)], { atol: 1e-6, rtol: 1e-4, msg: 'evaluate' });
+  assertClose(run(true), run(false), { atol: 1e-6, rtol: 1e-4, msg: 'after evaluate' });
+});
