@@ -125,7 +125,9 @@ struct ConvEntry {
   memory::dims strides, dilates, padL, padR;
   bool winograd;  // whether the rule wants Winograd (each pass falls back to direct without it)
   Pass fwd, bd, bw;
-  Pass fused[2];  // inference with a bias, without (0) and with (1) ReLU applied to the output
+  // Inference with a bias: index bit 0 = ReLU applied to the output, bit 1 = a residual added
+  // before it (the output array holds the residual on entry: oneDNN's sum post-op).
+  Pass fused[4];
 };
 
 static memory::desc hwioDesc(const Geo &g) {
@@ -242,21 +244,22 @@ static bool buildForward(ConvEntry &e) {
 }
 
 /**
- * Inference: y = conv(x, w) + bias, then ReLU if `relu`, in one primitive (the bias and the
- * ReLU are applied as each output block is written: no extra passes over memory).
+ * Inference: y = conv(x, w) + bias (+ y's residual), then ReLU if `relu`, in one primitive (the
+ * bias, residual and ReLU are applied as each output block is written: no extra passes). With
+ * a residual the output must be NHWC, so Winograd geometries (blocked output) are left out.
  */
-static bool buildFused(ConvEntry &e, bool relu) {
-  Pass &p = e.fused[relu ? 1 : 0];
+static bool buildFused(ConvEntry &e, bool relu, bool residual) {
+  Pass &p = e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)];
   if (p.state != Pass::State::unbuilt) return p.state == Pass::State::ok;
   p.state = Pass::State::unsupported;
   p.forward = true;
   const memory::desc bias({e.g.outC}, dt::f32, tag::x);
+  if (residual && e.winograd) return false;
   dnnl::primitive_attr attr;
-  if (relu) {
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    attr.set_post_ops(ops);
-  }
+  dnnl::post_ops ops;
+  if (residual) ops.append_sum(1.0f);
+  if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
   for (const bool wino : {true, false}) {
     if (wino && !e.winograd) continue;
     try {
@@ -394,18 +397,18 @@ static Napi::Value Conv2d(const Napi::CallbackInfo &info) {
 }
 
 /**
- * conv2dFused(x, w, bias, y, geo, wId, relu): y = conv(x, w) + bias, then ReLU if relu; false
- * when oneDNN has no implementation for this geometry.
+ * conv2dFused(x, w, bias, y, geo, wId, relu, residual): y = conv(x, w) + bias, plus y's values on
+ * entry if `residual`, then ReLU if relu; false when oneDNN has no implementation for this.
  */
 static Napi::Value Conv2dFused(const Napi::CallbackInfo &info) {
   const Geo g = readGeo(info[4]);
   float *data[4] = {floats(info[0], count(g, 0), "x"), floats(info[1], count(g, 2), "w"),
                     floats(info[2], size_t(g.outC), "bias"), floats(info[3], count(g, 1), "y")};
   const double id = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0;
-  const bool relu = info[6].ToBoolean();
+  const bool relu = info[6].ToBoolean(), residual = info[7].ToBoolean();
   ConvEntry &e = entry(g);
-  if (!buildFused(e, relu)) return Napi::Boolean::New(info.Env(), false);
-  run(e, e.fused[relu ? 1 : 0], data, id);
+  if (!buildFused(e, relu, residual)) return Napi::Boolean::New(info.Env(), false);
+  run(e, e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)], data, id);
   return Napi::Boolean::New(info.Env(), true);
 }
 

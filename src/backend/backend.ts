@@ -158,9 +158,9 @@ export interface Backend {
   conv2d(x: Storage, w: Storage, info: ConvInfo): Storage;
   conv2dBackwardInput(dy: Storage, w: Storage, info: ConvInfo): Storage;
   /**
-   * Optional, for inference: conv2d(x, w) + bias (one value per output channel), then ReLU if
-   * `relu`, in one kernel; null where the backend leaves it to the separate kernels. Values
-   * agree with those to the convolution's own rounding.
+   * Optional, for inference: conv2d(x, w) + bias (one value per output channel) + residual (of
+   * the output's size, if given), then ReLU if `relu`, in one kernel; null where the backend
+   * leaves it to the separate kernels. Values agree with those to the convolution's rounding.
    */
   conv2dBiasRelu?(
     x: Storage,
@@ -168,6 +168,7 @@ export interface Backend {
     bias: Storage,
     info: ConvInfo,
     relu: boolean,
+    residual?: Storage | null,
   ): Storage | null;
   conv2dBackwardFilter(x: Storage, dy: Storage, info: ConvInfo): Storage;
 

@@ -174,7 +174,8 @@ export class Model extends Layer {
         if (plan.inner.has(t)) continue;
         const chain = plan.chains.get(t);
         if (chain) {
-          values.set(t, runChain(chain, values.get(chain.input)!));
+          const residual = chain.residual ? values.get(chain.residual) : undefined;
+          values.set(t, runChain(chain, values.get(chain.input)!, residual));
           continue;
         }
       }

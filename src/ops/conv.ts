@@ -53,15 +53,28 @@ export function conv2dBiasRelu(
   x: Tensor,
   kernel: Tensor,
   bias: Tensor,
-  options: Conv2DOptions & { relu: boolean },
+  options: Conv2DOptions & { relu: boolean; residual?: Tensor },
 ): Tensor {
   const info = conv2dInfo('conv2dBiasRelu', x, kernel, options);
   const shape = [info.batch, info.outH, info.outW, info.outC];
-  const fused = be().conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, options.relu);
+  const { relu, residual } = options;
+  const b = be();
+  const r = residual?.storage ?? null;
+  const fused = b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, relu, r);
   if (fused) return wrap(fused, shape);
-  const y = wrap(be().conv2d(x.storage, kernel.storage, info), shape);
-  const b = wrap(be().binary('add', y.storage, shape, bias.storage, bias.shape, shape), shape);
-  return options.relu ? wrap(be().unary('relu', b.storage), shape) : b;
+  // The pieces the backend has: conv + bias fused if it can, then the residual and ReLU.
+  let y =
+    (r && b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, false, null)) ||
+    b.binary(
+      'add',
+      b.conv2d(x.storage, kernel.storage, info),
+      shape,
+      bias.storage,
+      bias.shape,
+      shape,
+    );
+  if (r) y = b.binary('add', y, shape, r, shape, shape);
+  return wrap(relu ? b.unary('relu', y) : y, shape);
 }
 
 /** Whether the backend in use runs conv2dBiasRelu as one kernel (else fusing gains nothing). */

@@ -155,21 +155,32 @@ describe('native backend', { skip }, () => {
               (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
               `${name}: backward filter`,
             );
-            // Inference: bias and ReLU applied by the convolution (js: the separate kernels).
+            // Inference: bias, residual and ReLU applied by the convolution (js: separate
+            // kernels). With a residual, Winograd geometries may decline (null).
             const bias = randn(c.outC);
+            const res = randn(ySize);
             const shape = [c.batch, c.outH, c.outW, c.outC];
-            for (const relu of [false, true]) {
+            for (const [relu, withRes] of [
+              [false, false],
+              [true, false],
+              [true, true],
+              [false, true],
+            ] as const) {
               same(
                 be,
-                [x, w, bias],
-                (b, [xs, ws, bs]) => {
-                  const fused = b.conv2dBiasRelu?.(xs!, ws!, bs!, c, relu);
-                  if (b === be) assert.ok(fused, `${name}: the fused kernel ran`);
+                [x, w, bias, res],
+                (b, [xs, ws, bs, rs]) => {
+                  const r = withRes ? rs! : null;
+                  const fused = b.conv2dBiasRelu?.(xs!, ws!, bs!, c, relu, r);
+                  if (b === be && !(withRes && c.kh === 3 && c.inC >= 32)) {
+                    assert.ok(fused, `${name}: the fused kernel ran`);
+                  }
                   if (fused) return fused;
-                  const y = b.binary('add', b.conv2d(xs!, ws!, c), shape, bs!, [c.outC], shape);
+                  let y = b.binary('add', b.conv2d(xs!, ws!, c), shape, bs!, [c.outC], shape);
+                  if (r) y = b.binary('add', y, shape, r, shape, shape);
                   return relu ? b.unary('relu', y) : y;
                 },
-                `${name}: conv2d + bias${relu ? ' + relu' : ''}`,
+                `${name}: conv2d + bias${withRes ? ' + residual' : ''}${relu ? ' + relu' : ''}`,
               );
             }
           });

@@ -62,17 +62,31 @@ test('planFusion finds conv → BN (→ ReLU) chains whose inner values nothing 
   const { model, names } = net();
   const nodes = (model as unknown as { inferenceNodes: SymbolicTensor[] }).inferenceNodes;
   const plan = planFusion(nodes, model.outputs);
-  const chains = [...plan.chains.values()].map((c) => [c.conv.name, c.bn.name, c.relu]);
+  const chains = [...plan.chains.values()].map((c) => [
+    c.conv.name,
+    c.bn.name,
+    c.residual?.layer.name ?? null,
+    c.relu,
+  ]);
   assert.deepEqual(chains, [
-    ['c1', 'b1', true],
-    ['c2', 'b2', false],
-    ['c3', 'b3', false], // ReLU with maxValue is not a plain ReLU
+    ['c1', 'b1', null, true],
+    ['c2', 'b2', 'r1', false], // the Add's other input is the residual
+    ['c3', 'b3', null, false], // ReLU with maxValue is not a plain ReLU
   ]);
   assert.deepEqual(
     [...plan.inner].map((t) => t.layer.name),
-    ['c1', 'b1', 'c2', 'c3'],
+    ['c1', 'b1', 'c2', 'b2', 'c3'],
   );
   assert.ok(!plan.chains.has(names.b4!), 'a convolution read twice is not fused');
+});
+
+test('ResNet-18: every convolution fused; each block Add taken once (projection shortcuts)', () => {
+  const model = rc.models.resnet18({ inputShape: [32, 32, 3], numClasses: 10 });
+  const nodes = (model as unknown as { inferenceNodes: SymbolicTensor[] }).inferenceNodes;
+  const chains = [...planFusion(nodes, model.outputs).chains.values()];
+  assert.equal(chains.length, 20);
+  assert.equal(chains.filter((c) => c.residual).length, 8, 'one per basic block');
+  assert.equal(chains.filter((c) => c.relu).length, 17, 'every ReLU but none after a shortcut');
 });
 
 test('fused inference gives the unfused values, and follows weight changes', async () => {

@@ -47,6 +47,7 @@ export interface NativeAddon {
     geo: Int32Array,
     wId: number,
     relu: boolean,
+    residual: boolean,
   ): boolean;
   pool(mode: number, x: Float32Array, y: Float32Array, geo: Int32Array): void;
   poolBackward(

@@ -383,19 +383,27 @@ export class NativeBackend extends JsBackend {
     return super.conv2d(x, w, c);
   }
 
-  /** conv2d + bias (+ ReLU) in one oneDNN primitive: the bias and ReLU as outputs are written. */
+  /**
+   * conv2d + bias (+ residual) (+ ReLU) in one oneDNN primitive, applied as outputs are written
+   * (the residual is copied into the output first: oneDNN adds what the output holds).
+   */
   conv2dBiasRelu(
     x: Storage,
     w: Storage,
     bias: Storage,
     c: ConvInfo,
     relu: boolean,
+    residual: Storage | null = null,
   ): Storage | null {
     const [xv, wv, bv] = [this.f32(x), this.f32(w), this.f32(bias)];
+    const rv = residual ? this.f32(residual) : null;
     const size = c.batch * c.outH * c.outW * c.outC;
     if (!xv || !wv || !bv || size === 0 || xv.length === 0 || bv.length !== c.outC) return null;
+    if (residual && (!rv || rv.length !== size)) return null;
     const out = this.out(size);
-    if (!this.addon.conv2dFused(xv, wv, bv, out, this.conv(c), storageId(w), relu)) return null;
+    if (rv) out.set(rv);
+    const g = this.conv(c);
+    if (!this.addon.conv2dFused(xv, wv, bv, out, g, storageId(w), relu, rv !== null)) return null;
     return this.wrap(out);
   }
 
