@@ -59,7 +59,11 @@ function isPlainRelu(t: SymbolicTensor): boolean {
 export function planFusion(nodes: SymbolicTensor[], outputs: SymbolicTensor[]): FusionPlan {
   const readers = new Map<SymbolicTensor, SymbolicTensor[]>();
   for (const t of nodes) {
-    for (const i of t.inputs) readers.set(i, [...(readers.get(i) ?? []), t]);
+    for (const i of t.inputs) {
+      const list = readers.get(i);
+      if (list) list.push(t);
+      else readers.set(i, [t]);
+    }
   }
   const isOutput = new Set(outputs);
   const onlyReader = (t: SymbolicTensor): SymbolicTensor | null => {
