@@ -5,6 +5,7 @@
       "sources": [
         "src/addon.cc",
         "src/conv.cc",
+        "src/conv_direct.cc",
         "src/pool.cc",
         "src/gemm.cc",
         "src/elementwise.cc"

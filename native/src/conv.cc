@@ -24,19 +24,13 @@
 #include <vector>
 
 #include "common.h"
+#include "conv_direct.h"
 
 namespace rc {
 
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
-
-/** ConvInfo's fields, in the order native_backend.ts writes them. */
-struct Geo {
-  int64_t batch, inH, inW, inC, outH, outW, outC, kh, kw, strideH, strideW, dilationH, dilationW,
-      padTop, padLeft, padBottom, padRight, groups;
-};
-constexpr int GEO_FIELDS = 18;
 
 static Geo readGeo(const Napi::Value &v) {
   const int32_t *g = ints(v, GEO_FIELDS, "conv geometry");
@@ -244,6 +238,16 @@ static bool buildForward(ConvEntry &e) {
 }
 
 /**
+ * Whether some output pixel's window lies wholly in the padding. oneDNN 2.6's brgconv kernel
+ * with a sum and a ReLU post-op crashes on some of these (seen: a 2×8 kernel, padding 2 or 3),
+ * so the residual pass declines them (receptive then adds and applies ReLU separately).
+ */
+static bool paddingOnlyWindows(const Geo &g) {
+  const int64_t h = (g.kh - 1) * g.dilationH + 1, w = (g.kw - 1) * g.dilationW + 1;
+  return g.padTop >= h || g.padBottom >= h || g.padLeft >= w || g.padRight >= w;
+}
+
+/**
  * Inference: y = conv(x, w) + bias (+ y's residual), then ReLU if `relu`, in one primitive (the
  * bias, residual and ReLU are applied as each output block is written: no extra passes). With
  * a residual the output must be NHWC, so Winograd geometries (blocked output) are left out.
@@ -254,7 +258,7 @@ static bool buildFused(ConvEntry &e, bool relu, bool residual) {
   p.state = Pass::State::unsupported;
   p.forward = true;
   const memory::desc bias({e.g.outC}, dt::f32, tag::x);
-  if (residual && e.winograd) return false;
+  if (residual && (e.winograd || paddingOnlyWindows(e.g))) return false;
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
   if (residual) ops.append_sum(1.0f);
@@ -416,6 +420,10 @@ static Napi::Value Conv2dFused(const Napi::CallbackInfo &info) {
 static Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo &info) {
   const Geo g = readGeo(info[3]);
   float *data[3] = {floats(info[0], count(g, 1), "dy"), floats(info[1], count(g, 2), "w"), floats(info[2], count(g, 0), "dx")};
+  if (directBackwardDataKernel(g)) {
+    directBackwardData(g, data[0], data[1], data[2]);
+    return Napi::Boolean::New(info.Env(), true);
+  }
   ConvEntry &e = entry(g);
   if (!buildBackwardData(e)) return Napi::Boolean::New(info.Env(), false);
   run(e, e.bd, data, 0);
@@ -432,14 +440,19 @@ static Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
-/** convImpl(geo): the oneDNN implementations chosen for forward, backward-data, backward-weights. */
+/**
+ * convImpl(geo): the implementations chosen for forward, backward-data, backward-weights, and
+ * the inference pass with a residual and ReLU ("none" where it declines).
+ */
 static Napi::Value ConvImpl(const Napi::CallbackInfo &info) {
   const Geo g = readGeo(info[0]);
   ConvEntry &e = entry(g);
   Napi::Object o = Napi::Object::New(info.Env());
+  const char *direct = directBackwardDataKernel(g);
   o.Set("forward", buildForward(e) ? e.fwd.impl : "none");
-  o.Set("backwardData", buildBackwardData(e) ? e.bd.impl : "none");
+  o.Set("backwardData", direct ? direct : buildBackwardData(e) ? e.bd.impl : "none");
   o.Set("backwardWeights", buildBackwardWeights(e) ? e.bw.impl : "none");
+  o.Set("fusedResidual", buildFused(e, true, true) ? e.fused[3].impl : "none");
   return o;
 }
 

@@ -207,6 +207,25 @@ export const convCases: [string, ConvInfo][] = [
   ['non-square 1x5', convInfo({ inH: 6, inW: 11, inC: 4, outC: 3, k: [1, 5], padding: 'same' })],
   ['non-square 5x2', convInfo({ inH: 12, inW: 6, inC: 3, outC: 8, k: [5, 2] })],
   ['one input channel (LeNet conv1)', convInfo({ inH: 28, inW: 28, inC: 1, outC: 6, k: [5, 5] })],
+  // Few input channels: the native input gradient's own kernel (runs of kw·inC floats).
+  ['LeNet conv2 (6 -> 16, 5x5)', convInfo({ inH: 12, inW: 12, inC: 6, outC: 16, k: [5, 5] })],
+  [
+    'few channels: 3-vector runs, dilation and stride in rows only',
+    convInfo({
+      inH: 13,
+      inW: 11,
+      inC: 7,
+      outC: 5,
+      k: [3, 5],
+      stride: [2, 1],
+      dilation: [2, 1],
+      padding: 'same',
+    }),
+  ],
+  [
+    'few channels: 4 full vectors a run, stride 3 in columns, padded',
+    convInfo({ inH: 7, inW: 20, inC: 8, outC: 3, k: [2, 8], stride: [1, 3], padding: 3 }),
+  ],
   [
     '7x7 stride 2 stem, batch 1',
     convInfo({

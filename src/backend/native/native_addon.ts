@@ -27,7 +27,12 @@ export interface NativeAddon {
     dw: Float32Array,
     geo: Int32Array,
   ): boolean;
-  convImpl(geo: Int32Array): { forward: string; backwardData: string; backwardWeights: string };
+  convImpl(geo: Int32Array): {
+    forward: string;
+    backwardData: string;
+    backwardWeights: string;
+    fusedResidual: string;
+  };
   matmul(
     a: Float32Array,
     b: Float32Array,

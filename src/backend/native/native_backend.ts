@@ -174,6 +174,8 @@ export class NativeBackend extends JsBackend {
     forward: string;
     backwardData: string;
     backwardWeights: string;
+    /** conv2dBiasRelu with a residual and ReLU ('none': it declines, the ops run apart). */
+    fusedResidual: string;
   } {
     return this.addon.convImpl(this.conv(info));
   }
