@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as rc from '../../src/index.js';
+import * as convOps from '../../src/ops/conv.js';
 import { assertClose } from '../helpers.js';
 
 const vals = (t: rc.Tensor) => Array.from(t.dataSync());
@@ -567,4 +568,23 @@ test('backward on a non-scalar or on nothing differentiable throws GradientError
   // An upstream gradient of the wrong shape.
   assert.throws(() => rc.mul(x, 2).backward(rc.ones([2])), rc.ShapeError);
   assert.equal(x.grad, null);
+});
+
+test('conv2dBias equals conv2d then add (fused on backends that have it), and checks the bias', () => {
+  const x = rc.randn([2, 9, 8, 3], { seed: 5 });
+  const w = rc.randn([3, 3, 3, 5], { seed: 6 });
+  const b = rc.randn([5], { seed: 7 });
+  for (const options of [{}, { padding: 'same' as const, strides: 2 }]) {
+    const fused = convOps.conv2dBias(x, w, b, options).toArray() as number[][][][];
+    const apart = rc.add(rc.conv2d(x, w, options), b).toArray() as number[][][][];
+    const a = fused.flat(3);
+    const e = apart.flat(3);
+    assert.equal(a.length, e.length);
+    for (let i = 0; i < e.length; i++) assert.ok(Math.abs(a[i]! - e[i]!) < 1e-5, `at ${i}`);
+  }
+  assert.throws(
+    () => convOps.conv2dBias(x, w, rc.zeros([4])),
+    (e: Error) =>
+      e instanceof rc.ShapeError && /conv2dBias/.test(e.message) && /\[5\]/.test(e.message),
+  );
 });

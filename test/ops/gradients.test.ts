@@ -463,6 +463,18 @@ test('conv2d: random shapes and options', () => {
   }
 });
 
+test('conv2dBias (Conv2D with a bias): the kernel, input and bias gradients', () => {
+  for (const c of conv2dCases.slice(0, 6)) {
+    const outC = c.w[3]!;
+    check(
+      ['conv2dBias'],
+      `conv2dBias ${c.name}`,
+      (x, w, b) => convOps.conv2dBias(x!, w!, b!, c.options),
+      [rnd(c.x), rnd(c.w), rnd([outC])],
+    );
+  }
+});
+
 test('depthwiseConv2d: multiplier 1 and 2, stride, dilation', () => {
   const cases: ConvCase[] = [
     { name: 'm1 valid', x: [2, 5, 5, 3], w: [3, 3, 3, 1], options: {} },

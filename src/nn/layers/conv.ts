@@ -2,7 +2,7 @@
  * Convolution layers: Conv2D (strides, padding, dilation, groups), DepthwiseConv2D,
  * SeparableConv2D (depthwise then pointwise), Conv2DTranspose, SpatialSeparableConv2D (k×1 then 1×k).
  */
-import { conv2d, conv2dTranspose, depthwiseConv2d } from '../../ops/conv.js';
+import { conv2d, conv2dBias, conv2dTranspose, depthwiseConv2d } from '../../ops/conv.js';
 import {
   axisGeometry,
   checkPadding,
@@ -157,14 +157,17 @@ export class Conv2D extends ConvBase {
   }
 
   call(x: Tensor): Tensor {
-    return this.finish(
-      conv2d(x, this.kernel, {
-        strides: this.strides,
-        padding: this.padding,
-        dilationRate: this.dilationRate,
-        groups: this.groups,
-      }),
-    );
+    const options = {
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+      groups: this.groups,
+    };
+    // With a bias, one op: a fast backend adds it as the convolution writes its output.
+    if (this.bias) {
+      return getActivation(this.activation, this.label)(conv2dBias(x, this.kernel, this.bias, options));
+    }
+    return this.finish(conv2d(x, this.kernel, options));
   }
 
   computeOutputShape(s: Shape): Shape {
