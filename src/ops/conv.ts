@@ -66,7 +66,14 @@ export function conv2dBias(
   const b = be();
   const y =
     b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, false, null) ??
-    b.binary('add', b.conv2d(x.storage, kernel.storage, info), shape, bias.storage, bias.shape, shape);
+    b.binary(
+      'add',
+      b.conv2d(x.storage, kernel.storage, info),
+      shape,
+      bias.storage,
+      bias.shape,
+      shape,
+    );
   return record('conv2dBias', wrap(y, shape), [x, kernel, bias], (dy) => [
     needsGrad(x) ? wrap(be().conv2dBackwardInput(dy.storage, kernel.storage, info), x.shape) : null,
     needsGrad(kernel)
