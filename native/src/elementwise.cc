@@ -371,22 +371,34 @@ struct AdamScalars {
 /**
  * Elements [b, e) of one Adam step, the operations of optim/adam.ts in their order, each rounded
  * to float32 (no fused multiply-add: the build turns contraction off), so the values are those of
- * the composed elementwise ops bit for bit.
+ * the composed elementwise ops bit for bit. The outputs are new arrays (restrict: the loop
+ * vectorizes, square roots and divisions included, with AMSGrad a loop of its own).
  */
-RC_CLONES static void adamRange(const AdamScalars &h, const float *p, const float *g, const float *m, const float *v,
-                                const float *vMax, float *pOut, float *mOut, float *vOut, float *vMaxOut, int64_t b,
-                                int64_t e) {
+template <bool AMS>
+static inline __attribute__((always_inline)) void adamLoop(const AdamScalars &h, const float *__restrict p,
+                                                           const float *__restrict g, const float *__restrict m,
+                                                           const float *__restrict v, const float *__restrict vMax,
+                                                           float *__restrict pOut, float *__restrict mOut,
+                                                           float *__restrict vOut, float *__restrict vMaxOut,
+                                                           int64_t b, int64_t e) {
   for (int64_t i = b; i < e; i++) {
     const float gi = g[i];
     const float mi = m[i] * h.beta1 + gi * h.oneMinusBeta1;
     const float vi = v[i] * h.beta2 + (gi * gi) * h.oneMinusBeta2;
     float second = vi;
-    if (vMax) second = vMaxOut[i] = jsMax(vMax[i], vi);
+    if (AMS) second = vMaxOut[i] = jsMax(vMax[i], vi);
     const float denom = std::sqrt(second) / h.sqrtBias2 + h.epsilon;
     mOut[i] = mi;
     vOut[i] = vi;
     pOut[i] = p[i] - (mi / denom) * h.stepSize;
   }
+}
+
+RC_CLONES static void adamRange(const AdamScalars &h, const float *p, const float *g, const float *m, const float *v,
+                                const float *vMax, float *pOut, float *mOut, float *vOut, float *vMaxOut, int64_t b,
+                                int64_t e) {
+  if (vMax) adamLoop<true>(h, p, g, m, v, vMax, pOut, mOut, vOut, vMaxOut, b, e);
+  else adamLoop<false>(h, p, g, m, v, vMax, pOut, mOut, vOut, vMaxOut, b, e);
 }
 
 /**
