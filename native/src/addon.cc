@@ -59,6 +59,19 @@ int64_t integer(const Napi::Value &v, const char *what) {
   return static_cast<int64_t>(d);
 }
 
+/**
+ * Starts OpenMP's worker threads with every signal blocked (threads inherit the mask of the
+ * thread that creates them): signals then go to Node's threads, never into a kernel running on
+ * a worker (see SignalsHeld in common.h). Workers already started keep their mask.
+ */
+static void startWorkersWithoutSignals() {
+#ifdef _OPENMP
+  SignalsHeld held;
+#pragma omp parallel
+  { static_cast<void>(omp_get_thread_num()); }
+#endif
+}
+
 /** setThreads(n): the threads OpenMP (and so oneDNN) uses from now on. */
 static Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   const int64_t n = integer(info[0], "threads");
@@ -67,6 +80,7 @@ static Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   if (n != omp_get_max_threads()) {
     omp_set_num_threads(static_cast<int>(n));
     epoch++;
+    startWorkersWithoutSignals();
   }
 #endif
   return info.Env().Undefined();
@@ -101,6 +115,7 @@ static Napi::Value Info(const Napi::CallbackInfo &info) {
 }  // namespace rc
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  rc::startWorkersWithoutSignals();
   exports.Set("setThreads", Napi::Function::New(env, rc::SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, rc::GetThreads));
   exports.Set("info", Napi::Function::New(env, rc::Info));

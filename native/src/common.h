@@ -12,6 +12,9 @@
 #include <omp.h>
 #endif
 
+#include <csignal>
+#include <pthread.h>
+
 // Memory-bound loops are built for AVX-512, AVX2 and the baseline, chosen at load time by the
 // CPU (GCC/Clang function multiversioning), so the addon stays portable across x86-64 machines.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__APPLE__)
@@ -30,6 +33,27 @@ int maxThreads();
 
 /** Bumped by setThreads: oneDNN primitives are built for a thread count, so caches key on it. */
 int threadEpoch();
+
+/**
+ * Holds off signals on this thread while it lives; they arrive when it ends. oneDNN 2.6's
+ * sgemm corrupted the heap when a signal handler ran on its thread mid-call (seen with a
+ * profiler's SIGPROF; any signal could do it), so gemm.cc calls it under one of these, and
+ * the addon's worker threads block signals for good (see addon.cc).
+ */
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old_);
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld &) = delete;
+  SignalsHeld &operator=(const SignalsHeld &) = delete;
+
+ private:
+  sigset_t old_;
+};
 
 /** The float32 data of a Float32Array argument holding at least `min` elements (else throws). */
 float *floats(const Napi::Value &v, size_t min, const char *what);

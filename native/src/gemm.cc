@@ -12,6 +12,7 @@ static Napi::Value Matmul(const Napi::CallbackInfo &info) {
   const float *a = floats(info[0], size_t(batch * m * k), "a");
   const float *b = floats(info[1], size_t(batch * k * n), "b");
   float *c = floats(info[2], size_t(batch * m * n), "c");
+  SignalsHeld held;  // (see common.h)
   for (int64_t i = 0; i < batch; i++) {
     const dnnl_status_t st = dnnl_sgemm(tA ? 'T' : 'N', tB ? 'T' : 'N', m, n, k, 1.0f, a + i * m * k, tA ? m : k,
                                         b + i * k * n, tB ? k : n, 0.0f, c + i * m * n, n);

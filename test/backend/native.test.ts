@@ -11,6 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Backend, Storage } from '../../src/backend/backend.js';
@@ -723,6 +725,34 @@ describe('native backend', { skip }, () => {
         );
       });
     });
+  });
+});
+
+describe('native backend under signals', { skip }, () => {
+  test('a profiler sampling the thread mid-GEMM corrupts nothing (oneDNN 2.6 sgemm did)', () => {
+    // node --cpu-prof interrupts the main thread with SIGPROF about every millisecond; before
+    // the addon held signals off during sgemm, this run ended in "corrupted size vs. prev_size".
+    const script = [
+      `const { loadNativeAddon } = await import(${JSON.stringify(join(repoRoot, 'build', 'src', 'backend', 'native', 'native_addon.js'))});`,
+      'const a = loadNativeAddon().addon;',
+      'const [m, n, k] = [128, 120, 256];',
+      'const A = new Float32Array(m * k).fill(0.5), B = new Float32Array(k * n).fill(0.25);',
+      'const C = new Float32Array(m * n);',
+      'for (let i = 0; i < 20000; i++) a.matmul(A, B, C, 1, m, n, k, false, false);',
+      'console.log(C[0]);',
+    ].join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'receptive-prof-'));
+    try {
+      const r = spawnSync(
+        process.execPath,
+        ['--cpu-prof', '--cpu-prof-dir', dir, '--input-type=module', '-e', script],
+        { cwd: repoRoot, encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, `exit ${r.status} ${r.signal ?? ''}: ${r.stderr}`);
+      assert.equal(r.stdout.trim(), String(0.5 * 0.25 * 256));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
