@@ -12,15 +12,26 @@ export const W4_GFLOP = (2 * 8 * 56 * 56 * 64 * 64 * 9) / 1e9;
 export const W5_GFLOP = (2 * 1024 ** 3) / 1e9;
 
 /**
- * Runs fn after one warm-up call until `minSeconds` have passed (at least `minIters` calls,
- * at most `maxIters`), and returns the median seconds per call.
+ * Runs fn to warm up (at least `warmup` calls and `warmupSeconds`: JIT compilers, caches and
+ * memory pools settle), then until `minSeconds` have passed (at least `minIters` calls, at most
+ * `maxIters`), and returns the median seconds per call. The budget bounds it all: a step that
+ * takes minutes runs once to warm up and a few times measured. (torch_worker.py times the same.)
  */
 export async function timeIt(
   fn,
-  { minSeconds = 3, minIters = 3, maxIters = 50, warmup = 1, budgetSeconds = 120 } = {},
+  {
+    minSeconds = 3,
+    minIters = 3,
+    maxIters = 100_000,
+    warmup = 1,
+    warmupSeconds = 1,
+    budgetSeconds = 120,
+  } = {},
 ) {
   const started = performance.now();
-  for (let i = 0; i < warmup; i++) await fn();
+  for (let i = 0; i < warmup || performance.now() - started < warmupSeconds * 1000; i++) {
+    await fn();
+  }
   const times = [];
   const t0 = performance.now();
   while (

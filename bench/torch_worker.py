@@ -18,9 +18,12 @@ workload = sys.argv[1]
 out = {"engine": "pytorch", "workload": workload, "version": torch.__version__}
 
 
-def time_it(fn, min_seconds=3.0, min_iters=3, max_iters=50, budget=120.0):
+def time_it(fn, min_seconds=3.0, min_iters=3, max_iters=100_000, warmup_seconds=1.0, budget=120.0):
+    """As bench/common.mjs's timeIt: warm up (one call, and a second at least), then the median."""
     started = time.perf_counter()
     fn()
+    while time.perf_counter() - started < warmup_seconds:
+        fn()
     times = []
     t0 = time.perf_counter()
     while len(times) < max_iters and (len(times) < min_iters or time.perf_counter() - t0 < min_seconds):
