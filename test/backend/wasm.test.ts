@@ -336,6 +336,15 @@ describe('wasm backend', () => {
   describe('the single-loop JS paths give the reference values', () => {
     const be = backendByName('wasm');
     const binaryCases: [number[], number[]][] = [
+      // A short row down every row (biases over channels): run as a repeated pattern row
+      // (b's row, then a's; an odd number of rows of 6 has no repeat count that fits: plain path).
+      [[64, 12, 12, 6], [6]],
+      [[16], [40, 8, 8, 16]],
+      [[391, 7, 6], [6]],
+      [
+        [3000, 6],
+        [1, 6],
+      ],
       [
         [2, 3, 4],
         [2, 3, 4],

@@ -65,6 +65,19 @@ export function binary(
  * The broadcast as two merged axes: [outer, aOuterStride, bOuterStride, inner, aInnerStride,
  * bInnerStride], inner strides 0 or 1; null when it needs more than two.
  */
+/**
+ * How many times to repeat a row of `inner` values so that the repeated row holds a multiple
+ * of 4 values, at least 64, and divides `outer` rows evenly; 0 where no such count (up to 256
+ * values) exists or the row is long already.
+ */
+export function rowRepeat(outer: number, inner: number): number {
+  if (inner >= 64 || inner < 1) return 0;
+  for (let k = Math.ceil(64 / inner); k * inner <= 256; k++) {
+    if (outer % k === 0 && (k * inner) % 4 === 0) return k;
+  }
+  return 0;
+}
+
 export function broadcast2d(
   aShape: number[],
   bShape: number[],

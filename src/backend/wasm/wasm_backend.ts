@@ -777,9 +777,11 @@ export class WasmBackend extends JsBackend {
     const code = BINARY_CODES[op];
     const g = fast.broadcast2d(aShape, bShape, outShape);
     if (code !== undefined && g && this.worthIt([a, b], size)) {
-      const r = this.call([a, b], size, [], ([pa, pb], out) =>
-        this.timed(() => this.k.binary(code, pa!, pb!, out, ...g)),
-      );
+      const r =
+        this.rowPatternBinary(code, a, b, size, g) ??
+        this.call([a, b], size, [], ([pa, pb], out) =>
+          this.timed(() => this.k.binary(code, pa!, pb!, out, ...g)),
+        );
       if (r) return r;
     }
     if (a.dtype === 'float32' && b.dtype === 'float32') {
@@ -789,6 +791,37 @@ export class WasmBackend extends JsBackend {
       }
     }
     return super.binary(op, a, aShape, b, bShape, outShape);
+  }
+
+  /**
+   * A short row repeated down every row of the other operand (a bias over 6 or 16 channels):
+   * the kernel would run one short row at a time, so the row is repeated k times into a
+   * pattern of a multiple of 4 floats (about 64) and the kernel runs outer / k rows of that.
+   * The same operations on the same values; null where the shapes are not of this kind.
+   */
+  private rowPatternBinary(
+    code: number,
+    a: Storage,
+    b: Storage,
+    size: number,
+    [outer, aO, bO, inner, aI, bI]: [number, number, number, number, number, number],
+  ): Storage | null {
+    const aRow = aO === 0 && aI === 1 && bI === 1 && bO === inner;
+    const bRow = bO === 0 && bI === 1 && aI === 1 && aO === inner;
+    if (!aRow && !bRow) return null;
+    const k = fast.rowRepeat(outer, inner);
+    if (k === 0) return null;
+    const row = this.v(aRow ? a : b);
+    const pattern = new Float32Array(k * inner);
+    for (let i = 0; i < k; i++) pattern.set(row.subarray(0, inner), i * inner);
+    return this.call([a, b], size, [pattern.length * 4], ([pa, pb], out, [pp]) => {
+      this.heapView().set(pattern, pp! / 4);
+      this.timed(() =>
+        aRow
+          ? this.k.binary(code, pp!, pb!, out, outer / k, 0, bO * k, inner * k, 1, 1)
+          : this.k.binary(code, pa!, pp!, out, outer / k, aO * k, 0, inner * k, 1, 1),
+      );
+    });
   }
 
   override reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage {
