@@ -253,6 +253,7 @@ const THREAD_EXPORTS = [
   'conv2dForward',
   'conv2dBackwardInput',
   'conv2dBackwardFilter',
+  'unary',
 ];
 
 /**
@@ -262,6 +263,9 @@ const THREAD_EXPORTS = [
 const WASM_MIN_ELEMENTS = 2048;
 /** The same for inputs already in wasm memory (no copies): only the call costs. */
 const WASM_MIN_RESIDENT = 256;
+
+/** Operations a tanh value costs, as the thread split counts them (threadsFor). */
+const TANH_FLOPS = 30;
 /**
  * A JS-array tensor moves into wasm memory when wasm kernels read it this often: weights and
  * reused inputs move; a batch that a step reads twice (forward and the filter gradient) does
@@ -755,9 +759,21 @@ export class WasmBackend extends JsBackend {
   override unary(op: UnaryOp, x: Storage): Storage {
     const code = UNARY_CODES[op];
     if (code !== undefined && this.worthIt([x], x.size)) {
-      const r = this.call([x], x.size, [], ([px], out) =>
-        this.timed(() => this.k.unary(code, px!, out, x.size)),
-      );
+      const n = x.size;
+      // tanh costs some 30 operations a value (a rational function): big ones are split over
+      // the threads like the GEMM (LeNet's first layer: 442,368 values a step).
+      const threads = op === 'tanh' ? this.threadsFor(n * TANH_FLOPS, Math.ceil(n / 4096)) : 1;
+      const r = this.call([x], n, [], ([px], out) => {
+        if (threads <= 1) this.timed(() => this.k.unary(code, px!, out, n));
+        else {
+          this.parallel(
+            split(n, threads, 16).map(([i0, i1]) => ({
+              fn: 'unary',
+              args: [code, px! + i0 * 4, out + i0 * 4, i1 - i0],
+            })),
+          );
+        }
+      });
       if (r) return r;
     }
     const out = this.allocFloat(x.size);
