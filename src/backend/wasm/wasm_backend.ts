@@ -254,6 +254,7 @@ const THREAD_EXPORTS = [
   'conv2dBackwardInput',
   'conv2dBackwardFilter',
   'unary',
+  'avgPool',
 ];
 
 /**
@@ -266,6 +267,8 @@ const WASM_MIN_RESIDENT = 256;
 
 /** Operations a tanh value costs, as the thread split counts them (threadsFor). */
 const TANH_FLOPS = 30;
+/** The same for an input value of average pooling (float64 conversions and sums). */
+const POOL_FLOPS = 10;
 /**
  * A JS-array tensor moves into wasm memory when wasm kernels read it this often: weights and
  * reused inputs move; a batch that a step reads twice (forward and the filter gradient) does
@@ -923,9 +926,42 @@ export class WasmBackend extends JsBackend {
     });
   }
 
+  /**
+   * Average pooling or its gradient, the batch split over the worker threads (images are
+   * independent; each piece gets its own geometry block).
+   */
+  private avgPoolSplit(
+    input: Storage,
+    outSize: number,
+    info: PoolInfo,
+    backward: boolean,
+  ): Storage | null {
+    if (!this.worthIt([input], outSize)) return null;
+    const inImage = info.inH * info.inW * info.channels;
+    const outImage = info.outH * info.outW * info.channels;
+    const threads = this.threadsFor(info.batch * inImage * POOL_FLOPS, info.batch);
+    const runs = split(info.batch, threads);
+    const geoBytes = POOL_FIELDS.length * 4;
+    return this.call(
+      [input],
+      outSize,
+      runs.map(() => geoBytes),
+      ([pin], out, geos) => {
+        const tasks = runs.map(([b0, b1], t) => {
+          this.putPool(geos[t]!, { ...info, batch: b1 - b0 });
+          const [x, y] = backward
+            ? [out + b0 * inImage * 4, pin! + b0 * outImage * 4]
+            : [pin! + b0 * inImage * 4, out + b0 * outImage * 4];
+          return { fn: 'avgPool', args: [geos[t]!, x, y, backward ? 1 : 0] };
+        });
+        this.parallel(tasks);
+      },
+    );
+  }
+
   override avgPool(x: Storage, info: PoolInfo): Storage {
     const size = info.batch * info.outH * info.outW * info.channels;
-    const r = this.pool2d([x], size, info, ([px], out, geo) => this.k.avgPool(geo, px!, out, 0));
+    const r = this.avgPoolSplit(x, size, info, false);
     if (r) return r;
     const out = this.allocFloat(size);
     fast.avgPool(this.v(x), info, out);
@@ -934,7 +970,7 @@ export class WasmBackend extends JsBackend {
 
   override avgPoolBackward(dy: Storage, info: PoolInfo): Storage {
     const size = info.batch * info.inH * info.inW * info.channels;
-    const r = this.pool2d([dy], size, info, ([pdy], out, geo) => this.k.avgPool(geo, out, pdy!, 1));
+    const r = this.avgPoolSplit(dy, size, info, true);
     if (r) return r;
     const out = this.allocFloat(size);
     fast.avgPoolBackward(this.v(dy), info, out);
