@@ -1,6 +1,6 @@
 /** Convolutions: conv2d (strides, padding, dilation, groups), depthwiseConv2d, conv2dTranspose. */
 import { needsGrad, record } from '../autograd.js';
-import type { ConvInfo } from '../backend/backend.js';
+import type { ConvInfo, Storage } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { pair } from '../util/shape.js';
@@ -63,17 +63,7 @@ export function conv2dBias(
     );
   }
   const shape = [info.batch, info.outH, info.outW, info.outC];
-  const b = be();
-  const y =
-    b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, false, null) ??
-    b.binary(
-      'add',
-      b.conv2d(x.storage, kernel.storage, info),
-      shape,
-      bias.storage,
-      bias.shape,
-      shape,
-    );
+  const y = convPlusBias(x, kernel, bias, info, shape);
   return record('conv2dBias', wrap(y, shape), [x, kernel, bias], (dy) => [
     needsGrad(x) ? wrap(be().conv2dBackwardInput(dy.storage, kernel.storage, info), x.shape) : null,
     needsGrad(kernel)
@@ -103,18 +93,25 @@ export function conv2dBiasRelu(
   const fused = b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, relu, r);
   if (fused) return wrap(fused, shape);
   // The pieces the backend has: conv + bias fused if it can, then the residual and ReLU.
-  let y =
-    (r && b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, false, null)) ||
-    b.binary(
-      'add',
-      b.conv2d(x.storage, kernel.storage, info),
-      shape,
-      bias.storage,
-      bias.shape,
-      shape,
-    );
+  let y = convPlusBias(x, kernel, bias, info, shape);
   if (r) y = b.binary('add', y, shape, r, shape, shape);
   return wrap(relu ? b.unary('relu', y) : y, shape);
+}
+
+/** conv2d + bias as raw storage: the backend's fused kernel where it has one, else two kernels. */
+function convPlusBias(
+  x: Tensor,
+  kernel: Tensor,
+  bias: Tensor,
+  info: ConvInfo,
+  shape: number[],
+): Storage {
+  const b = be();
+  const [xs, ks, bs] = [x.storage, kernel.storage, bias.storage];
+  return (
+    b.conv2dBiasRelu?.(xs, ks, bs, info, false, null) ??
+    b.binary('add', b.conv2d(xs, ks, info), shape, bs, bias.shape, shape)
+  );
 }
 
 /** Whether the backend in use runs conv2dBiasRelu as one kernel (else fusing gains nothing). */
