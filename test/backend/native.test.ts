@@ -30,6 +30,7 @@ import {
   convCases,
   convInfo,
   poolCases,
+  poolInfo,
   randomValues,
   size,
 } from './kernel_cases.js';
@@ -588,22 +589,7 @@ describe('native backend', { skip }, () => {
         );
         assertRel(be.read(padded), p, `pad, step ${step}`);
         const dy = be.write(randn(y.size), 'float32');
-        const dx = be.avgPoolBackward(dy, {
-          batch: 2,
-          inH: 20,
-          inW: 20,
-          channels: 4,
-          outH: 10,
-          outW: 10,
-          kh: 2,
-          kw: 2,
-          strideH: 2,
-          strideW: 2,
-          padTop: 0,
-          padLeft: 0,
-          padBottom: 0,
-          padRight: 0,
-        });
+        const dx = be.avgPoolBackward(dy, poolInfo({ inH: 20, inW: 20, channels: 4 }));
         assert.equal(be.read(dx).filter((v) => Number.isNaN(v)).length, 0);
         be.endScope(new Set());
       }

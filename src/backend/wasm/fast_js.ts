@@ -62,10 +62,6 @@ export function binary(
 }
 
 /**
- * The broadcast as two merged axes: [outer, aOuterStride, bOuterStride, inner, aInnerStride,
- * bInnerStride], inner strides 0 or 1; null when it needs more than two.
- */
-/**
  * How many times to repeat a row of `inner` values so that the repeated row holds a multiple
  * of 4 values, at least 64, and divides `outer` rows evenly; 0 where no such count (up to 256
  * values) exists or the row is long already.
@@ -78,6 +74,10 @@ export function rowRepeat(outer: number, inner: number): number {
   return 0;
 }
 
+/**
+ * The broadcast as two merged axes: [outer, aOuterStride, bOuterStride, inner, aInnerStride,
+ * bInnerStride], inner strides 0 or 1; null when it needs more than two.
+ */
 export function broadcast2d(
   aShape: number[],
   bShape: number[],

@@ -164,13 +164,10 @@ export class Conv2D extends ConvBase {
       groups: this.groups,
     };
     // With a bias, one op: a fast backend adds it as the convolution writes its output.
-    if (this.bias) {
-      return getActivation(
-        this.activation,
-        this.label,
-      )(conv2dBias(x, this.kernel, this.bias, options));
-    }
-    return this.finish(conv2d(x, this.kernel, options));
+    const y = this.bias
+      ? conv2dBias(x, this.kernel, this.bias, options)
+      : conv2d(x, this.kernel, options);
+    return getActivation(this.activation, this.label)(y);
   }
 
   computeOutputShape(s: Shape): Shape {
