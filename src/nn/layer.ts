@@ -8,7 +8,14 @@
  * - `getConfig()` / `fromConfig()` round-trip the constructor arguments through JSON.
  */
 import { type Tensor, tensor } from '../tensor.js';
-import { ArgumentError, fmtShape, ReceptiveError, ShapeError } from '../util/errors.js';
+import {
+  ArgumentError,
+  fmtShape,
+  NonFiniteError,
+  ReceptiveError,
+  ShapeError,
+} from '../util/errors.js';
+import { firstNonFinite, fmtNonFinite } from '../util/finite.js';
 import type { Random } from '../util/random.js';
 import { sizeOf } from '../util/shape.js';
 import { getInitializer, type Initializer, type InitializerName } from './initializers.js';
@@ -312,7 +319,8 @@ export abstract class Layer {
         `${this.label}: setWeights got ${values.length} arrays, the layer has ${ws.length} weights.`,
       );
     }
-    ws.forEach((w, i) => {
+    // Every array is checked before any is set: a refused call leaves the weights as they were.
+    const arrays = ws.map((w, i) => {
       const v = values[i]!;
       const data = v instanceof Float32Array ? v : (v.dataSync() as Float32Array);
       if (data.length !== w.size) {
@@ -320,7 +328,17 @@ export abstract class Layer {
           `${this.label}: weight ${w.name} has shape ${fmtShape(w.shape)} (${w.size} values), setWeights got ${data.length} values.`,
         );
       }
-      w.storage = tensor(data, w.shape).storage;
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        // A NaN weight turns every prediction into NaN: refuse it where it enters.
+        throw new NonFiniteError(
+          `${this.label}: weight ${w.name} ${fmtShape(w.shape)} holds ${fmtNonFinite(data[bad]!)} at flat index ${bad}; weights must be finite numbers. Check the file or the arrays it came from.`,
+        );
+      }
+      return data;
+    });
+    ws.forEach((w, i) => {
+      w.storage = tensor(arrays[i]!, w.shape).storage;
     });
   }
 

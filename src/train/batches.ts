@@ -25,7 +25,7 @@ export function isBatchSource(v: unknown): v is BatchSource {
 }
 
 /** Rows of a tensor kept as a host array, so batches can be gathered in any order. */
-class Rows {
+export class Rows {
   readonly values: Float32Array | Int32Array;
   readonly rowShape: number[];
   readonly rowSize: number;
@@ -55,8 +55,9 @@ class Rows {
 
 /** Batches from x and y tensors (rows start..start+count), reshuffled every epoch if asked. */
 export class TensorBatches implements BatchSource {
-  private readonly xs: Rows;
-  private readonly ys: Rows;
+  /** The examples' host copies (fit's data checks scan them: no second copy). */
+  readonly xs: Rows;
+  readonly ys: Rows;
   readonly size: number;
   readonly steps: number;
 

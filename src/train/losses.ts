@@ -5,7 +5,7 @@
  */
 import { logSoftmax } from '../ops/activations.js';
 import { abs, add, exp, log, maximum, minimum, mul, neg, square, sub } from '../ops/elementwise.js';
-import { softmaxCrossEntropy } from '../ops/loss.js';
+import { checkTargets, softmaxCrossEntropy } from '../ops/loss.js';
 import { mean, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { oneHot, type Tensor } from '../tensor.js';
@@ -60,9 +60,10 @@ export function categoricalCrossentropy(options: CrossentropyOptions = {}): Loss
         `categoricalCrossentropy: one-hot labels must be float32, got ${yTrue.dtype}.`,
       );
     const k = yPred.shape[yPred.rank - 1]!;
+    checkTargets('categoricalCrossentropy', yTrue);
+    const logits = fromLogits ? yPred : softmaxLogits(yPred);
     const target =
       labelSmoothing > 0 ? add(mul(yTrue, 1 - labelSmoothing), labelSmoothing / k) : yTrue;
-    const logits = fromLogits ? yPred : softmaxLogits(yPred);
     if (logits && logits.rank === 2) return softmaxCrossEntropy(logits, target);
     const logp = logits ? logSoftmax(logits, -1) : log(clip(yPred));
     return mean(neg(sum(mul(target, logp), -1)));
@@ -91,6 +92,7 @@ export function binaryCrossentropy(options: CrossentropyOptions = {}): LossFn {
   const { fromLogits = false } = options;
   return (yTrue, yPred) => {
     checkSameShape('binaryCrossentropy', yTrue, yPred);
+    checkTargets('binaryCrossentropy', yTrue, 1);
     if (fromLogits) {
       // max(x, 0) − x·y + log(1 + exp(−|x|)): stable for large |x|.
       const x = yPred;

@@ -34,7 +34,30 @@ function named(
   return fn as MetricFn;
 }
 
-/** Fraction of examples whose true class is among the k highest predictions. */
+/**
+ * Whether class `t` is among the k highest scores of `row` (offset `o`, `c` classes). Ties go
+ * to the lower index, as argmax's first maximum does (Keras: argmax(prediction) == label), so
+ * a model that scores every class the same is right about class 0 only. A row holding NaN is a
+ * miss: a broken prediction never counts as a hit.
+ */
+function inTopK(p: ArrayLike<number>, o: number, c: number, t: number, k: number): boolean {
+  if (!(t >= 0 && t < c)) return false;
+  const target = p[o + t]!;
+  let ahead = 0;
+  for (let j = 0; j < c; j++) {
+    const v = p[o + j]!;
+    if (Number.isNaN(v)) return false;
+    if (v > target || (v === target && j < t)) ahead++;
+  }
+  return ahead < k;
+}
+
+/**
+ * Fraction of examples whose true class is among the k highest predictions. Ties are ranked
+ * by class index, so for k = 1 this is Keras's argmax(prediction) == label; TensorFlow's
+ * in_top_k instead counts every class of a tie that straddles the k-th place, which scores a
+ * model that outputs a constant as always right.
+ */
 export function topKCategoricalAccuracy(
   k = 5,
   name = k === 1 ? 'accuracy' : `top${k}Accuracy`,
@@ -53,26 +76,23 @@ export function topKCategoricalAccuracy(
         );
       const p = yPred.dataSync();
       let hits = 0;
-      for (let i = 0; i < n; i++) {
-        const target = p[i * c + ids[i]!]!;
-        // The true class is in the top k when fewer than k classes score strictly higher.
-        let higher = 0;
-        for (let j = 0; j < c; j++) if (p[i * c + j]! > target) higher++;
-        if (higher < k) hits++;
-      }
+      for (let i = 0; i < n; i++) if (inTopK(p, i * c, c, ids[i]!, k)) hits++;
       return { total: hits, count: n };
     }),
   );
 }
 
-/** Fraction of predictions on the right side of 0.5 (binary labels of any shape). */
+/** Fraction of predictions on the right side of 0.5 (binary labels of any shape); NaN is a miss. */
 export function binaryAccuracy(threshold = 0.5): MetricFn {
   return named('accuracy', (yTrue, yPred) =>
     noGrad(() => {
       const t = yTrue.dataSync();
       const p = yPred.dataSync();
       let hits = 0;
-      for (let i = 0; i < p.length; i++) if (p[i]! > threshold === t[i]! > 0.5) hits++;
+      for (let i = 0; i < p.length; i++) {
+        const v = p[i]!;
+        if (!Number.isNaN(v) && v > threshold === t[i]! > 0.5) hits++;
+      }
       return { total: hits, count: p.length };
     }),
   );

@@ -10,11 +10,20 @@ import { add, mul } from '../ops/elementwise.js';
 import { concat } from '../ops/shape.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { getOptimizer } from '../optim/registry.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, zeros } from '../tensor.js';
 import { ArgumentError, NonFiniteError } from '../util/errors.js';
 import { globalRandom, Random } from '../util/random.js';
 import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
 import { type Callback, CallbackList, History, type Logs } from './callbacks.js';
+import {
+  checkClassIds,
+  checkFiniteBatch,
+  checkFiniteRows,
+  checkFiniteWeights,
+  nonFiniteLoss,
+  outputClasses,
+  type StepPlace,
+} from './data_checks.js';
 import { getLoss, type LossFn, type LossName } from './losses.js';
 import { getMetric, type MetricFn, type MetricName } from './metrics.js';
 import { ProgressBar } from './progress.js';
@@ -45,11 +54,20 @@ export interface FitOptions {
   initialBatch?: number;
   /** Seed for the shuffling order: each epoch's order then depends only on the seed and the epoch. */
   seed?: number;
+  /**
+   * Stop with a NonFiniteError when the data hold NaN or infinity (checked once, naming the
+   * example), when a batch's loss is not a number (naming the epoch and batch), or when an
+   * epoch leaves a weight non-finite. Default true; false skips the checks, and a NaN loss
+   * then only skips that batch's update.
+   */
+  checkFinite?: boolean;
 }
 
 export interface EvaluateOptions {
   batchSize?: number;
   verbose?: 0 | 1;
+  /** Stop with a NonFiniteError on NaN or infinite data or loss (default true); see FitOptions. */
+  checkFinite?: boolean;
 }
 
 interface Compiled {
@@ -204,6 +222,21 @@ function toSource(
   return new TensorBatches(x, y, batchSize, rng, range);
 }
 
+/** The checks on x and y tensors a user handed in, once before any step (see data_checks). */
+function checkSource(
+  model: Model,
+  where: string,
+  source: BatchSource,
+  checkFinite: boolean,
+  prefix = '',
+): void {
+  if (!(source instanceof TensorBatches)) return;
+  checkClassIds(`${model.label}.${where}`, source.ys, outputClasses(model));
+  if (!checkFinite) return;
+  checkFiniteRows(`${model.label}.${where}`, `${prefix}x`, source.xs);
+  checkFiniteRows(`${model.label}.${where}`, `${prefix}y`, source.ys);
+}
+
 Model.prototype.compile = function (this: Model, config: CompileConfig): void {
   if (!config || config.optimizer === undefined || config.loss === undefined) {
     throw new ArgumentError(
@@ -230,7 +263,14 @@ Model.prototype.fit = async function (
   const c = compiledOf(this, 'fit');
   const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
   const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as FitOptions;
-  const { epochs = 1, batchSize = 32, shuffle = true, verbose = 1, initialEpoch = 0 } = options;
+  const {
+    epochs = 1,
+    batchSize = 32,
+    shuffle = true,
+    verbose = 1,
+    initialEpoch = 0,
+    checkFinite = true,
+  } = options;
   if (!Number.isInteger(epochs) || epochs < 1)
     throw new ArgumentError(`${this.label}.fit: epochs must be a positive integer, got ${epochs}.`);
   const seed = options.seed;
@@ -254,6 +294,10 @@ Model.prototype.fit = async function (
       );
     const n = x.shape[0]!;
     const cut = Math.floor(n * (1 - split));
+    if (cut === 0 || cut === n)
+      throw new ArgumentError(
+        `${this.label}.fit: validationSplit ${split} of ${n} examples leaves ${cut} for training and ${n - cut} for validation; each needs at least one. Use more data or another split.`,
+      );
     train = toSource(this, 'fit', x, y, batchSize, rng, [0, cut]);
     validation = toSource(this, 'fit', x, y, batchSize, null, [cut, n]);
   } else {
@@ -265,6 +309,18 @@ Model.prototype.fit = async function (
       ? vd
       : toSource(this, 'fit (validationData)', vd[0], vd[1], batchSize, null);
   }
+  checkSource(this, 'fit', train, checkFinite);
+  // Held-out rows of validationSplit keep their indices in x; validationData is named as such.
+  if (validation)
+    checkSource(
+      this,
+      'fit',
+      validation,
+      checkFinite,
+      options.validationData ? 'validationData ' : '',
+    );
+  // Batches a dataset makes are new each epoch: those are checked one by one.
+  const checkBatches = checkFinite && !(train instanceof TensorBatches);
 
   const history = new History();
   const callbacks = new CallbackList([
@@ -300,7 +356,14 @@ Model.prototype.fit = async function (
           seed === undefined
             ? undefined
             : new Random((seed * 1000003 + epoch) * 1000033 + batchIndex);
+        const place: StepPlace = { epoch, batch: batchIndex };
+        if (checkBatches) {
+          checkFiniteBatch(`${this.label}.fit`, 'x', batch.x, place);
+          checkFiniteBatch(`${this.label}.fit`, 'y', batch.y, place);
+        }
         const lossValue = runBatch(this, c, batch, true, acc, stepRng);
+        if (checkFinite && !Number.isFinite(lossValue))
+          throw nonFiniteLoss(`${this.label}.fit`, lossValue, place, true, true);
         freeOwnBatch(train, batch);
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
         batchIndex++;
@@ -312,8 +375,13 @@ Model.prototype.fit = async function (
       }
       // An epoch cut short (Ctrl-C, TerminateOnNaN) is not an epoch: no validation, no onEpochEnd.
       if (cutShort) break;
+      if (checkFinite) checkFiniteWeights(`${this.label}.fit`, this, { epoch });
       let logs = acc.logs();
-      if (validation) logs = { ...logs, ...(await evaluateSource(this, c, validation, 'val_')) };
+      if (validation)
+        logs = {
+          ...logs,
+          ...(await evaluateSource(this, c, validation, 'val_', checkFinite, epoch)),
+        };
       await callbacks.call('onEpochEnd', epoch, logs);
     }
   } finally {
@@ -327,11 +395,23 @@ async function evaluateSource(
   c: Compiled,
   source: BatchSource,
   prefix = '',
+  checkFinite = true,
+  epoch?: number,
 ): Promise<Logs> {
   const acc = new Averager();
+  const where = `${model.label}.${epoch === undefined ? 'evaluate' : 'fit'}`;
+  const checkBatches = checkFinite && !(source instanceof TensorBatches);
   let seen = 0;
   for await (const batch of source.batches(0)) {
-    runBatch(model, c, batch, false, acc);
+    const place: StepPlace =
+      epoch === undefined ? { batch: seen } : { epoch, batch: seen, phase: 'validation' };
+    if (checkBatches) {
+      checkFiniteBatch(where, 'x', batch.x, place);
+      checkFiniteBatch(where, 'y', batch.y, place);
+    }
+    const lossValue = runBatch(model, c, batch, false, acc);
+    if (checkFinite && !Number.isFinite(lossValue))
+      throw nonFiniteLoss(where, lossValue, place, true, false);
     freeOwnBatch(source, batch);
     if (++seen % 16 === 0) await yieldToEventLoop();
   }
@@ -347,16 +427,11 @@ Model.prototype.evaluate = async function (
 ): Promise<Logs> {
   const c = compiledOf(this, 'evaluate');
   const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
-  const options = (isBatchSource(x) ? yOrOptions : maybeOptions) ?? {};
-  const source = toSource(
-    this,
-    'evaluate',
-    x,
-    y,
-    (options as EvaluateOptions).batchSize ?? 32,
-    null,
-  );
-  return evaluateSource(this, c, source);
+  const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as EvaluateOptions;
+  const checkFinite = options.checkFinite ?? true;
+  const source = toSource(this, 'evaluate', x, y, options.batchSize ?? 32, null);
+  checkSource(this, 'evaluate', source, checkFinite);
+  return evaluateSource(this, c, source, '', checkFinite);
 };
 
 Model.prototype.predict = function (
@@ -365,6 +440,10 @@ Model.prototype.predict = function (
   options: { batchSize?: number } = {},
 ): Tensor {
   const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ArgumentError(
+      `${this.label}.predict: batchSize must be a positive integer, got ${batchSize}.`,
+    );
   if (!(x instanceof Tensor))
     throw new ArgumentError(
       `${this.label}.predict: x must be a Tensor [batch, ...]` +
@@ -372,6 +451,13 @@ Model.prototype.predict = function (
     );
   const n = x.shape[0];
   if (n === undefined) throw new ArgumentError(`${this.label}.predict: x needs a batch axis.`);
+  if (n === 0) {
+    // No examples, no predictions: the output's shape comes from one zero example.
+    const one = noGrad(() =>
+      this.callAll(zeros([1, ...x.shape.slice(1)], x.dtype), { training: false }),
+    )[0]!;
+    return zeros([0, ...one.shape.slice(1)], one.dtype);
+  }
   // In a scope: only the result outlives the call (batch outputs are freed once concatenated).
   return stepScope(
     null,

@@ -4,7 +4,7 @@
  * as in scikit-learn, so the diagonal holds the right answers.
  */
 import type { Tensor } from '../tensor.js';
-import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
 import { type Chart, renderVegaLite } from './plots.js';
 
 /** Class ids from labels or predictions: int ids [n] as they are; scores [n, k] by their argmax. */
@@ -17,7 +17,15 @@ export function classIds(y: Tensor | ArrayLike<number>, what: string): Int32Arra
     const ids = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       let best = 0;
-      for (let j = 1; j < k; j++) if (v[i * k + j]! > v[i * k + best]!) best = j;
+      for (let j = 0; j < k; j++) {
+        const s = v[i * k + j]!;
+        // A NaN score has no argmax: counting it as class 0 would flatter a broken model.
+        if (Number.isNaN(s))
+          throw new NonFiniteError(
+            `confusionMatrix: ${what}[${i}] holds NaN (class ${j}); the model's outputs are not numbers. Check its weights and inputs.`,
+          );
+        if (s > v[i * k + best]!) best = j;
+      }
       ids[i] = best;
     }
     return ids;

@@ -10,7 +10,8 @@
  * outputs (GoogLeNet's auxiliary classifiers) are not exported.
  */
 import { Model } from '../../nn/model.js';
-import { ArgumentError } from '../../util/errors.js';
+import { ArgumentError, fmtShape, NonFiniteError } from '../../util/errors.js';
+import { firstNonFinite, fmtNonFinite } from '../../util/finite.js';
 import { writeFileAtomic } from '../files.js';
 import { ExportContext, OnnxExportError } from './context.js';
 import { OnnxGraph, type Value } from './graph.js';
@@ -71,6 +72,15 @@ export function encodeOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
     throw new OnnxExportError(
       `exportOnnx: ${model.label} is not built yet: give its first layer an inputShape, or call it on data once.`,
     );
+  for (const w of model.weights) {
+    const data = w.dataSync();
+    const bad = firstNonFinite(data);
+    // A runtime would load NaN weights without a word and answer NaN to every input.
+    if (bad >= 0)
+      throw new NonFiniteError(
+        `exportOnnx: weight ${w.name} ${fmtShape(w.shape)} holds ${fmtNonFinite(data[bad]!)} at flat index ${bad}; a model with non-finite weights is not exported. Retrain it (a lower learning rate, clipNorm) or load good weights.`,
+      );
+  }
   const graph = new OnnxGraph();
   const ctx = new ExportContext(graph);
   const inputs: Value[] = model.inputs.map((t) => {
