@@ -164,6 +164,17 @@ export abstract class Layer {
   /** The output shape for this input shape, without computing anything. */
   abstract computeOutputShape(inputShape: Shape | Shape[]): Shape;
 
+  /**
+   * The layer again from getConfig()'s output. One definition for every layer: each
+   * constructor takes its own config as its arguments (Keras's default from_config).
+   */
+  static fromConfig(config: LayerConfig): Layer {
+    // `this` is the class it is called on (Dense.fromConfig builds a Dense); a subclass whose
+    // config is not its constructor's arguments (Model) overrides this.
+    // biome-ignore lint/complexity/noThisInStatic: fromConfig builds the class it is called on.
+    return new (this as unknown as new (args: LayerConfig) => Layer)(config);
+  }
+
   /** The constructor arguments, JSON-ready. Subclasses add theirs to the base config. */
   getConfig(): LayerConfig {
     const c: LayerConfig = { name: this.name, trainable: this.trainable };

@@ -290,7 +290,7 @@ export class Model extends Layer {
     };
   }
 
-  static fromConfig(c: LayerConfig): Model {
+  static override fromConfig(c: LayerConfig): Model {
     type Spec = {
       className: string;
       name: string;

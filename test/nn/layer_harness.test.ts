@@ -25,9 +25,6 @@ class ShapeLiar extends rc.Layer {
     const shape = s as rc.Shape;
     return [...shape.slice(0, -1), (shape[shape.length - 1] as number) + 1];
   }
-  static fromConfig(c: rc.LayerConfig): ShapeLiar {
-    return new ShapeLiar(c);
-  }
 }
 
 /** Multiplies by `factor` but leaves it out of its config. */
@@ -43,9 +40,6 @@ class Forgetful extends rc.Layer {
   }
   computeOutputShape(s: rc.Shape | rc.Shape[]): rc.Shape {
     return s as rc.Shape;
-  }
-  static fromConfig(c: rc.LayerConfig): Forgetful {
-    return new Forgetful(c);
   }
 }
 
@@ -75,9 +69,6 @@ class Scale extends rc.Layer {
   }
   computeOutputShape(s: rc.Shape | rc.Shape[]): rc.Shape {
     return s as rc.Shape;
-  }
-  static fromConfig(c: rc.LayerConfig): Scale {
-    return new Scale(c);
   }
 }
 

@@ -107,10 +107,6 @@ export class SqueezeExcite extends Layer {
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), ratio: this.ratio };
   }
-
-  static fromConfig(c: LayerConfig): SqueezeExcite {
-    return new SqueezeExcite(c as SqueezeExciteArgs);
-  }
 }
 
 export interface CBAMArgs extends LayerArgs {
@@ -203,10 +199,6 @@ export class CBAM extends Layer {
       kernelSize: this.kernelSize,
       useBias: this.useBias,
     };
-  }
-
-  static fromConfig(c: LayerConfig): CBAM {
-    return new CBAM(c as CBAMArgs);
   }
 }
 

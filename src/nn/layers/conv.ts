@@ -178,10 +178,6 @@ export class Conv2D extends ConvBase {
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), filters: this.filters, groups: this.groups };
   }
-
-  static fromConfig(c: LayerConfig): Conv2D {
-    return new Conv2D(c as unknown as Conv2DArgs);
-  }
 }
 
 export interface DepthwiseConv2DArgs extends ConvBaseArgs {
@@ -238,10 +234,6 @@ export class DepthwiseConv2D extends ConvBase {
 
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), depthMultiplier: this.depthMultiplier };
-  }
-
-  static fromConfig(c: LayerConfig): DepthwiseConv2D {
-    return new DepthwiseConv2D(c as unknown as DepthwiseConv2DArgs);
   }
 }
 
@@ -306,10 +298,6 @@ export class SeparableConv2D extends ConvBase {
 
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), filters: this.filters, depthMultiplier: this.depthMultiplier };
-  }
-
-  static fromConfig(c: LayerConfig): SeparableConv2D {
-    return new SeparableConv2D(c as unknown as SeparableConv2DArgs);
   }
 }
 
@@ -393,10 +381,6 @@ export class Conv2DTranspose extends ConvBase {
 
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), filters: this.filters, outputPadding: this.outputPadding };
-  }
-
-  static fromConfig(c: LayerConfig): Conv2DTranspose {
-    return new Conv2DTranspose(c as unknown as Conv2DTransposeArgs);
   }
 }
 
@@ -487,10 +471,6 @@ export class SpatialSeparableConv2D extends ConvBase {
   override getConfig(): LayerConfig {
     const [kh, kw] = this.kernelSize;
     return { ...super.getConfig(), kernelSize: kh === kw ? kh : [kh, kw], filters: this.filters };
-  }
-
-  static fromConfig(c: LayerConfig): SpatialSeparableConv2D {
-    return new SpatialSeparableConv2D(c as unknown as SpatialSeparableConv2DArgs);
   }
 }
 

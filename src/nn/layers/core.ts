@@ -44,9 +44,6 @@ export class InputLayer extends Layer {
     }
     return s;
   }
-  static fromConfig(c: LayerConfig): InputLayer {
-    return new InputLayer(c as unknown as LayerArgs & { inputShape: number[] });
-  }
 }
 
 export interface DenseArgs extends LayerArgs {
@@ -134,10 +131,6 @@ export class Dense extends Layer {
       ...(typeof this.biasInit === 'string' ? { biasInitializer: this.biasInit } : {}),
     };
   }
-
-  static fromConfig(c: LayerConfig): Dense {
-    return new Dense(c as unknown as DenseArgs);
-  }
 }
 
 /** Flattens every axis but the batch axis. */
@@ -152,9 +145,6 @@ export class Flatten extends Layer {
       s[0] ?? null,
       rest.some((d) => d === null) ? null : rest.reduce<number>((a, d) => a * (d as number), 1),
     ];
-  }
-  static fromConfig(c: LayerConfig): Flatten {
-    return new Flatten(c);
   }
 }
 
@@ -208,9 +198,6 @@ export class Reshape extends Layer {
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), targetShape: this.targetShape };
   }
-  static fromConfig(c: LayerConfig): Reshape {
-    return new Reshape(c as unknown as ReshapeArgs);
-  }
 }
 
 /** Applies a named activation function. */
@@ -235,9 +222,6 @@ export class Activation extends Layer {
   }
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), activation: this.activation };
-  }
-  static fromConfig(c: LayerConfig): Activation {
-    return new Activation(c as unknown as LayerArgs & { activation: ActivationName });
   }
 }
 
@@ -282,9 +266,6 @@ export class ReLU extends Layer {
       ...(this.maxValue !== undefined ? { maxValue: this.maxValue } : {}),
       negativeSlope: this.negativeSlope,
     };
-  }
-  static fromConfig(c: LayerConfig): ReLU {
-    return new ReLU(c as ReLUArgs);
   }
 }
 
@@ -332,9 +313,6 @@ export class Dropout extends Layer {
       rate: this.rate,
       ...(this.seed !== undefined ? { seed: this.seed } : {}),
     };
-  }
-  static fromConfig(c: LayerConfig): Dropout {
-    return new Dropout(c as unknown as DropoutArgs);
   }
 }
 

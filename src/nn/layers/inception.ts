@@ -194,10 +194,6 @@ export class InceptionModule extends Layer {
       batchNorm: this.batchNorm,
     };
   }
-
-  static fromConfig(c: LayerConfig): InceptionModule {
-    return new InceptionModule(c as unknown as InceptionModuleArgs);
-  }
 }
 
 registerLayer(InceptionModule);

@@ -72,9 +72,6 @@ export class Add extends ElementwiseMerge {
   protected combine(a: Tensor, b: Tensor): Tensor {
     return add(a, b);
   }
-  static fromConfig(c: LayerConfig): Add {
-    return new Add(c);
-  }
 }
 
 /** Elementwise product of the inputs (attention gates: features times [batch, 1, 1, channels]). */
@@ -82,9 +79,6 @@ export class Multiply extends ElementwiseMerge {
   static override className = 'Multiply';
   protected combine(a: Tensor, b: Tensor): Tensor {
     return mul(a, b);
-  }
-  static fromConfig(c: LayerConfig): Multiply {
-    return new Multiply(c);
   }
 }
 
@@ -125,9 +119,6 @@ export class Concatenate extends Layer {
   }
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), axis: this.axis };
-  }
-  static fromConfig(c: LayerConfig): Concatenate {
-    return new Concatenate(c as LayerArgs & { axis?: number });
   }
 }
 

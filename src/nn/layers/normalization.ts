@@ -112,10 +112,6 @@ export class BatchNormalization extends Layer {
       scale: this.scale,
     };
   }
-
-  static fromConfig(c: LayerConfig): BatchNormalization {
-    return new BatchNormalization(c as BatchNormalizationArgs);
-  }
 }
 
 export type LocalResponseNormalizationArgs = LayerArgs & LRNOptions;
@@ -161,9 +157,6 @@ export class LocalResponseNormalization extends Layer {
       alpha: this.alpha,
       beta: this.beta,
     };
-  }
-  static fromConfig(c: LayerConfig): LocalResponseNormalization {
-    return new LocalResponseNormalization(c as LocalResponseNormalizationArgs);
   }
 }
 

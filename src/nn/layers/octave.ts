@@ -343,10 +343,6 @@ export class OctaveConv2D extends Layer {
       ...(typeof this.biasInit === 'string' ? { biasInitializer: this.biasInit } : {}),
     };
   }
-
-  static fromConfig(c: LayerConfig): OctaveConv2D {
-    return new OctaveConv2D(c as unknown as OctaveConv2DArgs);
-  }
 }
 
 registerLayer(OctaveConv2D);

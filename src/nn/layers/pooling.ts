@@ -81,18 +81,12 @@ export class MaxPooling2D extends Pooling2D {
   call(x: Tensor): Tensor {
     return maxPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
   }
-  static fromConfig(c: LayerConfig): MaxPooling2D {
-    return new MaxPooling2D(c as Pooling2DArgs);
-  }
 }
 
 export class AveragePooling2D extends Pooling2D {
   static override className = 'AveragePooling2D';
   call(x: Tensor): Tensor {
     return avgPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
-  }
-  static fromConfig(c: LayerConfig): AveragePooling2D {
-    return new AveragePooling2D(c as Pooling2DArgs);
   }
 }
 
@@ -128,9 +122,6 @@ export class GlobalAveragePooling2D extends GlobalPooling2D {
     expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return mean(x, [1, 2], this.keepDims);
   }
-  static fromConfig(c: LayerConfig): GlobalAveragePooling2D {
-    return new GlobalAveragePooling2D(c as GlobalPoolingArgs);
-  }
 }
 
 /** Max over height and width: [batch, h, w, c] → [batch, c]. */
@@ -139,9 +130,6 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
   call(x: Tensor): Tensor {
     expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return max(x, [1, 2], this.keepDims);
-  }
-  static fromConfig(c: LayerConfig): GlobalMaxPooling2D {
-    return new GlobalMaxPooling2D(c as GlobalPoolingArgs);
   }
 }
 
@@ -196,9 +184,6 @@ export class ZeroPadding2D extends Layer {
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), padding: this.padding };
   }
-  static fromConfig(c: LayerConfig): ZeroPadding2D {
-    return new ZeroPadding2D(c as ZeroPadding2DArgs);
-  }
 }
 
 export interface UpSampling2DArgs extends LayerArgs {
@@ -228,9 +213,6 @@ export class UpSampling2D extends Layer {
   }
   override getConfig(): LayerConfig {
     return { ...super.getConfig(), size: this.size };
-  }
-  static fromConfig(c: LayerConfig): UpSampling2D {
-    return new UpSampling2D(c as UpSampling2DArgs);
   }
 }
 
