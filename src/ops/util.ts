@@ -66,7 +66,10 @@ export function expectFloat(x: Tensor, op: string, arg: string): Tensor {
   return x;
 }
 
-/** The backend that runs the op: the one holding the inputs. */
+/**
+ * The backend that runs the op: the current one (rc.setBackend). Inputs made on another
+ * backend are refused by the backend's own check, with a message naming both.
+ */
 export function be(): Backend {
   return backend();
 }
@@ -81,13 +84,6 @@ export function expectSameShape(a: Tensor, b: Tensor, op: string, an: string, bn
       `${op}: ${an} and ${bn} must have the same shape, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}.`,
     );
   }
-}
-
-export function expectPositiveInt(v: unknown, op: string, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new ArgumentError(`${op}: ${name} must be a positive integer, got ${JSON.stringify(v)}.`);
-  }
-  return v;
 }
 
 export function expectFiniteNumber(v: unknown, op: string, name: string): number {
