@@ -139,7 +139,16 @@ export async function train(
   const undoOut = await checkWritableDir(out, 'train --out');
   let data: Awaited<ReturnType<typeof loadDataset>>;
   try {
-    if (args.report) await checkWritableDir(path.dirname(args.report), 'train --report');
+    if (args.report) {
+      await checkWritableDir(path.dirname(args.report), 'train --report');
+      const fs = await import('node:fs/promises');
+      if ((await fs.stat(args.report).catch(() => null))?.isDirectory())
+        throw new IOError(
+          `train --report: cannot write '${args.report}': it is a folder, not a file. Give a file name, e.g. ${path.join(args.report, 'report.html')}.`,
+          args.report,
+          'EISDIR',
+        );
+    }
     data = await loadDataset({ ...args, log });
   } catch (e) {
     await undoOut();

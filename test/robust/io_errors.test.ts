@@ -263,6 +263,23 @@ test('CLI: a missing image, an unwritable --output, a file as --out: one line ea
     cli(['train', 'lenet5', '--dataset', join(dir, 'nowhere'), '--out', file], dir),
     /^receptive: train --out: cannot create the folder '.*a-file': a file of that name is in the way/,
   );
+  assertOneLine(
+    cli(
+      [
+        'train',
+        'lenet5',
+        '--dataset',
+        join(dir, 'nowhere'),
+        '--out',
+        join(dir, 'r'),
+        '--report',
+        dir,
+      ],
+      dir,
+    ),
+    /^receptive: train --report: cannot write '.*': it is a folder, not a file/,
+  );
+  assert.ok(!existsSync(join(dir, 'r')), 'no empty run folder is left');
   // A dataset that fails to load leaves no empty run folder behind.
   const out = join(dir, 'runs', 'new');
   assertOneLine(
