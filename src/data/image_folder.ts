@@ -62,7 +62,12 @@ export async function loadImageFolder(
     let names: string[];
     try {
       names = (await fs.readdir(path.join(root, cls))).filter((f) => IMAGE.test(f)).sort();
-    } catch {
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        const { toIOError } = await import('../io/files.js');
+        throw toIOError(e, 'image folder', 'list the folder', path.join(root, cls));
+      }
       throw new DataNotFoundError(
         `image folder: the class folder ${path.join(root, cls)} is missing.`,
       );
