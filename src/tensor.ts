@@ -164,6 +164,67 @@ function flatten(values: NestedArray, shape: number[], out: number[], dim = 0): 
   for (const v of values) flatten(v, shape, out, dim + 1);
 }
 
+/** The most elements one tensor may hold: kernels index with 32-bit integers. */
+export const MAX_TENSOR_SIZE = 2 ** 31 - 1;
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Refuses dtypes other than float32 and int32 at creation, not at the first op. */
+function checkDType(dtype: unknown, op: string): asserts dtype is DType {
+  if (dtype !== 'float32' && dtype !== 'int32') {
+    throw new DTypeError(
+      `${op}: dtype ${JSON.stringify(dtype)} is not supported; receptive tensors are 'float32' or 'int32'. ` +
+        "Convert the values first (bool to 0/1 with 'int32', float64 to 'float32').",
+    );
+  }
+}
+
+/**
+ * Checks a shape for creation: non-negative integers, and few enough elements to allocate,
+ * so that a huge shape is an error naming the op rather than "Invalid typed array length".
+ */
+function checkCreatable(shape: readonly number[], op: string): number {
+  checkShape(shape, op);
+  const n = sizeOf(shape);
+  if (n > MAX_TENSOR_SIZE) {
+    throw new ShapeError(
+      `${op}: shape ${fmtShape(shape)} has ${n.toLocaleString('en-US')} elements, more than a tensor may hold ` +
+        `(${MAX_TENSOR_SIZE.toLocaleString('en-US')}, 2^31 - 1). Use a smaller shape, or split the data into batches.`,
+    );
+  }
+  return n;
+}
+
+/** Allocation that fails anyway (the backend's memory is full) is said with the op and shape. */
+function allocate<T>(op: string, shape: readonly number[], make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (!(e instanceof RangeError) && !/memory/i.test((e as Error)?.message ?? '')) throw e;
+    throw new ShapeError(
+      `${op}: could not allocate shape ${fmtShape(shape)} (${sizeOf(shape).toLocaleString('en-US')} elements, ` +
+        `${((sizeOf(shape) * 4) / 2 ** 30).toFixed(1)} GiB): ${(e as Error).message}. Use a smaller shape, or split the data into batches.`,
+    );
+  }
+}
+
+/** int32 values must be integers in the int32 range: no silent rounding or wraparound. */
+function checkInt32(values: ArrayLike<number>, op: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isInteger(v)) {
+      throw new DTypeError(
+        `${op}: int32 tensors hold integers; value ${v} at index ${i} is not one.`,
+      );
+    }
+    if (v < INT32_MIN || v > INT32_MAX) {
+      throw new DTypeError(
+        `${op}: value ${v} at index ${i} does not fit in int32 (${INT32_MIN}..${INT32_MAX}); it would wrap around. Use 'float32' for large values.`,
+      );
+    }
+  }
+}
+
 /**
  * Makes a tensor from numbers: nested arrays (shape inferred), or a flat array or typed
  * array with a shape. Int32Array gives int32 unless dtype says otherwise.
@@ -189,24 +250,22 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
     );
   }
   dtype ??= 'float32';
+  checkDType(dtype, 'tensor');
   const finalShape = shape ?? inferred;
-  checkShape(finalShape, 'tensor');
+  checkCreatable(finalShape, 'tensor');
   if (sizeOf(finalShape) !== flat.length) {
     throw new ShapeError(
       `tensor: ${flat.length} values cannot fill shape ${fmtShape(finalShape)} (${sizeOf(finalShape)} values). ` +
         'Give as many values as the product of the shape.',
     );
   }
-  if (dtype === 'int32') {
-    for (let i = 0; i < flat.length; i++) {
-      if (!Number.isInteger(flat[i])) {
-        throw new DTypeError(
-          `tensor: int32 tensors hold integers; value ${flat[i]} at index ${i} is not one.`,
-        );
-      }
-    }
-  }
-  return new Tensor(backend().write(flat, dtype), [...finalShape], dtype);
+  if (dtype === 'int32') checkInt32(flat, 'tensor');
+  const dt = dtype;
+  return new Tensor(
+    allocate('tensor', finalShape, () => backend().write(flat, dt)),
+    [...finalShape],
+    dtype,
+  );
 }
 
 export function scalar(value: number, dtype: DType = 'float32'): Tensor {
@@ -214,18 +273,30 @@ export function scalar(value: number, dtype: DType = 'float32'): Tensor {
 }
 
 export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
-  checkShape(shape, 'full');
-  return new Tensor(backend().fill(sizeOf(shape), value, dtype), [...shape], dtype);
+  return filled('full', shape, value, dtype);
+}
+
+function filled(op: string, shape: number[], value: number, dtype: DType): Tensor {
+  checkDType(dtype, op);
+  const n = checkCreatable(shape, op);
+  if (typeof value !== 'number')
+    throw new ArgumentError(
+      `${op}: the fill value must be a number, got ${JSON.stringify(value)}.`,
+    );
+  if (dtype === 'int32') checkInt32([value], op);
+  return new Tensor(
+    allocate(op, shape, () => backend().fill(n, value, dtype)),
+    [...shape],
+    dtype,
+  );
 }
 
 export function zeros(shape: number[], dtype: DType = 'float32'): Tensor {
-  checkShape(shape, 'zeros');
-  return full(shape, 0, dtype);
+  return filled('zeros', shape, 0, dtype);
 }
 
 export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
-  checkShape(shape, 'ones');
-  return full(shape, 1, dtype);
+  return filled('ones', shape, 1, dtype);
 }
 
 export function zerosLike(x: Tensor): Tensor {
@@ -241,8 +312,17 @@ export interface RandomOptions {
   seed?: number;
 }
 
-function rngFor(options: RandomOptions): Random {
-  return options.seed === undefined ? globalRandom : new Random(options.seed);
+function rngFor(options: RandomOptions, op: string): Random {
+  if (options.seed === undefined) return globalRandom;
+  if (!Number.isInteger(options.seed))
+    throw new ArgumentError(`${op}: seed must be an integer, got ${options.seed}.`);
+  return new Random(options.seed);
+}
+
+function finite(value: number, name: string, op: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ArgumentError(`${op}: ${name} must be a finite number, got ${value}.`);
+  return value;
 }
 
 /** Normal values with the given mean and standard deviation. */
@@ -250,10 +330,13 @@ export function randn(
   shape: number[],
   options: RandomOptions & { mean?: number; std?: number } = {},
 ): Tensor {
-  checkShape(shape, 'randn');
-  const rng = rngFor(options);
+  const n = checkCreatable(shape, 'randn');
   const { mean = 0, std = 1 } = options;
-  const v = new Float32Array(sizeOf(shape));
+  finite(mean, 'mean', 'randn');
+  if (!(finite(std, 'std', 'randn') >= 0))
+    throw new ArgumentError(`randn: std must be >= 0 (a standard deviation), got ${std}.`);
+  const rng = rngFor(options, 'randn');
+  const v = allocate('randn', shape, () => new Float32Array(n));
   for (let i = 0; i < v.length; i++) v[i] = mean + std * rng.normal();
   return tensor(v, shape);
 }
@@ -263,16 +346,25 @@ export function randomUniform(
   shape: number[],
   options: RandomOptions & { min?: number; max?: number } = {},
 ): Tensor {
-  checkShape(shape, 'randomUniform');
-  const rng = rngFor(options);
+  const n = checkCreatable(shape, 'randomUniform');
   const { min = 0, max = 1 } = options;
-  const v = new Float32Array(sizeOf(shape));
+  finite(min, 'min', 'randomUniform');
+  finite(max, 'max', 'randomUniform');
+  if (min > max)
+    throw new ArgumentError(
+      `randomUniform: min (${min}) is greater than max (${max}); give min <= max.`,
+    );
+  const rng = rngFor(options, 'randomUniform');
+  const v = allocate('randomUniform', shape, () => new Float32Array(n));
   for (let i = 0; i < v.length; i++) v[i] = rng.uniform(min, max);
   return tensor(v, shape);
 }
 
 /** Values 0, 1, ... n-1 (float32 unless dtype says int32). */
 export function range(n: number, dtype: DType = 'float32'): Tensor {
+  if (!Number.isInteger(n) || n < 0)
+    throw new ArgumentError(`range: n must be a non-negative integer, got ${n}.`);
+  checkCreatable([n], 'range');
   return tensor(
     Array.from({ length: n }, (_, i) => i),
     [n],

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeImage, encodePng } from '../data/image_codec.js';
-import { writeFileAtomic } from '../io/files.js';
+import { readFileChecked, writeFileAtomic } from '../io/files.js';
 import { conv2d, depthwiseConv2d } from '../ops/conv.js';
 import type { Padding } from '../ops/conv_geometry.js';
 import { add, sqrt, square } from '../ops/elementwise.js';
@@ -74,8 +74,7 @@ export function convolveCommand(): Command {
     )
     .requiredOption('-o, --output <file>', 'the PNG to write')
     .action(async (image: string, o: ConvolveOptions) => {
-      const fs = await import('node:fs/promises');
-      let img = decodeImage(new Uint8Array(await fs.readFile(image)), { name: image });
+      let img = decodeImage(await readFileChecked(image, 'convolve'), { name: image });
       if (o.grey) img = convertChannels(img, 1);
       const x = imageToTensor(img);
       const c = img.channels;
@@ -110,7 +109,7 @@ export function convolveCommand(): Command {
       const normalize: Normalize =
         o.normalize !== 'auto' ? o.normalize : magnitude || Math.abs(sum) < 1e-6 ? 'abs' : 'clip';
       const out = zoom(tensorToImage(y, { normalize }), o.zoom);
-      await writeFileAtomic(o.output, encodePng(out));
+      await writeFileAtomic(o.output, encodePng(out), 'convolve --output');
       const how = {
         clip: 'values 0..1 as 0..255, clipped',
         minmax: 'stretched from the smallest to the largest value',

@@ -1,7 +1,7 @@
 /** Resolves --dataset for the commands: 'mnist', 'cifar10', or a folder with train/ and test/ image folders. */
 import { loadCifar10 } from '../data/cifar10.js';
-import { DataNotFoundError } from '../data/errors.js';
-import { loadImageFolder } from '../data/image_folder.js';
+import { DataError, DataNotFoundError } from '../data/errors.js';
+import { classFolders, loadImageFolder } from '../data/image_folder.js';
 import { type ImageSet, spread } from '../data/image_set.js';
 import { loadMnist } from '../data/mnist.js';
 
@@ -47,6 +47,13 @@ export async function loadDataset(args: DataArgs): Promise<LoadedData> {
     const opts = args.imageSize ? { size: args.imageSize } : {};
     log(`Reading images from ${root} ...`);
     const train = await loadImageFolder(trainDir, opts);
+    // A test class the model never saw cannot be scored: say so rather than skip its images.
+    const unknown = (await classFolders(testDir)).filter((c) => !train.classNames.includes(c));
+    if (unknown.length > 0)
+      throw new DataError(
+        `--dataset ${root}: the test split has ${unknown.length === 1 ? 'a class' : 'classes'} that train/ lacks: ${unknown.map((c) => `'${c}'`).join(', ')} (train/ has ${train.classNames.join(', ')}). ` +
+          `Add ${unknown.map((c) => path.join(trainDir, c)).join(', ')} with training images, or remove ${unknown.length === 1 ? 'it' : 'them'} from test/.`,
+      );
     const test = await loadImageFolder(testDir, {
       ...opts,
       classNames: train.classNames,

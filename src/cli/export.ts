@@ -36,7 +36,7 @@ export function registerExportCommand(program: Command): void {
           o.format === 'onnx'
             ? encodeOnnx(model, o.batchSize === undefined ? {} : { batchSize: o.batchSize })
             : exportTorchWeights(model);
-        await writeFileAtomic(out, bytes);
+        await writeFileAtomic(out, bytes, 'export');
         const what =
           o.format === 'onnx'
             ? `ONNX opset 17, input '${model.inputs[0]!.layer.name}' NHWC [${model.inputs[0]!.shape.map((d) => d ?? 'batch').join(', ')}]`

@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { backendNames, setBackend, setThreads } from '../backend/registry.js';
 import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
+import { toIOError } from '../io/files.js';
 import { loadModel } from '../io/save_load.js';
 import { modelNames, zooEntry } from '../models/registry.js';
 import { tensor } from '../tensor.js';
@@ -171,12 +172,12 @@ program
     'comma-separated class names (default: the model has them or 0..N-1)',
   )
   .action(async (dir: string, image: string, o) => {
-    const fs = await import('node:fs/promises');
+    const { readFileChecked } = await import('../io/files.js');
     const { resizeBilinear } = await import('../data/image_codec.js');
     const model = await loadModel(dir);
     const shape = model.inputs[0]!.shape.slice(1) as number[];
     const [h, w, c] = shape as [number, number, number];
-    let img = decodeImage(new Uint8Array(await fs.readFile(image)), {
+    let img = decodeImage(await readFileChecked(image, 'predict'), {
       name: image,
       channels: c as 1 | 3,
     });
@@ -224,13 +225,28 @@ function isUserError(e: unknown): e is Error {
   return (
     e instanceof Error &&
     typeof code === 'string' &&
-    ['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EPERM'].includes(code)
+    /^E[A-Z]+$/.test(code) &&
+    typeof (e as { syscall?: unknown }).syscall === 'string'
   );
 }
 
+// One line, no stack trace, exit code 1. A system error that escaped the library's own
+// mapping (it should not) is still said in words and names its path.
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isUserError(e)) {
-    console.error(`receptive: ${e.message}`);
+    const path = (e as { path?: unknown }).path;
+    const err =
+      e instanceof ReceptiveError || e instanceof CommanderError || typeof path !== 'string'
+        ? e
+        : (toIOError(
+            e,
+            'receptive',
+            /read|open|stat|scandir/.test(String((e as { syscall?: unknown }).syscall))
+              ? 'read'
+              : 'write',
+            path,
+          ) as Error);
+    console.error(`receptive: ${err.message}`);
     process.exit(1);
   }
   throw e;

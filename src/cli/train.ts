@@ -7,14 +7,14 @@ import { setBackend } from '../backend/registry.js';
 import * as augment from '../data/augment.js';
 import { Dataset } from '../data/dataset.js';
 import { toTensors } from '../data/image_set.js';
-import { writeFileAtomic } from '../io/files.js';
+import { checkWritableDir, writeFileAtomic } from '../io/files.js';
 import { loadModelFull } from '../io/save_load.js';
 import { zooEntry } from '../models/registry.js';
 import type { Model } from '../nn/model.js';
 import { getOptimizer } from '../optim/registry.js';
 import { Callback, type Logs } from '../train/callbacks.js';
 import '../train/trainer.js';
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, IOError } from '../util/errors.js';
 import { globalRandom, setSeed } from '../util/random.js';
 import { trainingCurves } from '../vision/plots.js';
 import { trainingReport } from '../vision/report.js';
@@ -106,7 +106,6 @@ export async function train(
   log: (line: string) => void = console.log,
 ): Promise<{ model: Model; testLoss: number; testAccuracy: number; out: string }> {
   const path = await import('node:path');
-  const fs = await import('node:fs/promises');
   let history: Record<string, number[]> = {};
   let startEpoch = 0;
   let startBatch = 0;
@@ -135,9 +134,26 @@ export async function train(
   if (args.backend) setBackend(args.backend);
   setSeed(args.seed);
   const out = args.out ?? path.join('runs', `${args.model}-${path.basename(args.dataset)}`);
-  // Load the data first: a missing dataset must not leave an empty run folder behind.
-  const data = await loadDataset({ ...args, log });
-  await fs.mkdir(out, { recursive: true });
+  // Make sure the results can be written before the data is read and hours are spent
+  // training; a dataset that then fails to load must not leave an empty run folder behind.
+  const undoOut = await checkWritableDir(out, 'train --out');
+  let data: Awaited<ReturnType<typeof loadDataset>>;
+  try {
+    if (args.report) {
+      await checkWritableDir(path.dirname(args.report), 'train --report');
+      const fs = await import('node:fs/promises');
+      if ((await fs.stat(args.report).catch(() => null))?.isDirectory())
+        throw new IOError(
+          `train --report: cannot write '${args.report}': it is a folder, not a file. Give a file name, e.g. ${path.join(args.report, 'report.html')}.`,
+          args.report,
+          'EISDIR',
+        );
+    }
+    data = await loadDataset({ ...args, log });
+  } catch (e) {
+    await undoOut();
+    throw e;
+  }
   log(
     `Data: ${data.name} from ${data.source}: ${data.train.labels.length} training and ${data.test.labels.length} test images of ${data.train.shape.join('×')}, ${data.train.classNames.length} classes`,
   );
@@ -236,15 +252,17 @@ export async function train(
       null,
       1,
     ),
+    'train',
   );
   const written = [path.join(out, 'model.json'), path.join(out, 'history.json')];
   if ((history.loss?.length ?? 0) > 0) {
     const chart = await trainingCurves(history, { title: `${args.model} on ${data.name}` });
-    await writeFileAtomic(path.join(out, 'curves.svg'), chart.svg);
+    await writeFileAtomic(path.join(out, 'curves.svg'), chart.svg, 'train');
     try {
-      await writeFileAtomic(path.join(out, 'curves.png'), await chart.png());
+      await writeFileAtomic(path.join(out, 'curves.png'), await chart.png(), 'train');
       written.push(path.join(out, 'curves.png'));
     } catch (e) {
+      if (e instanceof IOError) throw e;
       log(`(curves.png could not be drawn: ${(e as Error).message}; curves.svg has the same plot)`);
     }
   }
@@ -264,7 +282,7 @@ export async function train(
         ['Test loss', loss!.toFixed(4)],
       ],
     });
-    await writeFileAtomic(args.report, html);
+    await writeFileAtomic(args.report, html, 'train --report');
     written.push(args.report);
   }
   log(`Saved: ${written.join(', ')}`);

@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { decodeImage, encodePng, type RawImage, resizeBilinear } from '../data/image_codec.js';
-import { writeFileAtomic } from '../io/files.js';
+import { readFileChecked, writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/save_load.js';
 import type { Model } from '../nn/model.js';
 import type { Tensor } from '../tensor.js';
@@ -35,11 +35,10 @@ const positiveInt = (name: string) => (v: string) => {
 
 /** The image as the model's input: its channels, resized to its size, values 0..1. */
 async function readInput(model: Model, file: string): Promise<RawImage> {
-  const fs = await import('node:fs/promises');
   const [h, w, c] = model.inputs[0]!.shape.slice(1) as [number, number, number];
   if (c !== 1 && c !== 3)
     throw new ArgumentError(`the model's input has ${c} channels; images have 1 or 3.`);
-  let img = decodeImage(new Uint8Array(await fs.readFile(file)), { name: file, channels: c });
+  let img = decodeImage(await readFileChecked(file, 'visualize'), { name: file, channels: c });
   if (img.height !== h || img.width !== w) {
     console.log(`(${file} is ${img.height}×${img.width}; resized to the model's ${h}×${w})`);
     img = resizeBilinear(img, h, w);
@@ -117,7 +116,7 @@ export function visualizeCommand(): Command {
         );
         console.log(`  layers with feature maps: ${spatialLayerNames(model).join(', ')}`);
       }
-      await writeFileAtomic(o.output, encodePng(picture));
+      await writeFileAtomic(o.output, encodePng(picture), 'visualize --output');
       console.log(`Wrote ${o.output} (${picture.width}×${picture.height})`);
     });
 }

@@ -4,6 +4,8 @@
  * 1024 green and 1024 blue bytes), and batches.meta.txt for the class names. Looks in an
  * explicit dataDir, then the cache, then downloads the official tarball (checksum verified).
  */
+import { toIOError } from '../io/files.js';
+import { IOError } from '../util/errors.js';
 import { download, offlineMessage, type RemoteFile } from './download.js';
 import { DataError, DataNotFoundError } from './errors.js';
 import { checkImageSet, type ImageSet } from './image_set.js';
@@ -157,6 +159,11 @@ export async function loadCifar10(
     const fs = await import('node:fs/promises');
     await fs.rm(tarPath, { force: true });
   } catch (e) {
+    // A full or read-only cache is said as it is, not as "offline".
+    if (e instanceof IOError) throw e;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E(NOSPC|DQUOT|ACCES|PERM|ROFS|NOTDIR|IO)$/.test(code))
+      throw toIOError(e, 'CIFAR-10', 'write', cache);
     throw new DataNotFoundError(
       offlineMessage('CIFAR-10', [CIFAR10_TARBALL], cache, [(e as Error).message], ' (unpacked)'),
     );

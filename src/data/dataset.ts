@@ -19,6 +19,20 @@ export interface Example {
   y: number | Float32Array;
 }
 
+/** A count of elements: a non-negative integer, or Infinity for "all". */
+function count(n: number, op: string, name: string): void {
+  if (typeof n !== 'number' || !(Number.isInteger(n) || n === Infinity) || n < 0)
+    throw new ArgumentError(
+      `${op}: ${name} must be a non-negative integer (a number of elements), got ${n}.`,
+    );
+}
+
+/** Seeds are integers: NaN or 1.5 would silently give the same order as another seed. */
+function seedOf(seed: number, op: string): void {
+  if (typeof seed !== 'number' || !Number.isInteger(seed))
+    throw new ArgumentError(`${op}: the seed must be an integer, got ${seed}.`);
+}
+
 type Source<T> = (epoch: number) => AsyncIterable<T> | Iterable<T>;
 
 export class Dataset<T = Example> {
@@ -72,6 +86,14 @@ export class Dataset<T = Example> {
     make: (epoch: number) => AsyncIterable<U> | Iterable<U>,
     size?: number,
   ): Dataset<U> {
+    if (typeof make !== 'function')
+      throw new ArgumentError(
+        `Dataset.fromGenerator: expects a function (epoch) => iterable, got ${typeof make}.`,
+      );
+    if (size !== undefined && (!Number.isInteger(size) || size < 0))
+      throw new ArgumentError(
+        `Dataset.fromGenerator: size must be a non-negative integer (the number of elements), got ${size}.`,
+      );
     return new Dataset<U>(make, size);
   }
 
@@ -84,6 +106,11 @@ export class Dataset<T = Example> {
   }
 
   map<U>(fn: (e: T, rng: Random) => U, options: { seed?: number } = {}): Dataset<U> {
+    if (typeof fn !== 'function')
+      throw new ArgumentError(
+        `Dataset.map: expects a function (example, rng) => example, got ${typeof fn}.`,
+      );
+    if (options.seed !== undefined) seedOf(options.seed, 'Dataset.map');
     const self = this;
     // Per-epoch generator, so random augmentations differ each epoch yet repeat for a seed.
     return new Dataset<U>(async function* (epoch) {
@@ -93,6 +120,7 @@ export class Dataset<T = Example> {
   }
 
   take(n: number): Dataset<T> {
+    count(n, 'Dataset.take', 'n');
     const self = this;
     return new Dataset<T>(
       async function* (epoch) {
@@ -108,6 +136,7 @@ export class Dataset<T = Example> {
   }
 
   skip(n: number): Dataset<T> {
+    count(n, 'Dataset.skip', 'n');
     const self = this;
     return new Dataset<T>(
       async function* (epoch) {
@@ -124,8 +153,11 @@ export class Dataset<T = Example> {
    */
   shuffle(seed: number, bufferSize = Math.max(1, this.size ?? 10_000)): Dataset<T> {
     const self = this;
-    if (!(bufferSize >= 1))
-      throw new ArgumentError(`Dataset.shuffle: bufferSize must be at least 1, got ${bufferSize}.`);
+    seedOf(seed, 'Dataset.shuffle');
+    if (!(bufferSize >= 1) || !(Number.isInteger(bufferSize) || bufferSize === Infinity))
+      throw new ArgumentError(
+        `Dataset.shuffle: bufferSize must be a positive integer, got ${bufferSize}.`,
+      );
     return new Dataset<T>(async function* (epoch) {
       const rng = new Random(seed * 7919 + epoch);
       const buf: T[] = [];

@@ -44,27 +44,27 @@ export async function download(
   dir: string,
   log: (line: string) => void = () => {},
 ): Promise<string> {
-  const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  await fs.mkdir(dir, { recursive: true });
+  const { makeDir, writeFileAtomic } = await import('../io/files.js');
+  await makeDir(dir, `download ${file.name}`);
   const target = path.join(dir, file.name);
   const errors: string[] = [];
   for (const url of file.urls) {
-    const tmp = `${target}.download-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    let bytes: Uint8Array;
     try {
       log(`Downloading ${url}`);
       const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      bytes = new Uint8Array(await res.arrayBuffer());
       await verifyChecksum(bytes, file, url);
-      await fs.writeFile(tmp, bytes);
-      await fs.rename(tmp, target);
-      return target;
     } catch (e) {
-      await fs.rm(tmp, { force: true });
       const err = e as Error & { cause?: { code?: string; message?: string } };
       errors.push(`${url}: ${err.cause?.code ?? err.cause?.message ?? err.message}`);
+      continue;
     }
+    // A full disk or a read-only cache is not a download problem: no other mirror helps.
+    await writeFileAtomic(target, bytes, `download ${file.name}`);
+    return target;
   }
   throw new DataNotFoundError(`could not download ${file.name}:\n  ${errors.join('\n  ')}`);
 }

@@ -21,26 +21,38 @@ export interface ImageFolderOptions {
 
 const IMAGE = /\.(png|jpe?g)$/i;
 
+/**
+ * The class folders of an image folder, sorted. Hidden folders (.ipynb_checkpoints, .git,
+ * anything starting with '.') are not classes.
+ */
+export async function classFolders(root: string): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(root, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new DataNotFoundError(
+        `image folder: ${root} does not exist or is not a folder. It should hold one sub-folder per class: ${root}/<class>/<image>.png`,
+      );
+    const { toIOError } = await import('../io/files.js');
+    throw toIOError(e, 'image folder', 'list the folder', root);
+  }
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+}
+
 export async function loadImageFolder(
   root: string,
   options: ImageFolderOptions = {},
 ): Promise<ImageSet> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fs.readdir(root, { withFileTypes: true });
-  } catch {
-    throw new DataNotFoundError(
-      `image folder: ${root} does not exist or cannot be read. It should hold one sub-folder per class: ${root}/<class>/<image>.png`,
-    );
-  }
-  const classNames =
-    options.classNames ??
-    entries
-      .filter((e) => e.isDirectory())
-      .map((e) => e.name)
-      .sort();
+  const found = await classFolders(root);
+  const classNames = options.classNames ?? found;
   if (classNames.length === 0)
     throw new DataError(
       `image folder: ${root} has no class sub-folders; expected ${root}/<class>/<image>.png|jpg.`,
@@ -50,7 +62,12 @@ export async function loadImageFolder(
     let names: string[];
     try {
       names = (await fs.readdir(path.join(root, cls))).filter((f) => IMAGE.test(f)).sort();
-    } catch {
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        const { toIOError } = await import('../io/files.js');
+        throw toIOError(e, 'image folder', 'list the folder', path.join(root, cls));
+      }
       throw new DataNotFoundError(
         `image folder: the class folder ${path.join(root, cls)} is missing.`,
       );
@@ -61,6 +78,12 @@ export async function loadImageFolder(
   if (files.length === 0)
     throw new DataError(
       `image folder: ${root} has class folders (${classNames.join(', ')}) but no .png or .jpg images in them.`,
+    );
+  // One class is no classification: softmax over one unit is always 1, and accuracy meaningless.
+  if (classNames.length < 2)
+    throw new DataError(
+      `image folder: ${root} has a single class ('${classNames[0]}'); a classifier needs at least two. ` +
+        `Add a folder per class: ${root}/<class>/<image>.png.`,
     );
 
   let shape: [number, number, number] | null = null;

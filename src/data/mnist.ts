@@ -5,6 +5,7 @@
  * from the official location or a mirror into the cache, checksums verified.
  * Any dataset in MNIST's IDX layout (Fashion-MNIST, KMNIST) loads with dataDir.
  */
+import { IOError } from '../util/errors.js';
 import { download, offlineMessage, type RemoteFile, verifyChecksum } from './download.js';
 import { DataError, DataNotFoundError } from './errors.js';
 import { parseIdx } from './idx.js';
@@ -183,6 +184,8 @@ export async function loadMnist(options: MnistOptions = {}): Promise<Mnist> {
     try {
       await download(f, cache, log);
     } catch (e) {
+      // A full or read-only cache is said as it is, not as "offline".
+      if (e instanceof IOError) throw e;
       reasons.push((e as Error).message);
       break;
     }

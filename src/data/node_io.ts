@@ -2,9 +2,10 @@
  * Node-only helpers for the data loaders, imported lazily so browser bundles stay clean:
  * reading files, gunzip, the cache directory.
  */
-export async function readFileBytes(path: string): Promise<Uint8Array> {
-  const fs = await import('node:fs/promises');
-  return new Uint8Array(await fs.readFile(path));
+/** Reads a file; a fault (missing, unreadable) is an IOError naming it and `where`. */
+export async function readFileBytes(path: string, where = 'read'): Promise<Uint8Array> {
+  const { readFileChecked } = await import('../io/files.js');
+  return readFileChecked(path, where);
 }
 
 export async function exists(path: string): Promise<boolean> {

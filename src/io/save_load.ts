@@ -8,7 +8,7 @@
 import { type Layer, type LayerConfig, layerFromConfig } from '../nn/layer.js';
 import { Model } from '../nn/model.js';
 import { ArgumentError, fmtShape, ReceptiveError } from '../util/errors.js';
-import { sha256Hex, writeFileAtomic } from './files.js';
+import { makeDir, sha256Hex, toIOError, writeFileAtomic } from './files.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -17,6 +17,8 @@ import {
 } from './safetensors.js';
 
 export const MODEL_FILE = 'model.json';
+/** The model.json format this receptive writes and reads. */
+const MODEL_FORMAT_VERSION = 1;
 
 export interface ModelFile {
   format: 'receptive-model';
@@ -47,7 +49,8 @@ Model.prototype.save = async function (this: Model, dir, options = {}) {
   const path = await import('node:path');
   if (typeof dir !== 'string' || dir.length === 0)
     throw new ArgumentError(`${this.label}.save: needs a directory path.`);
-  await fs.mkdir(dir, { recursive: true });
+  const where = `${this.label}.save`;
+  await makeDir(dir, where);
   const weights = this.weights;
   const arrays = weights.map((w, i) => ({
     name: `${i}:${w.name ?? 'weight'}`,
@@ -58,7 +61,7 @@ Model.prototype.save = async function (this: Model, dir, options = {}) {
   const bytes = encodeSafetensors([...arrays, ...extraArrays], { format: 'receptive' });
   const sha = await sha256Hex(bytes);
   const file = `weights-${sha.slice(0, 16)}.safetensors`;
-  await writeFileAtomic(path.join(dir, file), bytes);
+  await writeFileAtomic(path.join(dir, file), bytes, where);
   const doc: ModelFile = {
     format: 'receptive-model',
     version: 1,
@@ -71,12 +74,14 @@ Model.prototype.save = async function (this: Model, dir, options = {}) {
     },
     ...(options.extra ? { extra: options.extra } : {}),
   };
-  await writeFileAtomic(path.join(dir, MODEL_FILE), JSON.stringify(doc, null, 1));
-  // Old weights files are no longer referenced; remove them (a crash here only leaves litter).
-  for (const f of await fs.readdir(dir)) {
+  await writeFileAtomic(path.join(dir, MODEL_FILE), JSON.stringify(doc, null, 1), where);
+  // Old weights files are no longer referenced; remove them. The model is saved by now, so a
+  // failure here only leaves litter and is not worth an error.
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const f of names) {
     if (f !== file && /^weights-[0-9a-f]+\.safetensors$/.test(f))
-      await fs.rm(path.join(dir, f), { force: true });
-    if (f.includes('.tmp-')) await fs.rm(path.join(dir, f), { force: true });
+      await fs.rm(path.join(dir, f), { force: true }).catch(() => {});
+    if (f.includes('.tmp-')) await fs.rm(path.join(dir, f), { force: true }).catch(() => {});
   }
 };
 
@@ -100,9 +105,17 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
   let text: string;
   try {
     text = await fs.readFile(jsonPath, 'utf8');
-  } catch {
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw toIOError(e, 'loadModel', 'read', jsonPath);
+    const isDir = await fs.stat(dir).then(
+      (s) => s.isDirectory(),
+      () => null,
+    );
     throw new ModelFileError(
-      `loadModel: no ${MODEL_FILE} in '${dir}'. Give the directory that model.save() or 'receptive train --out' wrote.`,
+      isDir === null
+        ? `loadModel: no ${MODEL_FILE} in '${dir}': the folder does not exist. Give the directory that model.save() or 'receptive train --out' wrote.`
+        : `loadModel: no ${MODEL_FILE} in '${dir}'. Give the directory that model.save() or 'receptive train --out' wrote.`,
     );
   }
   let doc: ModelFile;
@@ -123,6 +136,15 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
       `loadModel: ${jsonPath} is not a receptive model file (missing format, model or weights).`,
     );
   }
+  const version: unknown = (doc as { version?: unknown }).version;
+  if (version !== MODEL_FORMAT_VERSION) {
+    throw new ModelFileError(
+      `loadModel: ${jsonPath} has format version ${JSON.stringify(version) ?? '(none)'}, but this receptive reads version ${MODEL_FORMAT_VERSION}. ` +
+        (typeof version === 'number' && version > MODEL_FORMAT_VERSION
+          ? 'It was written by a newer receptive: upgrade receptive (npm install receptive@latest) to load it.'
+          : 'The file is damaged or was not written by receptive; save the model again.'),
+    );
+  }
   let model: Layer;
   try {
     model = layerFromConfig({ className: doc.model.className, config: doc.model.config });
@@ -137,7 +159,8 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await fs.readFile(wPath));
-  } catch {
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== 'ENOENT') throw toIOError(e, 'loadModel', 'read', wPath);
     throw new ModelFileError(
       `loadModel: the weights file ${wPath} named in ${MODEL_FILE} is missing.`,
     );

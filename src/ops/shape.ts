@@ -2,7 +2,7 @@
 import { record } from '../autograd.js';
 import type { DType } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
-import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
 import { broadcastShapes, checkShape, normalizeAxis, sameShape, sizeOf } from '../util/shape.js';
 import { be, expectTensor, wrap } from './util.js';
 
@@ -226,5 +226,16 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (dtype !== 'float32' && dtype !== 'int32')
     throw new ArgumentError(`cast: dtype must be 'float32' or 'int32', got '${dtype}'.`);
   if (x.dtype === dtype) return x;
+  if (dtype === 'int32') {
+    // NaN, infinities and values beyond int32 would wrap around silently: refuse them.
+    const v = x.dataSync();
+    for (let i = 0; i < v.length; i++) {
+      if (!(Math.abs(v[i]!) < 2 ** 31) && Math.trunc(v[i]!) !== -(2 ** 31)) {
+        throw new DTypeError(
+          `cast: value ${v[i]} at index ${i} of a float32 tensor of shape ${fmtShape(x.shape)} does not fit in int32 (-2147483648..2147483647).`,
+        );
+      }
+    }
+  }
   return wrap(be().cast(x.storage, dtype), x.shape);
 }

@@ -68,6 +68,25 @@ export class History extends Callback {
 }
 
 type Mode = 'min' | 'max' | 'auto';
+
+/** Constructor options checked up front: a typo must not surface epochs later, or never. */
+function checkMode(mode: unknown, where: string): Mode {
+  if (mode === undefined) return 'auto';
+  if (mode !== 'min' && mode !== 'max' && mode !== 'auto')
+    throw new ArgumentError(
+      `${where}: mode must be 'min', 'max' or 'auto', got ${JSON.stringify(mode)}.`,
+    );
+  return mode;
+}
+
+function checkMonitor(monitor: unknown, where: string): string {
+  if (monitor === undefined) return 'val_loss';
+  if (typeof monitor !== 'string' || monitor.length === 0)
+    throw new ArgumentError(
+      `${where}: monitor must be the name of a logged value (e.g. 'val_loss'), got ${JSON.stringify(monitor)}.`,
+    );
+  return monitor;
+}
 function better(mode: Mode, monitor: string): (a: number, b: number, delta: number) => boolean {
   const m = mode === 'auto' ? (/acc|auc|precision|recall/i.test(monitor) ? 'max' : 'min') : mode;
   return m === 'min' ? (a, b, d) => a < b - d : (a, b, d) => a > b + d;
@@ -100,11 +119,20 @@ export class EarlyStopping extends Callback {
 
   constructor(options: EarlyStoppingOptions = {}) {
     super();
-    this.monitor = options.monitor ?? 'val_loss';
-    this.minDelta = Math.abs(options.minDelta ?? 0);
-    this.patience = options.patience ?? 0;
+    this.monitor = checkMonitor(options.monitor, 'EarlyStopping');
+    const { minDelta = 0, patience = 0 } = options;
+    if (typeof minDelta !== 'number' || !Number.isFinite(minDelta))
+      throw new ArgumentError(
+        `EarlyStopping: minDelta must be a finite number (the smallest change that counts), got ${minDelta}.`,
+      );
+    if (typeof patience !== 'number' || !Number.isInteger(patience) || patience < 0)
+      throw new ArgumentError(
+        `EarlyStopping: patience must be a non-negative integer (epochs without improvement), got ${patience}.`,
+      );
+    this.minDelta = Math.abs(minDelta);
+    this.patience = patience;
     this.restoreBestWeights = options.restoreBestWeights ?? false;
-    this.improved = better(options.mode ?? 'auto', this.monitor);
+    this.improved = better(checkMode(options.mode, 'EarlyStopping'), this.monitor);
   }
 
   override onTrainBegin(): void {
@@ -162,12 +190,12 @@ export class ModelCheckpoint extends Callback {
 
   constructor(options: ModelCheckpointOptions) {
     super();
-    if (!options?.filepath)
+    if (!options?.filepath || typeof options.filepath !== 'string')
       throw new ArgumentError('ModelCheckpoint: filepath (a directory) is required.');
     this.filepath = options.filepath;
-    this.monitor = options.monitor ?? 'val_loss';
+    this.monitor = checkMonitor(options.monitor, 'ModelCheckpoint');
     this.saveBestOnly = options.saveBestOnly ?? false;
-    this.improved = better(options.mode ?? 'auto', this.monitor);
+    this.improved = better(checkMode(options.mode, 'ModelCheckpoint'), this.monitor);
   }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {

@@ -28,6 +28,21 @@ export class BackendError extends ReceptiveError {}
 /** Gradients asked for where none can exist (backward on a non-scalar, or with nothing recorded). */
 export class GradientError extends ReceptiveError {}
 
+/**
+ * A file or folder could not be read or written (disk full, permission denied, a missing
+ * folder, a file where a folder should be). The message names the user's path, never a
+ * temporary name; `path` and `code` (the system's, e.g. 'ENOSPC') are there for programs.
+ */
+export class IOError extends ReceptiveError {
+  constructor(
+    message: string,
+    readonly path?: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Describes a shape for messages: [2, 28, 28, 1]. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

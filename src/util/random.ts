@@ -3,6 +3,8 @@
  * exactly for a given seed on every platform (Math.random cannot be seeded).
  * xoshiro128** by Blackman and Vigna: fast, 32-bit, good statistical quality.
  */
+import { ArgumentError } from './errors.js';
+
 export class Random {
   private s0 = 0;
   private s1 = 0;
@@ -15,6 +17,9 @@ export class Random {
   }
 
   seed(seed: number): void {
+    // NaN or Infinity would silently become seed 0: every "random" run the same.
+    if (typeof seed !== 'number' || !Number.isFinite(seed))
+      throw new ArgumentError(`Random: the seed must be a finite number, got ${seed}.`);
     // splitmix32 spreads one seed over the four words of state.
     let x = seed >>> 0;
     const next = () => {
@@ -108,5 +113,7 @@ function rotl(x: number, k: number): number {
 export const globalRandom = new Random(42);
 
 export function setSeed(seed: number): void {
+  if (typeof seed !== 'number' || !Number.isFinite(seed))
+    throw new ArgumentError(`setSeed: the seed must be a finite number, got ${seed}.`);
   globalRandom.seed(seed);
 }

@@ -237,7 +237,7 @@ test('train → evaluate → predict: files written, an accuracy, the top 5 clas
       assert.ok(pct.reduce((a, b) => a + b, 0) <= 100.05);
       assertCleanError(
         await receptive(['predict', out, join(cwd, 'missing.png')]),
-        /ENOENT.*missing\.png/,
+        /predict: cannot read '.*missing\.png': it does not exist/,
       );
     },
   );

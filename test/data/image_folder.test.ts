@@ -180,6 +180,7 @@ test('loadImageFolder: grey images stay grey, RGB stay RGB; channels converts', 
 
   const rgbRoot = tempDir();
   writePng(join(rgbRoot, 'x', '0.png'), image(4, 4, 3, 3));
+  writePng(join(rgbRoot, 'y', '0.png'), image(4, 4, 3, 4));
   const rgb = await loadImageFolder(rgbRoot);
   assert.deepEqual(rgb.shape, [4, 4, 3]);
   assert.deepEqual((await loadImageFolder(rgbRoot, { channels: 1 })).shape, [4, 4, 1]);
@@ -253,6 +254,7 @@ test('loadImageFolder errors: empty root, no images, a missing root, a missing n
   );
   const corrupt = tempDir();
   writePng(join(corrupt, 'a', '0.png'), image(4, 4, 1, 1));
+  writePng(join(corrupt, 'b', '0.png'), image(4, 4, 1, 1));
   writeFileSync(join(corrupt, 'a', '1.png'), encodePng(image(4, 4, 1, 2)).subarray(0, 30));
   await assert.rejects(
     loadImageFolder(corrupt),

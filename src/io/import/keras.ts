@@ -175,7 +175,10 @@ function loadKeras2(h5: H5, root: Group, model: Model, where: string, strict: bo
 async function hasHdf5Signature(path: string): Promise<boolean> {
   const fs = await import('node:fs/promises');
   const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
-  const handle = await fs.open(path, 'r');
+  const { toIOError } = await import('../files.js');
+  const handle = await fs.open(path, 'r').catch((e: unknown) => {
+    throw toIOError(e, 'loadKerasWeights', 'read', path);
+  });
   try {
     const size = (await handle.stat()).size;
     const buf = new Uint8Array(8);
@@ -213,10 +216,17 @@ export async function loadKerasWeights(
   } else if (source instanceof Uint8Array) {
     const os = await import('node:os');
     const p = await import('node:path');
-    const dir = await fs.mkdtemp(p.join(os.tmpdir(), 'receptive-h5-'));
+    const { toIOError } = await import('../files.js');
+    // h5wasm reads files, so the bytes go to a temporary one (removed even when writing fails).
+    const dir = await fs.mkdtemp(p.join(os.tmpdir(), 'receptive-h5-')).catch((e: unknown) => {
+      throw toIOError(e, 'loadKerasWeights', 'write', os.tmpdir());
+    });
     path = p.join(dir, 'weights.h5');
-    await fs.writeFile(path, source);
     cleanup = () => fs.rm(dir, { recursive: true, force: true });
+    await fs.writeFile(path, source).catch(async (e: unknown) => {
+      await cleanup();
+      throw toIOError(e, 'loadKerasWeights', 'write', os.tmpdir());
+    });
   } else throw new ArgumentError('loadKerasWeights: give the file path or its bytes (Uint8Array).');
   const where = typeof source === 'string' ? source : 'the HDF5 bytes';
   let file: InstanceType<H5['File']> | null = null;

@@ -7,7 +7,7 @@
  */
 import { Model } from '../../nn/model.js';
 import type { Tensor } from '../../tensor.js';
-import { ArgumentError } from '../../util/errors.js';
+import { ArgumentError, IOError } from '../../util/errors.js';
 import { halfToFloat } from '../safetensors.js';
 import { applyValues, type FoundArray, take, WeightsMismatchError } from './assign.js';
 
@@ -98,11 +98,16 @@ export function decodeTfjsWeights(artifacts: TfjsArtifacts, where = 'tfjs weight
 async function readModelJson(path: string): Promise<TfjsArtifacts> {
   const fs = await import('node:fs/promises');
   const p = await import('node:path');
-  const file = (await fs.stat(path)).isDirectory() ? p.join(path, 'model.json') : path;
+  const { readFileChecked, toIOError } = await import('../files.js');
+  const stat = await fs.stat(path).catch((e: unknown) => {
+    throw toIOError(e, 'loadTfjsWeights', 'read', path);
+  });
+  const file = stat.isDirectory() ? p.join(path, 'model.json') : path;
   let json: { weightsManifest?: { paths: string[]; weights: TfjsWeightSpec[] }[] };
   try {
-    json = JSON.parse(await fs.readFile(file, 'utf8'));
+    json = JSON.parse(new TextDecoder().decode(await readFileChecked(file, 'loadTfjsWeights')));
   } catch (e) {
+    if (e instanceof IOError) throw e;
     throw new WeightsMismatchError(
       `loadTfjsWeights: ${file} is not readable JSON (${(e as Error).message}).`,
     );
@@ -116,7 +121,7 @@ async function readModelJson(path: string): Promise<TfjsArtifacts> {
   for (const group of json.weightsManifest) {
     weightSpecs.push(...group.weights);
     for (const shard of group.paths) {
-      const buf = await fs.readFile(p.join(p.dirname(file), shard));
+      const buf = await readFileChecked(p.join(p.dirname(file), shard), 'loadTfjsWeights');
       weightData.push(
         buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer,
       );

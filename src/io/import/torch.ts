@@ -198,8 +198,8 @@ export async function loadTorchWeights(
   const where = typeof source === 'string' ? source : 'loadTorchWeights';
   let bytes: Uint8Array;
   if (typeof source === 'string') {
-    const fs = await import('node:fs/promises');
-    bytes = new Uint8Array(await fs.readFile(source));
+    const { readFileChecked } = await import('../files.js');
+    bytes = await readFileChecked(source, 'loadTorchWeights');
   } else if (source instanceof Uint8Array) bytes = source;
   else
     throw new ArgumentError(

@@ -119,5 +119,5 @@ export function encodeOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
 Model.prototype.exportOnnx = async function (this: Model, path, options = {}) {
   if (typeof path !== 'string' || path.length === 0)
     throw new ArgumentError(`${this.label}.exportOnnx: needs a file path, e.g. 'model.onnx'.`);
-  await writeFileAtomic(path, encodeOnnx(this, options));
+  await writeFileAtomic(path, encodeOnnx(this, options), `${this.label}.exportOnnx`);
 };
