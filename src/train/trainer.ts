@@ -274,6 +274,8 @@ Model.prototype.fit = async function (
   if (!Number.isInteger(epochs) || epochs < 1)
     throw new ArgumentError(`${this.label}.fit: epochs must be a positive integer, got ${epochs}.`);
   const seed = options.seed;
+  if (seed !== undefined && !Number.isSafeInteger(seed))
+    throw new ArgumentError(`${this.label}.fit: seed must be an integer, got ${seed}.`);
   const rng = shuffle
     ? seed === undefined
       ? () => globalRandom
