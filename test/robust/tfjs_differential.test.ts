@@ -30,8 +30,11 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
+import type { NativeBackend } from '../../src/backend/native/native_backend.js';
+import { backendByName } from '../../src/backend/registry.js';
 import * as rc from '../../src/index.js';
 import { Random } from '../../src/util/random.js';
+import { convInfo } from '../backend/kernel_cases.js';
 import { withBackend } from '../helpers.js';
 
 const SEED = Number(process.env.DIFF_SEED ?? 170417);
@@ -463,7 +466,7 @@ test('conv2d: random wide geometries (the fast kernels) agree with TF.js', () =>
   );
 });
 
-test('conv2d: fixed wide cases (Winograd, the few-channel direct kernel, 1×1, grouped)', () => {
+test('conv2d: fixed wide cases (Winograd, the few-channel direct kernel, 1×1, grouped)', (t) => {
   const base = { strides: [1, 1] as Pair, dilation: [1, 1] as Pair, groups: 1, seed: 11 };
   const cases: ConvCase[] = [
     // 3×3, stride 1, ≥ 32 channels, ≥ 1024 output pixels: Winograd on native.
@@ -486,7 +489,16 @@ test('conv2d: fixed wide cases (Winograd, the few-channel direct kernel, 1×1, g
       padding: 'same',
     },
   ];
-  for (const c of cases) checkConv(named('conv2d', c), true);
+  for (const c of cases) {
+    checkConv(named('conv2d', c), true);
+    // Which kernels native ran (its rules belong to native/src/conv.cc; shown, not asserted).
+    if (BACKENDS.includes('native')) {
+      const impl = (backendByName('native') as NativeBackend).convImplementations(
+        convInfo({ ...c, inH: c.h, inW: c.w, stride: c.strides, padding: c.padding }),
+      );
+      t.diagnostic(`native, ${describeCase(named('conv2d', c))}: ${JSON.stringify(impl)}`);
+    }
+  }
 });
 
 // ---- depthwiseConv2d ---------------------------------------------------------------------------
