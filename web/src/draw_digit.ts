@@ -26,8 +26,17 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
   let dirty = false;
   let nextId = 1;
   let about = '';
+  // Each change to the drawing bumps `drawn`; a prediction carries the version it was made
+  // from, so the page (and its end-to-end test) can tell a stale answer from a settled one.
+  let drawn = 0;
+  let sent = 0;
+  const changed = () => {
+    drawn++;
+    canvas.dataset.version = String(drawn);
+  };
 
   const clear = () => {
+    changed();
     ctx.fillStyle = 'black';
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     prediction.textContent = '?';
@@ -48,7 +57,11 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     const ink = new Float32Array(canvas.width * canvas.height);
     for (let i = 0; i < ink.length; i++) ink[i] = rgba[4 * i]! / 255;
     const pixels = mnistPreprocess(ink, canvas.width, canvas.height);
-    if (!pixels) return;
+    sent = drawn;
+    if (!pixels) {
+      prediction.dataset.version = String(sent); // nothing drawn: nothing to predict
+      return;
+    }
     drawZoomed(inputCanvas, greyImageData(toBytes(pixels, 'clip'), 28, 28), 5);
     inFlight = true;
     dirty = false;
@@ -69,6 +82,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     } else if (m.type === 'prediction') {
       inFlight = false;
       render(m.probs, m.maps);
+      prediction.dataset.version = String(sent);
       status.textContent = `${about}: ${m.ms.toFixed(1)} ms for the prediction and the feature maps.`;
       if (dirty) request();
     } else {
@@ -182,6 +196,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       ctx.fill();
     }
     last = p;
+    changed();
     schedule();
   };
   canvas.addEventListener('pointerdown', (ev) => {
@@ -220,6 +235,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
         clear();
         ctx.imageSmoothingEnabled = true;
         ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+        changed();
         request();
       });
       box.append(b);

@@ -64,6 +64,8 @@ export function initTrainLive(onEnv: (text: string) => void): void {
         chart.reset(steps * epochs, steps);
         about = `${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
         status.textContent = `Training (${about})…`;
+        // The status line changes with every batch and epoch; this stays for the run.
+        status.dataset.threads = String(m.env.threads);
         showFilters(m.filters);
         onEnv(
           `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
@@ -114,6 +116,7 @@ export function initTrainLive(onEnv: (text: string) => void): void {
       seed: 42,
     };
     lastEpoch = '';
+    delete status.dataset.threads;
     paused = false;
     pauseBtn.textContent = 'Pause';
     worker = new Worker(new URL('./workers/train.worker.ts', import.meta.url), { type: 'module' });
