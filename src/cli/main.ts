@@ -13,7 +13,7 @@ import { convolveCommand } from './convolve.js';
 import { loadDataset } from './datasets.js';
 import { explainConvCommand } from './explain_conv.js';
 import { registerExportCommand } from './export.js';
-import { train } from './train.js';
+import { type TrainArgs, train } from './train.js';
 import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
 import '../backend/native/register.js'; // the 'native' backend, the default where its addon loads
@@ -105,7 +105,7 @@ program
     '--report <file>',
     'also write a self-contained HTML report: curves, confusion matrix, sample predictions, model summary',
   )
-  .action(async (model: string | undefined, o) => {
+  .action(async (model: string | undefined, o, cmd: Command) => {
     if (!model && !o.resume)
       throw new InvalidArgumentError(
         `name a model (${modelNames().join(', ')}) or give --resume DIR`,
@@ -129,6 +129,11 @@ program
       augment: Boolean(o.augment),
       verbose: o.quiet ? 2 : 1,
       report: o.report,
+      // What the user typed, not the defaults: a resumed run refuses a flag that contradicts it.
+      given: [
+        ...(model ? (['model'] as const) : []),
+        ...Object.keys(o).filter((k) => cmd.getOptionValueSource(k) === 'cli'),
+      ] as (keyof TrainArgs)[],
     });
   });
 

@@ -2,20 +2,21 @@
  * `receptive train <model> --dataset ...`: trains a zoo model with a progress bar, saves the
  * model, history.json and a plot of the curves, and checkpoints every epoch. Ctrl-C stops
  * after the current batch and saves a checkpoint that `--resume DIR` continues from exactly.
+ * The checkpoints are the library's BackupAndRestore (train/backup.ts); this file only wires
+ * the command's arguments to it, keeping them in the backup so that a resume rebuilds the run.
  */
 import { setBackend } from '../backend/registry.js';
 import * as augment from '../data/augment.js';
 import { Dataset } from '../data/dataset.js';
 import { toTensors } from '../data/image_set.js';
 import { checkWritableDir, writeFileAtomic } from '../io/files.js';
-import { loadModelFull } from '../io/save_load.js';
 import { zooEntry } from '../models/registry.js';
 import type { Model } from '../nn/model.js';
 import { getOptimizer } from '../optim/registry.js';
-import { Callback, type Logs } from '../train/callbacks.js';
+import { BackupAndRestore, type BackupState } from '../train/backup.js';
 import '../train/trainer.js';
 import { ArgumentError, IOError } from '../util/errors.js';
-import { globalRandom, setSeed } from '../util/random.js';
+import { setSeed } from '../util/random.js';
 import { trainingCurves } from '../vision/plots.js';
 import { trainingReport } from '../vision/report.js';
 import { loadDataset } from './datasets.js';
@@ -40,65 +41,64 @@ export interface TrainArgs {
   verbose: 0 | 1 | 2;
   /** Write a self-contained HTML report here at the end. */
   report?: string;
+  /** The flags given on the command line (not defaults): --resume refuses those that differ. */
+  given?: (keyof TrainArgs)[];
 }
 
-interface CheckpointState {
-  args: TrainArgs;
-  /** The epoch to continue, and how many of its batches are done. */
-  epoch: number;
-  batch: number;
-  optimizer: Record<string, unknown>;
-  random: number[];
-  history: Record<string, number[]>;
+/** What a run is: flags that --resume may not change (the model, the data, the optimizer). */
+const RUN_IDENTITY: (keyof TrainArgs)[] = [
+  'model',
+  'dataset',
+  'dataDir',
+  'batchSize',
+  'lr',
+  'optimizer',
+  'seed',
+  'limit',
+  'imageSize',
+  'augment',
+  'validation',
+];
+
+/** Continues the run in args.resume: its own arguments, with those a resume may change. */
+async function resumedArgs(args: TrainArgs): Promise<{ args: TrainArgs; state: BackupState }> {
+  const path = await import('node:path');
+  const dir = path.join(args.resume!, 'checkpoint');
+  const state = await BackupAndRestore.read(dir);
+  const saved = state?.extra?.args as TrainArgs | undefined;
+  if (!state || !saved)
+    throw new ArgumentError(
+      `--resume ${args.resume}: there is no checkpoint of a receptive train run in ${dir}. Give the folder a run was saving to (its --out).`,
+    );
+  for (const key of args.given ?? []) {
+    if (!RUN_IDENTITY.includes(key)) continue;
+    if (JSON.stringify(args[key]) !== JSON.stringify(saved[key]))
+      throw new ArgumentError(
+        `--resume ${args.resume}: the run was started with --${flagName(key)} ${fmtArg(saved[key])}, but this command gives ${fmtArg(args[key])}. A resumed run keeps its model, data and optimizer: leave the flag out, or start a new run with another --out.`,
+      );
+  }
+  return {
+    state,
+    // Only the number of epochs may grow; the backend, threads, output style and report may change.
+    args: {
+      ...saved,
+      epochs: Math.max(args.epochs, saved.epochs),
+      out: args.resume,
+      resume: args.resume,
+      verbose: args.verbose,
+      backend: args.backend ?? saved.backend,
+      report: args.report,
+      given: [],
+    },
+  };
 }
 
-/** Tracks where training is, for checkpoints; saves one at the end of every epoch. */
-class Checkpointer extends Callback {
-  epoch = 0;
-  batch = 0;
-  history: Record<string, number[]>;
-  constructor(
-    private readonly dir: string,
-    private readonly args: TrainArgs,
-    history: Record<string, number[]>,
-  ) {
-    super();
-    this.history = history;
-  }
-  override onEpochBegin(epoch: number): void {
-    this.epoch = epoch;
-  }
-  override onBatchEnd(batch: number): void {
-    this.batch = batch + 1;
-  }
-  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
-    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
-    this.epoch = epoch + 1;
-    this.batch = 0;
-    await this.save();
-  }
-  async save(): Promise<void> {
-    const path = await import('node:path');
-    const opt = this.model.optimizer!;
-    const state: CheckpointState = {
-      args: this.args,
-      epoch: this.epoch,
-      batch: this.batch,
-      optimizer: opt.getConfig() as unknown as Record<string, unknown>,
-      random: globalRandom.getState(),
-      history: this.history,
-    };
-    const params = this.model.trainableWeights;
-    const slots = opt.iterations > 0 ? opt.getState(params) : [];
-    await this.model.save(path.join(this.dir, 'checkpoint'), {
-      extra: { checkpoint: state, optimizerSlots: slots.length },
-      extraWeights: slots.map((data, i) => ({
-        name: `optimizer/${i}`,
-        shape: [data.length],
-        data,
-      })),
-    });
-  }
+function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function fmtArg(v: unknown): string {
+  return v === undefined ? '(not given)' : Array.isArray(v) ? v.join(',') : String(v);
 }
 
 export async function train(
@@ -106,31 +106,8 @@ export async function train(
   log: (line: string) => void = console.log,
 ): Promise<{ model: Model; testLoss: number; testAccuracy: number; out: string }> {
   const path = await import('node:path');
-  let history: Record<string, number[]> = {};
-  let startEpoch = 0;
-  let startBatch = 0;
-  let model: Model;
-  let resumed: Awaited<ReturnType<typeof loadModelFull>> | null = null;
-
-  if (args.resume) {
-    resumed = await loadModelFull(path.join(args.resume, 'checkpoint'));
-    const ck = resumed.file.extra?.checkpoint as CheckpointState | undefined;
-    if (!ck)
-      throw new ArgumentError(`--resume ${args.resume}: the checkpoint has no training state.`);
-    // The run continues as it was started; only the number of epochs may grow.
-    args = {
-      ...ck.args,
-      epochs: Math.max(args.epochs, ck.args.epochs),
-      out: args.resume,
-      resume: args.resume,
-      verbose: args.verbose,
-      ...(args.report ? { report: args.report } : {}),
-    };
-    history = ck.history;
-    startEpoch = ck.epoch;
-    startBatch = ck.batch;
-    model = resumed.model;
-  }
+  let resumed: BackupState | null = null;
+  if (args.resume) ({ args, state: resumed } = await resumedArgs(args));
   if (args.backend) setBackend(args.backend);
   setSeed(args.seed);
   const out = args.out ?? path.join('runs', `${args.model}-${path.basename(args.dataset)}`);
@@ -160,41 +137,38 @@ export async function train(
   const train = toTensors(data.train);
   const test = toTensors(data.test);
 
+  // A resumed run builds the same model and optimizer as it started with; BackupAndRestore
+  // then puts back the weights, the optimizer's state and the random generator.
+  const entry = zooEntry(args.model);
+  const model = entry.build({
+    numClasses: data.train.classNames.length,
+    inputShape: data.train.shape,
+  });
   let lr = args.lr;
-  if (!resumed) {
-    const entry = zooEntry(args.model);
-    model = entry.build({ numClasses: data.train.classNames.length, inputShape: data.train.shape });
-    if (
-      lr === undefined &&
-      entry.adaptiveLearningRate !== undefined &&
-      ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase())
-    ) {
-      lr = entry.adaptiveLearningRate;
+  if (
+    lr === undefined &&
+    entry.adaptiveLearningRate !== undefined &&
+    ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase())
+  ) {
+    lr = entry.adaptiveLearningRate;
+    if (!resumed)
       log(
         `Learning rate ${lr}: ${args.model}'s default with ${args.optimizer} (--lr to change it)`,
       );
-    }
   }
-  model = model!;
-  const optimizer = resumed
-    ? getOptimizer((resumed.file.extra!.checkpoint as CheckpointState).optimizer as never)
-    : getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
+  const optimizer = getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
   model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
-  if (resumed) {
-    const ck = resumed.file.extra!.checkpoint as CheckpointState;
-    const n = Number(resumed.file.extra!.optimizerSlots ?? 0);
-    if (n > 0)
-      optimizer.setState(
-        Array.from({ length: n }, (_, i) => resumed!.extraWeights.get(`optimizer/${i}`)!),
-        model.trainableWeights,
-      );
-    globalRandom.setState(ck.random);
-    log(`Resuming from ${args.resume}: epoch ${startEpoch + 1}, batch ${startBatch}`);
-  } else if (args.verbose > 0) {
-    model.summary({ print: log });
-  }
+  if (resumed)
+    log(`Resuming from ${args.resume}: epoch ${resumed.epoch + 1}, batch ${resumed.batch}`);
+  else if (args.verbose > 0) model.summary({ print: log });
 
-  const checkpointer = new Checkpointer(out, args, history);
+  const { given: _given, ...runArgs } = args;
+  const backup = new BackupAndRestore({
+    backupDir: path.join(out, 'checkpoint'),
+    deleteCheckpoint: false,
+    extra: { args: runArgs },
+  });
+  let history: Record<string, number[]> = {};
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130);
@@ -204,35 +178,36 @@ export async function train(
   };
   process.on('SIGINT', onSigint);
   try {
-    if (startEpoch < args.epochs) {
-      // With augmentation the examples go through the Dataset pipeline (new crops and flips
-      // every epoch, repeatable for the seed); without, fit() gathers batches from tensors.
-      const source = args.augment
-        ? Dataset.fromImageSet(data.train)
-            .shuffle(args.seed)
-            .map(augment.randomCrop({ padding: 4 }), { seed: args.seed })
-            .map(augment.horizontalFlip(), { seed: args.seed + 1 })
-            .batch(args.batchSize)
-        : null;
-      const fitOptions = {
-        epochs: args.epochs,
-        batchSize: args.batchSize,
-        initialEpoch: startEpoch,
-        initialBatch: startBatch,
-        seed: args.seed,
-        verbose: args.verbose,
-        callbacks: [checkpointer],
-        ...(args.validation
-          ? { validationData: [test.x, test.y] as [typeof test.x, typeof test.y] }
-          : {}),
-      };
-      await (source ? model.fit(source, fitOptions) : model.fit(train.x, train.y, fitOptions));
-    }
+    // fit() runs even when a resumed run has no epoch left: its BackupAndRestore puts the
+    // trained weights back (a kill after the last epoch, before the final save).
+    // With augmentation the examples go through the Dataset pipeline (new crops and flips
+    // every epoch, repeatable for the seed); without, fit() gathers batches from tensors.
+    const source = args.augment
+      ? Dataset.fromImageSet(data.train)
+          .shuffle(args.seed)
+          .map(augment.randomCrop({ padding: 4 }), { seed: args.seed })
+          .map(augment.horizontalFlip(), { seed: args.seed + 1 })
+          .batch(args.batchSize)
+      : null;
+    const fitOptions = {
+      epochs: args.epochs,
+      batchSize: args.batchSize,
+      seed: args.seed,
+      verbose: args.verbose,
+      callbacks: [backup],
+      ...(args.validation
+        ? { validationData: [test.x, test.y] as [typeof test.x, typeof test.y] }
+        : {}),
+    };
+    const h = await (source
+      ? model.fit(source, fitOptions)
+      : model.fit(train.x, train.y, fitOptions));
+    history = h.history;
   } finally {
     process.off('SIGINT', onSigint);
   }
   if (interrupted) {
-    await checkpointer.save();
+    // BackupAndRestore saved the checkpoint as fit stopped (partial epoch included).
     log(
       `Checkpoint saved in ${path.join(out, 'checkpoint')}. Continue with: receptive train --resume ${out}`,
     );

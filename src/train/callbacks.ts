@@ -18,14 +18,50 @@ export interface TrainingParams {
   initialEpoch: number;
 }
 
+/**
+ * Where fit() is, as callbacks that back training up need it: the epoch, the batches of it
+ * done, the exact running sums behind the logged averages, and the epochs recorded so far.
+ */
+export interface FitProgress {
+  epoch: number;
+  /** Batches of `epoch` done (a resumed epoch counts the ones done before the interruption). */
+  batch: number;
+  /** Per logged name: the sum over the epoch's examples so far, and their count. */
+  sums(): Record<string, [number, number]>;
+  /** The epochs completed so far, as History records them. */
+  history: { epoch: number[]; history: Record<string, number[]> };
+  /** 'running', then 'completed', 'stopped' (stopTraining: Ctrl-C, EarlyStopping) or 'failed' (an error). */
+  state: 'running' | 'completed' | 'stopped' | 'failed';
+}
+
+/** A point fit() can continue from: what BackupAndRestore.resumePoint() gives back. */
+export interface ResumePoint {
+  epoch: number;
+  batch: number;
+  sums: Record<string, [number, number]>;
+  history: { epoch: number[]; history: Record<string, number[]> };
+}
+
 export abstract class Callback {
   model!: Model;
   params!: TrainingParams;
+  /** Set by fit() before training begins. */
+  progress!: FitProgress;
   setModel(model: Model): void {
     this.model = model;
   }
   setParams(params: TrainingParams): void {
     this.params = params;
+  }
+  setProgress(progress: FitProgress): void {
+    this.progress = progress;
+  }
+  /**
+   * Asked once by fit() before training: a callback that restores an interrupted run returns
+   * where to continue (fit then skips what was done and restores the epoch's running sums).
+   */
+  resumePoint(): Promise<ResumePoint | null> | ResumePoint | null {
+    return null;
   }
   onTrainBegin(_logs?: Logs): void | Promise<void> {}
   onTrainEnd(_logs?: Logs): void | Promise<void> {}

@@ -1,16 +1,20 @@
 /** Training: losses, metrics, callbacks, and compile/fit/evaluate/predict on every Model. */
 import './trainer.js';
 
+export { BackupAndRestore, type BackupAndRestoreOptions, type BackupState } from './backup.js';
 export { type Batch, type BatchSource, TensorBatches } from './batches.js';
+export * as callbacks from './callback_namespace.js';
 export {
   Callback,
   EarlyStopping,
   type EarlyStoppingOptions,
+  type FitProgress,
   History,
   LearningRateScheduler,
   type Logs,
   ModelCheckpoint,
   type ModelCheckpointOptions,
+  type ResumePoint,
   TerminateOnNaN,
   type TrainingParams,
 } from './callbacks.js';

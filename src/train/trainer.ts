@@ -14,7 +14,14 @@ import { Tensor, zeros } from '../tensor.js';
 import { ArgumentError, NonFiniteError } from '../util/errors.js';
 import { globalRandom, Random } from '../util/random.js';
 import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
-import { type Callback, CallbackList, History, type Logs } from './callbacks.js';
+import {
+  type Callback,
+  CallbackList,
+  type FitProgress,
+  History,
+  type Logs,
+  type ResumePoint,
+} from './callbacks.js';
 import {
   checkClassIds,
   checkFiniteBatch,
@@ -128,6 +135,18 @@ function batchLoss(model: Model, c: Compiled, outputs: Tensor[], y: Tensor): Ten
 class Averager {
   private sums = new Map<string, number>();
   private counts = new Map<string, number>();
+  /** Starts from saved sums (a resumed epoch), so its averages cover the whole epoch. */
+  constructor(from?: Record<string, [number, number]>) {
+    for (const [k, [sum, count]] of Object.entries(from ?? {})) {
+      this.sums.set(k, sum);
+      this.counts.set(k, count);
+    }
+  }
+  snapshot(): Record<string, [number, number]> {
+    const out: Record<string, [number, number]> = {};
+    for (const [k, sum] of this.sums) out[k] = [sum, this.counts.get(k)!];
+    return out;
+  }
   add(name: string, total: number, count: number): void {
     this.sums.set(name, (this.sums.get(name) ?? 0) + total);
     this.counts.set(name, (this.counts.get(name) ?? 0) + count);
@@ -331,17 +350,41 @@ Model.prototype.fit = async function (
     history,
   ]);
   const steps = train.steps ?? 0;
+  let acc = new Averager();
+  const progress: FitProgress = {
+    epoch: initialEpoch,
+    batch: options.initialBatch ?? 0,
+    sums: () => acc.snapshot(),
+    history,
+    state: 'running',
+  };
   for (const cb of callbacks.callbacks) {
     cb.setModel(this);
-    cb.setParams({ epochs, steps, samples: train.size ?? 0, verbose, initialEpoch });
+    cb.setProgress(progress);
   }
+  // A callback that backs training up (BackupAndRestore) may say where an earlier run stopped.
+  let resume: ResumePoint | null = null;
+  for (const cb of callbacks.callbacks) resume ??= await cb.resumePoint();
+  const startEpoch = resume ? resume.epoch : initialEpoch;
+  const startBatch = resume ? resume.batch : (options.initialBatch ?? 0);
+  if (resume) {
+    history.epoch = [...resume.history.epoch];
+    history.history = Object.fromEntries(
+      Object.entries(resume.history.history).map(([k, v]) => [k, [...v]]),
+    );
+  }
+  for (const cb of callbacks.callbacks)
+    cb.setParams({ epochs, steps, samples: train.size ?? 0, verbose, initialEpoch: startEpoch });
   this.stopTraining = false;
   await callbacks.call('onTrainBegin', {});
   try {
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+    for (let epoch = startEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      const first = epoch === startEpoch;
+      acc = new Averager(first && resume ? resume.sums : undefined);
+      const skip = first ? startBatch : 0;
+      progress.epoch = epoch;
+      progress.batch = skip;
       await callbacks.call('onEpochBegin', epoch, {});
-      const acc = new Averager();
-      const skip = epoch === initialEpoch ? (options.initialBatch ?? 0) : 0;
       let batchIndex = skip;
       let cutShort = false;
       const epochBatches =
@@ -367,6 +410,7 @@ Model.prototype.fit = async function (
         if (checkFinite && !Number.isFinite(lossValue))
           throw nonFiniteLoss(`${this.label}.fit`, lossValue, place, true, true);
         freeOwnBatch(train, batch);
+        progress.batch = batchIndex + 1;
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
         batchIndex++;
         if (this.stopTraining) {
@@ -384,8 +428,16 @@ Model.prototype.fit = async function (
           ...logs,
           ...(await evaluateSource(this, c, validation, 'val_', checkFinite, epoch)),
         };
+      // The epoch is done: a backup taken from here on continues with the next one.
+      progress.epoch = epoch + 1;
+      progress.batch = 0;
+      acc = new Averager();
       await callbacks.call('onEpochEnd', epoch, logs);
     }
+    progress.state = this.stopTraining ? 'stopped' : 'completed';
+  } catch (e) {
+    progress.state = 'failed';
+    throw e;
   } finally {
     await callbacks.call('onTrainEnd', {});
   }

@@ -289,7 +289,7 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
   );
   assert.ok(!existsSync(join(cut, 'model.json')), 'no final model yet');
   const ck = JSON.parse(readFileSync(join(cut, 'checkpoint', 'model.json'), 'utf8'));
-  const state = ck.extra.checkpoint as { epoch: number; batch: number };
+  const state = ck.extra.backup as { epoch: number; batch: number };
   assert.ok(state.epoch >= 1 && state.epoch < epochs, `checkpoint at epoch ${state.epoch}`);
   t.diagnostic(`interrupted at epoch ${state.epoch + 1}, batch ${state.batch}`);
 
@@ -308,6 +308,15 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
   const h2 = JSON.parse(readFileSync(join(whole, 'history.json'), 'utf8'));
   assert.equal(h1.epochs, epochs);
   assert.deepEqual(h1.test, h2.test);
+  // The interrupted epoch's loss and accuracy cover all its batches, before and after Ctrl-C.
+  assert.deepEqual(h1.history, h2.history, 'the same history as the uninterrupted run');
+
+  // A resumed run may change the backend; not the data (the flag names both values).
+  const other = await receptive(['train', '--resume', cut, '--dataset', 'cifar10', '--quiet']);
+  assertCleanError(
+    other,
+    /--resume .*: the run was started with --dataset \S+, but this command gives cifar10/,
+  );
 });
 
 test('train vgg13-cifar starts from its own learning rate with Adam (1e-4); --lr overrides it', {

@@ -250,7 +250,7 @@ test('receptive train killed with SIGKILL at random moments, then --resume: the 
     }
     killed++;
     const ck = JSON.parse(readFileSync(join(out, 'checkpoint', 'model.json'), 'utf8'));
-    const at = ck.extra.checkpoint as { epoch: number; batch: number };
+    const at = ck.extra.backup as { epoch: number; batch: number };
     t.diagnostic(
       `killed ${delay.toFixed(0)} ms after epoch 2 began (of ${straight.tail.toFixed(0)}); checkpoint at epoch ${at.epoch}, batch ${at.batch}; final model ${existsSync(join(out, 'model.json')) ? 'already' : 'not yet'} saved`,
     );
