@@ -311,7 +311,11 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
   // The interrupted epoch's loss and accuracy cover all its batches, before and after Ctrl-C.
   assert.deepEqual(h1.history, h2.history, 'the same history as the uninterrupted run');
 
-  // A resumed run may change the backend; not the data (the flag names both values).
+  // A resumed run may change the backend (the checkpoint's weights arrive on it as they were)...
+  const onWasm = await receptive(['train', '--resume', cut, '--backend', 'wasm', '--quiet']);
+  assert.equal(onWasm.code, 0, onWasm.stderr);
+  assert.ok(weightsOf(cut).equals(weightsOf(whole)), 'resumed on wasm: the same weights');
+  // ... but not the data (the flag names both values).
   const other = await receptive(['train', '--resume', cut, '--dataset', 'cifar10', '--quiet']);
   assertCleanError(
     other,
