@@ -15,6 +15,7 @@ export {
   setBackend,
   setThreads,
 } from './backend/registry.js';
+export * from './model/index.js';
 export * as models from './models/index.js';
 export * from './nn/index.js';
 export {

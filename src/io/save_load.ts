@@ -5,8 +5,9 @@
  * complete: the commit point is the atomic rename of model.json.
  */
 
+import type { Model } from '../model/model.js';
+import { Functional } from '../nn/functional.js';
 import { type Layer, type LayerConfig, layerFromConfig } from '../nn/layer.js';
-import { Model } from '../nn/model.js';
 import { ArgumentError, fmtShape, ReceptiveError } from '../util/errors.js';
 import { makeDir, sha256Hex, toIOError, writeFileAtomic } from './files.js';
 import {
@@ -31,27 +32,25 @@ export interface ModelFile {
 
 export class ModelFileError extends ReceptiveError {}
 
-declare module '../nn/model.js' {
-  interface Model {
-    /** Saves topology and weights into a directory (created if needed), atomically. */
-    save(
-      dir: string,
-      options?: {
-        extra?: Record<string, unknown>;
-        extraWeights?: { name: string; shape: number[]; data: Float32Array }[];
-      },
-    ): Promise<void>;
-  }
+/** What model.save can keep beside the model: training state (BackupAndRestore uses it). */
+export interface SaveOptions {
+  extra?: Record<string, unknown>;
+  extraWeights?: { name: string; shape: number[]; data: Float32Array }[];
 }
 
-Model.prototype.save = async function (this: Model, dir, options = {}) {
+/** Saves topology and weights into a directory (created if needed), atomically: rc.Model's save. */
+export async function saveModel(
+  model: Functional,
+  dir: string,
+  options: SaveOptions = {},
+): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   if (typeof dir !== 'string' || dir.length === 0)
-    throw new ArgumentError(`${this.label}.save: needs a directory path.`);
-  const where = `${this.label}.save`;
+    throw new ArgumentError(`${model.label}.save: needs a directory path.`);
+  const where = `${model.label}.save`;
   await makeDir(dir, where);
-  const weights = this.weights;
+  const weights = model.weights;
   const arrays = weights.map((w, i) => ({
     name: `${i}:${w.name ?? 'weight'}`,
     shape: w.shape,
@@ -65,7 +64,7 @@ Model.prototype.save = async function (this: Model, dir, options = {}) {
   const doc: ModelFile = {
     format: 'receptive-model',
     version: 1,
-    model: { className: this.className, config: this.getConfig() },
+    model: { className: model.className, config: model.getConfig() },
     weights: {
       file,
       sha256: sha,
@@ -83,7 +82,7 @@ Model.prototype.save = async function (this: Model, dir, options = {}) {
       await fs.rm(path.join(dir, f), { force: true }).catch(() => {});
     if (f.includes('.tmp-')) await fs.rm(path.join(dir, f), { force: true }).catch(() => {});
   }
-};
+}
 
 export interface LoadedModel {
   model: Model;
@@ -153,7 +152,7 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
       `loadModel: the topology in ${jsonPath} cannot be rebuilt: ${(e as Error).message}`,
     );
   }
-  if (!(model instanceof Model))
+  if (!(model instanceof Functional))
     throw new ModelFileError(`loadModel: ${jsonPath} holds a ${doc.model.className}, not a model.`);
   const wPath = path.join(dir, doc.weights.file);
   let bytes: Uint8Array;
@@ -206,7 +205,8 @@ export async function loadModelFull(dir: string): Promise<LoadedModel> {
       .filter((a) => a.name.startsWith('extra:'))
       .map((a) => [a.name.slice(6), a.data as Float32Array]),
   );
-  return { model, file: doc, extraWeights };
+  // The registry builds configs of 'Functional' and 'Sequential' as rc.Model and rc.Sequential.
+  return { model: model as Model, file: doc, extraWeights };
 }
 
 /** Loads a model saved by model.save(dir): predictions are bit for bit the same. */

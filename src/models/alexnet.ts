@@ -4,8 +4,9 @@
  * the first two dense layers. `groups: 2` reproduces the two-GPU split (convolutions 2, 4
  * and 5 see only their own half of the channels): 60,965,224 parameters instead of 62,378,344.
  */
+
+import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
-import { Sequential } from '../nn/sequential.js';
 import type { ZooOptions } from './lenet.js';
 
 export function alexnet(

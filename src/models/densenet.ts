@@ -4,9 +4,11 @@
  * channels, its output concatenated to its input; transitions halve the channels (compression
  * 0.5) and pool 2×2; BN → ReLU → global average pooling → dense at the end.
  */
+
+import { Model } from '../model/model.js';
+import { Input } from '../nn/functional.js';
 import { layers } from '../nn/index.js';
 import type { SymbolicTensor } from '../nn/layer.js';
-import { Input, Model } from '../nn/model.js';
 import { convBN } from './blocks.js';
 import type { ZooOptions } from './lenet.js';
 

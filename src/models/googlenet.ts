@@ -4,9 +4,11 @@
  * dropout 0.4. The two auxiliary classifiers (after 4a and 4d) exist in training only:
  * fit() adds 0.3 × each of their losses, and inference never computes them.
  */
+
+import { Model } from '../model/model.js';
+import { Input } from '../nn/functional.js';
 import { layers } from '../nn/index.js';
 import type { SymbolicTensor } from '../nn/layer.js';
-import { Input, Model } from '../nn/model.js';
 import { ArgumentError } from '../util/errors.js';
 import { convBN } from './blocks.js';
 import type { ZooOptions } from './lenet.js';

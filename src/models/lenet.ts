@@ -1,6 +1,7 @@
 /** LeNet-5 as the course notes list it in Keras, and the notes' simple MNIST CNN. */
+
+import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
-import { Sequential } from '../nn/sequential.js';
 
 export interface ZooOptions {
   numClasses?: number;

@@ -1,5 +1,5 @@
 /** The zoo by name, as the command line uses it (`receptive train lenet5`, `receptive summary resnet50`). */
-import type { Model } from '../nn/model.js';
+import type { Model } from '../model/model.js';
 import { ArgumentError } from '../util/errors.js';
 import { alexnet } from './alexnet.js';
 import { densenet121, densenet169, densenet201, densenet264 } from './densenet.js';

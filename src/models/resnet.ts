@@ -5,9 +5,11 @@
  * layer. Padding is torchvision's (symmetric), so PyTorch weights give the same outputs.
  * `cifarStem` replaces the stem by a 3×3/1 convolution without pooling, for 32×32 images.
  */
+
+import { Model } from '../model/model.js';
+import { Input } from '../nn/functional.js';
 import { layers } from '../nn/index.js';
 import type { SymbolicTensor } from '../nn/layer.js';
-import { Input, Model } from '../nn/model.js';
 import { convBN } from './blocks.js';
 import type { ZooOptions } from './lenet.js';
 

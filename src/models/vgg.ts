@@ -4,9 +4,10 @@
  * With batchNorm, each convolution (bias kept, as torchvision's vgg*_bn) is followed by BN.
  * vgg13Cifar is the course notes' CIFAR-10 adaptation: 32×32 input, dense 256-128-10.
  */
+
+import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
 import type { Layer } from '../nn/layer.js';
-import { Sequential } from '../nn/sequential.js';
 import type { ZooOptions } from './lenet.js';
 
 type Cfg = (number | 'M')[];

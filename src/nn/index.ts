@@ -1,6 +1,7 @@
 /** Layers and models. `rc.layers.Conv2D` etc. come from here. */
 
 export { type ActivationName, activationNames, getActivation } from './activation_fns.js';
+export { Functional, Input, type ModelArgs } from './functional.js';
 export { fans, getInitializer, type Initializer, type InitializerName } from './initializers.js';
 export {
   type CallOptions,
@@ -14,5 +15,3 @@ export {
   SymbolicTensor,
 } from './layer.js';
 export * as layers from './layers/index.js';
-export { Input, Model, type ModelArgs } from './model.js';
-export { Sequential } from './sequential.js';

@@ -172,7 +172,12 @@ export abstract class Layer {
     // `this` is the class it is called on (Dense.fromConfig builds a Dense); a subclass whose
     // config is not its constructor's arguments (Model) overrides this.
     // biome-ignore lint/complexity/noThisInStatic: fromConfig builds the class it is called on.
-    return new (this as unknown as new (args: LayerConfig) => Layer)(config);
+    const cls: unknown = this;
+    if (typeof cls !== 'function')
+      throw new ArgumentError(
+        'fromConfig: call it on the layer class (Dense.fromConfig(config)), not as a detached function.',
+      );
+    return new (cls as new (args: LayerConfig) => Layer)(config);
   }
 
   /** The constructor arguments, JSON-ready. Subclasses add theirs to the base config. */

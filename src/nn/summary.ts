@@ -1,7 +1,8 @@
 /** model.summary(): Keras's table of layers, output shapes and parameter counts. */
+
+import type { Functional } from './functional.js';
 import type { Layer } from './layer.js';
 import { fmtSymShape, type Shape } from './layer.js';
-import type { Model } from './model.js';
 
 const fmtInt = (n: number) => n.toLocaleString('en-US');
 
@@ -20,7 +21,7 @@ function pad(s: string, width: number): string {
   return s.length >= width ? `${s} ` : s + ' '.repeat(width - s.length);
 }
 
-export function summarize(model: Model): string {
+export function summarize(model: Functional): string {
   const nodes = model.graphNodes.filter((t) => t.inputs.length > 0 || model.inputs.includes(t));
   const functional = model.className !== 'Sequential';
   const rows: { name: string; shape: string; params: string; connected: string[] }[] = [];

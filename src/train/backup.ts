@@ -7,7 +7,6 @@
  * `fit({ seed })` the batches and dropout masks repeat, so the weights and the history end
  * bit for bit as in an uninterrupted run. Node only (it writes files).
  */
-import type { Model } from '../nn/model.js';
 import { ArgumentError } from '../util/errors.js';
 import { globalRandom } from '../util/random.js';
 import { Callback, type Logs, type ResumePoint } from './callbacks.js';
@@ -45,14 +44,6 @@ async function readBackup(dir: string) {
     );
   return { loaded, state };
 }
-
-type Saver = (
-  dir: string,
-  options: {
-    extra: Record<string, unknown>;
-    extraWeights: { name: string; shape: number[]; data: Float32Array }[];
-  },
-) => Promise<void>;
 
 export class BackupAndRestore extends Callback {
   readonly backupDir: string;
@@ -133,11 +124,7 @@ export class BackupAndRestore extends Callback {
 
   /** Backs up now (fit calls it by itself; a caller may too, e.g. before exiting). */
   async save(ended?: { epoch: number; logs: Logs }): Promise<void> {
-    const model = this.model as Model & { save?: Saver };
-    if (!model.save)
-      throw new ArgumentError(
-        'BackupAndRestore: model.save is not available (import receptive, not only its nn module).',
-      );
+    const model = this.model;
     const p = this.progress;
     const history = {
       epoch: [...p.history.epoch],
@@ -158,7 +145,7 @@ export class BackupAndRestore extends Callback {
       optimizerSlots: slots.length,
       ...(this.extra ? { extra: this.extra } : {}),
     };
-    await model.save.call(model, this.backupDir, {
+    await model.save(this.backupDir, {
       extra: { backup: state },
       extraWeights: slots.map((data, i) => ({
         name: `optimizer/${i}`,

@@ -2,7 +2,7 @@
  * Callbacks, Keras-style: hooks into fit() at the start and end of training, epochs and
  * batches. `logs` carry the running loss and metrics ({ loss, accuracy, val_loss, ... }).
  */
-import type { Model } from '../nn/model.js';
+import type { Model } from '../model/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ArgumentError } from '../util/errors.js';
 
@@ -244,12 +244,7 @@ export class ModelCheckpoint extends Callback {
       if (!Number.isNaN(this.best) && !this.improved(v, this.best, 0)) return;
       this.best = v;
     }
-    const save = (this.model as unknown as { save?: (dir: string) => Promise<void> }).save;
-    if (!save)
-      throw new ArgumentError(
-        'ModelCheckpoint: model.save is not available (import receptive, not only its nn module).',
-      );
-    await save.call(this.model, this.filepath.replace('{epoch}', String(epoch + 1)));
+    await this.model.save(this.filepath.replace('{epoch}', String(epoch + 1)));
   }
 }
 

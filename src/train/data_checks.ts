@@ -4,7 +4,7 @@
  * user's own arrays, not its shuffled position), class ids fit the model's output, and a loss
  * that stops being a number stops training with the epoch and batch where it happened.
  */
-import type { Model } from '../nn/model.js';
+import type { Model } from '../model/model.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, NonFiniteError } from '../util/errors.js';
 import { firstNonFinite, fmtNonFinite } from '../util/finite.js';

@@ -5,7 +5,7 @@
  */
 import { logSoftmax } from '../ops/activations.js';
 import { abs, add, exp, log, maximum, minimum, mul, neg, square, sub } from '../ops/elementwise.js';
-import { checkTargets, softmaxCrossEntropy } from '../ops/loss.js';
+import { softmaxCrossEntropy } from '../ops/loss.js';
 import { mean, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { oneHot, type Tensor } from '../tensor.js';
@@ -20,6 +20,23 @@ export type LossName =
   | 'meanAbsoluteError';
 
 const EPS = 1e-7;
+
+/**
+ * Labels that are probabilities (one-hot rows, soft targets) must lie in [0, max]: a negative
+ * target makes cross-entropy reward confident mistakes, and NaN poisons the mean.
+ */
+function checkTargets(op: string, labels: Tensor, max = Number.POSITIVE_INFINITY): void {
+  const v = labels.dataSync();
+  for (let i = 0; i < v.length; i++) {
+    const t = v[i]!;
+    if (!(t >= 0 && t <= max)) {
+      const row = labels.rank > 1 ? Math.floor(i / labels.shape[labels.rank - 1]!) : i;
+      throw new ArgumentError(
+        `${op}: label ${t} (row ${row} of the batch, ${fmtShape(labels.shape)}) is outside ${max === Number.POSITIVE_INFINITY ? '0 and above' : `0..${max}`}; ${max === 1 ? 'binary labels are probabilities of the positive class, 0..1' : 'one-hot or probability targets cannot be negative or NaN'}.`,
+      );
+    }
+  }
+}
 
 /** The logits behind a softmax output, if yPred was made by softmax over its last axis. */
 function softmaxLogits(yPred: Tensor): Tensor | null {

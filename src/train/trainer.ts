@@ -1,11 +1,12 @@
 /**
- * compile / fit / evaluate / predict / trainOnBatch for every Model, Keras-style.
- * They are installed on Model.prototype here because nn (below) may not import train.
+ * compile / fit / evaluate / predict / trainOnBatch / testOnBatch, Keras-style: the training
+ * loop as functions of a model. rc.Model's methods (src/model/model.ts) call them; the model
+ * is seen here only as a type, so train imports nothing above it.
  */
 import { noGrad } from '../autograd.js';
 import type { Storage } from '../backend/backend.js';
 import { backend } from '../backend/registry.js';
-import { Model } from '../nn/model.js';
+import type { Model } from '../model/model.js';
 import { add, mul } from '../ops/elementwise.js';
 import { concat } from '../ops/shape.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -77,31 +78,13 @@ export interface EvaluateOptions {
   checkFinite?: boolean;
 }
 
-interface Compiled {
+export interface Compiled {
   optimizer: Optimizer;
   loss: LossFn;
   metrics: MetricFn[];
   lossWeights: number[] | null;
   /** Storages that training steps kept (weights, slots): freed once a later step replaces them. */
   retained: Set<Storage>;
-}
-
-declare module '../nn/model.js' {
-  interface Model {
-    /** Set by compile(). */
-    optimizer?: Optimizer;
-    compiled?: Compiled;
-    compile(config: CompileConfig): void;
-    fit(x: Tensor | BatchSource, y?: Tensor | FitOptions, options?: FitOptions): Promise<History>;
-    evaluate(
-      x: Tensor | BatchSource,
-      y?: Tensor | EvaluateOptions,
-      options?: EvaluateOptions,
-    ): Promise<Logs>;
-    predict(x: Tensor, options?: { batchSize?: number }): Tensor;
-    trainOnBatch(x: Tensor, y: Tensor): Logs;
-    testOnBatch(x: Tensor, y: Tensor): Logs;
-  }
 }
 
 /** Lets timers, I/O and signal handlers run between batches (Ctrl-C, progress redraws). */
@@ -256,30 +239,30 @@ function checkSource(
   checkFiniteRows(`${model.label}.${where}`, `${prefix}y`, source.ys);
 }
 
-Model.prototype.compile = function (this: Model, config: CompileConfig): void {
+export function compile(model: Model, config: CompileConfig): void {
   if (!config || config.optimizer === undefined || config.loss === undefined) {
     throw new ArgumentError(
-      `${this.label}.compile: needs { optimizer, loss }, e.g. { optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] }.`,
+      `${model.label}.compile: needs { optimizer, loss }, e.g. { optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] }.`,
     );
   }
   const optimizer = getOptimizer(config.optimizer);
-  this.optimizer = optimizer;
-  this.compiled = {
+  model.optimizer = optimizer;
+  model.compiled = {
     optimizer,
     loss: getLoss(config.loss),
     metrics: (config.metrics ?? []).map(getMetric),
     lossWeights: config.lossWeights ?? null,
     retained: new Set(),
   };
-};
+}
 
-Model.prototype.fit = async function (
-  this: Model,
+export async function fit(
+  model: Model,
   x: Tensor | BatchSource,
   yOrOptions?: Tensor | FitOptions,
   maybeOptions?: FitOptions,
 ): Promise<History> {
-  const c = compiledOf(this, 'fit');
+  const c = compiledOf(model, 'fit');
   const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
   const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as FitOptions;
   const {
@@ -291,10 +274,12 @@ Model.prototype.fit = async function (
     checkFinite = true,
   } = options;
   if (!Number.isInteger(epochs) || epochs < 1)
-    throw new ArgumentError(`${this.label}.fit: epochs must be a positive integer, got ${epochs}.`);
+    throw new ArgumentError(
+      `${model.label}.fit: epochs must be a positive integer, got ${epochs}.`,
+    );
   const seed = options.seed;
   if (seed !== undefined && !Number.isSafeInteger(seed))
-    throw new ArgumentError(`${this.label}.fit: seed must be an integer, got ${seed}.`);
+    throw new ArgumentError(`${model.label}.fit: seed must be an integer, got ${seed}.`);
   const rng = shuffle
     ? seed === undefined
       ? () => globalRandom
@@ -307,34 +292,34 @@ Model.prototype.fit = async function (
   if (split) {
     if (isBatchSource(x) || !y)
       throw new ArgumentError(
-        `${this.label}.fit: validationSplit needs x and y tensors; give a dataset validationData instead.`,
+        `${model.label}.fit: validationSplit needs x and y tensors; give a dataset validationData instead.`,
       );
     if (!(split > 0 && split < 1))
       throw new ArgumentError(
-        `${this.label}.fit: validationSplit must be in (0, 1), got ${split}.`,
+        `${model.label}.fit: validationSplit must be in (0, 1), got ${split}.`,
       );
     const n = x.shape[0]!;
     const cut = Math.floor(n * (1 - split));
     if (cut === 0 || cut === n)
       throw new ArgumentError(
-        `${this.label}.fit: validationSplit ${split} of ${n} examples leaves ${cut} for training and ${n - cut} for validation; each needs at least one. Use more data or another split.`,
+        `${model.label}.fit: validationSplit ${split} of ${n} examples leaves ${cut} for training and ${n - cut} for validation; each needs at least one. Use more data or another split.`,
       );
-    train = toSource(this, 'fit', x, y, batchSize, rng, [0, cut]);
-    validation = toSource(this, 'fit', x, y, batchSize, null, [cut, n]);
+    train = toSource(model, 'fit', x, y, batchSize, rng, [0, cut]);
+    validation = toSource(model, 'fit', x, y, batchSize, null, [cut, n]);
   } else {
-    train = toSource(this, 'fit', x, y, batchSize, rng);
+    train = toSource(model, 'fit', x, y, batchSize, rng);
   }
   if (options.validationData) {
     const vd = options.validationData;
     validation = isBatchSource(vd)
       ? vd
-      : toSource(this, 'fit (validationData)', vd[0], vd[1], batchSize, null);
+      : toSource(model, 'fit (validationData)', vd[0], vd[1], batchSize, null);
   }
-  checkSource(this, 'fit', train, checkFinite);
+  checkSource(model, 'fit', train, checkFinite);
   // Held-out rows of validationSplit keep their indices in x; validationData is named as such.
   if (validation)
     checkSource(
-      this,
+      model,
       'fit',
       validation,
       checkFinite,
@@ -359,7 +344,7 @@ Model.prototype.fit = async function (
     state: 'running',
   };
   for (const cb of callbacks.callbacks) {
-    cb.setModel(this);
+    cb.setModel(model);
     cb.setProgress(progress);
   }
   // A callback that backs training up (BackupAndRestore) may say where an earlier run stopped.
@@ -375,10 +360,10 @@ Model.prototype.fit = async function (
   }
   for (const cb of callbacks.callbacks)
     cb.setParams({ epochs, steps, samples: train.size ?? 0, verbose, initialEpoch: startEpoch });
-  this.stopTraining = false;
+  model.stopTraining = false;
   await callbacks.call('onTrainBegin', {});
   try {
-    for (let epoch = startEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+    for (let epoch = startEpoch; epoch < epochs && !model.stopTraining; epoch++) {
       const first = epoch === startEpoch;
       acc = new Averager(first && resume ? resume.sums : undefined);
       const skip = first ? startBatch : 0;
@@ -403,17 +388,17 @@ Model.prototype.fit = async function (
             : new Random((seed * 1000003 + epoch) * 1000033 + batchIndex);
         const place: StepPlace = { epoch, batch: batchIndex };
         if (checkBatches) {
-          checkFiniteBatch(`${this.label}.fit`, 'x', batch.x, place);
-          checkFiniteBatch(`${this.label}.fit`, 'y', batch.y, place);
+          checkFiniteBatch(`${model.label}.fit`, 'x', batch.x, place);
+          checkFiniteBatch(`${model.label}.fit`, 'y', batch.y, place);
         }
-        const lossValue = runBatch(this, c, batch, true, acc, stepRng);
+        const lossValue = runBatch(model, c, batch, true, acc, stepRng);
         if (checkFinite && !Number.isFinite(lossValue))
-          throw nonFiniteLoss(`${this.label}.fit`, lossValue, place, true, true);
+          throw nonFiniteLoss(`${model.label}.fit`, lossValue, place, true, true);
         freeOwnBatch(train, batch);
         progress.batch = batchIndex + 1;
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
         batchIndex++;
-        if (this.stopTraining) {
+        if (model.stopTraining) {
           cutShort = true;
           break;
         }
@@ -421,12 +406,12 @@ Model.prototype.fit = async function (
       }
       // An epoch cut short (Ctrl-C, TerminateOnNaN) is not an epoch: no validation, no onEpochEnd.
       if (cutShort) break;
-      if (checkFinite) checkFiniteWeights(`${this.label}.fit`, this, { epoch });
+      if (checkFinite) checkFiniteWeights(`${model.label}.fit`, model, { epoch });
       let logs = acc.logs();
       if (validation)
         logs = {
           ...logs,
-          ...(await evaluateSource(this, c, validation, 'val_', checkFinite, epoch)),
+          ...(await evaluateSource(model, c, validation, 'val_', checkFinite, epoch)),
         };
       // The epoch is done: a backup taken from here on continues with the next one.
       progress.epoch = epoch + 1;
@@ -434,7 +419,7 @@ Model.prototype.fit = async function (
       acc = new Averager();
       await callbacks.call('onEpochEnd', epoch, logs);
     }
-    progress.state = this.stopTraining ? 'stopped' : 'completed';
+    progress.state = model.stopTraining ? 'stopped' : 'completed';
   } catch (e) {
     progress.state = 'failed';
     throw e;
@@ -442,7 +427,7 @@ Model.prototype.fit = async function (
     await callbacks.call('onTrainEnd', {});
   }
   return history;
-};
+}
 
 async function evaluateSource(
   model: Model,
@@ -473,42 +458,38 @@ async function evaluateSource(
   return acc.logs(prefix);
 }
 
-Model.prototype.evaluate = async function (
-  this: Model,
+export async function evaluate(
+  model: Model,
   x: Tensor | BatchSource,
   yOrOptions?: Tensor | EvaluateOptions,
   maybeOptions?: EvaluateOptions,
 ): Promise<Logs> {
-  const c = compiledOf(this, 'evaluate');
+  const c = compiledOf(model, 'evaluate');
   const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
   const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as EvaluateOptions;
   const checkFinite = options.checkFinite ?? true;
-  const source = toSource(this, 'evaluate', x, y, options.batchSize ?? 32, null);
-  checkSource(this, 'evaluate', source, checkFinite);
-  return evaluateSource(this, c, source, '', checkFinite);
-};
+  const source = toSource(model, 'evaluate', x, y, options.batchSize ?? 32, null);
+  checkSource(model, 'evaluate', source, checkFinite);
+  return evaluateSource(model, c, source, '', checkFinite);
+}
 
-Model.prototype.predict = function (
-  this: Model,
-  x: Tensor,
-  options: { batchSize?: number } = {},
-): Tensor {
+export function predict(model: Model, x: Tensor, options: { batchSize?: number } = {}): Tensor {
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ArgumentError(
-      `${this.label}.predict: batchSize must be a positive integer, got ${batchSize}.`,
+      `${model.label}.predict: batchSize must be a positive integer, got ${batchSize}.`,
     );
   if (!(x instanceof Tensor))
     throw new ArgumentError(
-      `${this.label}.predict: x must be a Tensor [batch, ...]` +
+      `${model.label}.predict: x must be a Tensor [batch, ...]` +
         (Array.isArray(x) ? '; for a model with several inputs use model.callAll([a, b]).' : '.'),
     );
   const n = x.shape[0];
-  if (n === undefined) throw new ArgumentError(`${this.label}.predict: x needs a batch axis.`);
+  if (n === undefined) throw new ArgumentError(`${model.label}.predict: x needs a batch axis.`);
   if (n === 0) {
     // No examples, no predictions: the output's shape comes from one zero example.
     const one = noGrad(() =>
-      this.callAll(zeros([1, ...x.shape.slice(1)], x.dtype), { training: false }),
+      model.callAll(zeros([1, ...x.shape.slice(1)], x.dtype), { training: false }),
     )[0]!;
     return zeros([0, ...one.shape.slice(1)], one.dtype);
   }
@@ -518,31 +499,31 @@ Model.prototype.predict = function (
     (out) => [out],
     () =>
       noGrad(() => {
-        if (n <= batchSize) return this.callAll(x, { training: false })[0]!;
+        if (n <= batchSize) return model.callAll(x, { training: false })[0]!;
         const rows = new TensorBatches(x, x, batchSize, null);
         const outs: Tensor[] = [];
-        for (const b of rows.batches()) outs.push(this.callAll(b.x, { training: false })[0]!);
+        for (const b of rows.batches()) outs.push(model.callAll(b.x, { training: false })[0]!);
         return concat(outs, 0);
       }),
   );
-};
+}
 
-Model.prototype.trainOnBatch = function (this: Model, x: Tensor, y: Tensor): Logs {
-  const c = compiledOf(this, 'trainOnBatch');
-  checkXY(`${this.label}.trainOnBatch`, x, y);
+export function trainOnBatch(model: Model, x: Tensor, y: Tensor): Logs {
+  const c = compiledOf(model, 'trainOnBatch');
+  checkXY(`${model.label}.trainOnBatch`, x, y);
   const acc = new Averager();
-  const loss = runBatch(this, c, { x, y }, true, acc);
+  const loss = runBatch(model, c, { x, y }, true, acc);
   if (!Number.isFinite(loss))
     throw new NonFiniteError(
-      `${this.label}.trainOnBatch: the loss is ${loss}; the weights were not updated.`,
+      `${model.label}.trainOnBatch: the loss is ${loss}; the weights were not updated.`,
     );
   return acc.logs();
-};
+}
 
-Model.prototype.testOnBatch = function (this: Model, x: Tensor, y: Tensor): Logs {
-  const c = compiledOf(this, 'testOnBatch');
-  checkXY(`${this.label}.testOnBatch`, x, y);
+export function testOnBatch(model: Model, x: Tensor, y: Tensor): Logs {
+  const c = compiledOf(model, 'testOnBatch');
+  checkXY(`${model.label}.testOnBatch`, x, y);
   const acc = new Averager();
-  runBatch(this, c, { x, y }, false, acc);
+  runBatch(model, c, { x, y }, false, acc);
   return acc.logs();
-};
+}

@@ -4,8 +4,8 @@
  * alike, through the symbolic graph (a Sequential with a known input shape has one too).
  */
 import { noGrad } from '../autograd.js';
+import type { Model } from '../model/model.js';
 import type { Layer, SymbolicTensor } from '../nn/layer.js';
-import type { Model } from '../nn/model.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 

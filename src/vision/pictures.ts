@@ -5,7 +5,7 @@
  * separated by white gutters.
  */
 import type { RawImage } from '../data/image_codec.js';
-import type { Model } from '../nn/model.js';
+import type { Model } from '../model/model.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';

@@ -11,8 +11,8 @@
  * clipping at every layer to the real pixels, the box a unit actually sees near a border.
  */
 import type { RawImage } from '../data/image_codec.js';
+import type { Model } from '../model/model.js';
 import type { Layer, SymbolicTensor } from '../nn/layer.js';
-import type { Model } from '../nn/model.js';
 import { axisGeometry, type Padding, transposedAxisGeometry } from '../ops/conv_geometry.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';

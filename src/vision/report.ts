@@ -4,7 +4,7 @@
  * marked), and the model summary. No scripts and no external URLs, so it opens anywhere,
  * offline, and can be mailed as one file.
  */
-import type { Model } from '../nn/model.js';
+import type { Model } from '../model/model.js';
 import type { Tensor } from '../tensor.js';
 import '../train/trainer.js';
 import { encodePng } from '../data/image_codec.js';

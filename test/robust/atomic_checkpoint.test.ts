@@ -49,9 +49,9 @@ function ended(child: ChildProcess): Promise<{ code: number | null; signal: stri
 
 /** The child: saves weight set 1, then 2, then 1 ... into argv[2], saying what it does. */
 const SAVER = `
-// Only the layers and save(): the whole library would double the start-up time of each round.
-import { layers, Sequential } from ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'nn', 'index.js')).href)};
-import ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'io', 'save_load.js')).href)};
+// Only the layers and the models: the whole library would double the start-up time of each round.
+import { layers } from ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'nn', 'index.js')).href)};
+import { Sequential } from ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'model', 'index.js')).href)};
 // The 'native' backend registers from the Node entry: here, for RECEPTIVE_BACKEND=native.
 import ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'backend', 'native', 'register.js')).href)};
 const dir = process.argv[2];

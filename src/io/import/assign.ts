@@ -1,5 +1,5 @@
 /** Puts found arrays into a model's weights after checking their shapes; shared by the importers. */
-import type { Model } from '../../nn/model.js';
+import type { Functional } from '../../nn/functional.js';
 import type { Tensor } from '../../tensor.js';
 import { fmtShape, ReceptiveError } from '../../util/errors.js';
 
@@ -30,7 +30,7 @@ export function take(
 }
 
 /** Writes the collected values into the model (weights not collected keep theirs). */
-export function applyValues(model: Model, values: Map<Tensor, Float32Array>): void {
+export function applyValues(model: Functional, values: Map<Tensor, Float32Array>): void {
   model.setWeights(model.weights.map((w) => values.get(w) ?? (w.dataSync() as Float32Array)));
 }
 

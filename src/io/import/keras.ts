@@ -12,8 +12,9 @@
  *
  * Shapes are checked; the first weight that does not fit is named with both shapes.
  */
+
+import { Functional } from '../../nn/functional.js';
 import type { Layer } from '../../nn/layer.js';
-import { Model } from '../../nn/model.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError } from '../../util/errors.js';
 import { applyValues, type FoundArray, take, toFloat32, WeightsMismatchError } from './assign.js';
@@ -61,16 +62,16 @@ function readDataset(ds: Dataset, source: string): FoundArray {
 }
 
 /** The layers that own weights, in model order; nested models are walked (Keras 3 nests them too). */
-function weighted(model: Model): Layer[] {
+function weighted(model: Functional): Layer[] {
   return model.layers.filter((l) => l.weights.length > 0);
 }
 
 /** Keras 3: layers/<class_k>/vars/<i>, by class rank. */
-function loadKeras3(h5: H5, root: Group, model: Model, where: string, strict: boolean) {
+function loadKeras3(h5: H5, root: Group, model: Functional, where: string, strict: boolean) {
   const values = new Map<Tensor, Float32Array>();
   const pairs: [string, string][] = [];
   const used = new Set<string>();
-  const walk = (m: Model, prefix: string) => {
+  const walk = (m: Functional, prefix: string) => {
     const counts = new Map<string, number>();
     const layersGroup = root.get(`${prefix}layers`);
     const available = isGroup(h5, layersGroup) ? layersGroup.keys() : [];
@@ -81,7 +82,7 @@ function loadKeras3(h5: H5, root: Group, model: Model, where: string, strict: bo
       const key = k === 0 ? base : `${base}_${k}`;
       if (layer.weights.length === 0) continue;
       const path = `${prefix}layers/${key}`;
-      if (layer instanceof Model) {
+      if (layer instanceof Functional) {
         walk(layer, `${path}/`);
         continue;
       }
@@ -132,7 +133,7 @@ function stringList(v: unknown): string[] {
 }
 
 /** Keras 2: a group per layer name, its attribute weight_names. */
-function loadKeras2(h5: H5, root: Group, model: Model, where: string, strict: boolean) {
+function loadKeras2(h5: H5, root: Group, model: Functional, where: string, strict: boolean) {
   const values = new Map<Tensor, Float32Array>();
   const pairs: [string, string][] = [];
   const names = stringList(root.attrs.layer_names?.value);
@@ -197,11 +198,11 @@ async function hasHdf5Signature(path: string): Promise<boolean> {
  * Returns the pairs (path in the file, receptive weight name).
  */
 export async function loadKerasWeights(
-  model: Model,
+  model: Functional,
   source: Uint8Array | string,
   options: LoadKerasOptions = {},
 ): Promise<[string, string][]> {
-  if (!(model instanceof Model))
+  if (!(model instanceof Functional))
     throw new ArgumentError('loadKerasWeights: expects a receptive Model or Sequential.');
   if (model.weights.length === 0)
     throw new ArgumentError(

@@ -5,7 +5,7 @@
  * names its weights, and the layouts are Keras's, so weights match by name and load as they are.
  * float32 and int32 values, and the converter's quantization (uint8, uint16, float16), are read.
  */
-import { Model } from '../../nn/model.js';
+import { Functional } from '../../nn/functional.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, IOError } from '../../util/errors.js';
 import { halfToFloat } from '../safetensors.js';
@@ -136,11 +136,11 @@ async function readModelJson(path: string): Promise<TfjsArtifacts> {
  * pairs (tfjs name, receptive weight name).
  */
 export async function loadTfjsWeights(
-  model: Model,
+  model: Functional,
   source: string | TfjsArtifacts,
   options: LoadTfjsOptions = {},
 ): Promise<[string, string][]> {
-  if (!(model instanceof Model))
+  if (!(model instanceof Functional))
     throw new ArgumentError('loadTfjsWeights: expects a receptive Model or Sequential.');
   if (model.weights.length === 0)
     throw new ArgumentError(

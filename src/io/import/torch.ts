@@ -7,6 +7,8 @@
  * torchvision's state_dict for the zoo networks) into a receptive model. The round trip is
  * bit-exact: layouts are permutations.
  */
+
+import { Functional } from '../../nn/functional.js';
 import type { Layer } from '../../nn/layer.js';
 import {
   Conv2D,
@@ -18,7 +20,6 @@ import {
 import { Dense } from '../../nn/layers/core.js';
 import { BatchNormalization } from '../../nn/layers/normalization.js';
 import { OctaveConv2D } from '../../nn/layers/octave.js';
-import { Model } from '../../nn/model.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape } from '../../util/errors.js';
 import {
@@ -144,7 +145,7 @@ export function torchTensorsOf(unit: TorchUnit): TorchTensor[] {
 
 /** Every PyTorch tensor name and shape the model maps to, in order (PyTorch's state_dict keys). */
 export function torchWeightNames(
-  model: Model,
+  model: Functional,
   options: TorchWeightsOptions = {},
 ): { name: string; shape: number[] }[] {
   checkModel(model, 'torchWeightNames');
@@ -153,8 +154,8 @@ export function torchWeightNames(
   );
 }
 
-function checkModel(model: Model, where: string): void {
-  if (!(model instanceof Model))
+function checkModel(model: Functional, where: string): void {
+  if (!(model instanceof Functional))
     throw new ArgumentError(`${where}: expects a receptive Model or Sequential.`);
   if (!model.built || model.weights.length === 0)
     throw new ArgumentError(
@@ -163,7 +164,10 @@ function checkModel(model: Model, where: string): void {
 }
 
 /** The model's weights as a safetensors file with PyTorch's names and layouts (metadata format 'pt'). */
-export function exportTorchWeights(model: Model, options: TorchWeightsOptions = {}): Uint8Array {
+export function exportTorchWeights(
+  model: Functional,
+  options: TorchWeightsOptions = {},
+): Uint8Array {
   checkModel(model, 'exportTorchWeights');
   const arrays: EncodableArray[] = [];
   for (const unit of torchUnits(model, options.nameMap)) {
@@ -190,7 +194,7 @@ export interface LoadTorchOptions extends TorchWeightsOptions {
  * (as float32); num_batches_tracked is ignored. Returns the pairs (PyTorch name, receptive weight name).
  */
 export async function loadTorchWeights(
-  model: Model,
+  model: Functional,
   source: Uint8Array | string,
   options: LoadTorchOptions = {},
 ): Promise<[string, string][]> {

@@ -4,6 +4,8 @@
  * inception3a.branch2.1.conv ...), torchvision's `features.i` / `classifier.j` for Sequential
  * models (VGG, AlexNet, LeNet), and the layer names themselves ('/' → '.') for other models.
  */
+
+import { Functional } from '../../nn/functional.js';
 import type { Layer } from '../../nn/layer.js';
 import { CBAM, SqueezeExcite } from '../../nn/layers/attention.js';
 import {
@@ -17,8 +19,6 @@ import { Activation, Dense, Flatten, InputLayer } from '../../nn/layers/core.js'
 import { InceptionModule } from '../../nn/layers/inception.js';
 import { BatchNormalization } from '../../nn/layers/normalization.js';
 import { OctaveConv2D } from '../../nn/layers/octave.js';
-import { Model } from '../../nn/model.js';
-import { Sequential } from '../../nn/sequential.js';
 import { ArgumentError } from '../../util/errors.js';
 
 /** A layer that holds weights directly, and the PyTorch module path its weights go under. */
@@ -60,7 +60,7 @@ function sublayersOf(l: Layer): Layer[] | null {
       l.branch5x5,
       l.branchPoolProj,
     ].flatMap((u) => (u.bn ? [u.conv, u.bn] : [u.conv]));
-  if (l instanceof Model) return l.layers;
+  if (l instanceof Functional) return l.layers;
   return null;
 }
 
@@ -123,7 +123,7 @@ function applyRules(rules: Rule[], name: string): string | null {
 }
 
 /** The input [h, w, c] of a Flatten feeding this Dense (h·w > 1), from the model's graph. */
-function flattenInput(model: Model, dense: Dense): [number, number, number] | undefined {
+function flattenInput(model: Functional, dense: Dense): [number, number, number] | undefined {
   for (const t of model.graphNodes) {
     if (t.layer !== dense) continue;
     const src = t.inputs[0];
@@ -141,6 +141,11 @@ function flattenInput(model: Model, dense: Dense): [number, number, number] | un
   return undefined;
 }
 
+/** rc.Sequential is defined above io (src/model/): io knows it by its class name. */
+function isSequential(l: Layer): boolean {
+  return l.className === 'Sequential';
+}
+
 /** Modules PyTorch's nn.Sequential would hold for this layer (an activation is a module of its own). */
 function moduleCount(l: Layer): number {
   if (l instanceof InputLayer) return 0;
@@ -150,7 +155,7 @@ function moduleCount(l: Layer): number {
 }
 
 /** Sequential: features.i before the Flatten and classifier.j after it (torchvision's VGG, AlexNet); i alone without one. */
-function sequentialPaths(model: Sequential): Map<Layer, string> {
+function sequentialPaths(model: Functional): Map<Layer, string> {
   const paths = new Map<Layer, string>();
   const stack = model.layers;
   const flat = stack.findIndex((l) => l instanceof Flatten);
@@ -169,9 +174,9 @@ function sequentialPaths(model: Sequential): Map<Layer, string> {
 }
 
 /** Every weight-holding layer with its PyTorch module path, in the model's order. */
-export function torchUnits(model: Model, nameMap?: TorchNameMap): TorchUnit[] {
-  const leaves: { layer: Layer; path: string; owner: Model }[] = [];
-  const visit = (l: Layer, path: string, owner: Model) => {
+export function torchUnits(model: Functional, nameMap?: TorchNameMap): TorchUnit[] {
+  const leaves: { layer: Layer; path: string; owner: Functional }[] = [];
+  const visit = (l: Layer, path: string, owner: Functional) => {
     if (isLeaf(l)) {
       leaves.push({ layer: l, path, owner });
       return;
@@ -184,8 +189,8 @@ export function torchUnits(model: Model, nameMap?: TorchNameMap): TorchUnit[] {
         );
       return;
     }
-    if (l instanceof Model) {
-      const paths = l instanceof Sequential ? sequentialPaths(l) : null;
+    if (l instanceof Functional) {
+      const paths = isSequential(l) ? sequentialPaths(l) : null;
       for (const s of subs) {
         const own = paths?.get(s) ?? s.name.replace(/\//g, '.');
         visit(s, path ? `${path}.${own}` : own, l);
@@ -199,7 +204,7 @@ export function torchUnits(model: Model, nameMap?: TorchNameMap): TorchUnit[] {
   };
   visit(model, '', model);
   // The functional zoo networks get torchvision's names when every layer has one.
-  if (!(model instanceof Sequential)) {
+  if (!isSequential(model)) {
     for (const rules of Object.values(ARCHITECTURES)) {
       const named = leaves.map((u) => applyRules(rules, u.layer.name));
       if (named.every((n) => n !== null)) {

@@ -3,9 +3,9 @@
  * exporter (also used by composite layers for their sublayers, and by nested models).
  */
 import type { ActivationName } from '../../nn/activation_fns.js';
+import type { Functional } from '../../nn/functional.js';
 import type { Layer, Shape, SymbolicTensor } from '../../nn/layer.js';
 import { InputLayer } from '../../nn/layers/core.js';
-import type { Model } from '../../nn/model.js';
 import { ReceptiveError } from '../../util/errors.js';
 import { attr, type OnnxGraph, type Value } from './graph.js';
 
@@ -55,7 +55,7 @@ export class ExportContext {
   }
 
   /** Runs a model's inference graph (training-only outputs left out) on these input values. */
-  model(model: Model, inputs: Value[]): Value[] {
+  model(model: Functional, inputs: Value[]): Value[] {
     if (model.outputs.length === 0)
       throw new OnnxExportError(
         `exportOnnx: ${model.label} is not built yet: give its first layer an inputShape, or call it on data once.`,

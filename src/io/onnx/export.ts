@@ -9,7 +9,7 @@
  * exported in its inference form (moving statistics); dropout is left out; training-only
  * outputs (GoogLeNet's auxiliary classifiers) are not exported.
  */
-import { Model } from '../../nn/model.js';
+import { Functional } from '../../nn/functional.js';
 import { ArgumentError, fmtShape, NonFiniteError } from '../../util/errors.js';
 import { firstNonFinite, fmtNonFinite } from '../../util/finite.js';
 import { writeFileAtomic } from '../files.js';
@@ -34,13 +34,6 @@ export interface OnnxExportOptions {
   docString?: string;
 }
 
-declare module '../../nn/model.js' {
-  interface Model {
-    /** Writes the model as an ONNX file (opset 17, NHWC input), atomically. */
-    exportOnnx(path: string, options?: OnnxExportOptions): Promise<void>;
-  }
-}
-
 function valueInfo(name: string, shape: (number | null)[], batchSize?: number) {
   return {
     name,
@@ -62,8 +55,8 @@ function valueInfo(name: string, shape: (number | null)[], batchSize?: number) {
 }
 
 /** The model as ONNX ModelProto bytes. */
-export function encodeOnnx(model: Model, options: OnnxExportOptions = {}): Uint8Array {
-  if (!(model instanceof Model))
+export function encodeOnnx(model: Functional, options: OnnxExportOptions = {}): Uint8Array {
+  if (!(model instanceof Functional))
     throw new ArgumentError('exportOnnx: expects a receptive Model or Sequential.');
   const { batchSize } = options;
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize > 0))
@@ -116,8 +109,13 @@ export function encodeOnnx(model: Model, options: OnnxExportOptions = {}): Uint8
   return ModelProto.encode(message).finish();
 }
 
-Model.prototype.exportOnnx = async function (this: Model, path, options = {}) {
+/** Writes the model as an ONNX file (opset 17, NHWC input), atomically: rc.Model's exportOnnx. */
+export async function exportOnnxFile(
+  model: Functional,
+  path: string,
+  options: OnnxExportOptions = {},
+): Promise<void> {
   if (typeof path !== 'string' || path.length === 0)
-    throw new ArgumentError(`${this.label}.exportOnnx: needs a file path, e.g. 'model.onnx'.`);
-  await writeFileAtomic(path, encodeOnnx(this, options), `${this.label}.exportOnnx`);
-};
+    throw new ArgumentError(`${model.label}.exportOnnx: needs a file path, e.g. 'model.onnx'.`);
+  await writeFileAtomic(path, encodeOnnx(model, options), `${model.label}.exportOnnx`);
+}

@@ -1,7 +1,7 @@
 /** ONNX for the core layers: Dense, Flatten, Reshape, Activation, ReLU, Dropout, and nested models. */
+
+import { Functional } from '../../../nn/functional.js';
 import { Activation, Dense, Dropout, Flatten, ReLU, Reshape } from '../../../nn/layers/core.js';
-import { Model } from '../../../nn/model.js';
-import { Sequential } from '../../../nn/sequential.js';
 import { type ExportContext, registerOnnxExporter } from '../context.js';
 import { attr, type Value } from '../graph.js';
 
@@ -71,7 +71,7 @@ function exportDropout(_l: Dropout, [x]: Value[]): Value {
 }
 
 /** A model used as a layer: its graph, inlined. */
-function exportNested(m: Model, inputs: Value[], ctx: ExportContext): Value {
+function exportNested(m: Functional, inputs: Value[], ctx: ExportContext): Value {
   return ctx.model(m, inputs)[0]!;
 }
 
@@ -81,5 +81,6 @@ registerOnnxExporter(Reshape.className, exportReshape);
 registerOnnxExporter(Activation.className, exportActivation);
 registerOnnxExporter(ReLU.className, exportReLU);
 registerOnnxExporter(Dropout.className, exportDropout);
-registerOnnxExporter(Model.className, exportNested);
-registerOnnxExporter(Sequential.className, exportNested);
+// rc.Model ('Functional') and rc.Sequential, nested in a model: their graphs inline.
+registerOnnxExporter(Functional.className, exportNested);
+registerOnnxExporter('Sequential', exportNested);

@@ -1,6 +1,5 @@
 /** Sequential: a plain stack of layers, each feeding the next. */
-import type { Tensor } from '../tensor.js';
-import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { Input } from '../nn/functional.js';
 import {
   type CallOptions,
   Layer,
@@ -9,9 +8,11 @@ import {
   registerLayer,
   type Shape,
   type SymbolicTensor,
-} from './layer.js';
-import { InputLayer } from './layers/core.js';
-import { Input, Model } from './model.js';
+} from '../nn/layer.js';
+import { InputLayer } from '../nn/layers/core.js';
+import type { Tensor } from '../tensor.js';
+import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { Model } from './model.js';
 
 export class Sequential extends Model {
   static override className = 'Sequential';

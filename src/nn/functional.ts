@@ -1,7 +1,7 @@
 /**
- * Model: a graph of layers from symbolic inputs (rc.Input) to outputs, the functional API.
- * A Model is itself a Layer, so models nest. Training methods (compile, fit, evaluate,
- * predict) are added by src/train; saving by src/io (nn does not import them).
+ * Functional: a graph of layers from symbolic inputs (rc.Input) to outputs, the functional
+ * API's container. It is itself a Layer, so models nest. The public rc.Model (src/model/)
+ * extends it with training (src/train) and saving (src/io); nn imports neither.
  */
 
 import { isGradEnabled } from '../autograd.js';
@@ -16,7 +16,6 @@ import {
   type LayerArgs,
   type LayerConfig,
   layerFromConfig,
-  registerLayer,
   type Shape,
   SymbolicTensor,
 } from './layer.js';
@@ -73,7 +72,7 @@ export interface ModelArgs {
   name?: string;
 }
 
-export class Model extends Layer {
+export class Functional extends Layer {
   static override className = 'Functional';
   inputs: SymbolicTensor[] = [];
   outputs: SymbolicTensor[] = [];
@@ -91,8 +90,6 @@ export class Model extends Layer {
    */
   fuseInference = true;
   private plan: FusionPlan | null = null;
-  /** Set by callbacks to end fit() after the current epoch (Keras's model.stop_training). */
-  stopTraining = false;
 
   constructor(args?: ModelArgs, layerArgs: LayerArgs = {}) {
     super({ ...layerArgs, ...(args?.name ? { name: args.name } : {}) });
@@ -290,66 +287,70 @@ export class Model extends Layer {
     };
   }
 
-  static override fromConfig(c: LayerConfig): Model {
-    type Spec = {
-      className: string;
-      name: string;
-      config: LayerConfig;
-      inboundNodes: { inputs: [string, number][]; list: boolean }[];
-    };
-    const specs = c.layers as Spec[];
-    const byName = new Map<string, Layer>();
-    const made = new Map<string, SymbolicTensor>(); // "name:nodeIndex" → tensor
-    for (const spec of specs) {
-      if (spec.className === 'InputLayer') {
-        const shape = (spec.config.inputShape as number[]) ?? [];
-        const t = Input(shape, { name: spec.name });
-        byName.set(spec.name, t.layer);
-        made.set(`${spec.name}:0`, t);
-      } else {
-        byName.set(spec.name, layerFromConfig(spec));
-      }
-    }
-    // Apply each layer's nodes once their inputs exist (repeated passes handle shared layers).
-    const pending = specs.flatMap((s) =>
-      s.inboundNodes.map((n, i) => ({ spec: s, node: n, index: i })),
-    );
-    let progress = true;
-    while (pending.length && progress) {
-      progress = false;
-      for (let k = 0; k < pending.length; k++) {
-        const { spec, node, index } = pending[k]!;
-        const ins = node.inputs.map(([n, i]) => made.get(`${n}:${i}`));
-        if (ins.some((t) => !t)) continue;
-        const layer = byName.get(spec.name)!;
-        const syms = ins as SymbolicTensor[];
-        made.set(`${spec.name}:${index}`, layer.apply(node.list ? syms : syms[0]!));
-        pending.splice(k--, 1);
-        progress = true;
-      }
-    }
-    if (pending.length)
-      throw new ArgumentError(
-        `Model.fromConfig: the layer graph could not be rebuilt (missing inputs for ${pending[0]!.spec.name}).`,
-      );
-    const ref = (r: [string, number]) => {
-      const t = made.get(`${r[0]}:${r[1]}`);
-      if (!t)
-        throw new ArgumentError(
-          `Model.fromConfig: the config refers to a missing layer '${r[0]}'.`,
-        );
-      return t;
-    };
-    return new Model({
-      inputs: (c.inputLayers as [string, number][]).map(ref),
-      outputs: (c.outputLayers as [string, number][]).map(ref),
-      ...(c.trainingOutputLayers
-        ? { trainingOutputs: (c.trainingOutputLayers as [string, number][]).map(ref) }
-        : {}),
-      ...(c.lossWeights ? { lossWeights: c.lossWeights as number[] } : {}),
-      name: c.name,
-    });
+  static override fromConfig(c: LayerConfig): Functional {
+    return new Functional(functionalArgs(c));
   }
 }
 
-registerLayer(Model);
+/**
+ * The inputs and outputs of a functional model rebuilt from its config: every layer from its
+ * own config, applied node by node once its inputs exist (rc.Model.fromConfig builds on it).
+ */
+export function functionalArgs(c: LayerConfig): ModelArgs {
+  type Spec = {
+    className: string;
+    name: string;
+    config: LayerConfig;
+    inboundNodes: { inputs: [string, number][]; list: boolean }[];
+  };
+  const specs = c.layers as Spec[];
+  const byName = new Map<string, Layer>();
+  const made = new Map<string, SymbolicTensor>(); // "name:nodeIndex" → tensor
+  for (const spec of specs) {
+    if (spec.className === 'InputLayer') {
+      const shape = (spec.config.inputShape as number[]) ?? [];
+      const t = Input(shape, { name: spec.name });
+      byName.set(spec.name, t.layer);
+      made.set(`${spec.name}:0`, t);
+    } else {
+      byName.set(spec.name, layerFromConfig(spec));
+    }
+  }
+  // Apply each layer's nodes once their inputs exist (repeated passes handle shared layers).
+  const pending = specs.flatMap((s) =>
+    s.inboundNodes.map((n, i) => ({ spec: s, node: n, index: i })),
+  );
+  let progress = true;
+  while (pending.length && progress) {
+    progress = false;
+    for (let k = 0; k < pending.length; k++) {
+      const { spec, node, index } = pending[k]!;
+      const ins = node.inputs.map(([n, i]) => made.get(`${n}:${i}`));
+      if (ins.some((t) => !t)) continue;
+      const layer = byName.get(spec.name)!;
+      const syms = ins as SymbolicTensor[];
+      made.set(`${spec.name}:${index}`, layer.apply(node.list ? syms : syms[0]!));
+      pending.splice(k--, 1);
+      progress = true;
+    }
+  }
+  if (pending.length)
+    throw new ArgumentError(
+      `Model.fromConfig: the layer graph could not be rebuilt (missing inputs for ${pending[0]!.spec.name}).`,
+    );
+  const ref = (r: [string, number]) => {
+    const t = made.get(`${r[0]}:${r[1]}`);
+    if (!t)
+      throw new ArgumentError(`Model.fromConfig: the config refers to a missing layer '${r[0]}'.`);
+    return t;
+  };
+  return {
+    inputs: (c.inputLayers as [string, number][]).map(ref),
+    outputs: (c.outputLayers as [string, number][]).map(ref),
+    ...(c.trainingOutputLayers
+      ? { trainingOutputs: (c.trainingOutputLayers as [string, number][]).map(ref) }
+      : {}),
+    ...(c.lossWeights ? { lossWeights: c.lossWeights as number[] } : {}),
+    name: c.name as string,
+  };
+}

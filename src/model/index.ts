@@ -1,0 +1,3 @@
+/** The public models: rc.Model (functional) and rc.Sequential, with training and saving. */
+export { Model } from './model.js';
+export { Sequential } from './sequential.js';

@@ -1,0 +1,82 @@
+/**
+ * rc.Model: the functional graph (nn/functional.ts) with everything a model can do, in one
+ * class, as Keras's Model(Trainer, Layer): compile, fit, evaluate, predict, trainOnBatch,
+ * testOnBatch (src/train), save and exportOnnx (src/io). The methods only delegate; the
+ * training loop and the file formats live in those modules, which see this class as a type.
+ * Saving and ONNX export load their modules on first use: a browser bundle that never saves
+ * carries neither.
+ */
+
+import type { OnnxExportOptions } from '../io/onnx/export.js';
+import type { SaveOptions } from '../io/save_load.js';
+import { Functional, functionalArgs } from '../nn/functional.js';
+import { type LayerConfig, registerLayer } from '../nn/layer.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import type { Tensor } from '../tensor.js';
+import type { BatchSource } from '../train/batches.js';
+import type { History, Logs } from '../train/callbacks.js';
+import type { CompileConfig, Compiled, EvaluateOptions, FitOptions } from '../train/trainer.js';
+import * as trainer from '../train/trainer.js';
+
+export class Model extends Functional {
+  /** Set by compile(). */
+  optimizer?: Optimizer;
+  /** What compile() set up: the loss, the metrics, the optimizer. */
+  compiled?: Compiled;
+  /** Set by callbacks to end fit() after the current batch (Keras's model.stop_training). */
+  stopTraining = false;
+
+  /** A model from getConfig()'s output: the graph rebuilt from its layers' configs. */
+  static override fromConfig(config: LayerConfig): Model {
+    return new Model(functionalArgs(config));
+  }
+
+  /** Chooses the optimizer, the loss and the metrics for fit and evaluate. */
+  compile(config: CompileConfig): void {
+    trainer.compile(this, config);
+  }
+
+  /** Trains on x and y tensors (or a dataset of { x, y } batches); resolves to the History. */
+  fit(x: Tensor | BatchSource, y?: Tensor | FitOptions, options?: FitOptions): Promise<History> {
+    return trainer.fit(this, x, y, options);
+  }
+
+  /** The loss and metrics over x and y (or a dataset), with dropout off and BN in inference mode. */
+  evaluate(
+    x: Tensor | BatchSource,
+    y?: Tensor | EvaluateOptions,
+    options?: EvaluateOptions,
+  ): Promise<Logs> {
+    return trainer.evaluate(this, x, y, options);
+  }
+
+  /** The outputs for x, in batches; only the result outlives the call. */
+  predict(x: Tensor, options?: { batchSize?: number }): Tensor {
+    return trainer.predict(this, x, options);
+  }
+
+  /** One training step on one batch; a NaN loss throws and leaves the weights as they were. */
+  trainOnBatch(x: Tensor, y: Tensor): Logs {
+    return trainer.trainOnBatch(this, x, y);
+  }
+
+  /** The loss and metrics of one batch, without training. */
+  testOnBatch(x: Tensor, y: Tensor): Logs {
+    return trainer.testOnBatch(this, x, y);
+  }
+
+  /** Saves topology and weights into a directory (created if needed), atomically. Node only. */
+  async save(dir: string, options?: SaveOptions): Promise<void> {
+    const { saveModel } = await import('../io/save_load.js');
+    return saveModel(this, dir, options);
+  }
+
+  /** Writes the model as an ONNX file (opset 17, NHWC input), atomically. Node only. */
+  async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
+    const { exportOnnxFile } = await import('../io/onnx/export.js');
+    return exportOnnxFile(this, path, options);
+  }
+}
+
+// Configs name the functional container 'Functional' (Keras's name): they load as rc.Model.
+registerLayer(Model);
