@@ -31,7 +31,7 @@ export function installBackward(fn: (t: Tensor, grad?: Tensor) => void): void {
 export class Tensor {
   readonly shape: number[];
   readonly dtype: DType;
-  /** Replaced (never mutated) when a weight is updated; see nn/variable.ts. */
+  /** Replaced, never mutated, when a weight is updated (optim/optimizer.ts's step, Layer.setWeights). */
   storage: Storage;
   /** The gradient of the last backward() with respect to this tensor (leaf tensors only). */
   grad: Tensor | null = null;

@@ -15,10 +15,6 @@ export interface ImageSet {
   classNames: string[];
 }
 
-export function imageCount(set: ImageSet): number {
-  return set.labels.length;
-}
-
 /** Checks sizes and label range; `where` names the source in messages. */
 export function checkImageSet(set: ImageSet, where: string): ImageSet {
   const [h, w, c] = set.shape;
