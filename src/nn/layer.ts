@@ -169,10 +169,10 @@ export abstract class Layer {
    * constructor takes its own config as its arguments (Keras's default from_config).
    */
   static fromConfig(config: LayerConfig): Layer {
-    // `this` is the class it is called on (Dense.fromConfig builds a Dense); a subclass whose
-    // config is not its constructor's arguments (Model) overrides this.
-    // biome-ignore lint/complexity/noThisInStatic: fromConfig builds the class it is called on.
-    const cls: unknown = this;
+    // `this` is the class it is called on: Dense.fromConfig builds a Dense. A subclass whose
+    // config is not its constructor's arguments (Model, Sequential) overrides this.
+    // biome-ignore lint/complexity/noThisInStatic: the class it is called on, not Layer.
+    const cls = this as unknown;
     if (typeof cls !== 'function')
       throw new ArgumentError(
         'fromConfig: call it on the layer class (Dense.fromConfig(config)), not as a detached function.',

@@ -37,7 +37,51 @@ export interface ConvBaseArgs extends LayerArgs {
   biasInitializer?: InitializerName | Initializer;
 }
 
-/** Shared argument handling, output-shape arithmetic and bias + activation. */
+/** The arguments every convolution layer takes, checked (ConvBase and OctaveConv2D share them). */
+export interface ConvCommon {
+  kernelSize: [number, number];
+  strides: [number, number];
+  dilationRate: [number, number];
+  padding: Padding;
+  activation: ActivationName;
+  useBias: boolean;
+  kernelInit: InitializerName | Initializer;
+  biasInit: InitializerName | Initializer;
+}
+
+/** Checks and fills the common convolution arguments; the messages name `where`. */
+export function convCommon(
+  args: Omit<ConvBaseArgs, keyof LayerArgs>,
+  where: string,
+  defaultPadding: Padding = 'valid',
+): ConvCommon {
+  if (args?.kernelSize === undefined)
+    throw new ArgumentError(`${where}: kernelSize is required (a number or [h, w]).`);
+  const padding = args.padding ?? defaultPadding;
+  checkPadding(padding, where);
+  const activation = args.activation ?? 'linear';
+  getActivation(activation, where);
+  const kernelInit = args.kernelInitializer ?? 'glorotUniform';
+  const biasInit = args.biasInitializer ?? 'zeros';
+  // Unknown initializer names fail here, not later at the first call.
+  getInitializer(kernelInit, where);
+  getInitializer(biasInit, where);
+  return {
+    kernelSize: pair(args.kernelSize, 'kernelSize', where),
+    strides: pair(args.strides ?? 1, 'strides', where),
+    dilationRate: pair(args.dilationRate ?? 1, 'dilationRate', where),
+    padding,
+    activation,
+    useBias: args.useBias ?? true,
+    kernelInit,
+    biasInit,
+  };
+}
+
+/**
+ * What every convolution layer shares: its arguments, the output-shape arithmetic, and one
+ * `call` (convolution, bias, activation). A layer says only how it convolves: convolutionOp.
+ */
 abstract class ConvBase extends Layer {
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
@@ -48,29 +92,29 @@ abstract class ConvBase extends Layer {
   protected readonly kernelInit: InitializerName | Initializer;
   protected readonly biasInit: InitializerName | Initializer;
   bias: Tensor | null = null;
+  /** convolutionOp adds the bias itself, in one op where the backend fuses it (Conv2D). */
+  protected readonly fusesBias: boolean = false;
 
   constructor(args: ConvBaseArgs) {
     super(args);
-    const where = this.className;
-    if (args?.kernelSize === undefined)
-      throw new ArgumentError(`${where}: kernelSize is required (a number or [h, w]).`);
-    this.kernelSize = pair(args.kernelSize, 'kernelSize', where);
-    this.strides = pair(args.strides ?? 1, 'strides', where);
-    this.dilationRate = pair(args.dilationRate ?? 1, 'dilationRate', where);
-    this.padding = args.padding ?? 'valid';
-    checkPadding(this.padding, where);
-    this.activation = args.activation ?? 'linear';
-    getActivation(this.activation, where);
-    this.useBias = args.useBias ?? true;
-    this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
-    this.biasInit = args.biasInitializer ?? 'zeros';
-    // Unknown initializer names fail here, not later at the first call.
-    getInitializer(this.kernelInit, where);
-    getInitializer(this.biasInit, where);
+    const c = convCommon(args, this.className);
+    this.kernelSize = c.kernelSize;
+    this.strides = c.strides;
+    this.dilationRate = c.dilationRate;
+    this.padding = c.padding;
+    this.activation = c.activation;
+    this.useBias = c.useBias;
+    this.kernelInit = c.kernelInit;
+    this.biasInit = c.biasInit;
   }
 
-  protected finish(y: Tensor): Tensor {
-    if (this.bias) y = add(y, this.bias);
+  /** The layer's convolution; `bias` is given (to add inside) only where fusesBias is set. */
+  protected abstract convolutionOp(x: Tensor, bias: Tensor | null): Tensor;
+
+  call(x: Tensor): Tensor {
+    const fused = this.fusesBias && this.bias !== null;
+    let y = this.convolutionOp(x, fused ? this.bias : null);
+    if (this.bias && !fused) y = add(y, this.bias);
     return getActivation(this.activation, this.label)(y);
   }
 
@@ -156,18 +200,17 @@ export class Conv2D extends ConvBase {
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
   }
 
-  call(x: Tensor): Tensor {
+  // With a bias, one op: a fast backend adds it as the convolution writes its output.
+  protected override readonly fusesBias = true;
+
+  protected convolutionOp(x: Tensor, bias: Tensor | null): Tensor {
     const options = {
       strides: this.strides,
       padding: this.padding,
       dilationRate: this.dilationRate,
       groups: this.groups,
     };
-    // With a bias, one op: a fast backend adds it as the convolution writes its output.
-    const y = this.bias
-      ? conv2dBias(x, this.kernel, this.bias, options)
-      : conv2d(x, this.kernel, options);
-    return getActivation(this.activation, this.label)(y);
+    return bias ? conv2dBias(x, this.kernel, bias, options) : conv2d(x, this.kernel, options);
   }
 
   computeOutputShape(s: Shape): Shape {
@@ -212,14 +255,12 @@ export class DepthwiseConv2D extends ConvBase {
       this.bias = this.addWeight('bias', [inC * this.depthMultiplier], this.biasInit);
   }
 
-  call(x: Tensor): Tensor {
-    return this.finish(
-      depthwiseConv2d(x, this.kernel, {
-        strides: this.strides,
-        padding: this.padding,
-        dilationRate: this.dilationRate,
-      }),
-    );
+  protected convolutionOp(x: Tensor): Tensor {
+    return depthwiseConv2d(x, this.kernel, {
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+    });
   }
 
   computeOutputShape(s: Shape): Shape {
@@ -282,13 +323,13 @@ export class SeparableConv2D extends ConvBase {
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
   }
 
-  call(x: Tensor): Tensor {
+  protected convolutionOp(x: Tensor): Tensor {
     const d = depthwiseConv2d(x, this.depthwiseKernel, {
       strides: this.strides,
       padding: this.padding,
       dilationRate: this.dilationRate,
     });
-    return this.finish(conv2d(d, this.pointwiseKernel));
+    return conv2d(d, this.pointwiseKernel);
   }
 
   computeOutputShape(s: Shape): Shape {
@@ -344,15 +385,13 @@ export class Conv2DTranspose extends ConvBase {
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], this.biasInit);
   }
 
-  call(x: Tensor): Tensor {
-    return this.finish(
-      conv2dTranspose(x, this.kernel, {
-        strides: this.strides,
-        padding: this.padding,
-        dilationRate: this.dilationRate,
-        outputPadding: this.outputPadding,
-      }),
-    );
+  protected convolutionOp(x: Tensor): Tensor {
+    return conv2dTranspose(x, this.kernel, {
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+      outputPadding: this.outputPadding,
+    });
   }
 
   computeOutputShape(s: Shape): Shape {
@@ -445,7 +484,7 @@ export class SpatialSeparableConv2D extends ConvBase {
     return [p, p];
   }
 
-  call(x: Tensor): Tensor {
+  protected convolutionOp(x: Tensor): Tensor {
     // The layer's own message (the whole kernel, the input) rather than one of the two convolutions'.
     this.computeOutputShape(x.shape);
     const [pv, ph] = this.parts();
@@ -454,13 +493,11 @@ export class SpatialSeparableConv2D extends ConvBase {
       padding: pv,
       dilationRate: [this.dilationRate[0], 1],
     });
-    return this.finish(
-      conv2d(v, this.kernelH, {
-        strides: [1, this.strides[1]],
-        padding: ph,
-        dilationRate: [1, this.dilationRate[1]],
-      }),
-    );
+    return conv2d(v, this.kernelH, {
+      strides: [1, this.strides[1]],
+      padding: ph,
+      dilationRate: [1, this.dilationRate[1]],
+    });
   }
 
   computeOutputShape(s: Shape): Shape {

@@ -1,13 +1,12 @@
 /** Octave convolution (Chen et al. 2019, "Drop an Octave"): feature maps at two spatial frequencies. */
 import { conv2d } from '../../ops/conv.js';
-import { axisGeometry, checkPadding, type Padding } from '../../ops/conv_geometry.js';
+import { axisGeometry, type Padding } from '../../ops/conv_geometry.js';
 import { add } from '../../ops/elementwise.js';
 import { avgPool2d } from '../../ops/pool.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
-import { pair } from '../../util/shape.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
-import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
+import type { Initializer, InitializerName } from '../initializers.js';
 import {
   expectInputRank,
   fmtSymShape,
@@ -19,6 +18,7 @@ import {
   type Shape,
   uniqueName,
 } from '../layer.js';
+import { convCommon } from './conv.js';
 import { upsampleNearest } from './pooling.js';
 
 export interface OctaveConv2DArgs extends LayerArgs {
@@ -133,11 +133,10 @@ export class OctaveConv2D extends Layer {
         `${where}: filters must be a positive integer, got ${JSON.stringify(args?.filters)}.`,
       );
     }
-    if (args.kernelSize === undefined) {
-      throw new ArgumentError(`${where}: kernelSize is required (a number or [h, w]).`);
-    }
+    // The arguments every convolution layer takes, checked as ConvBase checks them.
+    const c = convCommon(args, where, 'same');
     this.filters = args.filters;
-    this.kernelSize = pair(args.kernelSize, 'kernelSize', where);
+    this.kernelSize = c.kernelSize;
     this.alphaIn = checkAlpha(where, 'alphaIn', args.alphaIn ?? 0.5);
     this.alphaOut = checkAlpha(where, 'alphaOut', args.alphaOut ?? 0.5);
     this.output = args.output ?? 'high';
@@ -152,21 +151,17 @@ export class OctaveConv2D extends Layer {
           `(int(${this.alphaOut}·${this.filters}) = 0); raise alphaOut or filters, or use output 'high' only.`,
       );
     }
-    this.strides = pair(args.strides ?? 1, 'strides', where);
+    this.strides = c.strides;
     if (this.strides[0] !== this.strides[1] || this.strides[0] > 2) {
       throw new ArgumentError(
         `${where}: strides must be 1 or 2 on both axes (the two frequencies must stay a factor 2 apart), got ${JSON.stringify(args.strides)}.`,
       );
     }
-    this.padding = args.padding ?? 'same';
-    checkPadding(this.padding, where);
-    this.activation = args.activation ?? 'linear';
-    getActivation(this.activation, where);
-    this.useBias = args.useBias ?? true;
-    this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
-    this.biasInit = args.biasInitializer ?? 'zeros';
-    getInitializer(this.kernelInit, where);
-    getInitializer(this.biasInit, where);
+    this.padding = c.padding;
+    this.activation = c.activation;
+    this.useBias = c.useBias;
+    this.kernelInit = c.kernelInit;
+    this.biasInit = c.biasInit;
   }
 
   /** Channels this layer outputs: its share of `filters`. */
