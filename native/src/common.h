@@ -90,6 +90,35 @@ void parallelFor(int64_t n, int64_t grain, const F &f, int64_t align = 1) {
 #endif
 }
 
+/**
+ * An N-API entry point that never lets a C++ exception escape into Node (which would end the
+ * process with std::terminate): oneDNN's dnnl::error, std::bad_alloc and any other exception
+ * become a JS Error (native_backend.ts turns it into a BackendError naming the op). Every
+ * function the addon exports is registered through this (see fn below).
+ */
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+Napi::Value guarded(const Napi::CallbackInfo &info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error &) {
+    throw;  // already a JS error
+  } catch (const dnnl::error &e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN error (status ") + std::to_string(int(e.status)) + "): " + e.what());
+  } catch (const std::bad_alloc &) {
+    throw Napi::Error::New(info.Env(), "out of memory in the native addon");
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string("C++ exception: ") + e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), "unknown C++ exception");
+  }
+}
+
+/** exports[name] = F, guarded. */
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+void fn(Napi::Env env, Napi::Object exports, const char *name) {
+  exports.Set(name, Napi::Function::New(env, guarded<F>, name));
+}
+
 void initConv(Napi::Env env, Napi::Object exports);
 void initPool(Napi::Env env, Napi::Object exports);
 void initElementwise(Napi::Env env, Napi::Object exports);

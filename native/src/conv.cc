@@ -35,9 +35,12 @@ using dt = memory::data_type;
 static Geo readGeo(const Napi::Value &v) {
   const int32_t *g = ints(v, GEO_FIELDS, "conv geometry");
   Geo o{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16], g[17]};
-  if (o.groups < 1 || o.inC % o.groups || o.outC % o.groups || o.strideH < 1 || o.strideW < 1 || o.dilationH < 1 ||
-      o.dilationW < 1) {
-    throw Napi::RangeError::New(v.Env(), "invalid conv geometry");
+  // The TS ops refuse these first; this keeps a bad geometry from reaching oneDNN (or the
+  // direct kernel, which would index out of bounds) if a caller skips them.
+  if (o.groups < 1 || o.inC < 1 || o.outC < 1 || o.kh < 1 || o.kw < 1 || o.batch < 0 || o.inH < 1 || o.inW < 1 ||
+      o.outH < 1 || o.outW < 1 || o.inC % o.groups || o.outC % o.groups || o.strideH < 1 || o.strideW < 1 ||
+      o.dilationH < 1 || o.dilationW < 1) {
+    throw Napi::RangeError::New(v.Env(), "invalid conv geometry: every size, stride and dilation must be at least 1");
   }
   return o;
 }
@@ -457,11 +460,11 @@ static Napi::Value ConvImpl(const Napi::CallbackInfo &info) {
 }
 
 void initConv(Napi::Env env, Napi::Object exports) {
-  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dFused", Napi::Function::New(env, Conv2dFused));
-  exports.Set("conv2dBackwardInput", Napi::Function::New(env, Conv2dBackwardInput));
-  exports.Set("conv2dBackwardFilter", Napi::Function::New(env, Conv2dBackwardFilter));
-  exports.Set("convImpl", Napi::Function::New(env, ConvImpl));
+  fn<Conv2d>(env, exports, "conv2d");
+  fn<Conv2dFused>(env, exports, "conv2dFused");
+  fn<Conv2dBackwardInput>(env, exports, "conv2dBackwardInput");
+  fn<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");
+  fn<ConvImpl>(env, exports, "convImpl");
 }
 
 }  // namespace rc
