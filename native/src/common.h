@@ -37,14 +37,18 @@ int threadEpoch();
 /**
  * Holds off signals on this thread while it lives; they arrive when it ends. oneDNN 2.6's
  * sgemm corrupted the heap when a signal handler ran on its thread mid-call (seen with a
- * profiler's SIGPROF; any signal could do it), so gemm.cc calls it under one of these, and
- * the addon's worker threads block signals for good (see addon.cc).
+ * profiler's SIGPROF; any signal could do it), so gemm.cc calls it under one of these, as
+ * conv.cc runs every oneDNN convolution (its GEMM-based ones use the same sgemm), and the
+ * addon's worker threads block signals for good (see addon.cc).
  */
 class SignalsHeld {
  public:
   SignalsHeld() {
     sigset_t all;
     sigfillset(&all);
+    // Not the signals a fault raises: blocked, a crash would end the process silently instead
+    // of reaching Node's (or a sanitizer's) report.
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&all, s);
     pthread_sigmask(SIG_BLOCK, &all, &old_);
   }
   ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }

@@ -303,11 +303,31 @@ static bool buildBackwardData(ConvEntry &e) {
   });
 }
 
+/**
+ * oneDNN 2.6's jit_1x1 backward-weights kernel, for a strided 1×1 convolution (it first copies
+ * the strided pixels into a buffer, "rtus"), corrupts the heap when it runs on more than one
+ * thread for some shapes (seen: batch 1, 21×21×5 → 7×7×1 and 15×15×1 → 5×5×4, stride 3, two
+ * threads: "double free or corruption (out)", "corrupted size vs. prev_size", segfaults, a
+ * few calls in; the randomized tests' heisenbug). Found with test/robust/native_stress_child.ts;
+ * forward and backward-data 1×1 kernels did not. Such geometries take oneDNN's next
+ * implementation instead.
+ */
+static bool avoidJit1x1BackwardWeights(const Geo &g) {
+  return g.kh == 1 && g.kw == 1 && (g.strideH > 1 || g.strideW > 1);
+}
+
 static bool buildBackwardWeights(ConvEntry &e) {
   return build(e, e.bw, [&](bool wino, const dnnl::convolution_forward::primitive_desc &hint) {
     dnnl::convolution_backward_weights::desc d(algorithm(wino), act(e.src, wino), anyWeights(e.g), act(e.dst, wino),
                                                e.strides, e.dilates, e.padL, e.padR);
     dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    if (avoidJit1x1BackwardWeights(e.g)) {
+      while (std::strncmp(pd.impl_info_str(), "jit_1x1", 7) == 0 && pd.next_impl()) {
+      }
+      if (std::strncmp(pd.impl_info_str(), "jit_1x1", 7) == 0) {
+        throw dnnl::error(dnnl_unimplemented, "only jit_1x1 implements this strided 1x1 backward-weights pass");
+      }
+    }
     e.bw.prim = dnnl::convolution_backward_weights(pd);
     e.bw.impl = pd.impl_info_str();
     e.bw.slots.clear();
@@ -347,6 +367,13 @@ static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
  * implementation's layouts first, outputs reordered back after. wId: the forward filter's id.
  */
 static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
+  // oneDNN's GEMM-based convolutions (its pick for many backward passes: grouped, strided,
+  // dilated, few channels) run the same JIT sgemm that corrupts the heap when a signal is
+  // handled on the calling thread mid-call (see SignalsHeld): under a profiler's SIGPROF they
+  // died with "corrupted size vs. prev_size" or "double free or corruption (out)", and a loaded
+  // machine, where calls take longer, makes a stray signal mid-call likelier. Hold them off
+  // for every pass (two system calls; a pass takes tens of microseconds at least).
+  SignalsHeld held;
   // Activation buffers in blocked layouts come from the arena; take them all, then run.
   size_t before;
   std::vector<void *> scratch(p.slots.size(), nullptr);
