@@ -9,7 +9,7 @@
  *   node build/test/robust/native_stress_child.js <seconds> <seed>
  *
  * native_stress.test.ts runs it for a few seconds; for hunting heap corruption, run it for
- * minutes under AddressSanitizer (see native/README or scripts/build-native.mjs) while other
+ * minutes under AddressSanitizer (see native/README.md) while other
  * processes load the CPU.
  */
 import { backendByName } from '../../src/backend/registry.js';

@@ -181,9 +181,33 @@ function tryLoad(): AddonLoad {
   return require_(file);
 }
 
+/**
+ * OpenMP's threads wait for work passively (sleep in the kernel) unless the user chose a policy.
+ * libgomp's default spins ~300,000 times first: on a machine whose cores are busy with other
+ * processes the spinning threads take the time slices the working ones need, and LeNet-5 steps
+ * went from 12 to 230–390 ms (bench/under_load.mjs). Passive waiting cost nothing measurable on
+ * an idle machine here (see bench/README.md). The runtime reads the variable once, as it loads
+ * (libgomp: when the addon is loaded; LLVM's libomp: at the addon's first parallel region, in
+ * its init), so it is set just for the load and then restored: child processes inherit nothing.
+ */
+function withPassiveOpenMp<T>(load: () => T): T {
+  const env = process.env;
+  const chosen =
+    env.OMP_WAIT_POLICY !== undefined ||
+    env.GOMP_SPINCOUNT !== undefined ||
+    env.KMP_BLOCKTIME !== undefined;
+  if (chosen) return load();
+  env.OMP_WAIT_POLICY = 'passive';
+  try {
+    return load();
+  } finally {
+    delete env.OMP_WAIT_POLICY;
+  }
+}
+
 function require_(file: string): AddonLoad {
   try {
-    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    const addon = withPassiveOpenMp(() => createRequire(import.meta.url)(file) as NativeAddon);
     addon.info();
     return { addon };
   } catch (e) {
