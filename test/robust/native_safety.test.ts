@@ -15,7 +15,9 @@
  * Reproductions that could crash or hang run in a child process with a timeout.
  */
 import assert from 'node:assert/strict';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadNativeAddon } from '../../src/backend/native/native_addon.js';
 import type { NativeBackend } from '../../src/backend/native/native_backend.js';
@@ -246,6 +248,48 @@ describe('the native addon catches its own exceptions', { skip: !hasNative }, ()
     assert.match(r.stdout, /caught invalid conv geometry/, describeChild(r));
     assert.match(r.stdout, /caught threads must be between 1 and 1024/, describeChild(r));
     assert.match(r.stdout, /alive/, describeChild(r));
+  });
+});
+
+describe('the native addon under signals', { skip: !hasNative }, () => {
+  test("a profiler's SIGPROF during GEMM-based convolution passes corrupts nothing", () => {
+    // oneDNN picks GEMM-based kernels for many backward passes; like its sgemm they corrupted
+    // the heap when a signal was handled mid-call ("corrupted size vs. prev_size" in 3 runs of 3
+    // before conv.cc held signals off). node --cpu-prof sends SIGPROF about every millisecond.
+    const dir = mkdtempSync(join(tmpdir(), 'receptive-prof-'));
+    try {
+      const r = runChild(
+        `const { loadNativeAddon } = await import(${JSON.stringify(new URL('../../src/backend/native/native_addon.js', import.meta.url).href)});
+         const a = loadNativeAddon().addon;
+         let s = 7;
+         const rnd = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+         const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+         const geos = [];
+         while (geos.length < 6) {
+           const groups = [1, 2, 3][int(0, 2)], inC = groups * int(1, 6), outC = groups * int(1, 8);
+           const kh = int(1, 5), kw = int(1, 5), sH = int(1, 3), sW = int(1, 3), d = rnd() < 0.3 ? 2 : 1;
+           const inH = int(kh * d, 14) + 10, inW = int(kw * d, 14) + 10;
+           const outH = Math.floor((inH - d * (kh - 1) - 1) / sH) + 1, outW = Math.floor((inW - d * (kw - 1) - 1) / sW) + 1;
+           const g = Int32Array.from([8, inH, inW, inC, outH, outW, outC, kh, kw, sH, sW, d, d, 0, 0, 0, 0, groups]);
+           const im = a.convImpl(g);
+           if (/gemm/.test(im.backwardData) || /gemm/.test(im.backwardWeights)) geos.push(g);
+         }
+         for (let i = 0; i < 3000; i++) {
+           const g = geos[i % geos.length];
+           const [b, inH, inW, inC, outH, outW, outC, kh, kw] = g;
+           const x = new Float32Array(b * inH * inW * inC).fill(0.5), dy = new Float32Array(b * outH * outW * outC).fill(0.25);
+           const w = new Float32Array(kh * kw * (inC / g[17]) * outC).fill(0.125);
+           a.conv2dBackwardInput(dy, w, new Float32Array(x.length), g);
+           a.conv2dBackwardFilter(x, dy, new Float32Array(w.length), g);
+         }
+         console.log('ok');`,
+        { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir], timeoutMs: 180_000 },
+      );
+      assert.equal(r.status, 0, describeChild(r));
+      assert.equal(r.stdout.trim(), 'ok', describeChild(r));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
