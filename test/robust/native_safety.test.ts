@@ -251,6 +251,21 @@ describe('the native addon catches its own exceptions', { skip: !hasNative }, ()
   });
 });
 
+describe('the native addon under load', { skip: !hasNative }, () => {
+  test("OpenMP's spinning is bounded for the addon's load only, and a user's own setting wins", () => {
+    const code = `rc.setBackend('native');
+      rc.matmul(rc.ones([64, 64]), rc.ones([64, 64])).dataSync();
+      console.log(JSON.stringify([process.env.GOMP_SPINCOUNT ?? null, process.env.KMP_BLOCKTIME ?? null, rc.getBackend()]));`;
+    const env = { RECEPTIVE_BACKEND: '' };
+    const r = runChild(code, { env });
+    assert.equal(r.status, 0, describeChild(r));
+    // Restored after the load: child processes of the user's program inherit nothing.
+    assert.equal(r.stdout.trim(), '[null,null,"native"]', describeChild(r));
+    const mine = runChild(code, { env: { ...env, GOMP_SPINCOUNT: '12345' } });
+    assert.equal(mine.stdout.trim(), '["12345",null,"native"]', describeChild(mine));
+  });
+});
+
 describe('the native addon under signals', { skip: !hasNative }, () => {
   test("a profiler's SIGPROF during GEMM-based convolution passes corrupts nothing", () => {
     // oneDNN picks GEMM-based kernels for many backward passes; like its sgemm they corrupted
