@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "sanitize%": "<!(node -p \"process.env.RECEPTIVE_NATIVE_SANITIZE || ''\")"
+  },
   "targets": [
     {
       "target_name": "receptive_native",
@@ -15,7 +18,17 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions", "-ffp-contract=off", "-fno-math-errno", "-Wno-unused-parameter"],
-      "libraries": ["-ldnnl", "-fopenmp"]
+      "libraries": ["-ldnnl", "-fopenmp"],
+      "conditions": [
+        ["sanitize=='address'", {
+          "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"],
+          "ldflags": ["-fsanitize=address"]
+        }],
+        ["sanitize=='thread'", {
+          "cflags_cc": ["-fsanitize=thread", "-g"],
+          "ldflags": ["-fsanitize=thread"]
+        }]
+      ]
     }
   ]
 }

@@ -5,19 +5,40 @@
 // line saying why, writes that line to native/build-status.txt (the backend's loader repeats it
 // when someone asks for 'native'), and exits 0; receptive then runs on 'wasm'.
 // The compiler's output goes to native/build.log. RECEPTIVE_SKIP_NATIVE=1 skips the build.
+//
+// RECEPTIVE_NATIVE_SANITIZE=address|thread builds a sanitizer build instead, for hunting memory
+// and threading bugs, in native/build-sanitize-<kind>/ (a copy of binding.gyp and src/, so the
+// normal build stays), and prints how to run it; this one fails loudly (exit 1) if it cannot.
+// Run node with the sanitizer's runtime preloaded (Node itself is not instrumented):
+//   LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+//   RECEPTIVE_NATIVE_ADDON=native/build-sanitize-address/build/Release/receptive_native.node node …
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = join(root, 'native');
+const sanitize = process.env.RECEPTIVE_NATIVE_SANITIZE || '';
+if (sanitize && sanitize !== 'address' && sanitize !== 'thread') {
+  console.error(`RECEPTIVE_NATIVE_SANITIZE must be 'address' or 'thread', got '${sanitize}'.`);
+  process.exit(1);
+}
+const dir = sanitize ? join(root, 'native', `build-sanitize-${sanitize}`) : join(root, 'native');
+if (sanitize) {
+  mkdirSync(dir, { recursive: true });
+  cpSync(join(root, 'native', 'binding.gyp'), join(dir, 'binding.gyp'));
+  cpSync(join(root, 'native', 'src'), join(dir, 'src'), { recursive: true });
+}
 const statusFile = join(dir, 'build-status.txt');
 const logFile = join(dir, 'build.log');
 const addonFile = join(dir, 'build', 'Release', 'receptive_native.node');
 
 function unavailable(why) {
+  if (sanitize) {
+    console.error(`receptive: the ${sanitize} sanitizer build failed (${why}).`);
+    process.exit(1);
+  }
   writeFileSync(statusFile, `${why}\n`);
   console.log(`receptive: native backend unavailable (${why}); receptive will use 'wasm'.`);
   process.exit(0);
@@ -100,6 +121,18 @@ if (r.status !== 0 || !existsSync(addonFile)) {
             ? `the C++ compiler (${compiler}) failed`
             : `node-gyp exited with ${r.status}`));
   unavailable(`${why}; details in native/build.log`);
+}
+
+if (sanitize) {
+  // It loads only with the sanitizer's runtime preloaded: say how instead of loading it here.
+  const lib = sanitize === 'address' ? 'libasan.so' : 'libtsan.so';
+  const opts =
+    sanitize === 'address' ? 'ASAN_OPTIONS=detect_leaks=0' : 'TSAN_OPTIONS=report_signal_unsafe=0';
+  console.log(
+    `receptive: built ${addonFile} with -fsanitize=${sanitize}. Run with:\n` +
+      `  LD_PRELOAD=$(\${CXX:-c++} -print-file-name=${lib}) ${opts} RECEPTIVE_NATIVE_ADDON=${addonFile} node …`,
+  );
+  process.exit(0);
 }
 
 // Built: check that it loads (the shared libraries it needs are there).

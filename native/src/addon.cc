@@ -75,7 +75,9 @@ static void startWorkersWithoutSignals() {
 /** setThreads(n): the threads OpenMP (and so oneDNN) uses from now on. */
 static Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   const int64_t n = integer(info[0], "threads");
-  if (n < 1) throw Napi::RangeError::New(info.Env(), "threads must be at least 1");
+  // receptive's setThreads refuses more than 256 first; this bound keeps libgomp from trying
+  // to start tens of thousands of threads (it crashed the process) if a caller skips it.
+  if (n < 1 || n > 1024) throw Napi::RangeError::New(info.Env(), "threads must be between 1 and 1024");
 #ifdef _OPENMP
   if (n != omp_get_max_threads()) {
     omp_set_num_threads(static_cast<int>(n));
@@ -116,9 +118,9 @@ static Napi::Value Info(const Napi::CallbackInfo &info) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rc::startWorkersWithoutSignals();
-  exports.Set("setThreads", Napi::Function::New(env, rc::SetThreads));
-  exports.Set("getThreads", Napi::Function::New(env, rc::GetThreads));
-  exports.Set("info", Napi::Function::New(env, rc::Info));
+  rc::fn<rc::SetThreads>(env, exports, "setThreads");
+  rc::fn<rc::GetThreads>(env, exports, "getThreads");
+  rc::fn<rc::Info>(env, exports, "info");
   rc::initConv(env, exports);
   rc::initPool(env, exports);
   rc::initGemm(env, exports);

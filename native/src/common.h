@@ -37,14 +37,18 @@ int threadEpoch();
 /**
  * Holds off signals on this thread while it lives; they arrive when it ends. oneDNN 2.6's
  * sgemm corrupted the heap when a signal handler ran on its thread mid-call (seen with a
- * profiler's SIGPROF; any signal could do it), so gemm.cc calls it under one of these, and
- * the addon's worker threads block signals for good (see addon.cc).
+ * profiler's SIGPROF; any signal could do it), so gemm.cc calls it under one of these, as
+ * conv.cc runs every oneDNN convolution (its GEMM-based ones use the same sgemm), and the
+ * addon's worker threads block signals for good (see addon.cc).
  */
 class SignalsHeld {
  public:
   SignalsHeld() {
     sigset_t all;
     sigfillset(&all);
+    // Not the signals a fault raises: blocked, a crash would end the process silently instead
+    // of reaching Node's (or a sanitizer's) report.
+    for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&all, s);
     pthread_sigmask(SIG_BLOCK, &all, &old_);
   }
   ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
@@ -88,6 +92,35 @@ void parallelFor(int64_t n, int64_t grain, const F &f, int64_t align = 1) {
 #else
   f(int64_t(0), n);
 #endif
+}
+
+/**
+ * An N-API entry point that never lets a C++ exception escape into Node (which would end the
+ * process with std::terminate): oneDNN's dnnl::error, std::bad_alloc and any other exception
+ * become a JS Error (native_backend.ts turns it into a BackendError naming the op). Every
+ * function the addon exports is registered through this (see fn below).
+ */
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+Napi::Value guarded(const Napi::CallbackInfo &info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error &) {
+    throw;  // already a JS error
+  } catch (const dnnl::error &e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN error (status ") + std::to_string(int(e.status)) + "): " + e.what());
+  } catch (const std::bad_alloc &) {
+    throw Napi::Error::New(info.Env(), "out of memory in the native addon");
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string("C++ exception: ") + e.what());
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), "unknown C++ exception");
+  }
+}
+
+/** exports[name] = F, guarded. */
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+void fn(Napi::Env env, Napi::Object exports, const char *name) {
+  exports.Set(name, Napi::Function::New(env, guarded<F>, name));
 }
 
 void initConv(Napi::Env env, Napi::Object exports);

@@ -35,9 +35,12 @@ using dt = memory::data_type;
 static Geo readGeo(const Napi::Value &v) {
   const int32_t *g = ints(v, GEO_FIELDS, "conv geometry");
   Geo o{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16], g[17]};
-  if (o.groups < 1 || o.inC % o.groups || o.outC % o.groups || o.strideH < 1 || o.strideW < 1 || o.dilationH < 1 ||
-      o.dilationW < 1) {
-    throw Napi::RangeError::New(v.Env(), "invalid conv geometry");
+  // The TS ops refuse these first; this keeps a bad geometry from reaching oneDNN (or the
+  // direct kernel, which would index out of bounds) if a caller skips them.
+  if (o.groups < 1 || o.inC < 1 || o.outC < 1 || o.kh < 1 || o.kw < 1 || o.batch < 0 || o.inH < 1 || o.inW < 1 ||
+      o.outH < 1 || o.outW < 1 || o.inC % o.groups || o.outC % o.groups || o.strideH < 1 || o.strideW < 1 ||
+      o.dilationH < 1 || o.dilationW < 1) {
+    throw Napi::RangeError::New(v.Env(), "invalid conv geometry: every size, stride and dilation must be at least 1");
   }
   return o;
 }
@@ -300,11 +303,31 @@ static bool buildBackwardData(ConvEntry &e) {
   });
 }
 
+/**
+ * oneDNN 2.6's jit_1x1 backward-weights kernel, for a strided 1×1 convolution (it first copies
+ * the strided pixels into a buffer, "rtus"), corrupts the heap when it runs on more than one
+ * thread for some shapes (seen: batch 1, 21×21×5 → 7×7×1 and 15×15×1 → 5×5×4, stride 3, two
+ * threads: "double free or corruption (out)", "corrupted size vs. prev_size", segfaults, a
+ * few calls in; the randomized tests' heisenbug). Found with test/robust/native_stress_child.ts;
+ * forward and backward-data 1×1 kernels did not. Such geometries take oneDNN's next
+ * implementation instead.
+ */
+static bool avoidJit1x1BackwardWeights(const Geo &g) {
+  return g.kh == 1 && g.kw == 1 && (g.strideH > 1 || g.strideW > 1);
+}
+
 static bool buildBackwardWeights(ConvEntry &e) {
   return build(e, e.bw, [&](bool wino, const dnnl::convolution_forward::primitive_desc &hint) {
     dnnl::convolution_backward_weights::desc d(algorithm(wino), act(e.src, wino), anyWeights(e.g), act(e.dst, wino),
                                                e.strides, e.dilates, e.padL, e.padR);
     dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    if (avoidJit1x1BackwardWeights(e.g)) {
+      while (std::strncmp(pd.impl_info_str(), "jit_1x1", 7) == 0 && pd.next_impl()) {
+      }
+      if (std::strncmp(pd.impl_info_str(), "jit_1x1", 7) == 0) {
+        throw dnnl::error(dnnl_unimplemented, "only jit_1x1 implements this strided 1x1 backward-weights pass");
+      }
+    }
     e.bw.prim = dnnl::convolution_backward_weights(pd);
     e.bw.impl = pd.impl_info_str();
     e.bw.slots.clear();
@@ -344,6 +367,13 @@ static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
  * implementation's layouts first, outputs reordered back after. wId: the forward filter's id.
  */
 static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
+  // oneDNN's GEMM-based convolutions (its pick for many backward passes: grouped, strided,
+  // dilated, few channels) run the same JIT sgemm that corrupts the heap when a signal is
+  // handled on the calling thread mid-call (see SignalsHeld): under a profiler's SIGPROF they
+  // died with "corrupted size vs. prev_size" or "double free or corruption (out)", and a loaded
+  // machine, where calls take longer, makes a stray signal mid-call likelier. Hold them off
+  // for every pass (two system calls; a pass takes tens of microseconds at least).
+  SignalsHeld held;
   // Activation buffers in blocked layouts come from the arena; take them all, then run.
   size_t before;
   std::vector<void *> scratch(p.slots.size(), nullptr);
@@ -457,11 +487,11 @@ static Napi::Value ConvImpl(const Napi::CallbackInfo &info) {
 }
 
 void initConv(Napi::Env env, Napi::Object exports) {
-  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dFused", Napi::Function::New(env, Conv2dFused));
-  exports.Set("conv2dBackwardInput", Napi::Function::New(env, Conv2dBackwardInput));
-  exports.Set("conv2dBackwardFilter", Napi::Function::New(env, Conv2dBackwardFilter));
-  exports.Set("convImpl", Napi::Function::New(env, ConvImpl));
+  fn<Conv2d>(env, exports, "conv2d");
+  fn<Conv2dFused>(env, exports, "conv2dFused");
+  fn<Conv2dBackwardInput>(env, exports, "conv2dBackwardInput");
+  fn<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");
+  fn<ConvImpl>(env, exports, "convImpl");
 }
 
 }  // namespace rc

@@ -423,13 +423,13 @@ static Napi::Value Adam(const Napi::CallbackInfo &info) {
 }
 
 void initElementwise(Napi::Env env, Napi::Object exports) {
-  exports.Set("adam", Napi::Function::New(env, Adam));
-  exports.Set("activationGrad", Napi::Function::New(env, ActivationGrad));
-  exports.Set("unary", Napi::Function::New(env, UnaryOp));
-  exports.Set("binary", Napi::Function::New(env, BinaryOp));
-  exports.Set("sum2d", Napi::Function::New(env, Sum2d));
-  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
-  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  fn<Adam>(env, exports, "adam");
+  fn<ActivationGrad>(env, exports, "activationGrad");
+  fn<UnaryOp>(env, exports, "unary");
+  fn<BinaryOp>(env, exports, "binary");
+  fn<Sum2d>(env, exports, "sum2d");
+  fn<BatchNorm>(env, exports, "batchNorm");
+  fn<BatchNormBackward>(env, exports, "batchNormBackward");
 }
 
 }  // namespace rc

@@ -21,6 +21,6 @@ static Napi::Value Matmul(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-void initGemm(Napi::Env env, Napi::Object exports) { exports.Set("matmul", Napi::Function::New(env, Matmul)); }
+void initGemm(Napi::Env env, Napi::Object exports) { fn<Matmul>(env, exports, "matmul"); }
 
 }  // namespace rc

@@ -26,7 +26,9 @@ struct PoolGeo {
 static PoolGeo readPool(const Napi::Value &v) {
   const int32_t *g = ints(v, 12, "pool geometry");
   PoolGeo p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
-  if (p.strideH < 1 || p.strideW < 1 || p.kh < 1 || p.kw < 1) throw Napi::RangeError::New(v.Env(), "invalid pool geometry");
+  if (p.strideH < 1 || p.strideW < 1 || p.kh < 1 || p.kw < 1 || p.batch < 0 || p.inH < 0 || p.inW < 0 || p.C < 0 ||
+      p.outH < 0 || p.outW < 0)
+    throw Napi::RangeError::New(v.Env(), "invalid pool geometry");
   return p;
 }
 
@@ -381,8 +383,8 @@ static Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
 }
 
 void initPool(Napi::Env env, Napi::Object exports) {
-  exports.Set("pool", Napi::Function::New(env, Pool));
-  exports.Set("poolBackward", Napi::Function::New(env, PoolBackward));
+  fn<Pool>(env, exports, "pool");
+  fn<PoolBackward>(env, exports, "poolBackward");
 }
 
 }  // namespace rc

@@ -14,7 +14,7 @@
 import { BackendError } from '../util/errors.js';
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/js_backend.js';
-import { hardwareThreads } from './wasm/thread_pool.js';
+import { checkThreadCount, hardwareThreads } from './wasm/thread_pool.js';
 import { WasmBackend, wasmSupported } from './wasm/wasm_backend.js';
 
 const factories = new Map<string, () => Backend>([
@@ -73,6 +73,7 @@ function threadSetting(): number {
           `RECEPTIVE_THREADS must be a whole number ≥ 1, got '${fromEnv}'. Unset it to use every core.`,
         );
       }
+      checkThreadCount(n, BackendError, 'RECEPTIVE_THREADS');
       threadsWanted = n;
     } else threadsWanted = Math.max(1, Math.min(MAX_DEFAULT_THREADS, hardwareThreads()));
   }
@@ -86,9 +87,7 @@ function threadSetting(): number {
  * stays at one; getThreads() tells what it got.
  */
 export function setThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new BackendError(`setThreads: expected a whole number ≥ 1, got ${n}.`);
-  }
+  checkThreadCount(n, BackendError);
   threadsWanted = n;
   for (const b of instances.values()) b.setThreads?.(n);
 }

@@ -29,9 +29,26 @@ function convOp(x: Tensor, info: ConvInfo, w: Tensor, outShape: number[], name: 
   ]);
 }
 
+/** The kernel's axes as each op lays them out, for messages. */
+const KERNEL_AXES: Record<string, [string, string, string, string]> = {
+  conv2dTranspose: ['kh', 'kw', 'filters', 'inChannels'],
+  depthwiseConv2d: ['kh', 'kw', 'inChannels', 'depthMultiplier'],
+};
+const HWIO: [string, string, string, string] = ['kh', 'kw', 'inChannels/groups', 'filters'];
+
 function checkConvArgs(op: string, x: Tensor, w: Tensor): void {
   expectFloat(expectTensor(x, op, 'x (NHWC input)', { rank: 4 }), op, 'x');
   expectFloat(expectTensor(w, op, 'kernel', { rank: 4 }), op, 'kernel');
+  // A kernel with no taps or no channels has no meaningful output (backends would make up a
+  // shape of zeros, and oneDNN refuses the descriptor): refuse it here, for every backend.
+  const zero = w.shape.indexOf(0);
+  if (zero >= 0) {
+    const axes = KERNEL_AXES[op] ?? HWIO;
+    throw new ShapeError(
+      `${op}: the kernel ${fmtShape(w.shape)} ([${axes.join(', ')}]) has ${axes[zero]} = 0; every kernel dimension must be at least 1` +
+        `${zero === 2 && x.shape[3] === 0 ? ` (the input ${fmtShape(x.shape)} has no channels)` : ''}. Check the kernel's shape (and the input's channels).`,
+    );
+  }
 }
 
 /**

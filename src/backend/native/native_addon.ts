@@ -181,9 +181,40 @@ function tryLoad(): AddonLoad {
   return require_(file);
 }
 
+/**
+ * How long OpenMP's idle threads spin for work before they sleep, unless the user chose
+ * (OMP_WAIT_POLICY, GOMP_SPINCOUNT or KMP_BLOCKTIME set). libgomp's default spins 300,000 times
+ * (milliseconds): on a machine whose cores are busy with other processes the spinning threads take
+ * the time slices the working ones need, and LeNet-5 steps went from ~12 to 230 ms
+ * (bench/under_load.mjs). Not spinning at all (OMP_WAIT_POLICY=passive) wins under load but
+ * costs an idle machine 60% (3.2 → 5.1 ms a step: waking a sleeping thread for each of a step's
+ * many small parallel regions); 3,000 spins (tens of microseconds, the gap between a step's
+ * kernels) kept the idle speed (3.18 against 3.15 ms) and most of passive's gain under load.
+ * KMP_BLOCKTIME (milliseconds) is LLVM libomp's counterpart, where the addon is built with it.
+ * The runtime reads these once, as it starts (libgomp: when the addon is loaded; libomp: at the
+ * addon's first parallel region, in its init), so they are set for the load only and then
+ * restored: child processes inherit nothing.
+ */
+const SPIN = { GOMP_SPINCOUNT: '3000', KMP_BLOCKTIME: '1' };
+
+function withBoundedOpenMpWait<T>(load: () => T): T {
+  const env = process.env;
+  const chosen =
+    env.OMP_WAIT_POLICY !== undefined ||
+    env.GOMP_SPINCOUNT !== undefined ||
+    env.KMP_BLOCKTIME !== undefined;
+  if (chosen) return load();
+  Object.assign(env, SPIN);
+  try {
+    return load();
+  } finally {
+    for (const k of Object.keys(SPIN)) delete env[k];
+  }
+}
+
 function require_(file: string): AddonLoad {
   try {
-    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    const addon = withBoundedOpenMpWait(() => createRequire(import.meta.url)(file) as NativeAddon);
     addon.info();
     return { addon };
   } catch (e) {

@@ -37,6 +37,7 @@ import type {
 import type { NumArray } from '../js/arrays.js';
 import { JsBackend, JsStorage } from '../js/js_backend.js';
 import * as fast from '../wasm/fast_js.js';
+import { checkThreadCount } from '../wasm/thread_pool.js';
 import type { NativeAddon } from './native_addon.js';
 
 /** Memory-bound kernels go to the addon from this many elements; below, a JS loop is as fast. */
@@ -124,6 +125,31 @@ function storageId(s: Storage): number {
   return id;
 }
 
+/**
+ * The addon with each function wrapped: an error it throws (a bad argument, or a C++ exception
+ * the addon caught instead of ending the process: see guarded in native/src/common.h) becomes
+ * a BackendError that names the op, says what happened and what to do.
+ */
+function guardAddon(addon: NativeAddon): NativeAddon {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(addon)) {
+    if (typeof f !== 'function') continue;
+    guarded[name] = (...args: unknown[]) => {
+      try {
+        return f(...args);
+      } catch (e) {
+        if (e instanceof BackendError) throw e;
+        throw new BackendError(
+          `${name} (native backend): the C++ addon failed: ${String((e as Error)?.message ?? e)}. ` +
+            "The process is intact; setBackend('wasm') runs the same op without the addon. " +
+            'Please report it with the shapes involved.',
+        );
+      }
+    };
+  }
+  return guarded as unknown as NativeAddon;
+}
+
 /** Arrays smaller than this are left to the garbage collector (small allocations are cheap). */
 const POOL_MIN_FLOATS = 1024;
 /** The most bytes the pool holds. */
@@ -147,8 +173,12 @@ export class NativeBackend extends JsBackend {
   /** Storages made inside each open scope, innermost last. */
   private readonly scopes: NativeStorage[][] = [];
 
-  constructor(private readonly addon: NativeAddon) {
+  /** The addon's functions, each turning an error it throws into a BackendError naming it. */
+  private readonly addon: NativeAddon;
+
+  constructor(addon: NativeAddon) {
     super();
+    this.addon = guardAddon(addon);
   }
 
   /** The oneDNN version and the instruction set its kernels use (for messages and the bench). */
@@ -163,9 +193,7 @@ export class NativeBackend extends JsBackend {
 
   /** Runs the kernels on n threads (OpenMP's, which oneDNN shares). */
   setThreads(n: number): void {
-    if (!Number.isInteger(n) || n < 1) {
-      throw new ArgumentError(`setThreads: expected a whole number ≥ 1, got ${n}.`);
-    }
+    checkThreadCount(n, ArgumentError);
     this.addon.setThreads(n);
   }
 

@@ -83,6 +83,9 @@ function workerMain(init: WorkerInit): void {
   }
 }
 
+/** Whether a worker has failed (warned once per process). */
+let workerFailed = false;
+
 /** Node: worker_threads with the program as an eval'd script; the process may exit under it. */
 function spawnNode(source: string, data: WorkerInit): { terminate(): void } | null {
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
@@ -90,10 +93,24 @@ function spawnNode(source: string, data: WorkerInit): { terminate(): void } | nu
     | typeof import('node:worker_threads')
     | undefined;
   if (!wt) return null;
+  // The eval'd script is CommonJS or an ES module depending on the parent's flags (a parent
+  // started with --input-type=module makes it a module, where `require` does not exist and the
+  // worker died with "require is not defined", taking the process with it): so it reaches
+  // worker_threads through process.getBuiltinModule, which both kinds have.
   const w = new wt.Worker(
-    `const { workerData } = require('node:worker_threads'); (${source})(workerData);`,
+    `const { workerData } = process.getBuiltinModule('node:worker_threads'); (${source})(workerData);`,
     { eval: true, workerData: data },
   );
+  // A worker that fails to start never sets READY, so its share runs on the calling thread;
+  // without a listener, its 'error' event would be thrown in the main thread and end the process.
+  w.on('error', (e) => {
+    if (!workerFailed) {
+      workerFailed = true;
+      console.warn(
+        `receptive: a wasm worker thread failed (${e?.message ?? e}); its share of the work runs on the calling thread.`,
+      );
+    }
+  });
   w.unref();
   return {
     terminate: () => {
@@ -142,6 +159,34 @@ export function hardwareThreads(): number {
   if (os?.availableParallelism) return os.availableParallelism();
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return nav?.hardwareConcurrency ?? 1;
+}
+
+/**
+ * The most threads setThreads accepts. Beyond the machine's cores threads only take turns;
+ * far beyond, starting them fails (100000 OpenMP threads crashed the native backend, 100000
+ * workers hung the wasm one). 256 leaves room for the largest machines.
+ */
+export const MAX_THREADS = 256;
+
+/**
+ * Checks a thread count given to setThreads (or RECEPTIVE_THREADS, named by `what`): a whole
+ * number from 1 to MAX_THREADS, else throws `Err` saying so and naming this machine's cores.
+ */
+export function checkThreadCount(
+  n: number,
+  Err: new (message: string) => Error,
+  what = 'setThreads',
+): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Err(`${what}: expected a whole number ≥ 1, got ${n}.`);
+  }
+  if (n > MAX_THREADS) {
+    const cores = hardwareThreads();
+    throw new Err(
+      `${what}: ${n} threads is more than receptive runs (at most ${MAX_THREADS}); this machine has ${cores} ` +
+        `hardware thread${cores === 1 ? '' : 's'}. Use a number from 1 to ${MAX_THREADS}, usually ${cores} (the default, up to 8).`,
+    );
+  }
 }
 
 export class ThreadPool {

@@ -57,7 +57,12 @@ import {
   KERNELS_SIMD_BASE64,
   KERNELS_SIMD_SHARED_BASE64,
 } from './kernels_wasm.generated.js';
-import { sharedMemorySupported, ThreadPool, type ThreadTask } from './thread_pool.js';
+import {
+  checkThreadCount,
+  sharedMemorySupported,
+  ThreadPool,
+  type ThreadTask,
+} from './thread_pool.js';
 
 /** The kernel module's exports (src/backend/wasm/assembly/index.ts). Addresses are bytes. */
 interface Kernels {
@@ -463,7 +468,8 @@ export class WasmBackend extends JsBackend {
    * without workers, stays at one thread.
    */
   setThreads(n: number): void {
-    const want = Math.max(1, Math.floor(n));
+    checkThreadCount(n, BackendError);
+    const want = n;
     if (want === this.nThreads) return;
     this.pool?.terminate();
     this.pool = null;
