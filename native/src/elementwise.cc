@@ -363,6 +363,28 @@ static Napi::Value ActivationGrad(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/**
+ * firstNonFinite(x): the index of the first NaN or ±Infinity in x, or -1. fit() checks every
+ * batch a dataset makes with it. The exponent bits say it (all ones), so the scan needs no
+ * floating-point compare that -ffast-math-like flags could drop; blocks of 1,024 values are
+ * tested branch-free (the loop vectorizes) and only a block that holds one is searched.
+ */
+static Napi::Value FirstNonFinite(const Napi::CallbackInfo &info) {
+  const float *x = floats(info[0], 0, "x");
+  const int64_t n = int64_t(info[0].As<Napi::Float32Array>().ElementLength());
+  const uint32_t *bits = reinterpret_cast<const uint32_t *>(x);
+  constexpr int64_t BLOCK = 1024;
+  for (int64_t b = 0; b < n; b += BLOCK) {
+    const int64_t e = std::min(n, b + BLOCK);
+    uint32_t any = 0;
+    for (int64_t i = b; i < e; i++) any |= uint32_t((bits[i] & 0x7f800000u) == 0x7f800000u);
+    if (!any) continue;
+    for (int64_t i = b; i < e; i++)
+      if ((bits[i] & 0x7f800000u) == 0x7f800000u) return Napi::Number::New(info.Env(), double(i));
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
+
 /** Adam's scalars, each rounded to float32 as the composed ops round their scalar operands. */
 struct AdamScalars {
   float beta1, oneMinusBeta1, beta2, oneMinusBeta2, sqrtBias2, epsilon, stepSize;
@@ -425,6 +447,7 @@ static Napi::Value Adam(const Napi::CallbackInfo &info) {
 void initElementwise(Napi::Env env, Napi::Object exports) {
   fn<Adam>(env, exports, "adam");
   fn<ActivationGrad>(env, exports, "activationGrad");
+  fn<FirstNonFinite>(env, exports, "firstNonFinite");
   fn<UnaryOp>(env, exports, "unary");
   fn<BinaryOp>(env, exports, "binary");
   fn<Sum2d>(env, exports, "sum2d");

@@ -118,6 +118,11 @@ export interface Backend {
   read(s: Storage): Float32Array | Int32Array;
   /** The values as float64 numbers (for tests and printing; a copy). */
   readF64(s: Storage): Float64Array;
+  /**
+   * The index of the first NaN or ±Infinity in s, or -1: read where the values live, without
+   * the copy read() makes (fit checks every batch a dataset makes with it).
+   */
+  firstNonFinite(s: Storage): number;
   fill(size: number, value: number, dtype: DType): Storage;
   cast(x: Storage, dtype: DType): Storage;
 

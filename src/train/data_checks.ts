@@ -46,9 +46,10 @@ export function checkFiniteRows(where: string, name: string, rows: Rows): void {
 /** The same check on a batch that a dataset produced (its position in the batch is all we know). */
 export function checkFiniteBatch(where: string, name: string, t: Tensor, place: StepPlace): void {
   if (t.dtype !== 'float32') return;
-  const data = t.dataSync();
-  const bad = firstNonFinite(data);
+  // Scanned where the backend keeps it (no copy): this runs every step of a dataset's fit.
+  const bad = t.storage.backend.firstNonFinite(t.storage);
   if (bad < 0) return;
+  const data = t.dataSync();
   const rowSize = t.size / (t.shape[0] || 1);
   const row = Math.floor(bad / rowSize);
   throw new NonFiniteError(

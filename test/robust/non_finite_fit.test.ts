@@ -299,3 +299,30 @@ test('negative one-hot targets and binary labels outside 0..1 are errors', () =>
     ),
   );
 });
+
+test('every backend finds the first NaN or infinity where it keeps the values', () => {
+  const before = rc.getBackend();
+  try {
+    for (const name of rc.backendNames()) {
+      rc.setBackend(name);
+      for (const [i, v] of [
+        [5, Number.NaN],
+        [0, Number.POSITIVE_INFINITY],
+        [1022, Number.NEGATIVE_INFINITY],
+      ] as const) {
+        const values = new Float32Array(1023).fill(0.5);
+        values[i] = v;
+        values[1022] = v; // a later one too: the first is reported
+        const t = rc.tensor(values, [1023]);
+        assert.equal(t.storage.backend.firstNonFinite(t.storage), i, `${name}: ${v} at ${i}`);
+      }
+      // A kernel's output (in wasm memory on 'wasm') and an all-finite array.
+      const y = rc.div(rc.full([4, 300], 1), rc.zeros([4, 300]));
+      assert.equal(y.storage.backend.firstNonFinite(y.storage), 0, `${name}: overflow`);
+      const ok = rc.randn([64, 33], { seed: 1 });
+      assert.equal(ok.storage.backend.firstNonFinite(ok.storage), -1, name);
+    }
+  } finally {
+    rc.setBackend(before);
+  }
+});

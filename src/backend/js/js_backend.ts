@@ -4,6 +4,7 @@
  * 'js-f64' variant that gradient checks use), int32 tensors in Int32Array.
  */
 import { BackendError } from '../../util/errors.js';
+import { firstNonFinite } from '../../util/finite.js';
 import { sizeOf } from '../../util/shape.js';
 import type {
   Backend,
@@ -83,6 +84,10 @@ export class JsBackend implements Backend {
 
   readF64(s: Storage): Float64Array {
     return Float64Array.from(this.v(s));
+  }
+
+  firstNonFinite(s: Storage): number {
+    return firstNonFinite(this.v(s));
   }
 
   fill(size: number, value: number, dtype: DType): Storage {

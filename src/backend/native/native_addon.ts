@@ -87,6 +87,8 @@ export interface NativeAddon {
     epsilon: number,
   ): void;
   activationGrad(op: number, dy: Float32Array, v: Float32Array, out: Float32Array): void;
+  /** The index of the first NaN or ±Infinity, or -1. */
+  firstNonFinite(x: Float32Array): number;
   adam(
     p: Float32Array,
     g: Float32Array,

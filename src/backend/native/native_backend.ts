@@ -517,6 +517,14 @@ export class NativeBackend extends JsBackend {
     return this.wrap(out);
   }
 
+  /** The first NaN or ±Infinity (fit's per-batch check): the addon's vector scan for big arrays. */
+  override firstNonFinite(s: Storage): number {
+    const v = this.f32(s);
+    return v && v.length >= NATIVE_MIN_ELEMENTS
+      ? this.addon.firstNonFinite(v)
+      : super.firstNonFinite(s);
+  }
+
   /** An activation's gradient in one pass: the composed ops' values bit for bit. */
   activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
     const [dyv, vv] = [this.f32(dy), this.f32(v)];
