@@ -82,7 +82,10 @@ for (const [name, be] of backends) {
     backend: name,
     'gemm 1024³': gf(
       flopsMM,
-      best(() => be.matmul(sa, sb, 1, N, N, N, false, false), reps),
+      best(
+        () => be.matmul(sa, sb, { batch: 1, m: N, n: N, k: N, transA: false, transB: false }),
+        reps,
+      ),
     ),
     'conv fwd': gf(
       flopsConv,

@@ -49,6 +49,25 @@ export type BinaryOp =
 export type ReduceOp = 'sum' | 'max' | 'min';
 
 /** Geometry of a 2-D convolution, NHWC input, HWIO filter [kh, kw, inC/groups, outC]. */
+/** What conv2dFused adds to a convolution as it writes the output, in this order. */
+export interface ConvFusion {
+  bias: Storage;
+  residual?: Storage | null;
+  relu?: boolean;
+}
+
+/** A batched matrix product's sizes: C[b] (m × n) = op(A[b]) (m × k) · op(B[b]) (k × n). */
+export interface MatmulInfo {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  /** A is stored [k, m] (read transposed). */
+  transA: boolean;
+  /** B is stored [n, k] (read transposed). */
+  transB: boolean;
+}
+
 export interface ConvInfo {
   batch: number;
   inH: number;
@@ -148,33 +167,17 @@ export interface Backend {
   softmax(x: Storage, shape: number[], axis: number, log: boolean): Storage;
 
   // Linear algebra: C[b] = op(A[b]) · op(B[b]); A is [batch, m, k] (or [batch, k, m] if transA).
-  matmul(
-    a: Storage,
-    b: Storage,
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-  ): Storage;
+  matmul(a: Storage, b: Storage, info: MatmulInfo): Storage;
 
   // Convolution: forward, and its two gradients.
   conv2d(x: Storage, w: Storage, info: ConvInfo): Storage;
   conv2dBackwardInput(dy: Storage, w: Storage, info: ConvInfo): Storage;
   /**
-   * Optional, for inference: conv2d(x, w) + bias (one value per output channel) + residual (of
-   * the output's size, if given), then ReLU if `relu`, in one kernel; null where the backend
-   * leaves it to the separate kernels. Values agree with those to the convolution's rounding.
+   * Optional: conv2d(x, w) + bias (one value per output channel) + residual (of the output's
+   * size, if given), then ReLU if `relu`, in one kernel; null where the backend leaves it to
+   * the separate kernels. Values agree with those to the convolution's rounding.
    */
-  conv2dBiasRelu?(
-    x: Storage,
-    w: Storage,
-    bias: Storage,
-    info: ConvInfo,
-    relu: boolean,
-    residual?: Storage | null,
-  ): Storage | null;
+  conv2dFused?(x: Storage, w: Storage, info: ConvInfo, fused: ConvFusion): Storage | null;
   conv2dBackwardFilter(x: Storage, dy: Storage, info: ConvInfo): Storage;
 
   // Pooling; max pooling pads with -Infinity, average pooling counts real pixels only.

@@ -14,7 +14,7 @@
  * one of the weights they came from changes (training gives weights new storage).
  */
 import type { Storage } from '../backend/backend.js';
-import { conv2dBiasRelu } from '../ops/conv.js';
+import { conv2dFused } from '../ops/conv.js';
 import { persistTensor } from '../ops/util.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
@@ -139,7 +139,8 @@ function folded(c: Chain): { kernel: Tensor; bias: Tensor } {
 /** Runs one chain on the convolution's input value and, for a residual chain, the shortcut's. */
 export function runChain(c: Chain, x: Tensor, residual?: Tensor): Tensor {
   const { kernel, bias } = folded(c);
-  return conv2dBiasRelu(x, kernel, bias, {
+  return conv2dFused(x, kernel, {
+    bias,
     strides: c.conv.strides,
     padding: c.conv.padding,
     dilationRate: c.conv.dilationRate,

@@ -91,23 +91,26 @@ export function conv2dBias(
 }
 
 /**
- * Inference only (it records no gradient): relu?(conv2d(x, kernel) + bias) in one kernel where
- * the backend has one (native: the bias and ReLU applied as the output is written), else the
- * separate ops. Model inference uses it for convolution → batch norm → ReLU chains, with the
- * normalization folded into kernel and bias (nn/inference_fusion.ts).
+ * Inference only (it records no gradient): relu?(conv2d(x, kernel) + bias (+ residual)) in one
+ * kernel where the backend has one (native: applied as the output is written), else the
+ * separate ops. Model inference uses it for convolution → batch norm (→ Add) → ReLU chains,
+ * with the normalization folded into kernel and bias (nn/inference_fusion.ts).
  */
-export function conv2dBiasRelu(
+export function conv2dFused(
   x: Tensor,
   kernel: Tensor,
-  bias: Tensor,
-  options: Conv2DOptions & { relu: boolean; residual?: Tensor },
+  options: Conv2DOptions & { bias: Tensor; relu?: boolean; residual?: Tensor },
 ): Tensor {
-  const info = conv2dInfo('conv2dBiasRelu', x, kernel, options);
+  const info = conv2dInfo('conv2dFused', x, kernel, options);
   const shape = [info.batch, info.outH, info.outW, info.outC];
-  const { relu, residual } = options;
+  const { bias, relu = false, residual } = options;
   const b = be();
   const r = residual?.storage ?? null;
-  const fused = b.conv2dBiasRelu?.(x.storage, kernel.storage, bias.storage, info, relu, r);
+  const fused = b.conv2dFused?.(x.storage, kernel.storage, info, {
+    bias: bias.storage,
+    residual: r,
+    relu,
+  });
   if (fused) return wrap(fused, shape);
   // The pieces the backend has: conv + bias fused if it can, then the residual and ReLU.
   let y = convPlusBias(x, kernel, bias, info, shape);
@@ -126,14 +129,14 @@ function convPlusBias(
   const b = be();
   const [xs, ks, bs] = [x.storage, kernel.storage, bias.storage];
   return (
-    b.conv2dBiasRelu?.(xs, ks, bs, info, false, null) ??
+    b.conv2dFused?.(xs, ks, info, { bias: bs }) ??
     b.binary('add', b.conv2d(xs, ks, info), shape, bs, bias.shape, shape)
   );
 }
 
-/** Whether the backend in use runs conv2dBiasRelu as one kernel (else fusing gains nothing). */
+/** Whether the backend in use runs conv2dFused as one kernel (else fusing gains nothing). */
 export function hasFusedConv2d(): boolean {
-  return be().conv2dBiasRelu !== undefined;
+  return be().conv2dFused !== undefined;
 }
 
 /** Checks conv2d's arguments and works out its geometry (TensorFlow's padding rules). */

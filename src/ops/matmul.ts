@@ -30,7 +30,7 @@ export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = fa
   }
   const shape = batched ? [batch, m, n] : [m, n];
   const out = wrap(
-    be().matmul(a.storage, b.storage, batch, m, n, k, transposeA, transposeB),
+    be().matmul(a.storage, b.storage, { batch, m, n, k, transA: transposeA, transB: transposeB }),
     shape,
   );
   return record('matmul', out, [a, b], (dy) => [

@@ -109,7 +109,8 @@ describe('native backend', { skip }, () => {
               same(
                 be,
                 [randn(batch * m * k), randn(batch * k * n)],
-                (b, [x, y]) => b.matmul(x!, y!, batch, m, n, k, tA, tB),
+                (b, [x, y]) =>
+                  b.matmul(x!, y!, { batch: batch, m: m, n: n, k: k, transA: tA, transB: tB }),
                 `matmul batch ${batch} m ${m} n ${n} k ${k}`,
               );
             }
@@ -122,16 +123,14 @@ describe('native backend', { skip }, () => {
             [3, 0, 5],
           ] as const) {
             const out = be.read(
-              be.matmul(
-                be.write(randn(m * k), 'float32'),
-                be.write(randn(k * n), 'float32'),
-                1,
-                m,
-                n,
-                k,
-                false,
-                false,
-              ),
+              be.matmul(be.write(randn(m * k), 'float32'), be.write(randn(k * n), 'float32'), {
+                batch: 1,
+                m: m,
+                n: n,
+                k: k,
+                transA: false,
+                transB: false,
+              }),
             );
             assert.deepEqual(Array.from(out), new Array(m * n).fill(0));
           }
@@ -176,7 +175,7 @@ describe('native backend', { skip }, () => {
                 [x, w, bias, res],
                 (b, [xs, ws, bs, rs]) => {
                   const r = withRes ? rs! : null;
-                  const fused = b.conv2dBiasRelu?.(xs!, ws!, bs!, c, relu, r);
+                  const fused = b.conv2dFused?.(xs!, ws!, c, { bias: bs!, relu, residual: r });
                   if (b === be && !(withRes && declines)) {
                     assert.ok(fused, `${name}: the fused kernel ran`);
                   }

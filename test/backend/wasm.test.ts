@@ -124,7 +124,8 @@ describe('wasm backend', () => {
                 same(
                   be,
                   [randn(batch * m * k), randn(batch * k * n)],
-                  (b, [x, y]) => b.matmul(x!, y!, batch, m, n, k, tA, tB),
+                  (b, [x, y]) =>
+                    b.matmul(x!, y!, { batch: batch, m: m, n: n, k: k, transA: tA, transB: tB }),
                   `matmul batch ${batch} m ${m} n ${n} k ${k}`,
                 );
               }
@@ -138,16 +139,14 @@ describe('wasm backend', () => {
               [3, 0, 5],
             ] as const) {
               const out = be.read(
-                be.matmul(
-                  be.write(randn(m * k), 'float32'),
-                  be.write(randn(k * n), 'float32'),
-                  1,
-                  m,
-                  n,
-                  k,
-                  false,
-                  false,
-                ),
+                be.matmul(be.write(randn(m * k), 'float32'), be.write(randn(k * n), 'float32'), {
+                  batch: 1,
+                  m: m,
+                  n: n,
+                  k: k,
+                  transA: false,
+                  transB: false,
+                }),
               );
               assert.deepEqual(Array.from(out), new Array(m * n).fill(0));
             }
@@ -209,7 +208,8 @@ describe('wasm backend', () => {
           same(
             small,
             [randn(5 * 200 * 300), randn(5 * 300 * 250)],
-            (b, [p, q]) => b.matmul(p!, q!, 5, 200, 250, 300, false, true),
+            (b, [p, q]) =>
+              b.matmul(p!, q!, { batch: 5, m: 200, n: 250, k: 300, transA: false, transB: true }),
             'small heap: matmul',
           );
         });
@@ -218,13 +218,15 @@ describe('wasm backend', () => {
           same(
             be,
             [randn(600 * 700), randn(700 * 500)],
-            (b, [x, y]) => b.matmul(x!, y!, 1, 600, 500, 700, false, false),
+            (b, [x, y]) =>
+              b.matmul(x!, y!, { batch: 1, m: 600, n: 500, k: 700, transA: false, transB: false }),
             'large',
           );
           same(
             be,
             [randn(15), randn(20)],
-            (b, [x, y]) => b.matmul(x!, y!, 1, 3, 4, 5, false, false),
+            (b, [x, y]) =>
+              b.matmul(x!, y!, { batch: 1, m: 3, n: 4, k: 5, transA: false, transB: false }),
             'small after large',
           );
         });

@@ -2,7 +2,7 @@
  * Issue #17, item 2: nothing a user can pass to a convolution, a pool or setThreads may end or
  * hang the process, on any backend.
  *
- * - A kernel with a zero dimension is a ShapeError at the op (conv2d, conv2dBias, conv2dBiasRelu,
+ * - A kernel with a zero dimension is a ShapeError at the op (conv2d, conv2dBias, conv2dFused,
  *   grouped, depthwise, transposed) on every backend; before, the native addon aborted the
  *   process (dnnl::error escaping into std::terminate) and js/wasm made up a shape of zeros.
  * - An empty batch gives an empty result of the right shape, forward and backward.
@@ -23,7 +23,7 @@ import { loadNativeAddon } from '../../src/backend/native/native_addon.js';
 import type { NativeBackend } from '../../src/backend/native/native_backend.js';
 import { backendByName } from '../../src/backend/registry.js';
 import * as rc from '../../src/index.js';
-import { conv2dBias, conv2dBiasRelu } from '../../src/ops/conv.js';
+import { conv2dBias, conv2dFused } from '../../src/ops/conv.js';
 import { withBackend } from '../helpers.js';
 import { describeChild, runChild } from './child.js';
 
@@ -73,12 +73,13 @@ const zeroKernelCases: [string, () => unknown, RegExp][] = [
     /conv2dBias: .*kh = 0/,
   ],
   [
-    'conv2dBiasRelu',
+    'conv2dFused',
     () =>
-      conv2dBiasRelu(rc.randn([1, 5, 5, 1]), rc.zeros([3, 0, 1, 2]), rc.zeros([2]), {
+      conv2dFused(rc.randn([1, 5, 5, 1]), rc.zeros([3, 0, 1, 2]), {
+        bias: rc.zeros([2]),
         relu: true,
       }),
-    /conv2dBiasRelu: .*kw = 0/,
+    /conv2dFused: .*kw = 0/,
   ],
 ];
 

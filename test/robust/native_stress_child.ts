@@ -2,7 +2,7 @@
  * A randomized stress of the native addon, run as its own process (a memory corruption ends
  * the process, not the test runner): convolutions forward and backward with random geometries
  * (strides, dilation, padding, groups, depthwise, transposed, the fused conv2dBias and
- * conv2dBiasRelu paths with a residual), pooling forward and backward, GEMM, the Adam step and
+ * conv2dFused paths with a residual), pooling forward and backward, GEMM, the Adam step and
  * activation gradients, on thread counts changed at random. Every result is compared with the
  * js backend's; any mismatch exits 1 with the case.
  *
@@ -14,7 +14,7 @@
  */
 import { backendByName } from '../../src/backend/registry.js';
 import * as rc from '../../src/index.js';
-import { conv2dBias, conv2dBiasRelu } from '../../src/ops/conv.js';
+import { conv2dBias, conv2dFused } from '../../src/ops/conv.js';
 
 const seconds = Number(process.argv[2] ?? 3);
 const rng = new rc.Random(Number(process.argv[3] ?? 1));
@@ -198,9 +198,9 @@ const cases: [string, Case][] = [
       const inputs = [{ shape }, { shape: k }, { shape: [outC] }];
       if (residual) inputs.push({ shape: probe.shape });
       check(
-        `conv2dBiasRelu x ${shape} k ${k} ${padding} relu ${relu} residual ${residual}`,
+        `conv2dFused x ${shape} k ${k} ${padding} relu ${relu} residual ${residual}`,
         both(inputs, (x, kk, b, r) =>
-          conv2dBiasRelu(x!, kk!, b!, { padding, relu, ...(r ? { residual: r } : {}) }),
+          conv2dFused(x!, kk!, { bias: b!, padding, relu, ...(r ? { residual: r } : {}) }),
         ),
       );
       check(

@@ -11,6 +11,7 @@ import type {
   BinaryOp,
   ConvInfo,
   DType,
+  MatmulInfo,
   PoolInfo,
   ReduceOp,
   Storage,
@@ -153,18 +154,9 @@ export class JsBackend implements Backend {
     return this.wrap(out);
   }
 
-  matmul(
-    a: Storage,
-    b: Storage,
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-  ): Storage {
-    const out = this.f(batch * m * n);
-    mm.matmul(this.v(a), this.v(b), batch, m, n, k, transA, transB, out);
+  matmul(a: Storage, b: Storage, info: MatmulInfo): Storage {
+    const out = this.f(info.batch * info.m * info.n);
+    mm.matmul(this.v(a), this.v(b), info, out);
     return this.wrap(out);
   }
 

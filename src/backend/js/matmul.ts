@@ -1,17 +1,9 @@
 /** Reference batched matrix product: C[b] = op(A[b]) · op(B[b]), row-major. */
+import type { MatmulInfo } from '../backend.js';
 import type { FloatArray, NumArray } from './arrays.js';
 
-export function matmul(
-  a: NumArray,
-  b: NumArray,
-  batch: number,
-  m: number,
-  n: number,
-  k: number,
-  transA: boolean,
-  transB: boolean,
-  out: FloatArray,
-): void {
+export function matmul(a: NumArray, b: NumArray, info: MatmulInfo, out: FloatArray): void {
+  const { batch, m, n, k, transA, transB } = info;
   for (let bi = 0; bi < batch; bi++) {
     const ao = bi * m * k;
     const bo = bi * k * n;

@@ -27,8 +27,10 @@ import type {
   ActivationGradOp,
   AdamScalars,
   BinaryOp,
+  ConvFusion,
   ConvInfo,
   DType,
+  MatmulInfo,
   PoolInfo,
   ReduceOp,
   Storage,
@@ -202,7 +204,7 @@ export class NativeBackend extends JsBackend {
     forward: string;
     backwardData: string;
     backwardWeights: string;
-    /** conv2dBiasRelu with a residual and ReLU ('none': it declines, the ops run apart). */
+    /** conv2dFused with a residual and ReLU ('none': it declines, the ops run apart). */
     fusedResidual: string;
   } {
     return this.addon.convImpl(this.conv(info));
@@ -384,20 +386,10 @@ export class NativeBackend extends JsBackend {
     return super.reduce(op, x, shape, axes);
   }
 
-  override matmul(
-    a: Storage,
-    b: Storage,
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-  ): Storage {
+  override matmul(a: Storage, b: Storage, info: MatmulInfo): Storage {
+    const { batch, m, n, k, transA, transB } = info;
     const [av, bv] = [this.f32(a), this.f32(b)];
-    if (!av || !bv || batch * m * n * k === 0) {
-      return super.matmul(a, b, batch, m, n, k, transA, transB);
-    }
+    if (!av || !bv || batch * m * n * k === 0) return super.matmul(a, b, info);
     const out = this.out(batch * m * n);
     this.addon.matmul(av, bv, out, batch, m, n, k, transA, transB);
     return this.wrap(out);
@@ -417,14 +409,8 @@ export class NativeBackend extends JsBackend {
    * conv2d + bias (+ residual) (+ ReLU) in one oneDNN primitive, applied as outputs are written
    * (the residual is copied into the output first: oneDNN adds what the output holds).
    */
-  conv2dBiasRelu(
-    x: Storage,
-    w: Storage,
-    bias: Storage,
-    c: ConvInfo,
-    relu: boolean,
-    residual: Storage | null = null,
-  ): Storage | null {
+  conv2dFused(x: Storage, w: Storage, c: ConvInfo, fused: ConvFusion): Storage | null {
+    const { bias, residual = null, relu = false } = fused;
     const [xv, wv, bv] = [this.f32(x), this.f32(w), this.f32(bias)];
     const rv = residual ? this.f32(residual) : null;
     const size = c.batch * c.outH * c.outW * c.outC;

@@ -42,6 +42,7 @@ import type {
   BinaryOp,
   ConvInfo,
   DType,
+  MatmulInfo,
   PoolInfo,
   ReduceOp,
   Storage,
@@ -1002,16 +1003,8 @@ export class WasmBackend extends JsBackend {
     return this.wrap(out);
   }
 
-  override matmul(
-    a: Storage,
-    b: Storage,
-    batch: number,
-    m: number,
-    n: number,
-    k: number,
-    transA: boolean,
-    transB: boolean,
-  ): Storage {
+  override matmul(a: Storage, b: Storage, info: MatmulInfo): Storage {
+    const { batch, m, n, k, transA, transB } = info;
     const [aMat, bMat, cMat] = [m * k, k * n, m * n];
     const threads = this.threadsFor(2 * batch * m * n * k, Math.max(batch, m, n));
     // Element strides of A and B (row, column) for gemm.
@@ -1071,7 +1064,7 @@ export class WasmBackend extends JsBackend {
         this.parallel(tasks);
       }
     });
-    return r ?? super.matmul(a, b, batch, m, n, k, transA, transB);
+    return r ?? super.matmul(a, b, info);
   }
 
   /**
