@@ -6,7 +6,7 @@
 
 namespace rc {
 
-/** ConvInfo's fields, in the order native_backend.ts writes them. */
+/** ConvInfo's fields in the order src/backend/shared/geometry.ts packs them (a test checks). */
 struct Geo {
   int64_t batch, inH, inW, inC, outH, outW, outC, kh, kw, strideH, strideW, dilationH, dilationW,
       padTop, padLeft, padBottom, padRight, groups;

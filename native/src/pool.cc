@@ -18,15 +18,15 @@
 
 namespace rc {
 
-/** PoolInfo's fields, in the order native_backend.ts writes them. */
+/** PoolInfo's fields in the order src/backend/shared/geometry.ts packs them (a test checks). */
 struct PoolGeo {
-  int64_t batch, inH, inW, C, outH, outW, kh, kw, strideH, strideW, padTop, padLeft;
+  int64_t batch, inH, inW, channels, outH, outW, kh, kw, strideH, strideW, padTop, padLeft;
 };
 
 static PoolGeo readPool(const Napi::Value &v) {
   const int32_t *g = ints(v, 12, "pool geometry");
   PoolGeo p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11]};
-  if (p.strideH < 1 || p.strideW < 1 || p.kh < 1 || p.kw < 1 || p.batch < 0 || p.inH < 0 || p.inW < 0 || p.C < 0 ||
+  if (p.strideH < 1 || p.strideW < 1 || p.kh < 1 || p.kw < 1 || p.batch < 0 || p.inH < 0 || p.inW < 0 || p.channels < 0 ||
       p.outH < 0 || p.outW < 0)
     throw Napi::RangeError::New(v.Env(), "invalid pool geometry");
   return p;
@@ -106,7 +106,7 @@ static inline void argMax(const PoolGeo &p, const float *__restrict x, const flo
     __builtin_memcpy(best, &bl, CC * 4);
     __builtin_memcpy(arg, &al, CC * 4);
   } else {
-    const int64_t C = p.C;
+    const int64_t C = p.channels;
     for (int64_t c = 0; c < C; c++) {
       best[c] = -std::numeric_limits<float>::infinity();
       arg[c] = -1;
@@ -145,7 +145,7 @@ static inline void maxShare(int64_t C, float *__restrict o, const int32_t *__res
 template <int CC>
 RC_CLONES static void poolRows(const PoolGeo &p, const float *__restrict x, float *__restrict y, int64_t r0, int64_t r1,
                                int mode) {
-  const int64_t C = CC > 0 ? CC : p.C;
+  const int64_t C = CC > 0 ? CC : p.channels;
   const float *xEnd = x + p.batch * p.inH * p.inW * C;
   std::vector<double> accStore(C);
   double *__restrict acc = accStore.data();
@@ -212,7 +212,7 @@ RC_CLONES static void poolRows(const PoolGeo &p, const float *__restrict x, floa
 template <int CC>
 RC_CLONES static void poolBackwardRows(const PoolGeo &p, const float *__restrict x, const float *__restrict dy,
                                        float *__restrict dx, int64_t r0, int64_t r1, int mode) {
-  const int64_t C = CC > 0 ? CC : p.C;
+  const int64_t C = CC > 0 ? CC : p.channels;
   std::vector<float> bestStore(C);
   std::vector<int32_t> argStore(C);
   std::vector<double> shareStore(C);
@@ -257,7 +257,7 @@ RC_CLONES static void poolBackwardRows(const PoolGeo &p, const float *__restrict
 template <int CC>
 RC_CLONES static void poolBackwardDisjointRows(const PoolGeo &p, const float *__restrict x, const float *__restrict dy,
                                                float *__restrict dx, int64_t r0, int64_t r1, int mode) {
-  const int64_t C = CC > 0 ? CC : p.C;
+  const int64_t C = CC > 0 ? CC : p.channels;
   const int64_t rowLen = p.inW * C;
   // Per input column: its window's output column (-1: none) and its place in that window's
   // real columns; per output column, the window's real width. (No divisions per pixel.)
@@ -324,7 +324,7 @@ RC_CLONES static void poolBackwardDisjointRows(const PoolGeo &p, const float *__
   }
 }
 
-static int64_t grainRows(const PoolGeo &p) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.outW * p.C)); }
+static int64_t grainRows(const PoolGeo &p) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.outW * p.channels)); }
 
 /** Calls f<CC>() with CC the channel count where it has an instantiation, else f<0>(). */
 template <class F>
@@ -345,9 +345,9 @@ static void byChannels(int64_t C, const F &f) {
 static Napi::Value Pool(const Napi::CallbackInfo &info) {
   const int mode = int(integer(info[0], "mode"));
   const PoolGeo p = readPool(info[3]);
-  const float *x = floats(info[1], size_t(p.batch * p.inH * p.inW * p.C), "x");
-  float *y = floats(info[2], size_t(p.batch * p.outH * p.outW * p.C), "y");
-  byChannels(p.C, [&](auto cc) {
+  const float *x = floats(info[1], size_t(p.batch * p.inH * p.inW * p.channels), "x");
+  float *y = floats(info[2], size_t(p.batch * p.outH * p.outW * p.channels), "y");
+  byChannels(p.channels, [&](auto cc) {
     parallelFor(p.batch * p.outH, grainRows(p),
                 [&](int64_t r0, int64_t r1) { poolRows<decltype(cc)::value>(p, x, y, r0, r1, mode); });
   });
@@ -362,18 +362,18 @@ static Napi::Value Pool(const Napi::CallbackInfo &info) {
 static Napi::Value PoolBackward(const Napi::CallbackInfo &info) {
   const int mode = int(integer(info[0], "mode"));
   const PoolGeo p = readPool(info[4]);
-  const size_t inSize = size_t(p.batch * p.inH * p.inW * p.C);
+  const size_t inSize = size_t(p.batch * p.inH * p.inW * p.channels);
   const float *x = mode == 0 ? floats(info[1], inSize, "x") : nullptr;
-  const float *dy = floats(info[2], size_t(p.batch * p.outH * p.outW * p.C), "dy");
+  const float *dy = floats(info[2], size_t(p.batch * p.outH * p.outW * p.channels), "dy");
   float *dx = floats(info[3], inSize, "dx");
-  byChannels(p.C, [&](auto cc) {
+  byChannels(p.channels, [&](auto cc) {
     constexpr int CC = decltype(cc)::value;
     if (disjoint(p)) {
-      const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.inW * p.C));
+      const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, p.inW * p.channels));
       parallelFor(p.batch * p.inH, grain,
                   [&](int64_t r0, int64_t r1) { poolBackwardDisjointRows<CC>(p, x, dy, dx, r0, r1, mode); });
     } else {
-      const int64_t perImage = std::max<int64_t>(1, p.inH * p.inW * p.C);
+      const int64_t perImage = std::max<int64_t>(1, p.inH * p.inW * p.channels);
       parallelFor(p.batch, std::max<int64_t>(1, 16384 / perImage), [&](int64_t b0, int64_t b1) {
         poolBackwardRows<CC>(p, x, dy, dx, b0 * p.outH, b1 * p.outH, mode);
       });

@@ -14,7 +14,7 @@
 import { BackendError } from '../util/errors.js';
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/js_backend.js';
-import { checkThreadCount, hardwareThreads } from './wasm/thread_pool.js';
+import { checkThreadCount, hardwareThreads } from './shared/threads.js';
 import { WasmBackend, wasmSupported } from './wasm/wasm_backend.js';
 
 const factories = new Map<string, () => Backend>([

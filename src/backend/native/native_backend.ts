@@ -10,7 +10,7 @@
  * - Pooling, batch normalization, the common elementwise ops, sums and the Adam step are plain
  *   C++ loops (vectorized, split over threads), with the reference's semantics.
  * - Tiny tensors, int32 tensors and the remaining ops take the single-loop JS paths of
- *   ../wasm/fast_js.ts, then the reference kernels.
+ *   ../shared/fast_js.ts, then the reference kernels.
  *
  * Storage: a Float32Array per tensor, as on the js backend; the addon reads and writes those
  * arrays in place, so no call copies its operands. Inside a step scope (fit, trainOnBatch,
@@ -38,8 +38,10 @@ import type {
 } from '../backend.js';
 import type { NumArray } from '../js/arrays.js';
 import { JsBackend, JsStorage } from '../js/js_backend.js';
-import * as fast from '../wasm/fast_js.js';
-import { checkThreadCount } from '../wasm/thread_pool.js';
+import * as fast from '../shared/fast_js.js';
+import { CONV_FIELDS, POOL_FIELDS, packConv, packPool } from '../shared/geometry.js';
+import { freedTensorError, ScopeTracker } from '../shared/scopes.js';
+import { checkThreadCount } from '../shared/threads.js';
 import type { NativeAddon } from './native_addon.js';
 
 /** Memory-bound kernels go to the addon from this many elements; below, a JS loop is as fast. */
@@ -72,44 +74,6 @@ const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   equal: 6,
   greater: 7,
 };
-
-/** ConvInfo's fields in the order of Geo in native/src/conv.cc. */
-const CONV_FIELDS = [
-  'batch',
-  'inH',
-  'inW',
-  'inC',
-  'outH',
-  'outW',
-  'outC',
-  'kh',
-  'kw',
-  'strideH',
-  'strideW',
-  'dilationH',
-  'dilationW',
-  'padTop',
-  'padLeft',
-  'padBottom',
-  'padRight',
-  'groups',
-] as const;
-
-/** PoolInfo's fields in the order of PoolGeo in native/src/pool.cc. */
-const POOL_FIELDS = [
-  'batch',
-  'inH',
-  'inW',
-  'channels',
-  'outH',
-  'outW',
-  'kh',
-  'kw',
-  'strideH',
-  'strideW',
-  'padTop',
-  'padLeft',
-] as const;
 
 const MAX_POOL = 0;
 const AVG_POOL = 1;
@@ -173,7 +137,7 @@ export class NativeBackend extends JsBackend {
   /** Lengths asked for since the outermost scope last ended: the pool keeps only these. */
   private readonly wanted = new Set<number>();
   /** Storages made inside each open scope, innermost last. */
-  private readonly scopes: NativeStorage[][] = [];
+  private readonly scopes = new ScopeTracker<NativeStorage>();
 
   /** The addon's functions, each turning an error it throws into a BackendError naming it. */
   private readonly addon: NativeAddon;
@@ -215,7 +179,7 @@ export class NativeBackend extends JsBackend {
   /** A pooled array of this length, or null. */
   private take(size: number): Float32Array | null {
     if (size < POOL_MIN_FLOATS) return null;
-    if (this.scopes.length > 0) this.wanted.add(size);
+    if (this.scopes.depth > 0) this.wanted.add(size);
     const a = this.spare.get(size)?.pop();
     if (!a) return null;
     this.pooledBytes -= a.byteLength;
@@ -235,17 +199,12 @@ export class NativeBackend extends JsBackend {
   protected override wrap(values: NumArray, dtype: DType = 'float32'): Storage {
     if (dtype !== 'float32' || !(values instanceof Float32Array)) return super.wrap(values, dtype);
     const s = new NativeStorage(this, values, dtype);
-    this.scopes.at(-1)?.push(s);
+    this.scopes.record(s);
     return s;
   }
 
   protected override v(s: Storage): NumArray {
-    if (s instanceof NativeStorage && s.freed) {
-      throw new BackendError(
-        'This tensor was freed at the end of the training step that made it (fit, trainOnBatch, evaluate and predict free ' +
-          'their intermediate tensors). Keep values past a step with dataSync() or clone().',
-      );
-    }
+    if (s instanceof NativeStorage && s.freed) throw freedTensorError();
     return super.v(s);
   }
 
@@ -262,7 +221,7 @@ export class NativeBackend extends JsBackend {
 
   /** Starts recording the tensors made from now on (see endScope). Scopes nest. */
   beginScope(): void {
-    this.scopes.push([]);
+    this.scopes.begin();
   }
 
   /**
@@ -270,14 +229,8 @@ export class NativeBackend extends JsBackend {
    * returns those that are (they pass to the enclosing scope, if any).
    */
   endScope(keep: Set<Storage>): Storage[] {
-    const made = this.scopes.pop() ?? [];
-    const kept: NativeStorage[] = [];
-    for (const s of made) {
-      if (keep.has(s)) kept.push(s);
-      else this.freeStorage(s);
-    }
-    this.scopes.at(-1)?.push(...kept);
-    if (this.scopes.length === 0) {
+    const kept = this.scopes.end(keep, (s) => this.freeStorage(s));
+    if (this.scopes.depth === 0) {
       // Keep the lengths this step asked for; the rest of the pool goes to the collector.
       for (const [size, list] of this.spare) {
         if (!this.wanted.has(size)) {
@@ -292,10 +245,7 @@ export class NativeBackend extends JsBackend {
 
   /** Takes a storage out of the open scopes: no scope frees it; the collector does. */
   persist(s: Storage): void {
-    for (const list of this.scopes) {
-      const i = list.indexOf(s as NativeStorage);
-      if (i >= 0) list.splice(i, 1);
-    }
+    this.scopes.persist(s as NativeStorage);
   }
 
   /** Frees storages now (ones a training step replaced); others' storages are ignored. */
@@ -316,15 +266,11 @@ export class NativeBackend extends JsBackend {
   }
 
   private conv(c: ConvInfo): Int32Array {
-    const g = this.convGeo;
-    for (let i = 0; i < CONV_FIELDS.length; i++) g[i] = c[CONV_FIELDS[i]!];
-    return g;
+    return packConv(c, this.convGeo);
   }
 
   private poolGeometry(p: PoolInfo): Int32Array {
-    const g = this.poolGeo;
-    for (let i = 0; i < POOL_FIELDS.length; i++) g[i] = p[POOL_FIELDS[i]!];
-    return g;
+    return packPool(p, this.poolGeo);
   }
 
   override unary(op: UnaryOp, x: Storage): Storage {

@@ -16,7 +16,7 @@
  * arrays, and each kernel copies its inputs into scratch blocks and its output back out; the
  * memory-bound kernels then pay for the copies only from WASM_MIN_ELEMENTS outputs on, and
  * otherwise (or for the broadcasts, ops and dtypes the wasm kernels do not cover) take the
- * single-loop JS paths of fast_js.ts, then the reference.
+ * single-loop JS paths of shared/fast_js.ts, then the reference.
  * Results: GEMM and convolutions sum in another order than the reference (float32 differences
  * of ~1e-7 relative); elementwise ops, sums and pooling are bit-identical; tanh is a rational
  * approximation within 1e-6.
@@ -50,7 +50,10 @@ import type {
 } from '../backend.js';
 import type { NumArray } from '../js/arrays.js';
 import { JsBackend, JsStorage } from '../js/js_backend.js';
-import * as fast from './fast_js.js';
+import * as fast from '../shared/fast_js.js';
+import { CONV_FIELDS, POOL_FIELDS, packConv, packPool } from '../shared/geometry.js';
+import { freedTensorError, ScopeTracker } from '../shared/scopes.js';
+import { checkThreadCount } from '../shared/threads.js';
 import { Heap } from './heap.js';
 import {
   KERNELS_RELAXED_BASE64,
@@ -58,12 +61,7 @@ import {
   KERNELS_SIMD_BASE64,
   KERNELS_SIMD_SHARED_BASE64,
 } from './kernels_wasm.generated.js';
-import {
-  checkThreadCount,
-  sharedMemorySupported,
-  ThreadPool,
-  type ThreadTask,
-} from './thread_pool.js';
+import { sharedMemorySupported, ThreadPool, type ThreadTask } from './thread_pool.js';
 
 /** The kernel module's exports (src/backend/wasm/assembly/index.ts). Addresses are bytes. */
 interface Kernels {
@@ -302,42 +300,6 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   tanh: 6,
 };
 
-/** The PoolInfo fields in the order of PoolGeo in assembly/pool.ts. */
-const POOL_FIELDS = [
-  'batch',
-  'inH',
-  'inW',
-  'channels',
-  'outH',
-  'outW',
-  'kh',
-  'kw',
-  'strideH',
-  'strideW',
-  'padTop',
-  'padLeft',
-] as const;
-
-/** The ConvInfo fields in the order of ConvGeo in assembly/conv.ts. */
-const CONV_FIELDS = [
-  'batch',
-  'inH',
-  'inW',
-  'inC',
-  'outH',
-  'outW',
-  'outC',
-  'kh',
-  'kw',
-  'strideH',
-  'strideW',
-  'dilationH',
-  'dilationW',
-  'padTop',
-  'padLeft',
-  'groups',
-] as const;
-
 /** Where a wasm backend's time went between startProfile() and stopProfile(). */
 export interface WasmProfile {
   /** Milliseconds copying values between JS arrays and wasm memory (both ways). */
@@ -393,8 +355,8 @@ export class WasmBackend extends JsBackend {
   private readonly blocks = new WeakMap<ArrayBufferView, Block>();
   /** Frees the block of a view the program no longer reaches. */
   private readonly finalizer: FinalizationRegistry<Block>;
-  /** Storages made inside each open scope (beginScope), innermost last. */
-  private readonly scopes: WasmStorage[][] = [];
+  /** Storages made inside each open scope (beginScope). */
+  private readonly scopes = new ScopeTracker<WasmStorage>();
 
   /**
    * variant: force a build (tests); by default the fastest one the engine accepts.
@@ -513,7 +475,7 @@ export class WasmBackend extends JsBackend {
    * which free blocks, only run when the event loop turns).
    */
   protected override allocFloat(size: number): Float32Array {
-    if (this.resident && this.scopes.length > 0) {
+    if (this.resident && this.scopes.depth > 0) {
       const [addr, block] = this.heapAlloc.alloc(size * 4);
       if (addr >= 0) {
         const view = new Float32Array(this.memory.buffer, addr, size);
@@ -531,7 +493,7 @@ export class WasmBackend extends JsBackend {
     if (b && dtype === 'float32') {
       this.blocks.delete(values);
       const s = new WasmStorage(this, values as Float32Array, b[0], b[1]);
-      this.scopes.at(-1)?.push(s);
+      this.scopes.record(s);
       return s;
     }
     if (this.resident && dtype === 'float32' && values instanceof Float32Array) {
@@ -565,12 +527,7 @@ export class WasmBackend extends JsBackend {
   }
 
   protected override v(s: Storage): NumArray {
-    if (s instanceof WasmStorage && s.freed) {
-      throw new BackendError(
-        'This tensor was freed at the end of the training step that made it (fit, trainOnBatch, evaluate and predict free ' +
-          'their intermediate tensors). Keep values past a step with dataSync() or clone().',
-      );
-    }
+    if (s instanceof WasmStorage && s.freed) throw freedTensorError();
     return super.v(s);
   }
 
@@ -584,7 +541,7 @@ export class WasmBackend extends JsBackend {
 
   /** Starts recording the tensors made from now on (see endScope). Scopes nest. */
   beginScope(): void {
-    this.scopes.push([]);
+    this.scopes.begin();
   }
 
   /**
@@ -594,14 +551,8 @@ export class WasmBackend extends JsBackend {
    * the garbage collector's alone.
    */
   endScope(keep: Set<Storage>, detach = false): Storage[] {
-    const made = this.scopes.pop() ?? [];
-    const kept: WasmStorage[] = [];
-    for (const s of made) {
-      if (keep.has(s)) kept.push(s);
-      else this.freeStorage(s);
-    }
-    if (this.scopes.length > 0) this.scopes.at(-1)!.push(...kept);
-    else if (detach) for (const s of kept) this.demote(s);
+    const kept = this.scopes.end(keep, (s) => this.freeStorage(s));
+    if (this.scopes.depth === 0 && detach) for (const s of kept) this.demote(s);
     return kept;
   }
 
@@ -719,7 +670,7 @@ export class WasmBackend extends JsBackend {
   private worthIt(inputs: Storage[], outSize: number): boolean {
     if (!inputs.every((s) => s.dtype === 'float32')) return false;
     const copies =
-      inputs.some((s) => !(s instanceof WasmStorage) || s.addr < 0) || this.scopes.length === 0;
+      inputs.some((s) => !(s instanceof WasmStorage) || s.addr < 0) || this.scopes.depth === 0;
     return outSize >= (copies ? WASM_MIN_ELEMENTS : WASM_MIN_RESIDENT);
   }
 
@@ -916,7 +867,7 @@ export class WasmBackend extends JsBackend {
 
   /** Pool geometry as the i32 fields of PoolGeo (assembly/pool.ts), written at addr. */
   private putPool(addr: number, p: PoolInfo): void {
-    new Int32Array(this.memory.buffer, addr, POOL_FIELDS.length).set(POOL_FIELDS.map((f) => p[f]));
+    packPool(p, new Int32Array(this.memory.buffer, addr, POOL_FIELDS.length));
   }
 
   /** A pooling kernel through wasm (geometry in a scratch block), or null. */
@@ -1094,10 +1045,7 @@ export class WasmBackend extends JsBackend {
       ...Array<number>(perThreadDw ? threads - 1 : 0).fill(outSize * 4),
     ];
     return this.call(inputs, outSize, scratch, ([p0, p1], out, [info, ...rest]) => {
-      const ints = new Int32Array(this.memory.buffer, info!, CONV_FIELDS.length);
-      CONV_FIELDS.forEach((f, i) => {
-        ints[i] = c[f];
-      });
+      packConv(c, new Int32Array(this.memory.buffer, info!, CONV_FIELDS.length));
       const ranges = byImage
         ? split(c.batch, threads).map(([i0, i1]) => [i0 * rowsPerImage, i1 * rowsPerImage] as const)
         : split(rows, threads, 4);

@@ -13,7 +13,7 @@
  * Depthwise convolution (one input channel per group) has its own direct loops, since its
  * GEMMs would be tiny (K = kh·kw, N = depth multiplier).
  *
- * The geometry arrives as 16 i32 values at `info` (see ConvGeo); all pointers are byte
+ * The geometry arrives as 18 i32 values at `info` (see ConvGeo; src/backend/shared/geometry.ts); all pointers are byte
  * addresses into this module's memory, chosen by the JS side.
  */
 import { GEMM_WS_BYTES, gemm } from './gemm';
@@ -36,6 +36,8 @@ class ConvGeo {
   dilationW: i32;
   padTop: i32;
   padLeft: i32;
+  padBottom: i32;
+  padRight: i32;
   groups: i32;
 }
 
