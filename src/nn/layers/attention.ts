@@ -10,16 +10,8 @@ import { concat, reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
-import {
-  type CallOptions,
-  expectInputRank,
-  knownDim,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 import { Conv2D } from './conv.js';
 import { Dense } from './core.js';
 import { buildSublayer, reducedUnits } from './sublayers.js';

@@ -15,16 +15,8 @@ import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
-import {
-  expectInputRank,
-  fmtSymShape,
-  knownDim,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { expectInputRank, fmtSymShape, knownDim, Layer, registerLayer } from '../layer.js';
 
 export interface ConvBaseArgs extends LayerArgs {
   kernelSize: number | [number, number];

@@ -8,16 +8,8 @@ import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
 import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
-import {
-  type CallOptions,
-  fmtSymShape,
-  knownDim,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { fmtSymShape, knownDim, Layer, registerLayer } from '../layer.js';
 
 /** The start of a functional model: it passes its input through. Made by rc.Input(). */
 export class InputLayer extends Layer {

@@ -4,16 +4,8 @@ import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
-import {
-  type CallOptions,
-  expectInputRank,
-  knownDim,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 import { Conv2D } from './conv.js';
 import { BatchNormalization } from './normalization.js';
 import { buildSublayer } from './sublayers.js';

@@ -4,14 +4,8 @@ import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { normalizeAxis } from '../../util/shape.js';
-import {
-  fmtSymShape,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { fmtSymShape, Layer, registerLayer } from '../layer.js';
 
 function asList(layer: Layer, inputs: Shape | Shape[]): Shape[] {
   if (!Array.isArray(inputs[0])) {

@@ -5,16 +5,8 @@ import { batchNorm, type LRNOptions, localResponseNorm, moments } from '../../op
 import { expectFiniteNumber } from '../../ops/util.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
-import {
-  type CallOptions,
-  expectInputRank,
-  knownDim,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 
 export interface BatchNormalizationArgs extends LayerArgs {
   /** Weight of the old value in the moving averages (Keras: 0.99; PyTorch's momentum 0.1 is 0.9 here). */

@@ -7,15 +7,13 @@ import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
 import type { Initializer, InitializerName } from '../initializers.js';
+import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
 import {
   expectInputRank,
   fmtSymShape,
   knownDim,
   Layer,
-  type LayerArgs,
-  type LayerConfig,
   registerLayer,
-  type Shape,
   uniqueName,
 } from '../layer.js';
 import { convCommon } from './conv.js';

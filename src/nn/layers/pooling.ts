@@ -11,15 +11,8 @@ import { broadcastTo, pad, reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
-import {
-  expectInputRank,
-  fmtSymShape,
-  Layer,
-  type LayerArgs,
-  type LayerConfig,
-  registerLayer,
-  type Shape,
-} from '../layer.js';
+import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
+import { expectInputRank, fmtSymShape, Layer, registerLayer } from '../layer.js';
 
 export interface Pooling2DArgs extends LayerArgs {
   poolSize?: number | [number, number];
