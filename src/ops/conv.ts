@@ -20,13 +20,25 @@ export interface Conv2DOptions {
   groups?: number;
 }
 
-function convOp(x: Tensor, info: ConvInfo, w: Tensor, outShape: number[], name: string): Tensor {
-  const out = wrap(be().conv2d(x.storage, w.storage, info), outShape);
-  // Each gradient only where it is needed: the input of a network's first layer needs none.
-  return record(name, out, [x, w], (dy) => [
+/**
+ * dL/dx and dL/dw of conv2d(x, w) from dL/dy: the input and filter gradients, each only where
+ * it is needed (the input of a network's first layer needs none).
+ */
+function convGrads(
+  x: Tensor,
+  w: Tensor,
+  info: ConvInfo,
+  dy: Tensor,
+): [Tensor | null, Tensor | null] {
+  return [
     needsGrad(x) ? wrap(be().conv2dBackwardInput(dy.storage, w.storage, info), x.shape) : null,
     needsGrad(w) ? wrap(be().conv2dBackwardFilter(x.storage, dy.storage, info), w.shape) : null,
-  ]);
+  ];
+}
+
+function convOp(x: Tensor, info: ConvInfo, w: Tensor, outShape: number[], name: string): Tensor {
+  const out = wrap(be().conv2d(x.storage, w.storage, info), outShape);
+  return record(name, out, [x, w], (dy) => convGrads(x, w, info, dy));
 }
 
 /** The kernel's axes as each op lays them out, for messages. */
@@ -82,10 +94,7 @@ export function conv2dBias(
   const shape = [info.batch, info.outH, info.outW, info.outC];
   const y = convPlusBias(x, kernel, bias, info, shape);
   return record('conv2dBias', wrap(y, shape), [x, kernel, bias], (dy) => [
-    needsGrad(x) ? wrap(be().conv2dBackwardInput(dy.storage, kernel.storage, info), x.shape) : null,
-    needsGrad(kernel)
-      ? wrap(be().conv2dBackwardFilter(x.storage, dy.storage, info), kernel.shape)
-      : null,
+    ...convGrads(x, kernel, info, dy),
     needsGrad(bias) ? sumTo(dy, bias.shape) : null,
   ]);
 }
