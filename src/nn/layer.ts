@@ -115,6 +115,11 @@ export function layerFromConfig(spec: { className: string; config: LayerConfig }
 export abstract class Layer {
   /** The class name used in configs and summaries; each subclass sets it. */
   static className = 'Layer';
+  /**
+   * Constructor arguments that getConfig copies from the fields of the same name (a subclass
+   * lists its own; its parents' come first). A layer whose config needs more overrides getConfig.
+   */
+  static configFields: readonly string[] = [];
   name: string;
   trainable: boolean;
   built = false;
@@ -185,6 +190,12 @@ export abstract class Layer {
     const c: LayerConfig = { name: this.name, trainable: this.trainable };
     if (this.inputShape) c.inputShape = this.inputShape;
     if (this.batchSize !== undefined) c.batchSize = this.batchSize;
+    // Each class's configFields, the base class's first: fields named as the arguments.
+    const chain: (typeof Layer)[] = [];
+    for (let k = this.constructor as typeof Layer; k !== Layer; k = Object.getPrototypeOf(k))
+      if (Object.hasOwn(k, 'configFields')) chain.unshift(k);
+    const self = this as unknown as Record<string, unknown>;
+    for (const k of chain) for (const f of k.configFields) c[f] = self[f];
     return c;
   }
 

@@ -10,7 +10,7 @@ import { concat, reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
-import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import type { CallOptions, LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 import { Conv2D } from './conv.js';
 import { Dense } from './core.js';
@@ -55,6 +55,7 @@ export interface SqueezeExciteArgs extends LayerArgs {
  */
 export class SqueezeExcite extends Layer {
   static override className = 'SqueezeExcite';
+  static override configFields = ['ratio'];
   readonly ratio: number;
   reduce: Dense | null = null;
   expand: Dense | null = null;
@@ -95,10 +96,6 @@ export class SqueezeExcite extends Layer {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
     return [...s];
   }
-
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), ratio: this.ratio };
-  }
 }
 
 export interface CBAMArgs extends LayerArgs {
@@ -129,6 +126,7 @@ export interface CBAMArgs extends LayerArgs {
  */
 export class CBAM extends Layer {
   static override className = 'CBAM';
+  static override configFields = ['ratio', 'kernelSize', 'useBias'];
   readonly ratio: number;
   readonly kernelSize: [number, number];
   readonly useBias: boolean;
@@ -182,15 +180,6 @@ export class CBAM extends Layer {
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
     return [...s];
-  }
-
-  override getConfig(): LayerConfig {
-    return {
-      ...super.getConfig(),
-      ratio: this.ratio,
-      kernelSize: this.kernelSize,
-      useBias: this.useBias,
-    };
   }
 }
 

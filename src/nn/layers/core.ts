@@ -148,6 +148,7 @@ export interface ReshapeArgs extends LayerArgs {
 /** Reshapes each example (the batch axis stays). */
 export class Reshape extends Layer {
   static override className = 'Reshape';
+  static override configFields = ['targetShape'];
   readonly targetShape: number[];
   constructor(args: ReshapeArgs) {
     super(args);
@@ -187,14 +188,12 @@ export class Reshape extends Layer {
     }
     return [s[0] ?? null, ...out];
   }
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), targetShape: this.targetShape };
-  }
 }
 
 /** Applies a named activation function. */
 export class Activation extends Layer {
   static override className = 'Activation';
+  static override configFields = ['activation'];
   readonly activation: ActivationName;
   constructor(args: LayerArgs & { activation: ActivationName }) {
     super(args);
@@ -211,9 +210,6 @@ export class Activation extends Layer {
   }
   computeOutputShape(s: Shape): Shape {
     return s;
-  }
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), activation: this.activation };
   }
 }
 

@@ -4,7 +4,7 @@ import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import { type ActivationName, getActivation } from '../activation_fns.js';
-import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import type { CallOptions, LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 import { Conv2D } from './conv.js';
 import { BatchNormalization } from './normalization.js';
@@ -62,6 +62,16 @@ interface ConvUnit {
  */
 export class InceptionModule extends Layer {
   static override className = 'InceptionModule';
+  static override configFields = [
+    'filters1x1',
+    'filters3x3Reduce',
+    'filters3x3',
+    'filters5x5Reduce',
+    'filters5x5',
+    'poolProjection',
+    'activation',
+    'batchNorm',
+  ];
   readonly filters1x1: number;
   readonly filters3x3Reduce: number;
   readonly filters3x3: number;
@@ -171,20 +181,6 @@ export class InceptionModule extends Layer {
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
     return [s[0] ?? null, s[1] ?? null, s[2] ?? null, this.outputChannels];
-  }
-
-  override getConfig(): LayerConfig {
-    return {
-      ...super.getConfig(),
-      filters1x1: this.filters1x1,
-      filters3x3Reduce: this.filters3x3Reduce,
-      filters3x3: this.filters3x3,
-      filters5x5Reduce: this.filters5x5Reduce,
-      filters5x5: this.filters5x5,
-      poolProjection: this.poolProjection,
-      activation: this.activation,
-      batchNorm: this.batchNorm,
-    };
   }
 }
 

@@ -4,7 +4,7 @@ import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { normalizeAxis } from '../../util/shape.js';
-import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
+import type { LayerArgs, Shape } from '../layer.js';
 import { fmtSymShape, Layer, registerLayer } from '../layer.js';
 
 function asList(layer: Layer, inputs: Shape | Shape[]): Shape[] {
@@ -79,6 +79,7 @@ export class Multiply extends ElementwiseMerge {
 /** Joins inputs along an axis (channels by default). */
 export class Concatenate extends Layer {
   static override className = 'Concatenate';
+  static override configFields = ['axis'];
   readonly axis: number;
   constructor(args: LayerArgs & { axis?: number } = {}) {
     super(args);
@@ -110,9 +111,6 @@ export class Concatenate extends Layer {
       out[ax] = out[ax] === null || s[ax] === null ? null : out[ax]! + s[ax]!;
     }
     return out;
-  }
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), axis: this.axis };
   }
 }
 

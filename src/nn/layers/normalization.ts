@@ -5,7 +5,7 @@ import { batchNorm, type LRNOptions, localResponseNorm, moments } from '../../op
 import { expectFiniteNumber } from '../../ops/util.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
-import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
+import type { CallOptions, LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 
 export interface BatchNormalizationArgs extends LayerArgs {
@@ -24,6 +24,7 @@ export interface BatchNormalizationArgs extends LayerArgs {
  */
 export class BatchNormalization extends Layer {
   static override className = 'BatchNormalization';
+  static override configFields = ['momentum', 'epsilon', 'center', 'scale'];
   readonly momentum: number;
   readonly epsilon: number;
   readonly center: boolean;
@@ -94,16 +95,6 @@ export class BatchNormalization extends Layer {
   computeOutputShape(s: Shape): Shape {
     return s;
   }
-
-  override getConfig(): LayerConfig {
-    return {
-      ...super.getConfig(),
-      momentum: this.momentum,
-      epsilon: this.epsilon,
-      center: this.center,
-      scale: this.scale,
-    };
-  }
 }
 
 export type LocalResponseNormalizationArgs = LayerArgs & LRNOptions;
@@ -111,6 +102,7 @@ export type LocalResponseNormalizationArgs = LayerArgs & LRNOptions;
 /** TensorFlow's LRN across channels (AlexNet): x / (bias + alpha·Σx²)^beta over 2·depthRadius + 1 channels. */
 export class LocalResponseNormalization extends Layer {
   static override className = 'LocalResponseNormalization';
+  static override configFields = ['depthRadius', 'bias', 'alpha', 'beta'];
   readonly depthRadius: number;
   readonly bias: number;
   readonly alpha: number;
@@ -140,15 +132,6 @@ export class LocalResponseNormalization extends Layer {
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
     return s;
-  }
-  override getConfig(): LayerConfig {
-    return {
-      ...super.getConfig(),
-      depthRadius: this.depthRadius,
-      bias: this.bias,
-      alpha: this.alpha,
-      beta: this.beta,
-    };
   }
 }
 

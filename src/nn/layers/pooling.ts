@@ -11,7 +11,7 @@ import { broadcastTo, pad, reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
-import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
+import type { LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, fmtSymShape, Layer, registerLayer } from '../layer.js';
 
 export interface Pooling2DArgs extends LayerArgs {
@@ -22,6 +22,7 @@ export interface Pooling2DArgs extends LayerArgs {
 }
 
 abstract class Pooling2D extends Layer {
+  static override configFields = ['poolSize', 'strides', 'padding'];
   readonly poolSize: [number, number];
   readonly strides: [number, number];
   readonly padding: Padding;
@@ -58,15 +59,6 @@ abstract class Pooling2D extends Layer {
     });
     return [s[0] ?? null, ...out, s[3] ?? null];
   }
-
-  override getConfig(): LayerConfig {
-    return {
-      ...super.getConfig(),
-      poolSize: this.poolSize,
-      strides: this.strides,
-      padding: this.padding,
-    };
-  }
 }
 
 export class MaxPooling2D extends Pooling2D {
@@ -89,6 +81,7 @@ export interface GlobalPoolingArgs extends LayerArgs {
 }
 
 abstract class GlobalPooling2D extends Layer {
+  static override configFields = ['keepDims'];
   readonly keepDims: boolean;
   constructor(args: GlobalPoolingArgs = {}) {
     super(args);
@@ -102,9 +95,6 @@ abstract class GlobalPooling2D extends Layer {
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
     return this.keepDims ? [s[0] ?? null, 1, 1, s[3] ?? null] : [s[0] ?? null, s[3] ?? null];
-  }
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), keepDims: this.keepDims };
   }
 }
 
@@ -133,6 +123,7 @@ export interface ZeroPadding2DArgs extends LayerArgs {
 
 export class ZeroPadding2D extends Layer {
   static override className = 'ZeroPadding2D';
+  static override configFields = ['padding'];
   readonly padding: [[number, number], [number, number]];
   constructor(args: ZeroPadding2DArgs = {}) {
     super(args);
@@ -174,9 +165,6 @@ export class ZeroPadding2D extends Layer {
       s[3] ?? null,
     ];
   }
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), padding: this.padding };
-  }
 }
 
 export interface UpSampling2DArgs extends LayerArgs {
@@ -186,6 +174,7 @@ export interface UpSampling2DArgs extends LayerArgs {
 /** Nearest-neighbour upsampling: each pixel becomes a size[0]×size[1] block. */
 export class UpSampling2D extends Layer {
   static override className = 'UpSampling2D';
+  static override configFields = ['size'];
   readonly size: [number, number];
   constructor(args: UpSampling2DArgs = {}) {
     super(args);
@@ -203,9 +192,6 @@ export class UpSampling2D extends Layer {
       s[2] === null ? null : s[2]! * this.size[1],
       s[3] ?? null,
     ];
-  }
-  override getConfig(): LayerConfig {
-    return { ...super.getConfig(), size: this.size };
   }
 }
 
