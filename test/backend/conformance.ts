@@ -151,7 +151,10 @@ export function reference<T>(key: string, inputs: ArrayLike<number>[], compute: 
   const hit = references.get(key);
   if (hit && sameValues(hit.inputs, inputs)) return hit.result as T;
   const result = compute();
-  references.set(key, { inputs: inputs.map((v) => Float64Array.from(v)), result });
+  references.set(key, {
+    inputs: inputs.map((v) => (v instanceof Float32Array ? v.slice() : Float64Array.from(v))),
+    result,
+  });
   return result;
 }
 

@@ -13,7 +13,7 @@ import { backendByName, backendNames } from '../../src/backend/registry.js';
 import { WasmBackend, wasmSupported } from '../../src/backend/wasm/wasm_backend.js';
 import * as rc from '../../src/index.js';
 import { Random } from '../../src/util/random.js';
-import { js, runOn, wasmModes, wasmVariants } from './conformance.js';
+import { js, reference, runOn, wasmModes, wasmVariants } from './conformance.js';
 import { assertRel, assertSame, convInfo, randomValues } from './kernel_cases.js';
 
 const rng = new Random(1234);
@@ -31,25 +31,26 @@ describe('wasm backend', () => {
     }
   });
 
+  // One set of values for every build and mode (the reference runs once).
+  const c = convInfo({
+    batch: 7,
+    inH: 30,
+    inW: 30,
+    inC: 8,
+    outC: 16,
+    k: [3, 3],
+    padding: 'same',
+  });
+  const xSize = c.batch * c.inH * c.inW * c.inC;
+  const ySize = c.batch * c.outH * c.outW * c.outC;
+  const [x, w, dy] = [randn(xSize), randn(3 * 3 * 8 * 16), randn(ySize)];
+  const [p, q] = [randn(5 * 200 * 300), randn(5 * 300 * 250)];
   for (const variant of wasmVariants)
     for (const mode of wasmModes) {
       test(`${variant} build, ${mode.name}: with a small heap, tensors that do not fit are JS arrays and results agree`, () => {
         const small = new WasmBackend({ variant, ...mode.options, heapLimitBytes: 3 * 2 ** 20 });
         small.waitForThreads();
         const cfg = { name: 'small heap', backend: small, scoped: small.resident };
-        const c = convInfo({
-          batch: 7,
-          inH: 30,
-          inW: 30,
-          inC: 8,
-          outC: 16,
-          k: [3, 3],
-          padding: 'same',
-        });
-        const xSize = c.batch * c.inH * c.inW * c.inC;
-        const ySize = c.batch * c.outH * c.outW * c.outC;
-        const [x, w, dy] = [randn(xSize), randn(3 * 3 * 8 * 16), randn(ySize)];
-        const [p, q] = [randn(5 * 200 * 300), randn(5 * 300 * 250)];
         for (const [msg, inputs, kernel] of [
           ['forward', [x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c)],
           ['input', [dy, w], (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c)],
@@ -65,10 +66,12 @@ describe('wasm backend', () => {
           Float32Array[],
           Parameters<typeof runOn>[2],
         ])[]) {
-          const expected = js.read(
-            kernel(
-              js,
-              inputs.map((v) => js.write(v, 'float32')),
+          const expected = reference(msg, inputs, () =>
+            js.read(
+              kernel(
+                js,
+                inputs.map((v) => js.write(v, 'float32')),
+              ),
             ),
           );
           assertRel(runOn(cfg, inputs, kernel), expected, `small heap: ${msg}`);
