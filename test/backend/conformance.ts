@@ -178,6 +178,9 @@ export function runOn(
   }
 }
 
+/** Each target's configurations, made once a file (backends, worker threads). */
+const configsMade = new Map<Target, Config[]>();
+
 /**
  * Declares `body`'s tests for every configuration of every target, in a suite
  * `<target> backend, <configuration>: <title>` (skipped with the reason where the target cannot
@@ -187,7 +190,12 @@ export function forEachConfig(title: string, body: (r: Run) => void): void {
   for (const target of targets) {
     describe(`${target.name} backend: ${title}`, { skip: target.skip }, () => {
       if (target.skip) return;
-      for (const cfg of target.configs()) {
+      let configs = configsMade.get(target);
+      if (!configs) {
+        configs = target.configs();
+        configsMade.set(target, configs);
+      }
+      for (const cfg of configs) {
         describe(cfg.name, () => {
           const rng = new Random(1234);
           const randn = (n: number) => randomValues(rng, n);
