@@ -1,5 +1,5 @@
 /**
- * What the kernel equivalence tests of the fast backends (wasm.test.ts, native.test.ts) share:
+ * What the conformance suite of the fast backends (conformance*.test.ts) shares:
  * random values, the tolerance checks, and the convolution and pooling cases, chosen to miss
  * the SIMD widths and the micro-tiles (odd sizes), with stride, dilation, groups, depthwise
  * multipliers, asymmetric 'same' padding, explicit padding, 1×1 and non-square kernels, and the
