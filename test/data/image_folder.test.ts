@@ -1,9 +1,8 @@
 /** Image folders (root/<class>/<image>), the PNG / JPEG codecs and the bilinear resize. */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { parseCifarBatch } from '../../src/data/cifar10.js';
@@ -16,21 +15,13 @@ import {
 } from '../../src/data/image_codec.js';
 import { loadImageFolder } from '../../src/data/image_folder.js';
 import { Random } from '../../src/util/random.js';
-import { sharedDir } from '../helpers.js';
+import { sharedDir, tempDirs } from '../helpers.js';
 
 const cifarDir = join(sharedDir, 'datasets', 'cifar10-jpeg');
 const haveCifar = existsSync(join(cifarDir, 'cifar10-test-jpeg.tar.gz'));
 const MISSING = `${cifarDir} not found (../shared/datasets is not on this machine)`;
 
-const temps: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'receptive-'));
-  temps.push(d);
-  return d;
-}
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('receptive-');
 
 function image(height: number, width: number, channels: 1 | 3, seed: number): RawImage {
   const rng = new Random(seed);

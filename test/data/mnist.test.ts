@@ -8,24 +8,21 @@ import {
   copyFileSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { download, offlineMessage, type RemoteFile } from '../../src/data/download.js';
 import { DataError, DataNotFoundError } from '../../src/data/errors.js';
 import type { ImageSet } from '../../src/data/image_set.js';
 import { loadMnist, MNIST_FILES } from '../../src/data/mnist.js';
-import { sharedDir } from '../helpers.js';
+import { sharedDir, tempDirs } from '../helpers.js';
 
 const mnistDir = join(sharedDir, 'datasets', 'mnist');
 const haveMnist = existsSync(join(mnistDir, 't10k-images-idx3-ubyte.gz'));
@@ -41,15 +38,7 @@ const havePackage = (() => {
 const TEST_HISTOGRAM = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009];
 const BASES = Object.values(MNIST_FILES).map((f) => f.base);
 
-const temps: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'receptive-'));
-  temps.push(d);
-  return d;
-}
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('receptive-');
 
 function histogram(labels: Int32Array): number[] {
   const h = new Array<number>(10).fill(0);

@@ -14,24 +14,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import * as rc from '../../src/index.js';
-import { repoRoot, sharedDir } from '../helpers.js';
+import { repoRoot, sharedDir, tempDirs } from '../helpers.js';
 
-const temps: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'receptive-robust-'));
-  temps.push(d);
-  return d;
-}
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('receptive-robust-');
 
 const LIBRARY = join(repoRoot, 'build', 'src', 'index.js');
 const CLI = join(repoRoot, 'dist', 'cli', 'main.js');

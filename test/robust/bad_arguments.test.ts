@@ -7,12 +7,12 @@
  * the message must contain (the op and the bad value).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { loadDataset } from '../../src/cli/datasets.js';
 import * as rc from '../../src/index.js';
+import { tempDirs } from '../helpers.js';
 
 type ErrorClass = new (message: string) => rc.ReceptiveError;
 interface Row {
@@ -273,15 +273,7 @@ test('good arguments at the edges still work', async () => {
   assert.equal(new rc.EarlyStopping({ patience: 0, minDelta: -0.1 }).minDelta, 0.1);
 });
 
-const temps: string[] = [];
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'receptive-args-'));
-  temps.push(d);
-  return d;
-}
+const tempDir = tempDirs('receptive-args-');
 
 test('a model.json of another format version says which, which this reads, and to upgrade', async () => {
   const dir = tempDir();

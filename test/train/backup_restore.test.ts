@@ -5,22 +5,14 @@
  * another model is refused.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import * as rc from '../../src/index.js';
+import { tempDirs } from '../helpers.js';
 
 const { layers } = rc;
-const temps: string[] = [];
-after(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'rc-backup-'));
-  temps.push(d);
-  return d;
-}
+const tempDir = tempDirs('rc-backup-');
 
 function model(): rc.Sequential {
   rc.setSeed(11);
