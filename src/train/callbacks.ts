@@ -71,6 +71,65 @@ export abstract class Callback {
   onBatchEnd(_batch: number, _logs: Logs): void | Promise<void> {}
 }
 
+/** The hooks a plain-object callback may have (TensorFlow.js's custom-callback shape). */
+export type CallbackHooks = Partial<
+  Pick<
+    Callback,
+    'onTrainBegin' | 'onTrainEnd' | 'onEpochBegin' | 'onEpochEnd' | 'onBatchBegin' | 'onBatchEnd'
+  >
+>;
+
+const HOOKS = [
+  'onTrainBegin',
+  'onTrainEnd',
+  'onEpochBegin',
+  'onEpochEnd',
+  'onBatchBegin',
+  'onBatchEnd',
+] as const;
+
+/** A plain object's hooks as a Callback: each is called with the object as `this`. */
+class HookCallback extends Callback {
+  constructor(hooks: CallbackHooks) {
+    super();
+    for (const name of HOOKS) {
+      const fn = hooks[name];
+      if (fn !== undefined)
+        this[name] = (...args: unknown[]) =>
+          (fn as (...a: unknown[]) => void | Promise<void>).apply(hooks, args);
+    }
+  }
+}
+
+/**
+ * fit's callbacks option as Callbacks: Callback instances as they are, plain objects with hooks
+ * ({ onEpochEnd(epoch, logs) {} }, as TensorFlow.js users write them) wrapped, one callback
+ * or a list. Anything else is an error that says what was given.
+ */
+export function toCallbacks(given: unknown, where: string): Callback[] {
+  if (given === undefined || given === null) return [];
+  const list = Array.isArray(given) ? given : [given];
+  return list.map((c, i) => {
+    if (c instanceof Callback) return c;
+    const known =
+      typeof c === 'object' &&
+      c !== null &&
+      HOOKS.some((h) => typeof (c as never)[h] === 'function');
+    if (!known)
+      throw new ArgumentError(
+        `${where}: callbacks[${i}] is ${c === null ? 'null' : typeof c === 'object' ? 'an object without hooks' : typeof c}; a callback is a Callback (rc.callbacks.EarlyStopping, ...) or an object with hooks such as { onEpochEnd(epoch, logs) {} } (${HOOKS.join(', ')}).`,
+      );
+    for (const h of HOOKS) {
+      const f = (c as Record<string, unknown>)[h];
+      if (f !== undefined && typeof f !== 'function')
+        throw new ArgumentError(
+          `${where}: callbacks[${i}].${h} must be a function, got ${typeof f}.`,
+        );
+    }
+    return new HookCallback(c as CallbackHooks);
+  });
+}
+
 /** Runs a list of callbacks in order. */
 export class CallbackList {
   constructor(readonly callbacks: Callback[]) {}

@@ -17,11 +17,13 @@ import { globalRandom, Random } from '../util/random.js';
 import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
 import {
   type Callback,
+  type CallbackHooks,
   CallbackList,
   type FitProgress,
   History,
   type Logs,
   type ResumePoint,
+  toCallbacks,
 } from './callbacks.js';
 import {
   checkClassIds,
@@ -53,7 +55,8 @@ export interface FitOptions {
   /** Hold out this fraction of the examples (the last ones, before shuffling) for validation. */
   validationSplit?: number;
   shuffle?: boolean;
-  callbacks?: Callback[];
+  /** Callbacks, or plain objects with hooks ({ onEpochEnd(epoch, logs) {} }); one or a list. */
+  callbacks?: Callback | CallbackHooks | (Callback | CallbackHooks)[];
   /** 0 silent, 1 progress bar, 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
   /** Start counting epochs here (when resuming). */
@@ -331,7 +334,7 @@ export async function fit(
   const history = new History();
   const callbacks = new CallbackList([
     ...(verbose > 0 ? [new ProgressBar()] : []),
-    ...(options.callbacks ?? []),
+    ...toCallbacks(options.callbacks, `${model.label}.fit`),
     history,
   ]);
   const steps = train.steps ?? 0;

@@ -442,3 +442,55 @@ test('BatchNormalization in a model: fit moves the moving statistics; evaluate a
   model.trainOnBatch(xVal, yVal);
   assert.ok(!sameBits(stats(), trained), 'trainOnBatch updates them');
 });
+
+test("plain-object callbacks (TensorFlow.js's shape): hooks get the epoch and logs, `this` is the object", async () => {
+  rc.setSeed(21);
+  const model = mlp();
+  model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  const seen: string[] = [];
+  const hooks = {
+    name: 'mine',
+    onTrainBegin() {
+      seen.push(`begin ${this.name}`);
+    },
+    async onEpochEnd(epoch: number, logs?: rc.Logs) {
+      await new Promise((r) => setTimeout(r, 1)); // awaited before the next epoch
+      seen.push(`epoch ${epoch} ${typeof logs?.loss} ${typeof logs?.accuracy}`);
+    },
+  };
+  const h = await model.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0, callbacks: [hooks] });
+  assert.deepEqual(seen, ['begin mine', 'epoch 0 number number', 'epoch 1 number number']);
+  assert.equal(h.epoch.length, 2);
+  // One callback without a list, and a Callback instance beside an object.
+  let batches = 0;
+  await model.fit(x, y, {
+    epochs: 1,
+    batchSize: 8,
+    verbose: 0,
+    callbacks: {
+      onBatchEnd: () => {
+        batches++;
+      },
+    },
+  });
+  assert.equal(batches, 8); // 64 examples in batches of 8
+  const stop = new rc.EarlyStopping({ monitor: 'loss', patience: 0 });
+  await model.fit(x, y, { epochs: 1, verbose: 0, callbacks: [stop, { onEpochEnd() {} }] });
+});
+
+test('a callback that is neither a Callback nor an object with hooks is an error that says what it got', async () => {
+  const model = mlp();
+  model.compile({ optimizer: 'sgd', loss: 'sparseCategoricalCrossentropy' });
+  const fit = (callbacks: unknown) =>
+    model.fit(x, y, { verbose: 0, callbacks: callbacks as rc.Callback[] });
+  await assert.rejects(
+    fit([42]),
+    /callbacks\[0\] is number; a callback is a Callback .* or an object with hooks/,
+  );
+  await assert.rejects(fit([{ onEpochEnd: 'later' }]), /callbacks\[0\] is an object without hooks/);
+  await assert.rejects(
+    fit([{ onEpochEnd() {}, onBatchEnd: 3 }]),
+    /callbacks\[0\]\.onBatchEnd must be a function, got number/,
+  );
+  await assert.rejects(fit([null]), /callbacks\[0\] is null/);
+});
