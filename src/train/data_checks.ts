@@ -83,17 +83,18 @@ export function checkClassIds(where: string, rows: Rows, classes: number | null)
   }
 }
 
-/** A loss that is not a number: stop, and say whether the data or the model went wrong. */
+/**
+ * A loss that is not a number. The check runs only where the data were checked too, so the
+ * model went wrong, not the data.
+ */
 export function nonFiniteLoss(
   where: string,
   loss: number,
   place: StepPlace,
-  dataChecked: boolean,
   training: boolean,
 ): NonFiniteError {
-  const cause = dataChecked
-    ? "the batch's data are finite, so the model's outputs are not: its weights diverged or hold NaN"
-    : 'the data or the model hold NaN or infinity';
+  const cause =
+    "the batch's data are finite, so the model's outputs are not: its weights diverged or hold NaN";
   const fix = training
     ? 'The weights were not updated by this batch. Lower the learning rate, clip gradients (clipNorm) or check the data'
     : 'Check the weights (a diverged training run?) and the data';

@@ -396,7 +396,7 @@ export async function fit(
         }
         const lossValue = runBatch(model, c, batch, true, acc, stepRng);
         if (checkFinite && !Number.isFinite(lossValue))
-          throw nonFiniteLoss(`${model.label}.fit`, lossValue, place, true, true);
+          throw nonFiniteLoss(`${model.label}.fit`, lossValue, place, true);
         freeOwnBatch(train, batch);
         progress.batch = batchIndex + 1;
         await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
@@ -453,7 +453,7 @@ async function evaluateSource(
     }
     const lossValue = runBatch(model, c, batch, false, acc);
     if (checkFinite && !Number.isFinite(lossValue))
-      throw nonFiniteLoss(where, lossValue, place, true, false);
+      throw nonFiniteLoss(where, lossValue, place, false);
     freeOwnBatch(source, batch);
     if (++seen % 16 === 0) await yieldToEventLoop();
   }
