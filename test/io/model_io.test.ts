@@ -4,7 +4,7 @@
  * back from a folder, and clear errors for targets that Node does not have (IndexedDB, downloads).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -203,6 +203,16 @@ test('the downloads:// pair (name.json, name.safetensors) loads from the path of
   doc.weights.file = 'cnn.safetensors';
   writeFileSync(join(dir, 'cnn.json'), JSON.stringify(doc));
   assert.deepEqual(bits(await rc.loadModel(join(dir, 'cnn.json'))), expected);
+  await assert.rejects(rc.loadModel(join(dir, 'other.json')), (e: Error) => {
+    assert.ok(e instanceof rc.ModelFileError);
+    assert.match(e.message, /other\.json' does not exist/);
+    return true;
+  });
+  unlinkSync(join(dir, 'cnn.safetensors'));
+  await assert.rejects(
+    rc.loadModel(join(dir, 'cnn.json')),
+    /cnn\.safetensors named in cnn\.json is missing/,
+  );
 });
 
 test('targets that Node does not have, or nothing has, are errors that say what is supported', async () => {

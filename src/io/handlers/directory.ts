@@ -11,34 +11,28 @@ import { hasScheme, type ModelIOHandler, type ReadModel } from '../router.js';
 async function load(source: string): Promise<ReadModel> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
-  let dir = source;
-  let jsonPath = path.join(dir, MODEL_FILE);
   // The path of model.json itself is fine too (TensorFlow.js users give that), and so is any
-  // other .json file of a model (downloads://name saves name.json).
-  if (path.basename(source) === MODEL_FILE || /\.json$/i.test(source)) {
-    const isFile = await fs.stat(source).then(
-      (s) => s.isFile(),
-      () => path.basename(source) === MODEL_FILE,
+  // other .json file of a model (downloads://name saves name.json), unless it is a folder.
+  const isDir = (p: string) =>
+    fs.stat(p).then(
+      (s) => s.isDirectory(),
+      () => null,
     );
-    if (isFile) {
-      dir = path.dirname(source);
-      jsonPath = source;
-    }
-  }
+  const givenJson = /\.json$/i.test(source) && (await isDir(source)) !== true;
+  const dir = givenJson ? path.dirname(source) : source;
+  const jsonPath = givenJson ? source : path.join(dir, MODEL_FILE);
   let text: string;
   try {
     text = await fs.readFile(jsonPath, 'utf8');
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     if (code !== 'ENOENT' && code !== 'ENOTDIR') throw toIOError(e, 'loadModel', 'read', jsonPath);
-    const isDir = await fs.stat(dir).then(
-      (s) => s.isDirectory(),
-      () => null,
-    );
+    const give = "Give the directory that model.save() or 'receptive train --out' wrote.";
+    if (givenJson) throw new ModelFileError(`loadModel: '${jsonPath}' does not exist. ${give}`);
     throw new ModelFileError(
-      isDir === null
-        ? `loadModel: no ${MODEL_FILE} in '${dir}': the folder does not exist. Give the directory that model.save() or 'receptive train --out' wrote.`
-        : `loadModel: no ${MODEL_FILE} in '${dir}'. Give the directory that model.save() or 'receptive train --out' wrote.`,
+      (await isDir(dir)) === null
+        ? `loadModel: no ${MODEL_FILE} in '${dir}': the folder does not exist. ${give}`
+        : `loadModel: no ${MODEL_FILE} in '${dir}'. ${give}`,
     );
   }
   const parsed = parseModelFile(text, jsonPath);
@@ -49,7 +43,7 @@ async function load(source: string): Promise<ReadModel> {
   } catch (e) {
     if ((e as { code?: unknown }).code !== 'ENOENT') throw toIOError(e, 'loadModel', 'read', wPath);
     throw new ModelFileError(
-      `loadModel: the weights file ${wPath} named in ${MODEL_FILE} is missing.`,
+      `loadModel: the weights file ${wPath} named in ${path.basename(jsonPath)} is missing.`,
     );
   }
   return { ...parsed, weights, jsonName: jsonPath, weightsName: wPath };

@@ -89,6 +89,11 @@ async function load(source: string): Promise<ReadModel> {
       `loadModel: no model named '${name}' in IndexedDB; ${names.length ? `saved here: ${names.map((n) => `'${SCHEME}${n}'`).join(', ')}` : 'none is saved here'}. Save one with model.save('${source}').`,
     );
   }
+  // The database is the site's: anything may have written there.
+  if (typeof record !== 'object' || !(record.weights instanceof Uint8Array))
+    throw new ModelFileError(
+      `loadModel: the IndexedDB record '${name}' is not a model saved by receptive (no weights). Save the model again.`,
+    );
   const parsed = parseModelFile(record.file, source);
   return {
     ...parsed,
