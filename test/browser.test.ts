@@ -59,7 +59,8 @@ test('nothing that src/browser.ts can load, even on demand, is a node: module', 
       ...[...text.matchAll(/(?<!typeof )\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]!),
     ];
     for (const spec of specs) {
-      if (spec.startsWith('node:')) nodeModules.push(`${spec} (from ${file.slice(src.length + 1)})`);
+      if (spec.startsWith('node:'))
+        nodeModules.push(`${spec} (from ${file.slice(src.length + 1)})`);
       if (!spec.startsWith('.')) continue;
       visit(join(dirname(file), spec).replace(/\.js$/, '.ts'));
     }
