@@ -79,7 +79,11 @@ function handlerFor<K extends Operation>(
 ): ModelIOHandler & Required<Pick<ModelIOHandler, K>> {
   if (typeof target !== 'string' || target.length === 0)
     throw new ArgumentError(
-      `${where}: needs ${what}, got ${target === '' ? "''" : typeof target === 'string' ? target : String(target)}.`,
+      `${where}: needs ${what}, got ${target === '' ? "''" : String(target)}.`,
+    );
+  if (handlers.length === 0)
+    throw new IOError(
+      `${where}: no place to keep models is registered. Import receptive through its entry (Node's or the browser's), which registers them.`,
     );
   const able = handlers.filter((h) => h[op] !== undefined);
   const found = able.find((h) => h.matches(target));

@@ -4,13 +4,15 @@
  * back from a folder, and clear errors for targets that Node does not have (IndexedDB, downloads).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import * as rc from '../../src/index.js';
-import { tempDirs } from '../helpers.js';
+import { repoRoot, tempDirs } from '../helpers.js';
 
 const { layers } = rc;
 const tempDir = tempDirs('receptive-model-io-');
@@ -249,5 +251,22 @@ test('targets that Node does not have, or nothing has, are errors that say what 
   await assert.rejects(
     rc.loadModel(modelDir, { onProgress: 'yes' as unknown as () => void }),
     /onProgress must be a function/,
+  );
+});
+
+test('without an entry (a deep import) nothing is registered, and saving says so', () => {
+  const lib = pathToFileURL(join(repoRoot, 'build', 'src')).href;
+  const script = `
+    const { layers } = await import('${lib}/nn/index.js');
+    const { Sequential } = await import('${lib}/model/index.js');
+    const m = new Sequential([new layers.Dense({ units: 1, inputShape: [1] })]);
+    await m.save('somewhere').then(() => console.log('saved'), (e) => console.log(e.name + ': ' + e.message));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+  });
+  assert.match(
+    out,
+    /^IOError: .*no place to keep models is registered.*Import receptive through its entry/,
   );
 });
