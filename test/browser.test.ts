@@ -44,6 +44,33 @@ test('nothing that src/browser.ts imports needs Node', () => {
   );
 });
 
+test('nothing that src/browser.ts can load, even on demand, is a node: module', () => {
+  // Dynamic imports are followed too: a bundler resolves them at build time, and webpack fails
+  // on a node: module even where no code path reaches it in a browser.
+  const src = resolve('src');
+  const seen = new Set<string>();
+  const nodeModules: string[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    const specs = [
+      ...runtimeImports(file),
+      ...[...text.matchAll(/(?<!typeof )\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1]!),
+    ];
+    for (const spec of specs) {
+      if (spec.startsWith('node:'))
+        nodeModules.push(`${spec} (from ${file.slice(src.length + 1)})`);
+      if (!spec.startsWith('.')) continue;
+      visit(join(dirname(file), spec).replace(/\.js$/, '.ts'));
+    }
+  };
+  visit(join(src, 'browser.ts'));
+  assert.ok(seen.has(join(src, 'io', 'handlers', 'indexeddb.ts')), 'the scan missed the handlers');
+  assert.ok(seen.has(join(src, 'io', 'onnx', 'export.ts')), 'the scan missed dynamic imports');
+  assert.deepEqual(nodeModules, []);
+});
+
 test('the browser entry exports the same functions as the main entry', () => {
   for (const [name, value] of Object.entries(browser)) {
     if (name === 'data' || name === 'vision') continue;

@@ -45,6 +45,8 @@ import { layers } from ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'nn', 
 import { Sequential } from ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'model', 'index.js')).href)};
 // The 'native' backend registers from the Node entry: here, for RECEPTIVE_BACKEND=native.
 import ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'backend', 'native', 'register.js')).href)};
+// So do the file-system handlers of model.save.
+import ${JSON.stringify(pathToFileURL(join(LIBRARY, '..', 'io', 'handlers', 'node.js')).href)};
 const dir = process.argv[2];
 // About 1.1 MB of weights, so that a save takes a few milliseconds and kills land inside it.
 const model = new Sequential([
