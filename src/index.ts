@@ -9,3 +9,6 @@ export { nativeBackendStatus } from './backend/native/register.js';
 export * as data from './data/index.js';
 export * from './io/index.js';
 export * as vision from './vision/index.js';
+
+// fit()'s live progress bar in a terminal (the browser entry leaves it out: no terminal there).
+import './train/terminal_bar.js';
