@@ -8,7 +8,6 @@
  * bit for bit as in an uninterrupted run. Node only (it writes files).
  */
 import { ArgumentError } from '../util/errors.js';
-import { nodeBuiltin } from '../util/node_builtin.js';
 import { globalRandom } from '../util/random.js';
 import { Callback, type Logs, type ResumePoint } from './callbacks.js';
 
@@ -31,20 +30,10 @@ export interface BackupState extends ResumePoint {
   extra?: Record<string, unknown>;
 }
 
-/** Node's file system: a backup is a folder of files, which a browser does not have. */
-function nodeFs(): typeof import('node:fs') {
-  const fs = nodeBuiltin<typeof import('node:fs')>('node:fs');
-  if (!fs)
-    throw new ArgumentError(
-      'BackupAndRestore: backups are folders on disk, which only Node has; in a browser, save the model from a callback of your own instead.',
-    );
-  return fs;
-}
-
 /** The backup in `dir` (a saved model whose model.json holds the state), or null if none. */
 async function readBackup(dir: string) {
-  const { existsSync } = nodeFs();
-  const path = nodeBuiltin<typeof import('node:path')>('node:path')!;
+  const { existsSync } = await import('node:fs');
+  const path = await import('node:path');
   if (!existsSync(path.join(dir, 'model.json'))) return null;
   const { loadModelFull } = await import('../io/save_load.js');
   const loaded = await loadModelFull(dir);
@@ -75,7 +64,6 @@ export class BackupAndRestore extends Callback {
       throw new ArgumentError(
         `BackupAndRestore: saveFreq must be 'epoch' or a positive number of batches, got ${JSON.stringify(saveFreq)}.`,
       );
-    nodeFs(); // fails here, before training, rather than at the first backup
     this.backupDir = options.backupDir;
     this.saveFreq = saveFreq;
     this.deleteCheckpoint = options.deleteCheckpoint ?? true;
@@ -129,7 +117,8 @@ export class BackupAndRestore extends Callback {
     const state = this.progress?.state;
     if (state === 'stopped') await this.save();
     else if (state === 'completed' && this.deleteCheckpoint) {
-      await nodeFs().promises.rm(this.backupDir, { recursive: true, force: true });
+      const fs = await import('node:fs/promises');
+      await fs.rm(this.backupDir, { recursive: true, force: true });
     }
   }
 

@@ -213,17 +213,3 @@ test('a backup of another model, a folder that is not a backup, and bad options 
     /saveFreq must be 'epoch' or a positive number/,
   );
 });
-
-test('without Node (a browser), a BackupAndRestore is an error when made, not at its first backup', () => {
-  const proc = process as { getBuiltinModule?: unknown };
-  const getBuiltinModule = proc.getBuiltinModule;
-  proc.getBuiltinModule = undefined; // what a page has: no process, so no Node module
-  try {
-    assert.throws(
-      () => new rc.callbacks.BackupAndRestore({ backupDir: 'backup' }),
-      (e: Error) => e instanceof rc.ArgumentError && /backups are folders on disk/.test(e.message),
-    );
-  } finally {
-    proc.getBuiltinModule = getBuiltinModule;
-  }
-});
