@@ -106,6 +106,7 @@ function pageFor(dir) {
   assert(html.includes('./main.js'), 'index.html has no ./src/index.js script');
   writeFileSync(join(dir, 'dist/index.html'), html);
 }
+const kB = (bytes) => `${(bytes / 1000).toFixed(0)} kB`;
 /** Warnings a bundler may give any large app; every other warning fails the build. */
 const harmless =
   /chunks are larger than|asset size limit|entrypoint size limit|webpack performance/i;
@@ -201,7 +202,7 @@ for (const name of Object.keys(builds)) {
       (n, f) => n + gzipSync(readFileSync(join(dir, 'dist', f)), { level: 9 }).length,
       0,
     );
-    return `${js.length} script(s), ${(bytes / 1024).toFixed(0)} KiB, ${(gz / 1024).toFixed(0)} KiB gzipped`;
+    return `${js.length} script(s), ${kB(bytes)}, ${kB(gz)} gzipped`;
   });
   if (!existsSync(join(dir, 'dist/index.html'))) continue;
   for (const isolated of [true, false])
@@ -211,6 +212,25 @@ for (const name of Object.keys(builds)) {
     );
 }
 await browser?.close();
+
+if (wanted('esbuild'))
+  await check(
+    'size of the whole browser entry, minified (esbuild) and gzipped (level 9)',
+    async () => {
+      // Every export, so nothing is shaken out: what an app that uses all of receptive carries.
+      const { build } = await import('esbuild');
+      const r = await build({
+        stdin: { contents: "export * from 'receptive';", resolveDir: tmp },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+      });
+      const js = r.outputFiles[0].contents;
+      return `${kB(js.length)} minified, ${kB(gzipSync(js, { level: 9 }).length)} gzipped`;
+    },
+  );
 
 /** Runs node in the temporary folder (where 'receptive' resolves to the tarball). */
 function node(args) {
