@@ -218,17 +218,40 @@ if (wanted('esbuild'))
     'size of the whole browser entry, minified (esbuild) and gzipped (level 9)',
     async () => {
       // Every export, so nothing is shaken out: what an app that uses all of receptive carries.
+      // Split as Vite and webpack split it: what receptive loads on demand (ONNX export, model
+      // saving and loading) in chunks of their own.
       const { build } = await import('esbuild');
+      writeFileSync(join(tmp, 'everything.js'), "export * from 'receptive';\n");
       const r = await build({
-        stdin: { contents: "export * from 'receptive';", resolveDir: tmp },
+        entryPoints: [join(tmp, 'everything.js')],
         bundle: true,
         minify: true,
+        splitting: true,
         format: 'esm',
+        outdir: join(tmp, 'everything'),
+        absWorkingDir: tmp, // the metafile's paths are relative to it
         write: false,
+        metafile: true,
         logLevel: 'silent',
       });
-      const js = r.outputFiles[0].contents;
-      return `${kB(js.length)} minified, ${kB(gzipSync(js, { level: 9 }).length)} gzipped`;
+      const sizes = (files) =>
+        `${kB(files.reduce((n, f) => n + f.contents.length, 0))} minified, ${kB(
+          files.reduce((n, f) => n + gzipSync(f.contents, { level: 9 }).length, 0),
+        )} gzipped`;
+      // Loaded at start: the entry's chunk and the chunks it imports statically, transitively.
+      const outputs = r.metafile.outputs;
+      const byName = new Map(r.outputFiles.map((f) => [f.path.slice(tmp.length + 1), f]));
+      const start = new Set();
+      const visit = (name) => {
+        if (start.has(name)) return;
+        start.add(name);
+        for (const i of outputs[name].imports) if (i.kind === 'import-statement') visit(i.path);
+      };
+      visit(Object.keys(outputs).find((o) => outputs[o].entryPoint));
+      const atStart = [...byName].filter(([n]) => start.has(n)).map(([, f]) => f);
+      const onDemand = [...byName].filter(([n]) => !start.has(n)).map(([, f]) => f);
+      assert(atStart.length + onDemand.length === Object.keys(outputs).length, 'chunks mislaid');
+      return `loaded at start ${sizes(atStart)}; on demand ${sizes(onDemand)}`;
     },
   );
 

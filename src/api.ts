@@ -1,7 +1,8 @@
 /**
  * The part of the public API that runs anywhere (Node and browsers): tensors and ops,
  * autograd, backends, layers and models, the zoo, optimizers and training, the classic kernels.
- * src/index.ts (Node) and src/browser.ts (bundlers) each add their own data, io and vision.
+ * src/index.ts (Node) and src/browser.ts (bundlers) each add their own data, io and vision,
+ * and register where models are saved and loaded from (io/router.ts).
  */
 import './autograd.js'; // installs Tensor.backward
 
@@ -15,6 +16,8 @@ export {
   setBackend,
   setThreads,
 } from './backend/registry.js';
+export { type ModelFile, ModelFileError, type SaveOptions } from './io/model_format.js';
+export { type LoadModelOptions, loadModel } from './io/router.js';
 export * from './model/index.js';
 export * as models from './models/index.js';
 export * from './nn/index.js';

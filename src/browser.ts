@@ -2,11 +2,15 @@
  * The browser-safe subset of the public API, for bundlers (the playground in web/ uses it).
  * Everything of src/index.ts that does not touch Node: tensors and ops, layers and models,
  * the zoo, optimizers and training, the classic kernels, the convolution explainer, the IDX
- * parser and safetensors. Left out: file-system loaders (rc.data.loadMnist, rc.loadModel,
- * model.save), PNG/JPEG codecs (pngjs), the charts and report (vega) and ONNX export; decode
- * images with the browser's own canvas instead.
+ * parser and safetensors; rc.loadModel and model.save with 'indexeddb://name',
+ * 'downloads://name' and URLs. Left out: file-system loaders (rc.data.loadMnist, directories
+ * for rc.loadModel and model.save), PNG/JPEG codecs (pngjs) and the charts and report (vega);
+ * decode images with the browser's own canvas instead.
  */
 export * from './api.js';
+
+// rc.loadModel and model.save: 'indexeddb://name', 'downloads://name', URLs.
+import './io/handlers/browser.js';
 
 import { Dataset } from './data/dataset.js';
 import { parseIdx } from './data/idx.js';
@@ -22,7 +26,6 @@ export {
   FormatError,
   type NamedArray,
 } from './io/safetensors.js';
-export type { ModelFile } from './io/save_load.js';
 
 import {
   describePadding,

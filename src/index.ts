@@ -11,4 +11,8 @@ export * from './api.js';
 export { nativeBackendStatus } from './backend/native/register.js';
 export * as data from './data/index.js';
 export * from './io/index.js';
+
+// rc.loadModel and model.save: directories of the file system, and http(s) URLs.
+import './io/handlers/node.js';
+
 export * as vision from './vision/index.js';

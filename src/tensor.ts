@@ -28,6 +28,20 @@ export function installBackward(fn: (t: Tensor, grad?: Tensor) => void): void {
   backwardImpl = fn;
 }
 
+/** Flat row-major values as nested arrays of the given shape (a number for a scalar). */
+function nest(flat: Float32Array | Int32Array, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return flat[0]!;
+  const build = (dim: number, offset: number): NestedArray[] => {
+    const n = shape[dim]!;
+    const inner = sizeOf(shape.slice(dim + 1));
+    const out: NestedArray[] = [];
+    for (let i = 0; i < n; i++)
+      out.push(dim === shape.length - 1 ? flat[offset + i]! : build(dim + 1, offset + i * inner));
+    return out;
+  };
+  return build(0, 0);
+}
+
 export class Tensor {
   readonly shape: number[];
   readonly dtype: DType;
@@ -82,20 +96,22 @@ export class Tensor {
 
   /** The values as nested arrays of numbers, shaped like the tensor. */
   toArray(): NestedArray {
-    const flat = this.dataSync();
-    if (this.shape.length === 0) return flat[0]!;
-    const build = (dim: number, offset: number): NestedArray[] => {
-      const n = this.shape[dim]!;
-      const inner = sizeOf(this.shape.slice(dim + 1));
-      const out: NestedArray[] = [];
-      for (let i = 0; i < n; i++) {
-        out.push(
-          dim === this.shape.length - 1 ? flat[offset + i]! : build(dim + 1, offset + i * inner),
-        );
-      }
-      return out;
-    };
-    return build(0, 0);
+    return nest(this.dataSync(), this.shape);
+  }
+
+  /**
+   * A copy of the values as a flat row-major typed array, without blocking: on the CPU
+   * backends (js, wasm, native) it resolves with dataSync()'s values; a GPU backend reads
+   * them back from the device meanwhile (and offers only these async readers).
+   */
+  async data(): Promise<Float32Array | Int32Array> {
+    const { backend } = this.storage;
+    return backend.readAsync ? backend.readAsync(this.storage) : backend.read(this.storage);
+  }
+
+  /** The values as nested arrays of numbers, shaped like the tensor, without blocking (see data()). */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
   }
 
   /** The single value of a one-element tensor. */

@@ -135,6 +135,11 @@ export interface Backend {
   write(values: ArrayLike<number>, dtype: DType): Storage;
   /** A copy of the values, float32 or int32 as the dtype says. */
   read(s: Storage): Float32Array | Int32Array;
+  /**
+   * The same, without blocking (Tensor.data): a GPU backend reads back from the device here.
+   * Left out by the CPU backends, whose read is immediate.
+   */
+  readAsync?(s: Storage): Promise<Float32Array | Int32Array>;
   /** The values as float64 numbers (for tests and printing; a copy). */
   readF64(s: Storage): Float64Array;
   /**

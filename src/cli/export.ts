@@ -1,9 +1,9 @@
 /** `receptive export DIR --format onnx|torch [-o FILE]`: a saved model for other runtimes. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../io/files.js';
+import { loadModel } from '../io/handlers/node.js';
 import { exportTorchWeights } from '../io/import/torch.js';
 import { encodeOnnx } from '../io/onnx/export.js';
-import { loadModel } from '../io/save_load.js';
 
 const DEFAULT_FILE = { onnx: 'model.onnx', torch: 'model.torch.safetensors' } as const;
 

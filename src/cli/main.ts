@@ -5,7 +5,7 @@ import { backendNames, setBackend, setThreads } from '../backend/registry.js';
 import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
 import { toIOError } from '../io/files.js';
-import { loadModel } from '../io/save_load.js';
+import { loadModel } from '../io/handlers/node.js';
 import { modelNames, zooEntry } from '../models/registry.js';
 import { tensor } from '../tensor.js';
 import { ReceptiveError } from '../util/errors.js';

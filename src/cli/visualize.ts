@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { decodeImage, encodePng, type RawImage, resizeBilinear } from '../data/image_codec.js';
 import { readFileChecked, writeFileAtomic } from '../io/files.js';
-import { loadModel } from '../io/save_load.js';
+import { loadModel } from '../io/handlers/node.js';
 import type { Model } from '../model/model.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape } from '../util/errors.js';

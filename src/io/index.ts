@@ -1,7 +1,10 @@
 /** Saving and loading models and weights. */
 export { writeFileAtomic } from './files.js';
 export * from './import/index.js';
+// loadModel, ModelFileError and the ModelFile type are api.ts's (every entry has them).
+export { type LoadedModel, MODEL_FILE } from './model_format.js';
 export * from './onnx/index.js';
+export { loadModelFull } from './router.js';
 export {
   type DecodeOptions,
   decodeSafetensors,
@@ -10,10 +13,3 @@ export {
   FormatError,
   type NamedArray,
 } from './safetensors.js';
-export {
-  loadModel,
-  loadModelFull,
-  MODEL_FILE,
-  type ModelFile,
-  ModelFileError,
-} from './save_load.js';

@@ -3,12 +3,14 @@
  * class, as Keras's Model(Trainer, Layer): compile, fit, evaluate, predict, trainOnBatch,
  * testOnBatch (src/train), save and exportOnnx (src/io). The methods only delegate; the
  * training loop and the file formats live in those modules, which see this class as a type.
- * Saving and ONNX export load their modules on first use: a browser bundle that never saves
- * carries neither.
+ * Where a model is saved is io/router.ts's choice, among what the entry registered (a
+ * directory in Node, IndexedDB or downloads in a browser). ONNX export loads its encoder
+ * (protobufjs) on first use: a bundle that never exports carries none of it.
  */
 
+import type { SaveOptions } from '../io/model_format.js';
 import type { OnnxExportOptions } from '../io/onnx/export.js';
-import type { SaveOptions } from '../io/save_load.js';
+import { saveModelTo, writeModelBytes } from '../io/router.js';
 import { Functional, functionalArgs } from '../nn/functional.js';
 import { type LayerConfig, registerLayer } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -65,16 +67,22 @@ export class Model extends Functional {
     return trainer.testOnBatch(this, x, y);
   }
 
-  /** Saves topology and weights into a directory (created if needed), atomically. Node only. */
-  async save(dir: string, options?: SaveOptions): Promise<void> {
-    const { saveModel } = await import('../io/save_load.js');
-    return saveModel(this, dir, options);
+  /**
+   * Saves topology and weights: to a directory (Node; created if needed, written atomically),
+   * 'indexeddb://name' or 'downloads://name' (browsers). rc.loadModel reads them back.
+   */
+  async save(target: string, options?: SaveOptions): Promise<void> {
+    return saveModelTo(this, target, options);
   }
 
-  /** Writes the model as an ONNX file (opset 17, NHWC input), atomically. Node only. */
-  async exportOnnx(path: string, options?: OnnxExportOptions): Promise<void> {
-    const { exportOnnxFile } = await import('../io/onnx/export.js');
-    return exportOnnxFile(this, path, options);
+  /**
+   * Writes the model as an ONNX file (opset 17, NHWC input): to a path (Node, atomically) or
+   * 'downloads://name.onnx' (browsers).
+   */
+  async exportOnnx(target: string, options?: OnnxExportOptions): Promise<void> {
+    const { encodeOnnx } = await import('../io/onnx/export.js');
+    const what = "a file path, e.g. 'model.onnx' (in a browser, 'downloads://model.onnx')";
+    await writeModelBytes(target, encodeOnnx(this, options), `${this.label}.exportOnnx`, what);
   }
 }
 

@@ -5,8 +5,10 @@
  * batches) and when training is stopped (Ctrl-C through model.stopTraining, EarlyStopping).
  * A later fit() with a BackupAndRestore on the same folder continues from there; with
  * `fit({ seed })` the batches and dropout masks repeat, so the weights and the history end
- * bit for bit as in an uninterrupted run. Node only (it writes files).
+ * bit for bit as in an uninterrupted run. The backup goes wherever model.save puts it: a
+ * directory in Node, 'indexeddb://name' in a browser.
  */
+import { loadModelFull, removeSavedModel, savedModelExists } from '../io/router.js';
 import { ArgumentError } from '../util/errors.js';
 import { globalRandom } from '../util/random.js';
 import { Callback, type Logs, type ResumePoint } from './callbacks.js';
@@ -32,10 +34,7 @@ export interface BackupState extends ResumePoint {
 
 /** The backup in `dir` (a saved model whose model.json holds the state), or null if none. */
 async function readBackup(dir: string) {
-  const { existsSync } = await import('node:fs');
-  const path = await import('node:path');
-  if (!existsSync(path.join(dir, 'model.json'))) return null;
-  const { loadModelFull } = await import('../io/save_load.js');
+  if (!(await savedModelExists(dir, 'BackupAndRestore'))) return null;
   const loaded = await loadModelFull(dir);
   const state = loaded.file.extra?.backup as BackupState | undefined;
   if (!state)
@@ -117,8 +116,7 @@ export class BackupAndRestore extends Callback {
     const state = this.progress?.state;
     if (state === 'stopped') await this.save();
     else if (state === 'completed' && this.deleteCheckpoint) {
-      const fs = await import('node:fs/promises');
-      await fs.rm(this.backupDir, { recursive: true, force: true });
+      await removeSavedModel(this.backupDir, 'BackupAndRestore');
     }
   }
 

@@ -347,10 +347,10 @@ export function drawReceptiveField(
   let base: RawImage;
   if (image === undefined) {
     base = { width: W, height: H, channels: 1, data: new Uint8Array(W * H).fill(160) };
-  } else if ('data' in image && image.data instanceof Uint8Array) {
+  } else if ('width' in image) {
     base = image;
   } else {
-    base = tensorToImage(image as Tensor, { normalize: 'clip' });
+    base = tensorToImage(image, { normalize: 'clip' });
   }
   if (base.height !== H || base.width !== W) {
     throw new ArgumentError(

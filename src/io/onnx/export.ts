@@ -12,7 +12,6 @@
 import { Functional } from '../../nn/functional.js';
 import { ArgumentError, fmtShape, NonFiniteError } from '../../util/errors.js';
 import { firstNonFinite, fmtNonFinite } from '../../util/finite.js';
-import { writeFileAtomic } from '../files.js';
 import { ExportContext, OnnxExportError } from './context.js';
 import { OnnxGraph, type Value } from './graph.js';
 import { DataType, IR_VERSION, OPSET, onnxType } from './schema.js';
@@ -107,15 +106,4 @@ export function encodeOnnx(model: Functional, options: OnnxExportOptions = {}): 
     },
   });
   return ModelProto.encode(message).finish();
-}
-
-/** Writes the model as an ONNX file (opset 17, NHWC input), atomically: rc.Model's exportOnnx. */
-export async function exportOnnxFile(
-  model: Functional,
-  path: string,
-  options: OnnxExportOptions = {},
-): Promise<void> {
-  if (typeof path !== 'string' || path.length === 0)
-    throw new ArgumentError(`${model.label}.exportOnnx: needs a file path, e.g. 'model.onnx'.`);
-  await writeFileAtomic(path, encodeOnnx(model, options), `${model.label}.exportOnnx`);
 }

@@ -1,7 +1,6 @@
 /** Inference for "Draw a digit": LeNet-5 trained on MNIST, its probabilities and feature maps. */
-import { loadModelFromUrl } from '../load_model.js';
 import type { DigitReply, DigitRequest, FeatureMap } from '../protocol.js';
-import { type Model, tensor, vision } from '../rc.js';
+import { loadModel, type Model, tensor, vision } from '../rc.js';
 import { scope, startBackend } from './env.js';
 
 let model: Model | null = null;
@@ -13,7 +12,7 @@ scope.onmessage = async (e: MessageEvent<DigitRequest>) => {
   try {
     if (msg.type === 'init') {
       const env = startBackend();
-      model = (await loadModelFromUrl(msg.modelUrl)).model;
+      model = await loadModel(msg.modelUrl);
       mapLayers = vision.spatialLayerNames(model);
       post({ type: 'ready', env, params: model.countParams(), layers: mapLayers });
     } else if (msg.type === 'predict') {
