@@ -5,7 +5,7 @@
 //    about it is configured) built by Vite, esbuild and webpack 5, each run in Chromium
 //    (playwright-core, Debian's /usr/bin/chromium) served with the cross-origin isolation
 //    headers and without them (then the wasm backend runs on one thread): build a CNN,
-//    predict, train a step and an epoch. Any bundler warning about Node modules fails;
+//    predict, train a step and an epoch. Any bundler warning fails, but for bundle sizes;
 //  - Node: require('receptive') (CommonJS, Node 20.19+), import, and 'receptive/browser';
 //  - TypeScript: consumers type-checked with moduleResolution bundler and nodenext against
 //    the tarball's .d.ts, and each entry's declared exports compared with what it exports at
