@@ -19,10 +19,6 @@ export default defineConfig({
     fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] },
   },
   preview: { headers, host: '127.0.0.1' },
-  resolve: {
-    // The training progress bar draws on a terminal (Node only); the page never loads it.
-    alias: { 'cli-progress': fileURLToPath(new URL('src/stubs/cli_progress.ts', import.meta.url)) },
-  },
   worker: { format: 'es' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1500 },
 });

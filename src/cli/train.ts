@@ -14,6 +14,7 @@ import type { Model } from '../model/model.js';
 import { zooEntry } from '../models/registry.js';
 import { getOptimizer } from '../optim/registry.js';
 import { BackupAndRestore, type BackupState } from '../train/backup.js';
+import '../train/terminal_bar.js';
 import '../train/trainer.js';
 import { ArgumentError, IOError } from '../util/errors.js';
 import { setSeed } from '../util/random.js';

@@ -1,14 +1,25 @@
 /**
  * The Keras-like progress display of fit(): in a terminal, a live bar per epoch with step
- * count, ETA and running loss and metrics (drawn by the cli-progress library); elsewhere
- * (logs, CI, the browser console) one line per epoch.
+ * count, ETA and running loss and metrics (drawn by terminal_bar.ts, which the Node entry
+ * loads); elsewhere (logs, CI, the browser console) one line per epoch.
  */
 import { Callback, type Logs } from './callbacks.js';
 
-interface Bar {
-  start(total: number, value: number, payload: object): void;
-  update(value: number, payload: object): void;
+/** A live bar: `{metrics}` in its format shows the payload's metrics. */
+export interface TerminalBar {
+  start(total: number, value: number, payload: { metrics: string }): void;
+  update(value: number, payload: { metrics: string }): void;
   stop(): void;
+}
+
+/**
+ * Makes the live bar; set by terminal_bar.ts, which only Node loads, so that a browser bundle
+ * never holds the terminal library. Unset, fit() prints one line per epoch.
+ */
+let makeTerminalBar: (() => Promise<TerminalBar>) | null = null;
+
+export function setTerminalBar(make: () => Promise<TerminalBar>): void {
+  makeTerminalBar = make;
 }
 
 const proc = (globalThis as { process?: { stdout?: { isTTY?: boolean; columns?: number } } })
@@ -28,7 +39,7 @@ function formatTime(seconds: number): string {
 }
 
 export class ProgressBar extends Callback {
-  private bar: Bar | null = null;
+  private bar: TerminalBar | null = null;
   private epochStart = 0;
   private lastDraw = 0;
   private readonly print: (line: string) => void;
@@ -39,22 +50,12 @@ export class ProgressBar extends Callback {
   }
 
   private get live(): boolean {
-    return this.params.verbose === 1 && Boolean(proc?.stdout?.isTTY);
+    return this.params.verbose === 1 && Boolean(proc?.stdout?.isTTY) && makeTerminalBar !== null;
   }
 
   override async onTrainBegin(): Promise<void> {
     if (!this.live || this.bar) return;
-    const { SingleBar } = (await import('cli-progress')).default;
-    this.bar = new SingleBar({
-      format: '{value}/{total} [{bar}] ETA {eta_formatted} - {metrics}',
-      barCompleteChar: '=',
-      barIncompleteChar: '.',
-      barsize: 30,
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 50,
-      fps: 10,
-    }) as Bar;
+    this.bar = await makeTerminalBar!();
   }
 
   override onEpochBegin(epoch: number): void {

@@ -25,8 +25,6 @@ await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
-  // As in web/vite.config.mjs: the terminal progress bar is Node's; the page never draws it.
-  alias: { 'cli-progress': join(repo, 'web/src/stubs/cli_progress.ts') },
   outfile: join(site, 'bundle.js'),
   logLevel: 'warning',
 });

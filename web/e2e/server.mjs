@@ -1,6 +1,7 @@
 // A tiny static server for the built playground (web/dist) with the headers that make the page
-// cross-origin isolated. Listens on 127.0.0.1 only. `node web/e2e/server.mjs [port]` serves
-// until stopped; run.mjs starts one on a free port.
+// cross-origin isolated (or without them: `{ isolated: false }`, what most hosts send). Listens
+// on 127.0.0.1 only. `node web/e2e/server.mjs [port]` serves until stopped; run.mjs starts one
+// on a free port, as does scripts/test-toolchains.mjs for its fixture apps.
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
@@ -16,7 +17,13 @@ const TYPES = {
   '.wasm': 'application/wasm',
 };
 
-export function serve(root, port = 0) {
+const ISOLATION = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+export function serve(root, port = 0, { isolated = true } = {}) {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     let path = normalize(join(root, decodeURIComponent(url.pathname)));
@@ -30,9 +37,7 @@ export function serve(root, port = 0) {
       res.writeHead(200, {
         'Content-Type': TYPES[extname(path)] ?? 'application/octet-stream',
         'Content-Length': size,
-        'Cross-Origin-Opener-Policy': 'same-origin',
-        'Cross-Origin-Embedder-Policy': 'require-corp',
-        'Cross-Origin-Resource-Policy': 'same-origin',
+        ...(isolated ? ISOLATION : {}),
         'Cache-Control': 'no-cache',
       });
       createReadStream(path).pipe(res);
