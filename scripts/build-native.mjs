@@ -5,8 +5,9 @@
 // compiler, no oneDNN, another OS), it prints one line saying why and how to build it later,
 // writes the reason to native/build-status.txt (the backend's loader repeats it when someone
 // asks for 'native'), and exits 0; receptive then runs on 'wasm'. The compiler's output goes to
-// native/build.log. RECEPTIVE_NATIVE=0 (or `npm install --receptive-native=0`, or the older
-// RECEPTIVE_SKIP_NATIVE=1) skips the build.
+// native/build.log. RECEPTIVE_NATIVE=0 skips the build (so do npm_config_receptive_native=0,
+// which npm sets from `receptive-native=0` in an .npmrc though npm 11 warns of an unknown
+// setting, and the older RECEPTIVE_SKIP_NATIVE=1).
 //
 // RECEPTIVE_NATIVE_SANITIZE=address|thread builds a sanitizer build instead, for hunting memory
 // and threading bugs, in native/build-sanitize-<kind>/ (a copy of binding.gyp and src/, so the
@@ -65,7 +66,8 @@ function unavailable(why) {
 function skippedBy() {
   const off = (v) => v !== undefined && /^(0|false|no|off)$/i.test(v.trim());
   if (off(process.env.RECEPTIVE_NATIVE)) return `RECEPTIVE_NATIVE=${process.env.RECEPTIVE_NATIVE}`;
-  if (off(process.env.npm_config_receptive_native)) return '--receptive-native=0';
+  if (off(process.env.npm_config_receptive_native))
+    return `npm_config_receptive_native=${process.env.npm_config_receptive_native}`;
   const legacy = process.env.RECEPTIVE_SKIP_NATIVE;
   if (legacy && legacy !== '0') return 'RECEPTIVE_SKIP_NATIVE is set';
   return null;

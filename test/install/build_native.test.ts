@@ -65,7 +65,7 @@ test('RECEPTIVE_NATIVE=0 skips the build: exit 0, one line, the reason kept for 
   for (const [env, said] of [
     [{ RECEPTIVE_NATIVE: '0' }, 'skipped: RECEPTIVE_NATIVE=0'],
     [{ RECEPTIVE_NATIVE: 'false' }, 'skipped: RECEPTIVE_NATIVE=false'],
-    [{ npm_config_receptive_native: '0' }, 'skipped: --receptive-native=0'],
+    [{ npm_config_receptive_native: '0' }, 'skipped: npm_config_receptive_native=0'],
     [{ RECEPTIVE_SKIP_NATIVE: '1' }, 'skipped: RECEPTIVE_SKIP_NATIVE is set'],
   ] as const) {
     const root = packageCopy();
