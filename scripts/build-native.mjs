@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Builds the optional native backend (native/: an N-API addon over oneDNN) with node-gyp.
-// Runs as package.json's "install" script, and as `npm run build:native`. It never fails the
-// install: if the build cannot run or fails (no compiler, no oneDNN, another OS), it prints one
-// line saying why, writes that line to native/build-status.txt (the backend's loader repeats it
-// when someone asks for 'native'), and exits 0; receptive then runs on 'wasm'.
-// The compiler's output goes to native/build.log. RECEPTIVE_SKIP_NATIVE=1 skips the build.
+// Runs as package.json's "install" script (again with `npm rebuild receptive`), and in a clone
+// as `npm run build:native`. It never fails the install: if the build cannot run or fails (no
+// compiler, no oneDNN, another OS), it prints one line saying why and how to build it later,
+// writes the reason to native/build-status.txt (the backend's loader repeats it when someone
+// asks for 'native'), and exits 0; receptive then runs on 'wasm'. The compiler's output goes to
+// native/build.log. RECEPTIVE_NATIVE=0 skips the build (so do npm_config_receptive_native=0,
+// which npm sets from `receptive-native=0` in an .npmrc though npm 11 warns of an unknown
+// setting, and the older RECEPTIVE_SKIP_NATIVE=1).
 //
 // RECEPTIVE_NATIVE_SANITIZE=address|thread builds a sanitizer build instead, for hunting memory
 // and threading bugs, in native/build-sanitize-<kind>/ (a copy of binding.gyp and src/, so the
@@ -13,9 +16,18 @@
 //   LD_PRELOAD=$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
 //   RECEPTIVE_NATIVE_ADDON=native/build-sanitize-address/build/Release/receptive_native.node node …
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,19 +46,55 @@ const statusFile = join(dir, 'build-status.txt');
 const logFile = join(dir, 'build.log');
 const addonFile = join(dir, 'build', 'Release', 'receptive_native.node');
 
+/** How to build it later, in a project that depends on receptive and in a clone of receptive. */
+const HOW =
+  'To build it: npm rebuild receptive (needs g++, make, Python 3 and oneDNN: apt-get install g++ make python3 libdnnl-dev); in a clone of receptive: npm run build:native';
+
 function unavailable(why) {
   if (sanitize) {
     console.error(`receptive: the ${sanitize} sanitizer build failed (${why}).`);
     process.exit(1);
   }
   writeFileSync(statusFile, `${why}\n`);
-  console.log(`receptive: native backend unavailable (${why}); receptive will use 'wasm'.`);
+  console.log(
+    `receptive: the native backend was not built: ${why}. receptive runs on 'wasm'. ${HOW}`,
+  );
   process.exit(0);
 }
 
-if (process.env.RECEPTIVE_SKIP_NATIVE && process.env.RECEPTIVE_SKIP_NATIVE !== '0') {
-  unavailable('the build was skipped: RECEPTIVE_SKIP_NATIVE is set');
+/** Which setting asked to skip the build, if one did. */
+function skippedBy() {
+  const off = (v) => v !== undefined && /^(0|false|no|off)$/i.test(v.trim());
+  if (off(process.env.RECEPTIVE_NATIVE)) return `RECEPTIVE_NATIVE=${process.env.RECEPTIVE_NATIVE}`;
+  if (off(process.env.npm_config_receptive_native))
+    return `npm_config_receptive_native=${process.env.npm_config_receptive_native}`;
+  const legacy = process.env.RECEPTIVE_SKIP_NATIVE;
+  if (legacy && legacy !== '0') return 'RECEPTIVE_SKIP_NATIVE is set';
+  return null;
 }
+
+/** The executable `cmd` names (a path, or a name looked up on PATH), or null if there is none. */
+function which(cmd) {
+  const candidates = cmd.includes('/')
+    ? [cmd]
+    : (process.env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, cmd));
+  return (
+    candidates.find((f) => {
+      try {
+        accessSync(f, constants.X_OK);
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    }) ?? null
+  );
+}
+
+const skip = skippedBy();
+if (skip && !sanitize) unavailable(`skipped: ${skip}`);
 if (!existsSync(join(dir, 'binding.gyp'))) unavailable('native/binding.gyp is missing');
 
 /** node-gyp: npm's own during npm scripts, else a local install, else the one bundled with npm. */
@@ -62,6 +110,20 @@ function nodeGyp() {
     join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   );
   return candidates.find((c) => c && existsSync(c));
+}
+
+// The tools node-gyp's Makefile calls, checked first: a missing one is named, where node-gyp
+// would only exit with 1. (Windows builds with MSBuild, which node-gyp finds and reports itself.)
+if (process.platform !== 'win32') {
+  const cxx = process.env.CXX?.trim() || 'g++'; // make's default; CXX may be "ccache g++"
+  const exe = cxx.split(/\s+/)[0];
+  if (!which(exe))
+    unavailable(
+      process.env.CXX?.trim()
+        ? `the C++ compiler ${exe} was not found (CXX=${process.env.CXX})`
+        : `the C++ compiler ${exe} was not found (CXX names another)`,
+    );
+  if (!which('make')) unavailable('make was not found (apt-get install make)');
 }
 
 const gyp = nodeGyp();
@@ -82,6 +144,23 @@ const r = spawnSync(process.execPath, args, {
 });
 const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
 writeFileSync(logFile, log);
+
+/** The last lines of node-gyp's stderr that say something (not its stack, versions or paths). */
+function tail(stderr) {
+  const said = (stderr ?? '')
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(
+      (l) =>
+        l.trim() &&
+        !/^\s/.test(l) && // a Python traceback's source lines
+        !/^gyp (info|http|verb|WARN)|^gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(
+          l,
+        ),
+    );
+  const last = said.slice(-2).join(' / ');
+  return last ? `: ${last.length > 240 ? `${last.slice(0, 240)}…` : last}` : '';
+}
 
 if (r.status !== 0 || !existsSync(addonFile)) {
   // Name the usual causes; otherwise the first compiler error.
@@ -110,7 +189,7 @@ if (r.status !== 0 || !existsSync(addonFile)) {
   // The compiler's first diagnostic, else make's complaint (a compiler that failed silently).
   const diagnostic = problems.find((l) => /\berror:/.test(l))?.trim();
   const compilerFailed = problems.some((l) => /^make: \*\*\*/.test(l));
-  const compiler = process.env.CXX ?? 'c++';
+  const compiler = process.env.CXX ?? 'g++';
   const why =
     r.error?.code === 'ETIMEDOUT'
       ? 'the build took more than 10 minutes'
@@ -119,7 +198,7 @@ if (r.status !== 0 || !existsSync(addonFile)) {
           ? `the C++ build failed: ${diagnostic.slice(0, 160)}`
           : compilerFailed
             ? `the C++ compiler (${compiler}) failed`
-            : `node-gyp exited with ${r.status}`));
+            : `node-gyp exited with ${r.status}${tail(r.stderr)}`));
   unavailable(`${why}; details in native/build.log`);
 }
 

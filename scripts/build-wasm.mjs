@@ -18,33 +18,30 @@ import { fileURLToPath } from 'node:url';
 // Both are embedded as base64 in src/backend/wasm/kernels_wasm.generated.ts (gitignored), so
 // Node and browsers load them from the JavaScript bundle itself: no file paths, no fetch, and
 // `npm test` (which compiles src/ into build/) finds them as easily as `npm run build` (dist/).
-// The .wasm files are also written to dist/backend/wasm/ for inspection and for loaders that
-// prefer streaming compilation.
+// That is the one copy: no .wasm files are written, so the package ships the kernels once.
+// (`--emit DIR` also writes them to DIR, for inspecting them with wasm tools.)
 import asc from 'assemblyscript/asc';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = 'src/backend/wasm/assembly/index.ts';
 const generated = join(root, 'src/backend/wasm/kernels_wasm.generated.ts');
-const distDir = join(root, 'dist/backend/wasm');
+const emitAt = process.argv.indexOf('--emit');
+const emitDir = emitAt > 0 ? process.argv[emitAt + 1] : undefined;
 
-// Up to date (generated module and .wasm files newer than every source)? Then nothing to do,
-// so that build, build:test and typecheck can all depend on this step cheaply.
+// Up to date (the generated module newer than every source)? Then nothing to do, so that build,
+// build:test and typecheck can all depend on this step cheaply.
 const sources = [
   fileURLToPath(import.meta.url),
   ...readdirSync(join(root, 'src/backend/wasm/assembly')).map((f) =>
     join(root, 'src/backend/wasm/assembly', f),
   ),
 ];
-const outputs = [
-  generated,
-  ...['simd', 'relaxed', 'simd-shared', 'relaxed-shared'].map((v) =>
-    join(distDir, `kernels_${v}.wasm`),
-  ),
-];
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
 if (
   !process.argv.includes('--force') &&
-  outputs.every((f) => existsSync(f) && statSync(f).mtimeMs >= newest)
+  !emitDir &&
+  existsSync(generated) &&
+  statSync(generated).mtimeMs >= newest
 ) {
   process.exit(0);
 }
@@ -129,9 +126,11 @@ else {
   const now = new Date();
   utimesSync(generated, now, now);
 }
-mkdirSync(distDir, { recursive: true });
-for (const [name, bytes] of Object.entries(binaries)) {
-  writeFileSync(join(distDir, `kernels_${name}.wasm`), bytes);
+if (emitDir) {
+  mkdirSync(emitDir, { recursive: true });
+  for (const [name, bytes] of Object.entries(binaries)) {
+    writeFileSync(join(emitDir, `kernels_${name}.wasm`), bytes);
+  }
 }
 console.log(
   `build:wasm: ${Object.entries(binaries)

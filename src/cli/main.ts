@@ -89,7 +89,7 @@ program
   .addOption(threadsOption())
   .option(
     '--out <dir>',
-    'where to save the model, history.json, curves.png and checkpoints (default runs/<model>-<dataset>)',
+    'where to save the model, history.json, curves.svg (and .png) and checkpoints (default runs/<model>-<dataset>)',
   )
   .option('--resume <dir>', 'continue an interrupted run from its checkpoint')
   .option(

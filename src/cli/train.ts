@@ -16,7 +16,7 @@ import { getOptimizer } from '../optim/registry.js';
 import { BackupAndRestore, type BackupState } from '../train/backup.js';
 import '../train/terminal_bar.js';
 import '../train/trainer.js';
-import { ArgumentError, IOError } from '../util/errors.js';
+import { ArgumentError, IOError, MissingPackageError } from '../util/errors.js';
 import { setSeed } from '../util/random.js';
 import { trainingCurves } from '../vision/plots.js';
 import { trainingReport } from '../vision/report.js';
@@ -234,12 +234,18 @@ export async function train(
   if ((history.loss?.length ?? 0) > 0) {
     const chart = await trainingCurves(history, { title: `${args.model} on ${data.name}` });
     await writeFileAtomic(path.join(out, 'curves.svg'), chart.svg, 'train');
+    written.push(path.join(out, 'curves.svg'));
     try {
       await writeFileAtomic(path.join(out, 'curves.png'), await chart.png(), 'train');
       written.push(path.join(out, 'curves.png'));
     } catch (e) {
       if (e instanceof IOError) throw e;
-      log(`(curves.png could not be drawn: ${(e as Error).message}; curves.svg has the same plot)`);
+      // The PNG is a convenience: its renderer is an optional package.
+      log(
+        e instanceof MissingPackageError
+          ? `(no curves.png: ${e.packages.join(' and ')} is not installed; npm install ${e.packages.join(' ')} draws it. curves.svg has the same plot)`
+          : `(curves.png could not be drawn: ${(e as Error).message}; curves.svg has the same plot)`,
+      );
     }
   }
   if (args.report) {

@@ -43,6 +43,20 @@ export class IOError extends ReceptiveError {
   }
 }
 
+/**
+ * A feature needs an npm package that is not installed (receptive keeps its heavy extras, such as
+ * the Vega-Lite charts, optional). The message names the package(s) and the command that
+ * installs them; `packages` lists them for programs.
+ */
+export class MissingPackageError extends ReceptiveError {
+  constructor(
+    message: string,
+    readonly packages: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** Describes a shape for messages: [2, 28, 28, 1]. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

@@ -1,11 +1,12 @@
 /**
  * The confusion matrix: counts of (true class, predicted class), and a Vega-Lite heatmap of
- * it with each count written in its cell. Rows are the true classes, columns the predictions,
+ * it with each count written in its cell (receptive's own SVG heatmap where vega is not installed). Rows are the true classes, columns the predictions,
  * as in scikit-learn, so the diagonal holds the right answers.
  */
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
-import { type Chart, renderVegaLite } from './plots.js';
+import { type Chart, vegaLiteOr } from './plots.js';
+import { heatmapSvg } from './svg_charts.js';
 
 /** Class ids from labels or predictions: int ids [n] as they are; scores [n, k] by their argmax. */
 export function classIds(y: Tensor | ArrayLike<number>, what: string): Int32Array {
@@ -102,11 +103,12 @@ export function confusionChart(
     sort: cm.classNames,
     title,
   });
-  return renderVegaLite({
+  const title =
+    options.title ??
+    `Confusion matrix: ${(cm.accuracy * 100).toFixed(2)}% right of ${cm.total.toLocaleString('en-US')}`;
+  const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title:
-      options.title ??
-      `Confusion matrix: ${(cm.accuracy * 100).toFixed(2)}% right of ${cm.total.toLocaleString('en-US')}`,
+    title,
     data: { values: rows },
     width: cell * cm.classNames.length,
     height: cell * cm.classNames.length,
@@ -141,7 +143,8 @@ export function confusionChart(
         },
       },
     ],
-  });
+  };
+  return vegaLiteOr(spec, () => heatmapSvg(cm.counts, cm.classNames, { title, cell }));
 }
 
 /** Counts and chart together: `confusionCounts` then `confusionChart`. */

@@ -1,26 +1,37 @@
 /**
  * Charts with Vega-Lite (rendered to SVG without a browser) and, in Node, to PNG with resvg.
  * Training curves: loss and accuracy per epoch, training and validation, side by side.
+ *
+ * vega, vega-lite and @resvg/resvg-js are optional packages, loaded on first use. Without vega
+ * the training curves and the confusion matrix are drawn by receptive's own SVG charts
+ * (svg_charts.ts), with a notice once; without resvg, `png()` is a MissingPackageError that says
+ * what to install. renderVegaLite, which takes any spec, needs vega.
  */
-import { ArgumentError } from '../util/errors.js';
+import { ArgumentError, MissingPackageError } from '../util/errors.js';
+import { importPackages, noticeOnce } from '../util/optional_packages.js';
+import { lineChartsSvg, type Panel } from './svg_charts.js';
 
 export interface Chart {
   svg: string;
-  /** PNG bytes (Node only: resvg is a native module). */
+  /**
+   * PNG bytes (Node only: resvg is a native module). Needs the optional package
+   * @resvg/resvg-js: without it, a MissingPackageError that says so.
+   */
   png(): Promise<Uint8Array>;
 }
 
-/** Renders a Vega-Lite spec. */
-export async function renderVegaLite(spec: Record<string, unknown>): Promise<Chart> {
-  const vega = await import('vega');
-  const { compile } = await import('vega-lite');
-  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
+type Vega = typeof import('vega');
+type VegaLite = typeof import('vega-lite');
+type Resvg = typeof import('@resvg/resvg-js');
+
+/** A chart of an SVG: its PNG is drawn by resvg when asked for. */
+export function svgChart(svg: string): Chart {
   return {
     svg,
     png: async () => {
-      const { Resvg } = await import('@resvg/resvg-js');
+      const [{ Resvg }] = (await importPackages('Chart.png', 'drawing a chart as PNG', [
+        '@resvg/resvg-js',
+      ])) as [Resvg];
       return new Uint8Array(
         new Resvg(svg, {
           background: 'white',
@@ -32,6 +43,37 @@ export async function renderVegaLite(spec: Record<string, unknown>): Promise<Cha
       );
     },
   };
+}
+
+/** Renders a Vega-Lite spec. Needs the optional packages vega and vega-lite. */
+export async function renderVegaLite(spec: Record<string, unknown>): Promise<Chart> {
+  const [vega, { compile }] = (await importPackages('renderVegaLite', 'drawing a Vega-Lite chart', [
+    'vega',
+    'vega-lite',
+  ])) as [Vega, VegaLite];
+  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svgChart(svg);
+}
+
+/**
+ * renderVegaLite(spec), or where vega is not installed the chart that `builtIn` draws, after a
+ * notice (once) that says what receptive drew instead and how to get the Vega-Lite chart.
+ */
+export async function vegaLiteOr(
+  spec: Record<string, unknown>,
+  builtIn: () => string,
+): Promise<Chart> {
+  try {
+    return await renderVegaLite(spec);
+  } catch (e) {
+    if (!(e instanceof MissingPackageError)) throw e;
+    noticeOnce(
+      `receptive: ${e.packages.join(' and ')} ${e.packages.length > 1 ? 'are' : 'is'} not installed, so charts are drawn by receptive's own SVG code; for Vega-Lite's: npm install vega vega-lite`,
+    );
+    return svgChart(builtIn());
+  }
 }
 
 /** Loss and accuracy per epoch (training and validation) from a History's record. */
@@ -68,10 +110,24 @@ export async function trainingCurves(
       color: { field: 'split', type: 'nominal', title: null },
     },
   });
-  return renderVegaLite({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    ...(options.title ? { title: options.title } : {}),
-    data: { values: rows },
-    hconcat: metrics.map(panel),
-  });
+  // The same panels for the built-in chart: training first, then validation, as Vega-Lite orders them.
+  const panels = (): Panel[] =>
+    metrics.map((metric) => ({
+      metric,
+      series: (['training', 'validation'] as const)
+        .map((split) => ({
+          name: split,
+          values: history[split === 'training' ? metric : `val_${metric}`] ?? [],
+        }))
+        .filter((s) => s.values.some(Number.isFinite)),
+    }));
+  return vegaLiteOr(
+    {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      ...(options.title ? { title: options.title } : {}),
+      data: { values: rows },
+      hconcat: metrics.map(panel),
+    },
+    () => lineChartsSvg(panels(), options),
+  );
 }

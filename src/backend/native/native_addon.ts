@@ -144,6 +144,14 @@ function packageRoot(): string | null {
   return null;
 }
 
+/**
+ * Why the addon is not there, and how to build it: in a project that depends on receptive
+ * (its install script again), and in a clone of receptive. scripts/build-native.mjs says the same.
+ */
+export function notBuiltReason(why: string): string {
+  return `${why}; \`npm rebuild receptive\` builds it (needs g++, make, Python 3 and oneDNN: apt-get install g++ make python3 libdnnl-dev; in a clone of receptive: \`npm run build:native\`)`;
+}
+
 let loaded: AddonLoad | null = null;
 
 /** The addon, loaded once; or why it is unavailable. */
@@ -175,10 +183,7 @@ function tryLoad(): AddonLoad {
     } catch {
       // no status file: the install script did not run (e.g. npm --ignore-scripts)
     }
-    return {
-      addon: null,
-      reason: `${why}; \`npm run build:native\` builds it (needs a C++ compiler and oneDNN: apt-get install libdnnl-dev)`,
-    };
+    return { addon: null, reason: notBuiltReason(why) };
   }
   return require_(file);
 }
