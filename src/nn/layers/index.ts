@@ -7,3 +7,4 @@ export * from './merge.js';
 export * from './normalization.js';
 export * from './octave.js';
 export * from './pooling.js';
+export * from './tensor_ops.js';
