@@ -104,7 +104,17 @@ export function importOnnxBytes(bytes: Uint8Array, options: OnnxImportOptions = 
         `importOnnx: input '${info.name}' has the shape [${s.map((d) => d ?? '?').join(', ')}]: only the batch axis may be symbolic. Export the model with fixed image sizes.`,
       );
     if (s[0] !== null && cx.batchSize === null) cx.batchSize = s[0]!;
-    const image = example.length === 3;
+    // A file that already takes NHWC (receptive's own exports) transposes it to NCHW first:
+    // that input is taken as it is, and the Transpose folds into the NHWC holding.
+    const readers = graph.nodes.filter((n) => n.inputs.includes(info.name));
+    const nhwcFile =
+      readers.length > 0 &&
+      readers.every(
+        (n) =>
+          n.opType === 'Transpose' &&
+          (n.attrs.get('perm') as number[] | undefined)?.join() === '0,3,1,2',
+      );
+    const image = example.length === 3 && !nhwcFile;
     const nhwcShape = image ? [example[1]!, example[2]!, example[0]!] : (example as number[]);
     const name = cx.layerName(info.name);
     if (image && layout === 'nhwc') {
