@@ -1,4 +1,5 @@
 /** Every built-in layer, as `rc.layers.X`. */
+export * from './activations.js';
 export * from './attention.js';
 export * from './conv.js';
 export * from './core.js';

@@ -1,15 +1,13 @@
 /**
- * Layers for the tensor operations that imported graphs (ONNX) are made of and that Keras also
- * has as layers: Permute, Softmax / LogSoftmax over any axis, ELU with its alpha, Clip, and
- * arithmetic with a stored constant (a normalization's mean and scale, a bias on its own).
+ * Layers for tensor operations that imported graphs (ONNX) are made of: Permute (as Keras's),
+ * Slice (a box of each example), and arithmetic with a stored constant (a normalization's
+ * mean and scale, a bias on its own).
  */
-import { elu, logSoftmax, softmax } from '../../ops/activations.js';
-import { add, div, maximum, minimum, mul, sub } from '../../ops/elementwise.js';
-import { transpose } from '../../ops/shape.js';
+import { add, div, mul, sub } from '../../ops/elementwise.js';
+import { slice, transpose } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
-import { normalizeAxis } from '../../util/shape.js';
-import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
+import type { LayerArgs, Shape } from '../layer.js';
 import { fmtSymShape, Layer, registerLayer } from '../layer.js';
 
 export interface PermuteArgs extends LayerArgs {
@@ -47,112 +45,6 @@ export class Permute extends Layer {
       );
     }
     return [s[0] ?? null, ...this.dims.map((a) => s[a] ?? null)];
-  }
-}
-
-/** Checks an axis argument: an integer, not the batch axis (0). */
-function checkAxis(layer: Layer, axis: unknown): number {
-  if (!Number.isInteger(axis) || axis === 0) {
-    throw new ArgumentError(
-      `${layer.label}: axis must be a non-zero integer (negative counts from the end; 0 is the batch axis), got ${JSON.stringify(axis)}.`,
-    );
-  }
-  return axis as number;
-}
-
-export interface SoftmaxArgs extends LayerArgs {
-  /** The axis the probabilities sum to 1 over (default -1, the last). */
-  axis?: number;
-}
-
-/** softmax along one axis (Keras's Softmax layer). */
-export class Softmax extends Layer {
-  static override className = 'Softmax';
-  static override configFields = ['axis'];
-  readonly axis: number;
-  constructor(args: SoftmaxArgs = {}) {
-    super(args);
-    this.axis = checkAxis(this, args.axis ?? -1);
-  }
-  call(x: Tensor): Tensor {
-    return softmax(x, this.axis);
-  }
-  computeOutputShape(s: Shape): Shape {
-    normalizeAxis(this.axis, s.length, this.label);
-    return s;
-  }
-}
-
-/** log(softmax) along one axis, computed without forming the softmax (stable for large logits). */
-export class LogSoftmax extends Softmax {
-  static override className = 'LogSoftmax';
-  override call(x: Tensor): Tensor {
-    return logSoftmax(x, this.axis);
-  }
-}
-
-/** The exponential linear unit with its alpha: x for x > 0, alpha·(eˣ − 1) below. */
-export class ELU extends Layer {
-  static override className = 'ELU';
-  static override configFields = ['alpha'];
-  readonly alpha: number;
-  constructor(args: LayerArgs & { alpha?: number } = {}) {
-    super(args);
-    this.alpha = args.alpha ?? 1;
-    if (typeof this.alpha !== 'number' || !Number.isFinite(this.alpha))
-      throw new ArgumentError(
-        `${this.label}: alpha must be a finite number, got ${JSON.stringify(args.alpha)}.`,
-      );
-  }
-  call(x: Tensor): Tensor {
-    return elu(x, this.alpha);
-  }
-  computeOutputShape(s: Shape): Shape {
-    return s;
-  }
-}
-
-export interface ClipArgs extends LayerArgs {
-  /** The lower bound (none when left out). */
-  min?: number;
-  /** The upper bound (none when left out). */
-  max?: number;
-}
-
-/** Limits values to [min, max] (ReLU6 is Clip 0..6; a ReLU with maxValue is the usual way to write that). */
-export class Clip extends Layer {
-  static override className = 'Clip';
-  readonly min?: number;
-  readonly max?: number;
-  constructor(args: ClipArgs = {}) {
-    super(args);
-    for (const k of ['min', 'max'] as const) {
-      const v = args[k];
-      if (v === undefined || v === null) continue;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw new ArgumentError(
-          `${this.label}: ${k} must be a finite number (or left out for no bound), got ${JSON.stringify(v)}.`,
-        );
-      this[k] = v;
-    }
-    if (this.min !== undefined && this.max !== undefined && this.min > this.max)
-      throw new ArgumentError(`${this.label}: min (${this.min}) is above max (${this.max}).`);
-  }
-  call(x: Tensor): Tensor {
-    let y = x;
-    if (this.min !== undefined) y = maximum(y, this.min);
-    if (this.max !== undefined) y = minimum(y, this.max);
-    return y;
-  }
-  computeOutputShape(s: Shape): Shape {
-    return s;
-  }
-  override getConfig(): LayerConfig {
-    return {
-      ...super.getConfig(),
-      ...(this.min !== undefined ? { min: this.min } : {}),
-      ...(this.max !== undefined ? { max: this.max } : {}),
-    };
   }
 }
 
@@ -238,4 +130,57 @@ export class ConstantArithmetic extends Layer {
   }
 }
 
-for (const cls of [Permute, Softmax, LogSoftmax, ELU, Clip, ConstantArithmetic]) registerLayer(cls);
+export interface SliceArgs extends LayerArgs {
+  /** Where the box starts on each axis of one example (the batch axis not counted). */
+  begin: number[];
+  /** The box's size on each axis of one example; -1 runs to the end. */
+  size: number[];
+}
+
+/** A box of each example: begin and size per axis (the batch axis kept whole). ONNX Slice and Split. */
+export class Slice extends Layer {
+  static override className = 'Slice';
+  static override configFields = ['begin', 'size'];
+  readonly begin: number[];
+  readonly size: number[];
+  constructor(args: SliceArgs) {
+    super(args);
+    const { begin, size } = args ?? {};
+    if (
+      !Array.isArray(begin) ||
+      !Array.isArray(size) ||
+      begin.length !== size.length ||
+      begin.some((b) => !Number.isInteger(b) || b < 0) ||
+      size.some((d) => !Number.isInteger(d) || (d < 1 && d !== -1))
+    )
+      throw new ArgumentError(
+        `${this.label}: begin (non-negative integers) and size (positive integers or -1) need one entry per axis of an example, got begin ${JSON.stringify(begin)} and size ${JSON.stringify(size)}.`,
+      );
+    this.begin = [...begin];
+    this.size = [...size];
+  }
+  call(x: Tensor): Tensor {
+    this.computeOutputShape(x.shape);
+    return slice(x, [0, ...this.begin], [-1, ...this.size]);
+  }
+  computeOutputShape(s: Shape): Shape {
+    if (s.length !== this.begin.length + 1)
+      throw new ShapeError(
+        `${this.label}: begin ${JSON.stringify(this.begin)} is for examples of rank ${this.begin.length}, got input of shape ${fmtSymShape(s)}.`,
+      );
+    return [
+      s[0] ?? null,
+      ...this.begin.map((b, i) => {
+        const d = s[i + 1];
+        const n = this.size[i] === -1 ? (d == null ? null : d - b) : this.size[i]!;
+        if (d != null && (n === null || n < 1 || b + n > d))
+          throw new ShapeError(
+            `${this.label}: axis ${i + 1} of the input ${fmtSymShape(s)} has no box from ${b} of size ${this.size[i]}.`,
+          );
+        return n;
+      }),
+    ];
+  }
+}
+
+for (const cls of [Permute, Slice, ConstantArithmetic]) registerLayer(cls);

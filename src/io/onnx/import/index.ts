@@ -20,6 +20,7 @@ import './ops/dense.js';
 import './ops/elementwise.js';
 import './ops/norm.js';
 import './ops/pool.js';
+import './ops/resize.js';
 import './ops/shape.js';
 
 export interface OnnxImportOptions {

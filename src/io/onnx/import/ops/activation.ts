@@ -1,9 +1,22 @@
-/** Activations: Relu, LeakyRelu, Elu, Sigmoid, Tanh, Clip, Softmax, LogSoftmax. They keep their input's layout. */
+/**
+ * Activations: Relu, LeakyRelu, PRelu, Elu, Sigmoid, Tanh, HardSigmoid, HardSwish, Softplus,
+ * Clip, Softmax, LogSoftmax. They keep their input's layout.
+ */
 import type { Layer } from '../../../../nn/layer.js';
+import {
+  Clip,
+  ELU,
+  HardSigmoid,
+  HardSwish,
+  LogSoftmax,
+  PReLU,
+  Softmax,
+  Softplus,
+} from '../../../../nn/layers/activations.js';
 import { Activation, ReLU, Reshape } from '../../../../nn/layers/core.js';
-import { Clip, ELU, LogSoftmax, Softmax } from '../../../../nn/layers/tensor_ops.js';
 import { type ImportContext, registerOp } from '../context.js';
 import type { OnnxNode } from '../decode.js';
+import { constantFor } from './elementwise.js';
 
 /** Applies a layer that keeps the shape and the layout. */
 function elementwise(node: OnnxNode, cx: ImportContext, make: (name: string) => Layer): void {
@@ -108,4 +121,26 @@ registerOp(['Softmax', 'LogSoftmax'], (node, cx) => {
     s,
   );
   cx.setOutput(node, cx.tensor(back));
+});
+
+registerOp('HardSigmoid', (node, cx) => {
+  const alpha = cx.attr<number>(node, 'alpha', 0.2);
+  const beta = cx.attr<number>(node, 'beta', 0.5);
+  elementwise(node, cx, (name) => new HardSigmoid({ name, alpha, beta }));
+});
+registerOp('HardSwish', (node, cx) => elementwise(node, cx, (name) => new HardSwish({ name })));
+registerOp('Softplus', (node, cx) => elementwise(node, cx, (name) => new Softplus({ name })));
+
+registerOp('PRelu', (node, cx) => {
+  let slope = cx.constInput(node, 1, 'slope');
+  const x = cx.tensorInput(node, 0);
+  const rank = cx.rank(x);
+  // Before opset 7 a slope vector of one value per channel applies to axis 1, not the last.
+  if (cx.opset < 7 && slope.dims.length === 1 && slope.dims[0] === cx.onnxShape(x)[1] && rank > 2)
+    slope = { ...slope, dims: [slope.dims[0]!, ...new Array(rank - 2).fill(1)] };
+  const k = constantFor(cx, x, slope);
+  const layer = new PReLU({ name: cx.layerName(node.name), alphaShape: k.dims });
+  const t = cx.apply(layer, k.x.t);
+  cx.setWeights(layer, [k.data]);
+  cx.setOutput(node, cx.tensor(t, k.x.layout));
 });

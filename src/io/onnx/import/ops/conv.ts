@@ -1,5 +1,5 @@
-/** Conv → Conv2D (groups) or DepthwiseConv2D (one group per input channel), weights OIHW → HWIO. */
-import { Conv2D, DepthwiseConv2D } from '../../../../nn/layers/conv.js';
+/** Conv → Conv2D (groups) or DepthwiseConv2D (one group per input channel), weights OIHW → HWIO; ConvTranspose. */
+import { Conv2D, Conv2DTranspose, DepthwiseConv2D } from '../../../../nn/layers/conv.js';
 import { permuteArray, registerOp } from '../context.js';
 import { floats, paddingArg, spatialSize, windowOf } from './window.js';
 
@@ -44,6 +44,74 @@ registerOp('Conv', (node, cx) => {
     kernel = floats(permuteArray(w.data, w.dims, [2, 3, 1, 0]).data);
   }
   const t = cx.apply(layer, x.t);
+  cx.setWeights(layer, b ? [kernel, floats(b.data)] : [kernel]);
+  cx.setOutput(node, cx.tensor(t, { kind: 'nhwc' }));
+});
+
+/** ConvTranspose → Conv2DTranspose; weights [in, out, kh, kw] → [kh, kw, out, in]. */
+registerOp('ConvTranspose', (node, cx) => {
+  const w = cx.constInput(node, 1, 'weights W');
+  if (w.dims.length !== 4)
+    throw cx.error(
+      `its weights have shape [${w.dims.join(', ')}]; only 2-D transposed convolutions are supported.`,
+    );
+  if (cx.attr<number>(node, 'group', 1) !== 1)
+    throw cx.error('a grouped transposed convolution is not supported.');
+  const x = cx.toNhwc(cx.tensorInput(node, 0));
+  const [ci, co, kh, kw] = w.dims as [number, number, number, number];
+  if (x.t.shape[3] !== ci)
+    throw cx.error(`its input has ${x.t.shape[3]} channels, its weights expect ${ci}.`);
+  const size = spatialSize(cx, x);
+  const strides = (cx.attr<number[]>(node, 'strides') ?? [1, 1]) as [number, number];
+  const dilations = (cx.attr<number[]>(node, 'dilations') ?? [1, 1]) as [number, number];
+  const outputPadding = [...(cx.attr<number[]>(node, 'output_padding') ?? [0, 0])] as [
+    number,
+    number,
+  ];
+  const autoPad = cx.attr<string>(node, 'auto_pad', 'NOTSET');
+  const outputShape = cx.attr<number[]>(node, 'output_shape');
+  const explicit = cx.attr<number[]>(node, 'pads') ?? [0, 0, 0, 0];
+  const pads: [[number, number], [number, number]] = [
+    [explicit[0]!, explicit[2]!],
+    [explicit[1]!, explicit[3]!],
+  ];
+  if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const target = outputShape
+      ? outputShape.slice(-2)
+      : [size[0] * strides[0], size[1] * strides[1]];
+    for (const a of [0, 1]) {
+      const full =
+        strides[a]! * (size[a]! - 1) + outputPadding[a]! + dilations[a]! * ([kh, kw][a]! - 1) + 1;
+      const total = full - target[a]!;
+      // A shortfall is made up with output padding after the end.
+      if (total < 0) {
+        outputPadding[a]! -= total;
+        continue;
+      }
+      const half = Math.floor(total / 2);
+      pads[a] = autoPad === 'SAME_UPPER' ? [half, total - half] : [total - half, half];
+    }
+  } else if (autoPad !== 'NOTSET' && autoPad !== '' && autoPad !== 'VALID') {
+    throw cx.error(`auto_pad '${autoPad}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID.`);
+  }
+  const b = node.inputs[2] ? cx.constInput(node, 2, 'bias B') : undefined;
+  let layer: Conv2DTranspose;
+  try {
+    layer = new Conv2DTranspose({
+      name: cx.layerName(node.name),
+      filters: co,
+      kernelSize: [kh, kw],
+      strides,
+      dilationRate: dilations,
+      padding: paddingArg(pads),
+      outputPadding,
+      useBias: b !== undefined,
+    });
+  } catch (e) {
+    throw cx.error((e as Error).message);
+  }
+  const t = cx.apply(layer, x.t);
+  const kernel = floats(permuteArray(w.data, w.dims, [2, 3, 1, 0]).data);
   cx.setWeights(layer, b ? [kernel, floats(b.data)] : [kernel]);
   cx.setOutput(node, cx.tensor(t, { kind: 'nhwc' }));
 });

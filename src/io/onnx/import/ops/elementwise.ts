@@ -22,7 +22,7 @@ const OPS: Record<string, ArithmeticOp> = {
 };
 
 /** The constant in the tensor's layout, its leading 1s dropped (they broadcast alike). */
-function constFor(
+export function constantFor(
   cx: ImportContext,
   x: TensorVal,
   c: ConstTensor,
@@ -60,7 +60,7 @@ registerOp(['Add', 'Sub', 'Mul', 'Div'], (node, cx) => {
       TensorVal,
       { kind: 'const'; value: ConstTensor },
     ];
-    const k = constFor(cx, x, c.value);
+    const k = constantFor(cx, x, c.value);
     const layer = new ConstantArithmetic({
       name,
       op,

@@ -1,5 +1,8 @@
-/** BatchNormalization (inference form: the running statistics) → BatchNormalization on the channel axis. */
-import { BatchNormalization } from '../../../../nn/layers/normalization.js';
+/** BatchNormalization (inference form: the running statistics) on the channel axis, and LRN. */
+import {
+  BatchNormalization,
+  LocalResponseNormalization,
+} from '../../../../nn/layers/normalization.js';
 import { registerOp } from '../context.js';
 import { floats } from './window.js';
 
@@ -30,4 +33,21 @@ registerOp('BatchNormalization', (node, cx) => {
     [scale!, bias!, mean!, variance!].map((c) => floats(c.data)),
   );
   cx.setOutput(node, cx.tensor(t, x.layout));
+});
+
+// ONNX's LRN sums over `size` channels around each one and scales alpha by 1/size; receptive's
+// (TensorFlow's) sums over 2·depthRadius + 1 with alpha as it is. An even size has no centre.
+registerOp('LRN', (node, cx) => {
+  const size = cx.attr<number>(node, 'size');
+  if (size === undefined || size % 2 !== 1)
+    throw cx.error(`size ${size}: only an odd window (centred on each channel) is supported.`);
+  const x = cx.toNhwc(cx.tensorInput(node, 0));
+  const layer = new LocalResponseNormalization({
+    name: cx.layerName(node.name),
+    depthRadius: (size - 1) / 2,
+    alpha: cx.attr<number>(node, 'alpha', 1e-4) / size,
+    beta: cx.attr<number>(node, 'beta', 0.75),
+    bias: cx.attr<number>(node, 'bias', 1),
+  });
+  cx.setOutput(node, cx.tensor(cx.apply(layer, x.t), { kind: 'nhwc' }));
 });

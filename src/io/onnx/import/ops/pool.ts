@@ -63,3 +63,27 @@ registerOp(['GlobalAveragePool', 'GlobalMaxPool'], (node, cx) => {
       : new GlobalMaxPooling2D(args);
   cx.setOutput(node, cx.tensor(cx.apply(layer, x.t), { kind: 'nhwc' }));
 });
+
+// ReduceMean / ReduceMax over height and width (tf2onnx writes global pooling so).
+registerOp(['ReduceMean', 'ReduceMax'], (node, cx) => {
+  const v = cx.tensorInput(node, 0);
+  const axesIn =
+    cx.opset < 18 || !node.inputs[1]
+      ? cx.attr<number[]>(node, 'axes')
+      : [...cx.constInput(node, 1, 'axes').data];
+  const rank = cx.rank(v);
+  const axes = (axesIn ?? []).map((a) => (a < 0 ? a + rank : a)).sort();
+  if (rank !== 4 || axes.join() !== '2,3')
+    throw cx.error(
+      `axes ${JSON.stringify(axesIn)} on rank ${rank}: only the mean or max over height and width of an image (axes [2, 3]) is supported.`,
+    );
+  const keepDims = cx.attr<number>(node, 'keepdims', 1) === 1;
+  const x = cx.toNhwc(v);
+  const args = { name: cx.layerName(node.name), keepDims };
+  const layer =
+    node.opType === 'ReduceMean' ? new GlobalAveragePooling2D(args) : new GlobalMaxPooling2D(args);
+  cx.setOutput(
+    node,
+    cx.tensor(cx.apply(layer, x.t), keepDims ? { kind: 'nhwc' } : { kind: 'plain' }),
+  );
+});

@@ -6,7 +6,7 @@
 import { Dropout, Flatten, Reshape } from '../../../../nn/layers/core.js';
 import { Concatenate } from '../../../../nn/layers/merge.js';
 import { ZeroPadding2D } from '../../../../nn/layers/pooling.js';
-import { Permute } from '../../../../nn/layers/tensor_ops.js';
+import { Permute, Slice } from '../../../../nn/layers/tensor_ops.js';
 import {
   HELD_TO_ONNX,
   type ImportContext,
@@ -71,7 +71,11 @@ registerOp('Reshape', (node, cx) => {
     throw cx.error(
       `its target shape [${shapeT.join(', ')}] has sizes importOnnx cannot reshape to.`,
     );
-  // [batch, features] of an image: a Flatten.
+  reshapeTo(node, cx, v, rest);
+});
+
+/** Reshapes each example to `rest` (a flatten of an image keeps its NHWC order: 'flat'). */
+function reshapeTo(node: OnnxNode, cx: ImportContext, v: TensorVal, rest: number[]): void {
   if (rest.length === 1 && v.layout.kind !== 'plain') {
     cx.setOutput(node, flatten(node, cx, v));
     return;
@@ -84,7 +88,7 @@ registerOp('Reshape', (node, cx) => {
   }
   const t = cx.apply(new Reshape({ name: cx.layerName(node.name), targetShape: rest }), p.t);
   cx.setOutput(node, cx.tensor(t));
-});
+}
 
 const isIdentity = (p: number[]) => p.every((a, i) => a === i);
 
@@ -196,4 +200,128 @@ registerOp('Dropout', (node, cx) => {
   // Inference passes data through; the layer keeps dropout for fine-tuning.
   const t = cx.apply(new Dropout({ name: cx.layerName(node.name), rate: ratio }), v.t);
   cx.setOutput(node, cx.tensor(t, v.layout));
+});
+
+/** Squeeze / Unsqueeze of a model tensor: a reshape of each example (the batch axis stays). */
+registerOp(['Squeeze', 'Unsqueeze'], (node, cx) => {
+  const v = cx.tensorInput(node, 0);
+  const axesIn =
+    cx.opset < 13
+      ? cx.attr<number[]>(node, 'axes')
+      : node.inputs[1]
+        ? [...cx.constInput(node, 1, 'axes').data]
+        : undefined;
+  const shape = cx.onnxShape(v);
+  let out: (number | null)[];
+  if (node.opType === 'Squeeze') {
+    const rank = shape.length;
+    const axes = axesIn
+      ? axesIn.map((a) => (a < 0 ? a + rank : a))
+      : shape.flatMap((d, i) => (d === 1 ? [i] : []));
+    if (axes.includes(0) || axes.some((a) => shape[a] !== 1))
+      throw cx.error(
+        `axes ${JSON.stringify(axesIn)} of [${shape.map((d) => d ?? 'batch').join(', ')}]: only axes of size 1 after the batch axis can be squeezed.`,
+      );
+    out = shape.filter((_, i) => !axes.includes(i));
+  } else {
+    if (!axesIn) throw cx.error('it has no axes.');
+    const rank = shape.length + axesIn.length;
+    const axes = axesIn.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+    if (axes.includes(0)) throw cx.error('a new axis before the batch axis is not supported.');
+    out = [...shape];
+    for (const a of axes) out.splice(a, 0, 1);
+  }
+  reshapeTo(node, cx, v, out.slice(1) as number[]);
+});
+
+/** A box of each example: begin and size on ONNX's axes, placed on the held axes. */
+function sliceOf(
+  node: OnnxNode,
+  cx: ImportContext,
+  v: TensorVal,
+  begin: number[],
+  size: number[],
+  output: number,
+): void {
+  const x = v.layout.kind === 'flat' ? cx.toPlain(v) : v;
+  const rank = begin.length;
+  const held = x.layout.kind === 'nhwc' ? ONNX_TO_HELD : [...Array(rank).keys()];
+  const hb = new Array<number>(rank).fill(0);
+  const hs = new Array<number>(rank).fill(-1);
+  for (let a = 1; a < rank; a++) {
+    hb[held[a]!] = begin[a]!;
+    hs[held[a]!] = size[a]!;
+  }
+  const name = cx.layerName(output === 0 ? node.name : `${node.name}_${output}`);
+  const t = cx.apply(new Slice({ name, begin: hb.slice(1), size: hs.slice(1) }), x.t);
+  cx.setOutput(node, cx.tensor(t, x.layout), output);
+}
+
+registerOp('Slice', (node, cx) => {
+  const v = cx.tensorInput(node, 0);
+  const shape = cx.onnxShape(v);
+  const rank = shape.length;
+  const old = cx.opset < 10;
+  const starts = old
+    ? cx.attr<number[]>(node, 'starts', [])
+    : [...cx.constInput(node, 1, 'starts').data];
+  const ends = old ? cx.attr<number[]>(node, 'ends', []) : [...cx.constInput(node, 2, 'ends').data];
+  const axes = old
+    ? cx.attr<number[]>(node, 'axes')
+    : node.inputs[3]
+      ? [...cx.constInput(node, 3, 'axes').data]
+      : undefined;
+  const steps = !old && node.inputs[4] ? [...cx.constInput(node, 4, 'steps').data] : undefined;
+  const begin = new Array<number>(rank).fill(0);
+  const size = shape.map((d) => d ?? -1);
+  starts.forEach((s, i) => {
+    const a0 = axes?.[i] ?? i;
+    const a = a0 < 0 ? a0 + rank : a0;
+    if ((steps?.[i] ?? 1) !== 1)
+      throw cx.error('a Slice with a step other than 1 is not supported.');
+    const d = shape[a];
+    if (a === 0 || d == null) {
+      if (s === 0 && ends[i]! >= 2 ** 31 - 1) return; // the whole batch axis
+      throw cx.error('a Slice of the batch axis is not supported.');
+    }
+    const clamp = (x: number) => Math.min(Math.max(x < 0 ? x + d : x, 0), d);
+    begin[a] = clamp(s);
+    size[a] = clamp(ends[i]!) - begin[a]!;
+    if (size[a]! < 1) throw cx.error(`it keeps nothing of axis ${a0} (from ${s} to ${ends[i]}).`);
+  });
+  sliceOf(node, cx, v, begin, size, 0);
+});
+
+registerOp('Split', (node, cx) => {
+  const v = cx.tensorInput(node, 0);
+  const shape = cx.onnxShape(v);
+  const rank = shape.length;
+  const axis0 = cx.attr<number>(node, 'axis', 0);
+  const axis = axis0 < 0 ? axis0 + rank : axis0;
+  const d = shape[axis];
+  if (axis === 0 || d == null) throw cx.error('a Split of the batch axis is not supported.');
+  const n = node.outputs.length;
+  const given =
+    cx.opset < 13
+      ? cx.attr<number[]>(node, 'split')
+      : node.inputs[1]
+        ? [...cx.constInput(node, 1, 'split').data]
+        : undefined;
+  // Equal parts; where the axis does not divide, the last is smaller (opset 18's rule).
+  const even = Math.ceil(d / n);
+  const parts =
+    given ?? Array.from({ length: n }, (_, i) => (i < n - 1 ? even : d - even * (n - 1)));
+  if (parts.length !== n || parts.reduce((a, p) => a + p, 0) !== d)
+    throw cx.error(
+      `split sizes [${parts.join(', ')}] do not divide axis ${axis0} of size ${d} into ${n} outputs.`,
+    );
+  let at = 0;
+  parts.forEach((p, i) => {
+    const begin = new Array<number>(rank).fill(0);
+    const size = shape.map((s) => s ?? -1);
+    begin[axis] = at;
+    size[axis] = p;
+    at += p;
+    if (node.outputs[i]) sliceOf(node, cx, v, begin, size, i);
+  });
 });
