@@ -332,6 +332,49 @@ test('an imported model trains (the loss falls), and model.save → rc.loadModel
   assert.deepEqual(layerClasses(loaded), layerClasses(m));
 });
 
+// --- sending back: imported models export to ONNX again -----------------------------------------
+
+test('an imported model exports to ONNX again and ONNX Runtime agrees with it (< 1e-5)', async () => {
+  const m = rc.importOnnxBytes(handmade().bytes);
+  const x = rc.randn([2, 12, 12, 3], { seed: 8 });
+  const got = await runOnnx(rc.encodeOnnx(m), [x]);
+  const want = m.callAll(x, { training: false });
+  for (const [i, w] of want.entries()) {
+    const d = maxAbsDiff(got[i]!, w.dataSync());
+    assert.ok(d < 1e-5, `output ${i} differs by ${d}`);
+  }
+});
+
+test('the layers of imported graphs export to ONNX: Permute, Slice, ConstantArithmetic, Subtract, activations', async () => {
+  const L = rc.layers;
+  const input = rc.Input([6, 5, 4]);
+  const set = <T extends rc.Layer>(l: T, t: rc.SymbolicTensor, values: number[][]) => {
+    const y = l.apply(t);
+    l.setWeights(values.map((v) => Float32Array.from(v)));
+    return y;
+  };
+  let t = new L.Permute({ dims: [3, 1, 2] }).apply(input); // [4, 6, 5]
+  t = new L.Slice({ begin: [1, 0, 1], size: [3, -1, 4] }).apply(t); // [3, 6, 4]
+  t = set(new L.ConstantArithmetic({ op: 'divide', constantShape: [4], constantFirst: true }), t, [
+    [1, 2, 3, 4],
+  ]);
+  t = new L.Clip({ min: -2, max: 3 }).apply(t);
+  t = set(new L.PReLU({ alphaShape: [4] }), t, [[0.1, 0.2, 0.3, 0.4]]);
+  const a = new L.HardSwish().apply(new L.ELU({ alpha: 0.5 }).apply(t));
+  const b = new L.Softplus().apply(new L.HardSigmoid({ alpha: 0.3, beta: 0.2 }).apply(t));
+  t = new L.Subtract().apply([a, b]);
+  const p = new L.Softmax({ axis: 1 }).apply(t);
+  const q = new L.LogSoftmax({ axis: 2 }).apply(t);
+  const m = new rc.Model({ inputs: input, outputs: [p, q] });
+  const x = rc.randn([2, 6, 5, 4], { seed: 4 });
+  const got = await runOnnx(rc.encodeOnnx(m), [x]);
+  const want = m.callAll(x, { training: false });
+  for (const [i, w] of want.entries()) {
+    const d = maxAbsDiff(got[i]!, w.dataSync());
+    assert.ok(d < 1e-5, `output ${i} differs by ${d}`);
+  }
+});
+
 // --- what cannot be imported ---------------------------------------------------------------------
 
 function oneNode(
