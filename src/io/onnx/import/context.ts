@@ -56,6 +56,12 @@ export class ImportContext {
   /** Nodes already converted by a converter that fused them into an earlier node. */
   readonly done = new Set<OnnxNode>();
   private readonly layerNames = new Set<string>();
+  /**
+   * Layout moves already made, so a value read by several nodes is moved once; by the tensor
+   * moved (one tensor can be two values: a folded Transpose reads a plain tensor as NHWC-held).
+   */
+  private readonly toPlainMade = new Map<SymbolicTensor, TensorVal>();
+  private readonly toNhwcMade = new Map<SymbolicTensor, TensorVal>();
   /** The node being converted (for messages). */
   node: OnnxNode | null = null;
   /** The batch size the file declares for its inputs, where it fixes one (a Reshape to [1, -1] keeps the batch). */
@@ -171,6 +177,15 @@ export class ImportContext {
   /** The value held with receptive's axes equal to ONNX's (a Permute or a re-done Flatten where needed). */
   toPlain(v: TensorVal): TensorVal {
     if (v.layout.kind === 'plain') return v;
+    const known = this.toPlainMade.get(v.t);
+    if (known) return known;
+    const made = this.makePlain(v);
+    this.toPlainMade.set(v.t, made);
+    return made;
+  }
+
+  private makePlain(v: TensorVal): TensorVal {
+    if (v.layout.kind === 'plain') return v;
     const base = this.layerName(`${this.node?.name ?? 'value'}_to_nchw`);
     if (v.layout.kind === 'nhwc') {
       const t = this.apply(new Permute({ name: base, dims: [3, 1, 2] }), v.t);
@@ -185,6 +200,8 @@ export class ImportContext {
   toNhwc(v: TensorVal): TensorVal {
     if (v.layout.kind === 'nhwc') return v;
     const p = this.toPlain(v);
+    const known = this.toNhwcMade.get(p.t);
+    if (known) return known;
     if (p.t.shape.length !== 4)
       throw this.error(
         `expects a 4-D image [batch, channels, height, width], got a value of shape [${this.onnxShape(
@@ -195,7 +212,9 @@ export class ImportContext {
       );
     const name = this.layerName(`${this.node?.name ?? 'value'}_to_nhwc`);
     const t = this.apply(new Permute({ name, dims: [2, 3, 1] }), p.t);
-    return { kind: 'tensor', t, layout: { kind: 'nhwc' } };
+    const made: TensorVal = { kind: 'tensor', t, layout: { kind: 'nhwc' } };
+    this.toNhwcMade.set(p.t, made);
+    return made;
   }
 
   /** A receptive axis of the value for an ONNX axis (negative counts from the end). */
