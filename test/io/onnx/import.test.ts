@@ -422,6 +422,31 @@ test('corrupt or empty bytes, a wrong source and wrong options are clear errors'
   );
 });
 
+test('damaged files (bytes flipped at random) import or fail with a ReceptiveError, never anything else', () => {
+  const good = handmade().bytes;
+  let seed = 12345;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  let refused = 0;
+  for (let trial = 0; trial < 150; trial++) {
+    const bytes = good.slice();
+    for (let k = 0; k < 1 + Math.floor(next() * 4); k++)
+      bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+    try {
+      rc.importOnnxBytes(bytes);
+    } catch (e) {
+      assert.ok(
+        e instanceof rc.ReceptiveError,
+        `trial ${trial}: ${(e as Error).name}: ${(e as Error).message}`,
+      );
+      refused++;
+    }
+  }
+  assert.ok(refused > 0, 'some damaged files are refused');
+});
+
 test('weights kept in an external file are an OnnxImportError that says how to save them inside', () => {
   const M = onnxType('ModelProto');
   const bytes = M.encode(

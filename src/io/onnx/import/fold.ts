@@ -17,6 +17,16 @@ type Folder = (
 
 const sizeOf = (dims: number[]) => dims.reduce((a, d) => a * d, 1);
 
+/** The most values a folded constant may hold: shape computations are small; a hostile file is not. */
+const MAX_FOLDED = 1 << 24;
+
+function checkSize(cx: ImportContext, n: number): void {
+  if (!(n <= MAX_FOLDED))
+    throw cx.error(
+      `folding it at import would make a constant of ${n} values (at most ${MAX_FOLDED}); the file is damaged or not a CNN.`,
+    );
+}
+
 export function constOf(
   dims: number[],
   values: ArrayLike<number>,
@@ -73,6 +83,7 @@ export function broadcastBinary(
 ): ConstTensor {
   const dims = broadcastDims(cx, a.dims, b.dims);
   const n = sizeOf(dims);
+  checkSize(cx, n);
   const out = dtype === 'float' ? new Float32Array(n) : new Float64Array(n);
   const index = (t: ConstTensor, flat: number) => {
     let off = 0;
@@ -225,6 +236,7 @@ const folders: Record<string, Folder> = {
       throw cx.error(
         `its shape [${dims.join(', ')}] depends on the batch size, which is not fixed at import.`,
       );
+    checkSize(cx, sizeOf(dims));
     const v = cx.attr<ConstTensor>(node, 'value');
     const fill = v ? v.data[0]! : 0;
     return constOf(dims, new Array(sizeOf(dims)).fill(fill), v?.dtype ?? 'float');
@@ -252,6 +264,7 @@ const folders: Record<string, Folder> = {
       need(cx, c, 'delta'),
     ].map((t) => t.data[0]!);
     const n = Math.max(Math.ceil((limit! - start!) / delta!), 0);
+    checkSize(cx, n);
     return constOf(
       [n],
       Array.from({ length: n }, (_, i) => start! + i * delta!),

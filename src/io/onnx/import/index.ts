@@ -157,11 +157,11 @@ export function importOnnxBytes(bytes: Uint8Array, options: OnnxImportOptions = 
             `its output ${i} ('${o}') is read by the graph, and importOnnx does not compute it.`,
           );
     } catch (e) {
-      if (e instanceof ReceptiveError) {
-        if (!(e instanceof OnnxImportError)) throw cx.error(e.message);
-        throw e;
-      }
-      throw e;
+      if (e instanceof OnnxImportError) throw e;
+      // A layer's own error (a shape that does not fit), or a malformed node (an attribute of
+      // the wrong kind): either way an import error that names the node.
+      const what = e instanceof ReceptiveError ? e.message : `it cannot be read (${String(e)})`;
+      throw cx.error(what);
     }
   }
   cx.node = null;
