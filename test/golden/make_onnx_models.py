@@ -13,7 +13,7 @@ Writes test/fixtures/onnx/:
 The models are written to cover what torchvision's CNNs are made of (torchvision need not be
 installed): ResNet basic blocks with downsampling, MobileNetV2 inverted residuals (ReLU6,
 depthwise), MobileNetV3 pieces (hardswish, hardsigmoid squeeze-excitation), a ShuffleNet
-channel shuffle, an Inception-style concat with ceil-mode pooling, DenseNet-style concat,
+channel shuffle, Inception's input transform (channels read by index) and its concat with ceil-mode pooling, DenseNet-style concat,
 SiLU and Mish activations, nearest upsampling, a VGG/AlexNet-style head with adaptive pooling,
 flatten, dropout and linear layers (global pooling as adaptive pooling). Weights and batch-norm statistics are random (not the
 identity). Deterministic: torch.manual_seed(0). Fails if the fixtures pass 2 MB.
@@ -128,7 +128,8 @@ class Mish(nn.Module):
 
 
 class MixedTiny(nn.Module):
-    """ShuffleNet shuffle, Inception/DenseNet concats, SiLU and Mish, upsampling, a VGG head."""
+    """Inception's input transform, ShuffleNet's shuffle, Inception/DenseNet concats, SiLU, Mish,
+    upsampling, a VGG head."""
 
     def __init__(self):
         super().__init__()
@@ -147,6 +148,11 @@ class MixedTiny(nn.Module):
         self.classifier = nn.Sequential(nn.Linear(16 * 4, 10), nn.ReLU(), nn.Dropout(), nn.Linear(10, 3))
 
     def forward(self, x):
+        # torchvision's Inception transform_input: each channel read by index, rescaled, joined.
+        x0 = torch.unsqueeze(x[:, 0], 1) * (0.229 / 0.5) + (0.485 - 0.5) / 0.5
+        x1 = torch.unsqueeze(x[:, 1], 1) * (0.224 / 0.5) + (0.456 - 0.5) / 0.5
+        x2 = torch.unsqueeze(x[:, 2], 1) * (0.225 / 0.5) + (0.406 - 0.5) / 0.5
+        x = torch.cat((x0, x1, x2), 1)
         x = F.leaky_relu(self.bn(self.conv(x)), 0.1)
         x = channel_shuffle(self.group(x), 2)
         x = torch.cat([self.b1(x), self.b3(x), self.bp(x)], 1)

@@ -80,7 +80,10 @@ function reshapeTo(node: OnnxNode, cx: ImportContext, v: TensorVal, rest: number
     cx.setOutput(node, flatten(node, cx, v));
     return;
   }
-  const p = cx.toPlain(v);
+  // An NHWC-held image with one channel (or one pixel) has NCHW's element order already.
+  const [, h, w, c] = v.t.shape;
+  const sameOrder = v.layout.kind === 'nhwc' && (c === 1 || (h === 1 && w === 1));
+  const p = sameOrder ? cx.tensor(v.t) : cx.toPlain(v);
   const same = rest.length === p.t.shape.length - 1 && rest.every((d, i) => d === p.t.shape[i + 1]);
   if (same) {
     cx.setOutput(node, p);
@@ -324,4 +327,37 @@ registerOp('Split', (node, cx) => {
     at += p;
     if (node.outputs[i]) sliceOf(node, cx, v, begin, size, i);
   });
+});
+
+/**
+ * Gather of a model tensor with constant indices along an axis after the batch: one index
+ * (x[:, i], the axis dropped) or a run of consecutive ones (x[:, i:j]) is a Slice. Inception's
+ * input transform reads its channels so.
+ */
+registerOp('Gather', (node, cx) => {
+  const v = cx.tensorInput(node, 0);
+  const idx = cx.constInput(node, 1, 'indices');
+  const shape = cx.onnxShape(v);
+  const rank = shape.length;
+  const axis0 = cx.attr<number>(node, 'axis', 0);
+  const axis = axis0 < 0 ? axis0 + rank : axis0;
+  const d = shape[axis];
+  if (axis <= 0 || axis >= rank || d == null)
+    throw cx.error(`axis ${axis0}: only a Gather along an axis after the batch axis is supported.`);
+  const ids = [...idx.data].map((i) => (i < 0 ? i + d : i));
+  const run = ids.every((i, k) => i === ids[0]! + k) && ids[0]! >= 0 && ids[ids.length - 1]! < d;
+  if (idx.dims.length > 1 || ids.length === 0 || !run)
+    throw cx.error(
+      `indices [${[...idx.data].join(', ')}]: only one index or consecutive indices (a slice) are supported.`,
+    );
+  const begin = new Array<number>(rank).fill(0);
+  const size = shape.map((s) => s ?? -1);
+  begin[axis] = ids[0]!;
+  size[axis] = ids.length;
+  sliceOf(node, cx, v, begin, size, 0);
+  if (idx.dims.length === 0) {
+    // A scalar index drops the axis.
+    const sliced = cx.get(node.outputs[0]!) as TensorVal;
+    reshapeTo(node, cx, sliced, shape.filter((_, i) => i !== axis).slice(1) as number[]);
+  }
 });
