@@ -8,10 +8,14 @@
  * axes. 'flat' is a Flatten of an NHWC-held image: its features are in HWC order, not ONNX's
  * CHW; a Gemm/MatMul that reads it permutes its weight rows instead of the data.
  */
+
+import type { Initializer } from '../../../nn/initializers.js';
 import type { Layer, SymbolicTensor } from '../../../nn/layer.js';
 import { Flatten } from '../../../nn/layers/core.js';
 import { Permute } from '../../../nn/layers/tensor_ops.js';
-import { OnnxImportError } from '../../../util/errors.js';
+import { tensor } from '../../../tensor.js';
+import { fmtShape, OnnxImportError } from '../../../util/errors.js';
+import { firstNonFinite, fmtNonFinite } from '../../../util/finite.js';
 import type { AttrValue, ConstTensor, OnnxGraphDef, OnnxNode } from './decode.js';
 
 export type Layout =
@@ -101,6 +105,30 @@ export class ImportContext {
       if (e instanceof OnnxImportError) throw e;
       throw this.error(`${(e as Error).message}`);
     }
+  }
+
+  /**
+   * An initializer that gives a layer the file's values when it builds: no random values made
+   * only to be overwritten, one copy. It lets go of the values once used; a layer's config
+   * leaves function initializers out, so a rebuilt layer gets its defaults.
+   */
+  fromFile(data: Float32Array, what: string): Initializer {
+    let held: Float32Array | null = data;
+    return (shape) => {
+      const values = held;
+      held = null;
+      const size = shape.reduce((a, d) => a * d, 1);
+      if (!values || values.length !== size)
+        throw this.error(
+          `its ${what} (${values?.length ?? 0} values) does not fit the layer's weight ${fmtShape(shape)}.`,
+        );
+      const bad = firstNonFinite(values);
+      if (bad >= 0)
+        throw this.error(
+          `its ${what} holds ${fmtNonFinite(values[bad]!)} at flat index ${bad}; weights must be finite.`,
+        );
+      return tensor(values, shape);
+    };
   }
 
   /** Sets a layer's weights (in its `weights` order) from ONNX arrays. */
@@ -231,33 +259,4 @@ export class ImportContext {
   tensor(t: SymbolicTensor, layout: Layout = { kind: 'plain' }): TensorVal {
     return { kind: 'tensor', t, layout };
   }
-}
-
-/** Permutes a row-major array of shape `dims` by `perm` (out axis i = in axis perm[i]). */
-export function permuteArray<A extends Float32Array | Float64Array>(
-  data: A,
-  dims: number[],
-  perm: number[],
-): { data: A; dims: number[] } {
-  const rank = dims.length;
-  const outDims = perm.map((p) => dims[p]!);
-  const inStrides = new Array<number>(rank);
-  let s = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    inStrides[i] = s;
-    s *= dims[i]!;
-  }
-  const out = new (data.constructor as new (n: number) => A)(data.length);
-  const idx = new Array<number>(rank).fill(0);
-  const permStrides = perm.map((p) => inStrides[p]!);
-  for (let o = 0; o < data.length; o++) {
-    let src = 0;
-    for (let i = 0; i < rank; i++) src += idx[i]! * permStrides[i]!;
-    out[o] = data[src]!;
-    for (let i = rank - 1; i >= 0; i--) {
-      if (++idx[i]! < outDims[i]!) break;
-      idx[i] = 0;
-    }
-  }
-  return { data: out, dims: outDims };
 }

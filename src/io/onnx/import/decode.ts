@@ -75,6 +75,15 @@ const AT = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs's plain objects are untyped.
 type Plain = any;
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The bytes copied into their own buffer (a Node Buffer's slice would share a larger one). */
+function alignedCopy(raw: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(raw.length);
+  copy.set(raw);
+  return copy.buffer;
+}
+
 function rawView(raw: Uint8Array): DataView {
   return new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
 }
@@ -112,9 +121,13 @@ export function decodeTensor(t: Plain, where: string): ConstTensor {
   switch (type) {
     case DT.FLOAT:
       dtype = 'float';
-      data = raw
-        ? fromRaw(4, (v, o) => v.getFloat32(o, true), Float32Array)
-        : Float32Array.from(t.float_data ?? []);
+      // Little-endian machines take the bytes as they are (one copy, aligned).
+      data =
+        raw && LITTLE_ENDIAN && raw.length === size * 4
+          ? new Float32Array(alignedCopy(raw))
+          : raw
+            ? fromRaw(4, (v, o) => v.getFloat32(o, true), Float32Array)
+            : Float32Array.from(t.float_data ?? []);
       break;
     case DT.DOUBLE:
       dtype = 'float';

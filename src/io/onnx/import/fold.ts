@@ -6,7 +6,8 @@
  * shape that depends on the batch, which cannot be fixed (an error there).
  */
 
-import { type ImportContext, permuteArray, type Val } from './context.js';
+import { permute, permutedShape } from '../../layouts.js';
+import type { ImportContext, Val } from './context.js';
 import type { ConstTensor, OnnxNode } from './decode.js';
 
 type Folder = (
@@ -255,7 +256,11 @@ const folders: Record<string, Folder> = {
   Transpose: (node, [x], cx) => {
     const t = need(cx, x, 'data');
     const perm = cx.attr<number[]>(node, 'perm') ?? t.dims.map((_, i) => t.dims.length - 1 - i);
-    return { ...permuteArray(t.data, t.dims, perm), dtype: t.dtype };
+    return {
+      dims: permutedShape(t.dims, perm),
+      data: permute(t.data, t.dims, perm),
+      dtype: t.dtype,
+    };
   },
   Range: (_n, [a, b, c], cx) => {
     const [start, limit, delta] = [

@@ -1,6 +1,7 @@
 /** Conv → Conv2D (groups) or DepthwiseConv2D (one group per input channel), weights OIHW → HWIO; ConvTranspose. */
 import { Conv2D, Conv2DTranspose, DepthwiseConv2D } from '../../../../nn/layers/conv.js';
-import { permuteArray, registerOp } from '../context.js';
+import { permute } from '../../../layouts.js';
+import { registerOp } from '../context.js';
 import { floats, paddingArg, spatialSize, windowOf } from './window.js';
 
 registerOp('Conv', (node, cx) => {
@@ -24,6 +25,11 @@ registerOp('Conv', (node, cx) => {
     );
   const win = windowOf(cx, node, spatialSize(cx, x), [kh, kw]);
   const b = node.inputs[2] ? cx.constInput(node, 2, 'bias B') : undefined;
+  const depthwise = groups > 1 && groups === c && o % c === 0;
+  // Output channel ci·m + j of ONNX is receptive's depthwise [kh, kw, ci, j].
+  const kernel = depthwise
+    ? floats(permute(w.data, [c, o / c, kh, kw], [2, 3, 0, 1]))
+    : floats(permute(w.data, w.dims, [2, 3, 1, 0]));
   const common = {
     name: cx.layerName(node.name),
     kernelSize: win.kernel,
@@ -31,21 +37,13 @@ registerOp('Conv', (node, cx) => {
     dilationRate: win.dilations,
     padding: paddingArg(win.pads),
     useBias: b !== undefined,
+    kernelInitializer: cx.fromFile(kernel, 'weights W'),
+    ...(b ? { biasInitializer: cx.fromFile(floats(b.data), 'bias B') } : {}),
   };
-  let layer: Conv2D | DepthwiseConv2D;
-  let kernel: Float32Array;
-  if (groups > 1 && groups === c && o % c === 0) {
-    // Output channel ci·m + j of ONNX is receptive's depthwise [kh, kw, ci, j].
-    const m = o / c;
-    layer = new DepthwiseConv2D({ ...common, depthMultiplier: m });
-    kernel = floats(permuteArray(w.data, [c, m, kh, kw], [2, 3, 0, 1]).data);
-  } else {
-    layer = new Conv2D({ ...common, filters: o, groups });
-    kernel = floats(permuteArray(w.data, w.dims, [2, 3, 1, 0]).data);
-  }
-  const t = cx.apply(layer, x.t);
-  cx.setWeights(layer, b ? [kernel, floats(b.data)] : [kernel]);
-  cx.setOutput(node, cx.tensor(t, { kind: 'nhwc' }));
+  const layer = depthwise
+    ? new DepthwiseConv2D({ ...common, depthMultiplier: o / c })
+    : new Conv2D({ ...common, filters: o, groups });
+  cx.setOutput(node, cx.tensor(cx.apply(layer, x.t), { kind: 'nhwc' }));
 });
 
 /** ConvTranspose → Conv2DTranspose; weights [in, out, kh, kw] → [kh, kw, out, in]. */
@@ -95,6 +93,7 @@ registerOp('ConvTranspose', (node, cx) => {
     throw cx.error(`auto_pad '${autoPad}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID.`);
   }
   const b = node.inputs[2] ? cx.constInput(node, 2, 'bias B') : undefined;
+  const kernel = floats(permute(w.data, w.dims, [2, 3, 1, 0]));
   let layer: Conv2DTranspose;
   try {
     layer = new Conv2DTranspose({
@@ -106,12 +105,11 @@ registerOp('ConvTranspose', (node, cx) => {
       padding: paddingArg(pads),
       outputPadding,
       useBias: b !== undefined,
+      kernelInitializer: cx.fromFile(kernel, 'weights W'),
+      ...(b ? { biasInitializer: cx.fromFile(floats(b.data), 'bias B') } : {}),
     });
   } catch (e) {
     throw cx.error((e as Error).message);
   }
-  const t = cx.apply(layer, x.t);
-  const kernel = floats(permuteArray(w.data, w.dims, [2, 3, 1, 0]).data);
-  cx.setWeights(layer, b ? [kernel, floats(b.data)] : [kernel]);
-  cx.setOutput(node, cx.tensor(t, { kind: 'nhwc' }));
+  cx.setOutput(node, cx.tensor(cx.apply(layer, x.t), { kind: 'nhwc' }));
 });

@@ -4,7 +4,8 @@
  * in HWC order: the weight rows are permuted to match instead of transposing the data.
  */
 import { Dense } from '../../../../nn/layers/core.js';
-import { type ImportContext, permuteArray, registerOp, type TensorVal } from '../context.js';
+import { permute } from '../../../layouts.js';
+import { type ImportContext, registerOp, type TensorVal } from '../context.js';
 import type { ConstTensor, OnnxNode } from '../decode.js';
 import { floats } from './window.js';
 
@@ -21,7 +22,7 @@ function denseInput(
     if (c * h * w !== k)
       throw cx.error(`its weights have ${k} rows, its input ${c * h * w} features.`);
     // ONNX row ci·h·w + y·w + x is receptive's feature (y·w + x)·c + ci.
-    return { x: v, kernel: permuteArray(kernel, [c, h, w, n], [1, 2, 0, 3]).data };
+    return { x: v, kernel: permute(kernel, [c, h, w, n], [1, 2, 0, 3]) };
   }
   return { x: cx.toPlain(v), kernel };
 }
@@ -46,10 +47,14 @@ function addDense(
   bias: Float32Array | null,
 ): TensorVal {
   const { x, kernel: kr } = denseInput(cx, v, kernel, k, n);
-  const layer = new Dense({ name: cx.layerName(node.name), units: n, useBias: bias !== null });
-  const t = cx.apply(layer, x.t);
-  cx.setWeights(layer, bias ? [kr, bias] : [kr]);
-  return cx.tensor(t);
+  const layer = new Dense({
+    name: cx.layerName(node.name),
+    units: n,
+    useBias: bias !== null,
+    kernelInitializer: cx.fromFile(kr, 'weights'),
+    ...(bias ? { biasInitializer: cx.fromFile(bias, 'bias') } : {}),
+  });
+  return cx.tensor(cx.apply(layer, x.t));
 }
 
 registerOp('Gemm', (node, cx) => {
@@ -63,7 +68,7 @@ registerOp('Gemm', (node, cx) => {
   const beta = cx.attr<number>(node, 'beta', 1);
   const transB = cx.attr<number>(node, 'transB', 0) === 1;
   const [k, n] = transB ? [b.dims[1]!, b.dims[0]!] : [b.dims[0]!, b.dims[1]!];
-  let kernel = floats(transB ? permuteArray(b.data, b.dims, [1, 0]).data : b.data);
+  let kernel = floats(transB ? permute(b.data, b.dims, [1, 0]) : b.data);
   if (alpha !== 1) kernel = kernel.map((v) => v * alpha);
   let bias: Float32Array | null = null;
   if (node.inputs[2]) {

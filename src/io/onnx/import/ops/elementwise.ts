@@ -4,13 +4,8 @@
  */
 import { Add, Multiply, Subtract } from '../../../../nn/layers/merge.js';
 import { type ArithmeticOp, ConstantArithmetic } from '../../../../nn/layers/tensor_ops.js';
-import {
-  HELD_TO_ONNX,
-  type ImportContext,
-  permuteArray,
-  registerOp,
-  type TensorVal,
-} from '../context.js';
+import { permute, permutedShape } from '../../../layouts.js';
+import { HELD_TO_ONNX, type ImportContext, registerOp, type TensorVal } from '../context.js';
 import type { ConstTensor } from '../decode.js';
 import { floats } from './window.js';
 
@@ -39,8 +34,7 @@ export function constantFor(
   let v = x;
   if (x.layout.kind === 'flat') v = cx.toPlain(x);
   if (v.layout.kind === 'nhwc') {
-    const p = permuteArray(data, dims, HELD_TO_ONNX);
-    [dims, data] = [p.dims, p.data];
+    [dims, data] = [permutedShape(dims, HELD_TO_ONNX), permute(data, dims, HELD_TO_ONNX)];
   }
   while (dims.length > 0 && dims[0] === 1) dims = dims.slice(1);
   if (dims.length === rank)
