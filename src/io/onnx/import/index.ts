@@ -95,9 +95,10 @@ export function importOnnxBytes(bytes: Uint8Array, options: OnnxImportOptions = 
       throw new OnnxImportError(
         `importOnnx: input '${info.name}' has ${s ? `rank ${s.length}` : 'no shape'}; importOnnx needs inputs of rank 2 or more: [batch, ...] with fixed sizes after the batch.`,
       );
-    if (info.elemType !== 1)
+    // float32, or float64 (computed in float32, as the weights are read).
+    if (info.elemType !== 1 && info.elemType !== 11)
       throw new OnnxImportError(
-        `importOnnx: input '${info.name}' is not float32 (element type ${info.elemType}); only float32 inputs are supported.`,
+        `importOnnx: input '${info.name}' is not float32 or float64 (element type ${info.elemType}); only floating-point inputs are supported.`,
       );
     const example = s.slice(1);
     if (example.some((d) => d === null))

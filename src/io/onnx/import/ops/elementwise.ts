@@ -49,12 +49,30 @@ registerOp(['Add', 'Sub', 'Mul', 'Div'], (node, cx) => {
   if (!a || !b) throw cx.error('it needs two inputs.');
   const op = OPS[node.opType]!;
   const name = cx.layerName(node.name);
+  // Before opset 7, B broadcast from `axis` on (legacy broadcasting), not from the right.
+  const legacyAxis =
+    cx.opset < 7 && cx.attr<number>(node, 'broadcast', 0) === 1
+      ? cx.attr<number>(node, 'axis')
+      : undefined;
+  if (legacyAxis !== undefined && b.kind !== 'const')
+    throw cx.error(
+      'legacy broadcasting (opset < 7, broadcast with axis) between two model tensors is not supported.',
+    );
   if (a.kind === 'const' || b.kind === 'const') {
     const [x, c] = (a.kind === 'tensor' ? [a, b] : [b, a]) as [
       TensorVal,
       { kind: 'const'; value: ConstTensor },
     ];
-    const k = constantFor(cx, x, c.value);
+    let value = c.value;
+    if (legacyAxis !== undefined) {
+      const rank = cx.rank(x);
+      const axis = legacyAxis < 0 ? legacyAxis + rank : legacyAxis;
+      const trailing = rank - axis - value.dims.length;
+      if (trailing < 0)
+        throw cx.error(`broadcast axis ${legacyAxis} does not fit B [${value.dims.join(', ')}].`);
+      value = { ...value, dims: [...value.dims, ...new Array(trailing).fill(1)] };
+    }
+    const k = constantFor(cx, x, value);
     const layer = new ConstantArithmetic({
       name,
       op,
