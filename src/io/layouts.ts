@@ -21,7 +21,11 @@ export const OIHW_TO_HWIO = [2, 3, 1, 0];
 export const DEPTHWISE_PERM = [2, 3, 0, 1];
 
 /** Transposes a row-major array: out axis k is input axis perm[k]. */
-export function permute(data: Float32Array, shape: number[], perm: number[]): Float32Array {
+export function permute<A extends Float32Array | Float64Array>(
+  data: A,
+  shape: number[],
+  perm: number[],
+): A {
   const size = shape.reduce((a, d) => a * d, 1);
   if (data.length !== size || perm.length !== shape.length)
     throw new ShapeError(
@@ -35,7 +39,7 @@ export function permute(data: Float32Array, shape: number[], perm: number[]): Fl
   }
   const outShape = perm.map((p) => shape[p]!);
   const strides = perm.map((p) => inStrides[p]!);
-  const out = new Float32Array(size);
+  const out = new (data.constructor as new (n: number) => A)(size);
   const idx = new Array<number>(rank).fill(0);
   let src = 0;
   for (let i = 0; i < size; i++) {

@@ -29,6 +29,12 @@ export class BackendError extends ReceptiveError {}
 export class GradientError extends ReceptiveError {}
 
 /**
+ * An ONNX model that cannot be imported: a node whose operator (or setting) has no receptive
+ * form, a shape that cannot be fixed at import, or bytes that are not an ONNX model.
+ */
+export class OnnxImportError extends ReceptiveError {}
+
+/**
  * A file or folder could not be read or written (disk full, permission denied, a missing
  * folder, a file where a folder should be). The message names the user's path, never a
  * temporary name; `path` and `code` (the system's, e.g. 'ENOSPC') are there for programs.

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as rc from '../../src/index.js';
 import { type LayerCase, runLayerTest } from './layer_harness.js';
+import { TENSOR_LAYER_CASES } from './tensor_layer_cases.js';
 
 const L = rc.layers;
 
@@ -533,6 +534,8 @@ const CASES: LayerCase[] = [
     gradTraining: true,
   },
 ];
+
+CASES.push(...TENSOR_LAYER_CASES);
 
 for (const c of CASES) {
   test(`layer harness: ${c.name}`, () => runLayerTest(c));

@@ -23,6 +23,7 @@ import './exporters/merge.js';
 import './exporters/norm.js';
 import './exporters/octave.js';
 import './exporters/pool.js';
+import './exporters/tensor_ops.js';
 
 export interface OnnxExportOptions {
   /** A fixed batch size for the graph's inputs and outputs; default symbolic ('batch'). */

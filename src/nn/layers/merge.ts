@@ -1,5 +1,5 @@
-/** Layers that join several inputs: Add (residual connections), Multiply, Concatenate (dense and inception blocks). */
-import { add, mul } from '../../ops/elementwise.js';
+/** Layers that join several inputs: Add (residual connections), Subtract, Multiply, Concatenate (dense and inception blocks). */
+import { add, mul, sub } from '../../ops/elementwise.js';
 import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
@@ -68,6 +68,20 @@ export class Add extends ElementwiseMerge {
   }
 }
 
+/** The first input minus the second (Keras's Subtract: exactly two inputs). */
+export class Subtract extends ElementwiseMerge {
+  static override className = 'Subtract';
+  override computeOutputShape(inputs: Shape | Shape[]): Shape {
+    const list = asList(this, inputs);
+    if (list.length !== 2)
+      throw new ArgumentError(`${this.label}: expects exactly two inputs, got ${list.length}.`);
+    return super.computeOutputShape(list);
+  }
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return sub(a, b);
+  }
+}
+
 /** Elementwise product of the inputs (attention gates: features times [batch, 1, 1, channels]). */
 export class Multiply extends ElementwiseMerge {
   static override className = 'Multiply';
@@ -114,4 +128,4 @@ export class Concatenate extends Layer {
   }
 }
 
-for (const cls of [Add, Multiply, Concatenate]) registerLayer(cls);
+for (const cls of [Add, Subtract, Multiply, Concatenate]) registerLayer(cls);

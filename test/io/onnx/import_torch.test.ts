@@ -1,0 +1,49 @@
+/**
+ * Models exported by PyTorch's own ONNX exporter (test/golden/make_onnx_models.py writes them:
+ * ResNet, MobileNetV2/V3 and ShuffleNet/Inception/DenseNet-style pieces at opsets 9, 13 and
+ * 17) import and give PyTorch's outputs within 1e-4 relative on NHWC input, with the NCHW
+ * layout folded away (Permute layers only where the graph itself permutes: a channel shuffle).
+ */
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import * as rc from '../../../src/index.js';
+import { readJson, repoRoot } from '../../helpers.js';
+
+const DIR = join(repoRoot, 'test', 'fixtures', 'onnx');
+const io = readJson<
+  Record<string, { input: number[]; x: number[]; y: number[]; y_shape: number[] }>
+>('test/fixtures/onnx/io.json');
+
+/**
+ * Permute layers each model may need: the channel shuffle's Reshape → Transpose → Reshape (3),
+ * and the input transform's channels joined along ONNX's axis 1 before a convolution (1).
+ */
+const PERMUTES: Record<string, number> = { resnet_tiny: 0, mobilenet_tiny: 0, mixed_tiny: 4 };
+
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.onnx'))
+  .sort();
+
+test('the PyTorch-exported fixtures are there (3 models × 3 opsets)', () => {
+  assert.equal(files.length, 9, files.join(', '));
+});
+
+for (const file of files) {
+  const name = file.replace(/_opset\d+\.onnx$/, '');
+  test(`PyTorch export ${file}: importOnnx gives PyTorch's outputs (1e-4 relative)`, async () => {
+    const c = io[name]!;
+    const m = await rc.importOnnx(join(DIR, file));
+    const x = rc.transpose(rc.tensor(Float32Array.from(c.x), c.input), [0, 2, 3, 1]);
+    const y = m.predict(x);
+    assert.deepEqual(y.shape, c.y_shape);
+    const got = y.dataSync();
+    let worst = 0;
+    for (let i = 0; i < got.length; i++)
+      worst = Math.max(worst, Math.abs(got[i]! - c.y[i]!) / (1 + Math.abs(c.y[i]!)));
+    assert.ok(worst < 1e-4, `${file}: differs from PyTorch by ${worst} (relative)`);
+    const permutes = m.layers.filter((l) => l.className === 'Permute').map((l) => l.name);
+    assert.equal(permutes.length, PERMUTES[name], `Permute layers: ${permutes.join(', ')}`);
+  });
+}
