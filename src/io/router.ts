@@ -55,6 +55,8 @@ export interface ModelIOHandler {
   exists?(target: string): Promise<boolean>;
   /** Removes a saved model (BackupAndRestore's backup, once training completed). */
   remove?(target: string): Promise<void>;
+  /** Reads a model kept in another format (an .onnx file), converted whole (rc.loadModel only). */
+  convert?(source: string, options: LoadModelOptions): Promise<Model>;
 }
 
 type Operation = 'load' | 'save' | 'writeFile' | 'exists' | 'remove';
@@ -98,6 +100,13 @@ function handlerFor<K extends Operation>(
   throw new IOError(`${where}: cannot use '${target}': ${kind}. Supported here: ${supported}.`);
 }
 
+function checkProgress(onProgress: unknown): void {
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new ArgumentError(
+      `loadModel: onProgress must be a function (fraction) => void, got ${typeof onProgress}.`,
+    );
+}
+
 /** Reads a model and what was saved with it (extra state, extra arrays). */
 export async function loadModelFull(
   source: string,
@@ -106,10 +115,7 @@ export async function loadModelFull(
   const what =
     "a saved model: a directory or its model.json, an http(s) URL, or 'indexeddb://name'";
   const handler = handlerFor(source, 'load', 'loadModel', what);
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function')
-    throw new ArgumentError(
-      `loadModel: onProgress must be a function (fraction) => void, got ${typeof options.onProgress}.`,
-    );
+  checkProgress(options.onProgress);
   const read = await handler.load(source, options);
   return assignWeights(read, read.weights, read.jsonName, read.weightsName);
 }
@@ -117,9 +123,16 @@ export async function loadModelFull(
 /**
  * Loads a model that model.save wrote: from a directory (or its model.json) in Node, an
  * http(s) URL of model.json or of its folder, or 'indexeddb://name' in the browser. The
- * predictions are bit for bit those of the saved model.
+ * predictions are bit for bit those of the saved model. In Node it also reads a `.onnx` file
+ * (as rc.importOnnx does, NHWC input).
  */
 export async function loadModel(source: string, options?: LoadModelOptions): Promise<Model> {
+  const converter =
+    typeof source === 'string' ? handlers.find((h) => h.convert && h.matches(source)) : undefined;
+  if (converter?.convert) {
+    checkProgress(options?.onProgress);
+    return converter.convert(source, options ?? {});
+  }
   return (await loadModelFull(source, options)).model;
 }
 

@@ -307,6 +307,12 @@ test('importOnnx reads a file path, and bytes as an ArrayBuffer', async () => {
   const b = await rc.importOnnx(bytes.slice().buffer);
   const x = rc.randn([1, 12, 12, 3], { seed: 2 });
   assert.deepEqual([...a.predict(x).dataSync()], [...b.predict(x).dataSync()]);
+  // rc.loadModel takes the file too, reporting progress from 0 to 1.
+  const seen: number[] = [];
+  const c = await rc.loadModel(path, { onProgress: (f) => seen.push(f) });
+  assert.deepEqual([...c.predict(x).dataSync()], [...a.predict(x).dataSync()]);
+  assert.deepEqual(seen, [0, 1]);
+  await assert.rejects(rc.loadModel(join(tempDir(), 'missing.onnx')), rc.IOError);
 });
 
 // --- training, saving ----------------------------------------------------------------------------
