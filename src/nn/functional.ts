@@ -8,6 +8,7 @@ import { isGradEnabled } from '../autograd.js';
 import { hasFusedConv2d } from '../ops/conv.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { type FusionPlan, planFusion, runChain } from './inference_fusion.js';
 import {
   type CallOptions,
@@ -92,6 +93,7 @@ export class Functional extends Layer {
   private plan: FusionPlan | null = null;
 
   constructor(args?: ModelArgs, layerArgs: LayerArgs = {}) {
+    checkOptions('Model', args, ['inputs', 'outputs', 'trainingOutputs', 'lossWeights', 'name']);
     super({ ...layerArgs, ...(args?.name ? { name: args.name } : {}) });
     if (args) {
       this.trainingOutputs = args.trainingOutputs ?? [];
