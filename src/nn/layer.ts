@@ -167,12 +167,13 @@ function classChain(cls: typeof Layer): (typeof Layer)[] {
  */
 export function layerArgNames(cls: typeof Layer): string[] | null {
   const names = new Set<string>();
-  for (const k of classChain(cls)) {
+  // The class's own arguments first, then its parents', then LayerArgs: the order a message's
+  // reader looks for them in.
+  for (const k of classChain(cls).reverse()) {
     if (!Object.hasOwn(k, 'configFields') && !Object.hasOwn(k, 'args')) return null;
     for (const f of Object.hasOwn(k, 'configFields') ? k.configFields : []) names.add(f);
     for (const f of Object.hasOwn(k, 'args') ? k.args : []) names.add(f);
   }
-  // The layer's own arguments first: they are the ones a message's reader looks for.
   for (const f of BASE_ARGS) names.add(f);
   return [...names];
 }
