@@ -33,6 +33,7 @@ export function Input(
       `Input: shape must be positive integers for one example (no batch axis), got ${JSON.stringify(shape)}.`,
     );
   }
+  checkOptions('Input', options, ['name', 'batchSize']);
   const layer = new InputLayer({ inputShape: shape, ...options });
   const t = new SymbolicTensor([options.batchSize ?? null, ...shape], layer, [], 0);
   layer.inboundNodes.push({ inputs: [], output: t });
@@ -254,6 +255,7 @@ export class Functional extends Layer {
 
   /** Prints Keras's summary table and returns it. */
   summary(options: { print?: ((line: string) => void) | false } = {}): string {
+    checkOptions(`${this.label}.summary`, options, ['print']);
     const text = summarize(this);
     const print = options.print === undefined ? console.log : options.print;
     if (print) print(text);

@@ -74,16 +74,14 @@ export function buildShapesOnly<T>(build: () => T): T {
   }
 }
 
-/** Storage that has a size and no values: any backend call on it throws. */
+/** Storage that has a size and no values: anything asked of its backend throws. */
 function shapeOnlyStorage(size: number, label: string): Storage {
   const refuse = new Proxy({} as Backend, {
-    get(_, op) {
-      if (op === 'then' || typeof op === 'symbol') return undefined;
-      return () => {
-        throw new ArgumentError(
-          `${label}: this weight was made for its shape only (buildShapesOnly, for summaries); it has no values to compute with. Build the model without buildShapesOnly to use it.`,
-        );
-      };
+    get(_, key) {
+      if (key === 'then' || typeof key === 'symbol') return undefined;
+      throw new ArgumentError(
+        `${label}: this weight was made for its shape only (buildShapesOnly, for summaries); it has no values to compute with. Build the model without buildShapesOnly to use it.`,
+      );
     },
   });
   return { backend: refuse, size, dtype: 'float32' };

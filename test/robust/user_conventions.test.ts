@@ -292,3 +292,37 @@ test('zoo builders and data helpers refuse unknown keys', async () => {
   refuses(() => randomCrop({ pad: 4 } as never), /randomCrop: .*'pad'/);
   refuses(() => horizontalFlip({ prob: 0.5 } as never), /horizontalFlip: .*'prob'/);
 });
+
+test('schedules, datasets, Input and summary refuse unknown keys too', () => {
+  refuses(
+    () => rc.schedules.stepDecay({ initial: 0.1, step_size: 10 } as never),
+    /stepDecay: .*did you mean 'stepSize'/,
+  );
+  refuses(
+    () => rc.schedules.exponentialDecay({ initial: 0.1, decaySteps: 1, decayrate: 0.9 } as never),
+    /exponentialDecay: .*'decayRate'/,
+  );
+  refuses(
+    () => rc.schedules.cosineDecay({ initial: 0.1, decaySteps: 1, alfa: 0 } as never),
+    /cosineDecay: .*Did you mean 'alpha'\?/,
+  );
+  refuses(() => rc.Input([2], { batch_size: 1 } as never), /^Input: .*did you mean 'batchSize'/);
+  const model = new rc.Sequential([new layers.Dense({ units: 2, inputShape: [3] })]);
+  refuses(() => model.summary({ printer: false } as never), /summary: .*Did you mean 'print'\?/);
+  const set = {
+    images: new Uint8Array(4),
+    labels: new Int32Array([0, 1]),
+    shape: [1, 2, 1] as [number, number, number],
+    classNames: ['a', 'b'],
+  };
+  refuses(
+    () => rc.data.Dataset.fromImageSet(set, { scaling: 1 } as never),
+    /Dataset\.fromImageSet: .*'scaling'/,
+  );
+  const ds = rc.data.Dataset.fromImageSet(set);
+  refuses(() => ds.map((e) => e, { sead: 1 } as never), /Dataset\.map: .*Did you mean 'seed'\?/);
+  refuses(
+    () => ds.batch(2, { dropRemainders: true } as never),
+    /Dataset\.batch: .*'dropRemainder'/,
+  );
+});
