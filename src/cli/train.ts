@@ -14,7 +14,6 @@ import type { Model } from '../model/model.js';
 import { zooEntry } from '../models/registry.js';
 import { getOptimizer } from '../optim/registry.js';
 import { BackupAndRestore, type BackupState } from '../train/backup.js';
-import { Callback } from '../train/callbacks.js';
 import '../train/trainer.js';
 import { ArgumentError, IOError } from '../util/errors.js';
 import { setSeed } from '../util/random.js';
@@ -177,11 +176,11 @@ export async function train(
   };
   // The message waits for fit to stop: a live progress bar redraws its line (restoring the
   // cursor) until then and would overwrite it. It comes before the backup is written.
-  const announce = new (class extends Callback {
-    override onTrainEnd(): void {
+  const announce = {
+    onTrainEnd() {
       if (interrupted) log('Interrupted: saving a checkpoint (Ctrl-C again to quit at once) ...');
-    }
-  })();
+    },
+  };
   process.on('SIGINT', onSigint);
   try {
     // fit() runs even when a resumed run has no epoch left: its BackupAndRestore puts the
