@@ -30,7 +30,7 @@ interface ConvolveOptions {
   grey?: boolean;
   normalize: Normalize | 'auto';
   zoom: number;
-  output: string;
+  out: string;
 }
 
 export function convolveCommand(): Command {
@@ -72,7 +72,7 @@ export function convolveCommand(): Command {
       },
       1,
     )
-    .requiredOption('-o, --output <file>', 'the PNG to write')
+    .requiredOption('-o, --out <file>', 'the PNG to write')
     .action(async (image: string, o: ConvolveOptions) => {
       let img = decodeImage(await readFileChecked(image, 'convolve'), { name: image });
       if (o.grey) img = convertChannels(img, 1);
@@ -109,14 +109,14 @@ export function convolveCommand(): Command {
       const normalize: Normalize =
         o.normalize !== 'auto' ? o.normalize : magnitude || Math.abs(sum) < 1e-6 ? 'abs' : 'clip';
       const out = zoom(tensorToImage(y, { normalize }), o.zoom);
-      await writeFileAtomic(o.output, encodePng(out), 'convolve --output');
+      await writeFileAtomic(o.out, encodePng(out), 'convolve --out');
       const how = {
         clip: 'values 0..1 as 0..255, clipped',
         minmax: 'stretched from the smallest to the largest value',
         abs: '|value| / largest |value|',
       }[normalize];
       console.log(
-        `Wrote ${o.output}: ${y.shape[1]}×${y.shape[2]}×${y.shape[3]}${o.zoom > 1 ? ` (shown ${o.zoom}× larger)` : ''}, pixels = ${how} (--normalize ${normalize})`,
+        `Wrote ${o.out}: ${y.shape[1]}×${y.shape[2]}×${y.shape[3]}${o.zoom > 1 ? ` (shown ${o.zoom}× larger)` : ''}, pixels = ${how} (--normalize ${normalize})`,
       );
     });
 }

@@ -4,6 +4,7 @@ import { DataError, DataNotFoundError } from '../data/errors.js';
 import { classFolders, loadImageFolder } from '../data/image_folder.js';
 import { type ImageSet, spread } from '../data/image_set.js';
 import { loadMnist } from '../data/mnist.js';
+import { ArgumentError } from '../util/errors.js';
 
 export interface LoadedData {
   name: string;
@@ -20,8 +21,42 @@ export interface DataArgs {
   log: (line: string) => void;
 }
 
+/**
+ * Checks --dataset, --data-dir and --image-size without reading any data, so that a command
+ * refuses a wrong argument at once rather than after a download or a long read.
+ */
+export async function checkDataArgs(args: Omit<DataArgs, 'log'>): Promise<void> {
+  const { dataset } = args;
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const builtIn = dataset === 'mnist' || dataset === 'cifar10';
+  if (builtIn && args.imageSize)
+    throw new ArgumentError(
+      `--image-size resizes the images of a folder dataset; ${dataset}'s images have one size (${dataset === 'mnist' ? '28×28' : '32×32'}). Leave it out.`,
+    );
+  if (builtIn && args.dataDir !== undefined) {
+    const st = await fs.stat(args.dataDir).catch(() => null);
+    if (!st?.isDirectory())
+      throw new DataNotFoundError(
+        `--data-dir ${args.dataDir}: ${st ? 'is a file, not a folder' : 'the folder does not exist'}. Give the folder that holds the ${dataset} files.`,
+      );
+  }
+  if (builtIn) return;
+  if (args.dataDir !== undefined)
+    throw new ArgumentError(
+      `--data-dir reads the files of mnist or cifar10; --dataset ${dataset} is a folder already. Leave --data-dir out.`,
+    );
+  for (const dir of [path.join(dataset, 'train'), path.join(dataset, 'test')]) {
+    if (!(await fs.stat(dir).catch(() => null))?.isDirectory())
+      throw new DataNotFoundError(
+        `--dataset ${dataset}: expected 'mnist', 'cifar10', or a folder holding train/ and test/ image folders (${dir} is missing). Each holds one sub-folder per class: train/<class>/<image>.png`,
+      );
+  }
+}
+
 export async function loadDataset(args: DataArgs): Promise<LoadedData> {
   const { dataset, log } = args;
+  await checkDataArgs(args);
   let d: LoadedData;
   if (dataset === 'mnist') {
     const m = await loadMnist({ ...(args.dataDir ? { dataDir: args.dataDir } : {}), log });
@@ -31,19 +66,9 @@ export async function loadDataset(args: DataArgs): Promise<LoadedData> {
     d = { name: 'cifar10', ...c };
   } else {
     const path = await import('node:path');
-    const fs = await import('node:fs/promises');
     const root = dataset;
     const trainDir = path.join(root, 'train');
     const testDir = path.join(root, 'test');
-    for (const dir of [trainDir, testDir]) {
-      try {
-        await fs.access(dir);
-      } catch {
-        throw new DataNotFoundError(
-          `--dataset ${root}: expected 'mnist', 'cifar10', or a folder holding train/ and test/ image folders (${dir} is missing). Each holds one sub-folder per class: train/<class>/<image>.png`,
-        );
-      }
-    }
     const opts = args.imageSize ? { size: args.imageSize } : {};
     log(`Reading images from ${root} ...`);
     const train = await loadImageFolder(trainDir, opts);

@@ -7,10 +7,13 @@ import { toTensors } from '../data/image_set.js';
 import { toIOError } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
 import { modelNames, zooEntry } from '../models/registry.js';
+import { buildShapesOnly } from '../nn/layer.js';
+import { optimizerNames } from '../optim/registry.js';
 import { tensor } from '../tensor.js';
-import { ReceptiveError } from '../util/errors.js';
+import { ArgumentError, fmtShape, ReceptiveError } from '../util/errors.js';
+import { didYouMean } from '../util/options.js';
 import { convolveCommand } from './convolve.js';
-import { loadDataset } from './datasets.js';
+import { checkDataArgs, loadDataset } from './datasets.js';
 import { explainConvCommand } from './explain_conv.js';
 import { registerExportCommand } from './export.js';
 import { type TrainArgs, train } from './train.js';
@@ -30,6 +33,21 @@ function positive(v: string): number {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number.');
   return n;
+}
+/** --optimizer: a name getOptimizer knows (any case), checked as the command line is read. */
+function optimizerArg(v: string): string {
+  if (!optimizerNames().includes(v.toLowerCase().replace(/_/g, '')))
+    throw new InvalidArgumentError(
+      `unknown optimizer '${v}'.${didYouMean(v.toLowerCase(), optimizerNames())} Known: ${optimizerNames().join(', ')}.`,
+    );
+  return v;
+}
+/** --input-shape h,w,c: three positive integers. */
+function inputShapeArg(v: string): number[] {
+  const p = v.split(',').map(Number);
+  if (p.length !== 3 || p.some((n) => !Number.isInteger(n) || n < 1))
+    throw new InvalidArgumentError('give H,W,C (three positive integers), e.g. 32,32,3.');
+  return p;
 }
 function size(v: string): [number, number] {
   const p = v.split(/[,x]/).map(Number);
@@ -74,7 +92,7 @@ program
   .option('--epochs <n>', "epochs (default 10; with --resume, the run's own)", int('--epochs'))
   .option('--batch-size <n>', 'batch size', int('--batch-size'), 128)
   .option('--lr <rate>', 'learning rate (default: the optimizer default)', positive)
-  .option('--optimizer <name>', 'sgd, adam, adamw or rmsprop', 'adam')
+  .option('--optimizer <name>', 'sgd, adam, adamw or rmsprop', optimizerArg, 'adam')
   .option(
     '--seed <n>',
     'random seed (weights, shuffling): runs repeat exactly',
@@ -88,7 +106,7 @@ program
   .addOption(backendOption())
   .addOption(threadsOption())
   .option(
-    '--out <dir>',
+    '-o, --out <dir>',
     'where to save the model, history.json, curves.svg (and .png) and checkpoints (default runs/<model>-<dataset>)',
   )
   .option('--resume <dir>', 'continue an interrupted run from its checkpoint')
@@ -148,6 +166,7 @@ program
   .addOption(threadsOption())
   .action(async (dir: string, o) => {
     if (o.backend) setBackend(o.backend);
+    await checkDataArgs(o);
     const model = await loadModel(dir);
     const data = await loadDataset({
       dataset: o.dataset,
@@ -179,22 +198,43 @@ program
   .action(async (dir: string, image: string, o) => {
     const { readFileChecked } = await import('../io/files.js');
     const { resizeBilinear } = await import('../data/image_codec.js');
+    const { convertChannels } = await import('../vision/images.js');
     const model = await loadModel(dir);
     const shape = model.inputs[0]!.shape.slice(1) as number[];
     const [h, w, c] = shape as [number, number, number];
-    let img = decodeImage(await readFileChecked(image, 'predict'), {
-      name: image,
-      channels: c as 1 | 3,
-    });
-    if (img.height !== h || img.width !== w) img = resizeBilinear(img, h, w);
+    if (shape.length !== 3 || (c !== 1 && c !== 3))
+      throw new ArgumentError(
+        `predict: the model's input is ${fmtShape(shape)} per example; predict feeds it an image, which needs [height, width, 1 or 3 channels].`,
+      );
+    // --classes must name every class the model scores: checked before the image is read.
+    const classes = o.classes === undefined ? undefined : String(o.classes).split(',');
+    const scored = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1];
+    if (classes && classes.length !== scored)
+      throw new ArgumentError(
+        `predict --classes: ${classes.length} name${classes.length === 1 ? '' : 's'} given, but the model scores ${scored} classes. Give ${scored} comma-separated names, in the order of the training classes.`,
+      );
+    let img = decodeImage(await readFileChecked(image, 'predict'), { name: image });
+    // The model sees the image as it was trained to: say what had to change to fit it.
+    const was = `${img.height}×${img.width}, ${img.channels === 1 ? 'grey' : 'RGB'}`;
+    const changes: string[] = [];
+    if (img.channels !== c) {
+      changes.push(c === 1 ? 'converted to grey' : 'its grey copied to 3 channels');
+      img = convertChannels(img, c);
+    }
+    if (img.height !== h || img.width !== w) {
+      changes.push(`resized to ${h}×${w}`);
+      img = resizeBilinear(img, h, w);
+    }
+    if (changes.length > 0)
+      console.error(
+        `receptive: warning: ${image} (${was}) was ${changes.join(' and ')} to fit the model's input ${h}×${w}×${c}; predictions on a changed image can be off.`,
+      );
     const x = tensor(
       Float32Array.from(img.data, (v) => v / 255),
       [1, h, w, c],
     );
     const probs = model.predict(x).dataSync();
-    const names: string[] = o.classes
-      ? o.classes.split(',')
-      : Array.from(probs, (_, i) => String(i));
+    const names: string[] = classes ?? Array.from(probs, (_, i) => String(i));
     const top = [...probs]
       .map((p, i) => [p, i] as const)
       .sort((a, b) => b[0] - a[0])
@@ -207,14 +247,16 @@ program
   .command('summary')
   .description("print a zoo model's layers, output shapes and parameter counts")
   .argument('<model>', `model name: ${modelNames().join(', ')}`)
-  .option('--input-shape <h,w,c>', 'input shape, e.g. 32,32,3')
+  .option('--input-shape <h,w,c>', 'input shape, e.g. 32,32,3', inputShapeArg)
   .option('--classes <n>', 'number of classes', int('--classes'))
-  .action((name: string, o) => {
+  .action((name: string, o: { inputShape?: number[]; classes?: number }) => {
     const entry = zooEntry(name);
-    const inputShape = o.inputShape
-      ? String(o.inputShape).split(',').map(Number)
-      : entry.defaultInput;
-    entry.build({ inputShape, ...(o.classes ? { numClasses: o.classes } : {}) }).summary();
+    const inputShape = o.inputShape ?? entry.defaultInput;
+    // Shapes and counts only: VGG16's 138 million weights are never drawn.
+    const model = buildShapesOnly(() =>
+      entry.build({ inputShape, ...(o.classes ? { numClasses: o.classes } : {}) }),
+    );
+    model.summary();
   });
 
 program.addCommand(convolveCommand());

@@ -20,7 +20,7 @@ import { ArgumentError, IOError, MissingPackageError } from '../util/errors.js';
 import { setSeed } from '../util/random.js';
 import { trainingCurves } from '../vision/plots.js';
 import { trainingReport } from '../vision/report.js';
-import { loadDataset } from './datasets.js';
+import { checkDataArgs, loadDataset } from './datasets.js';
 
 export interface TrainArgs {
   model: string;
@@ -112,6 +112,16 @@ export async function train(
   if (args.backend) setBackend(args.backend);
   setSeed(args.seed);
   const out = args.out ?? path.join('runs', `${args.model}-${path.basename(args.dataset)}`);
+  // Every argument is checked before the data is read (a download, a long read): the model,
+  // the optimizer and its learning rate, the output folders, the dataset's arguments.
+  const entry = zooEntry(args.model);
+  let lr = args.lr;
+  const adaptive =
+    lr === undefined &&
+    entry.adaptiveLearningRate !== undefined &&
+    ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase());
+  if (adaptive) lr = entry.adaptiveLearningRate;
+  const optimizer = getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
   // Make sure the results can be written before the data is read and hours are spent
   // training; a dataset that then fails to load must not leave an empty run folder behind.
   const undoOut = await checkWritableDir(out, 'train --out');
@@ -127,6 +137,7 @@ export async function train(
           'EISDIR',
         );
     }
+    await checkDataArgs(args);
     data = await loadDataset({ ...args, log });
   } catch (e) {
     await undoOut();
@@ -140,24 +151,12 @@ export async function train(
 
   // A resumed run builds the same model and optimizer as it started with; BackupAndRestore
   // then puts back the weights, the optimizer's state and the random generator.
-  const entry = zooEntry(args.model);
   const model = entry.build({
     numClasses: data.train.classNames.length,
     inputShape: data.train.shape,
   });
-  let lr = args.lr;
-  if (
-    lr === undefined &&
-    entry.adaptiveLearningRate !== undefined &&
-    ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase())
-  ) {
-    lr = entry.adaptiveLearningRate;
-    if (!resumed)
-      log(
-        `Learning rate ${lr}: ${args.model}'s default with ${args.optimizer} (--lr to change it)`,
-      );
-  }
-  const optimizer = getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
+  if (adaptive && !resumed)
+    log(`Learning rate ${lr}: ${args.model}'s default with ${args.optimizer} (--lr to change it)`);
   model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
   if (resumed)
     log(`Resuming from ${args.resume}: epoch ${resumed.epoch + 1}, batch ${resumed.batch}`);
@@ -175,7 +174,13 @@ export async function train(
     if (interrupted) process.exit(130);
     interrupted = true;
     model.stopTraining = true;
-    log('\nStopping after this batch and saving a checkpoint (Ctrl-C again to quit at once) ...');
+  };
+  // The message waits for fit to stop: a live progress bar redraws its line (restoring the
+  // cursor) until then and would overwrite it. It comes before the backup is written.
+  const announce = {
+    onTrainEnd() {
+      if (interrupted) log('Interrupted: saving a checkpoint (Ctrl-C again to quit at once) ...');
+    },
   };
   process.on('SIGINT', onSigint);
   try {
@@ -195,7 +200,7 @@ export async function train(
       batchSize: args.batchSize,
       seed: args.seed,
       verbose: args.verbose,
-      callbacks: [backup],
+      callbacks: [announce, backup],
       ...(args.validation
         ? { validationData: [test.x, test.y] as [typeof test.x, typeof test.y] }
         : {}),

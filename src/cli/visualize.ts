@@ -21,7 +21,7 @@ interface VisualizeOptions {
   layer?: string;
   filters?: boolean;
   receptiveField?: [number, number];
-  output: string;
+  out: string;
   scale?: number;
   columns?: number;
 }
@@ -60,7 +60,7 @@ export function visualizeCommand(): Command {
     )
     .option('--scale <n>', 'pixels per value in the grid cells', positiveInt('--scale'))
     .option('--columns <n>', 'cells per row of the grid', positiveInt('--columns'))
-    .requiredOption('-o, --output <file>', 'the PNG to write')
+    .requiredOption('-o, --out <file>', 'the PNG to write')
     .action(async (dir: string, image: string | undefined, o: VisualizeOptions) => {
       const model = await loadModel(dir);
       const grid = {
@@ -116,7 +116,7 @@ export function visualizeCommand(): Command {
         );
         console.log(`  layers with feature maps: ${spatialLayerNames(model).join(', ')}`);
       }
-      await writeFileAtomic(o.output, encodePng(picture), 'visualize --output');
-      console.log(`Wrote ${o.output} (${picture.width}×${picture.height})`);
+      await writeFileAtomic(o.out, encodePng(picture), 'visualize --out');
+      console.log(`Wrote ${o.out} (${picture.width}×${picture.height})`);
     });
 }

@@ -2,7 +2,9 @@
  * Image augmentation for Dataset.map: each returns a function (example, rng) → example on HWC
  * float values. Standard CIFAR training uses randomCrop({ padding: 4 }) and horizontalFlip().
  */
+
 import { ArgumentError, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import type { Random } from '../util/random.js';
 import type { Example } from './dataset.js';
 
@@ -16,6 +18,7 @@ function hwc(e: Example, where: string): [number, number, number] {
 
 /** Pads each side with zeros, then cuts a random window of the original size. */
 export function randomCrop(options: { padding: number }): (e: Example, rng: Random) => Example {
+  checkOptions('randomCrop', options, ['padding']);
   const p = options.padding;
   if (!Number.isInteger(p) || p < 0)
     throw new ArgumentError(`randomCrop: padding must be a non-negative integer, got ${p}.`);
@@ -41,6 +44,7 @@ export function randomCrop(options: { padding: number }): (e: Example, rng: Rand
 export function horizontalFlip(
   options: { probability?: number } = {},
 ): (e: Example, rng: Random) => Example {
+  checkOptions('horizontalFlip', options, ['probability']);
   const prob = options.probability ?? 0.5;
   return (e, rng) => {
     if (rng.next() >= prob) return e;

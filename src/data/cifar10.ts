@@ -4,8 +4,10 @@
  * 1024 green and 1024 blue bytes), and batches.meta.txt for the class names. Looks in an
  * explicit dataDir, then the cache, then downloads the official tarball (checksum verified).
  */
+
 import { toIOError } from '../io/files.js';
 import { IOError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { download, offlineMessage, type RemoteFile } from './download.js';
 import { DataError, DataNotFoundError } from './errors.js';
 import { checkImageSet, type ImageSet } from './image_set.js';
@@ -127,9 +129,21 @@ export interface Cifar10Options {
   log?: (line: string) => void;
 }
 
+function offlineCifar(cache: string, reasons: string[]): string {
+  return offlineMessage(
+    'CIFAR-10',
+    [CIFAR10_TARBALL],
+    cache,
+    reasons,
+    '',
+    '(the tarball as downloaded, or the cifar-10-batches-bin folder it unpacks to)',
+  );
+}
+
 export async function loadCifar10(
   options: Cifar10Options = {},
 ): Promise<{ train: ImageSet; test: ImageSet; source: string }> {
+  checkOptions('loadCifar10', options, ['dataDir', 'cacheDir', 'download', 'log']);
   const path = await import('node:path');
   if (options.dataDir) {
     const d = await loadDir(options.dataDir);
@@ -143,17 +157,13 @@ export async function loadCifar10(
   const cached = await loadDir(cache);
   if (cached) return { ...cached, source: cache };
   if (options.download === false)
-    throw new DataNotFoundError(
-      offlineMessage(
-        'CIFAR-10',
-        [CIFAR10_TARBALL],
-        cache,
-        ['downloads are turned off'],
-        ' (unpacked)',
-      ),
-    );
+    throw new DataNotFoundError(offlineCifar(cache, ['downloads are turned off']));
   try {
-    const tarPath = await download(CIFAR10_TARBALL, cache, options.log);
+    // A tarball placed in the cache by hand (as the offline message says) is unpacked as is.
+    const placed = path.join(cache, CIFAR10_TARBALL.name);
+    const tarPath = (await exists(placed))
+      ? placed
+      : await download(CIFAR10_TARBALL, cache, options.log);
     const tar = await import('tar');
     await tar.x({ file: tarPath, cwd: cache });
     const fs = await import('node:fs/promises');
@@ -164,9 +174,7 @@ export async function loadCifar10(
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && /^E(NOSPC|DQUOT|ACCES|PERM|ROFS|NOTDIR|IO)$/.test(code))
       throw toIOError(e, 'CIFAR-10', 'write', cache);
-    throw new DataNotFoundError(
-      offlineMessage('CIFAR-10', [CIFAR10_TARBALL], cache, [(e as Error).message], ' (unpacked)'),
-    );
+    throw new DataNotFoundError(offlineCifar(cache, [(e as Error).message]));
   }
   const d = await loadDir(cache);
   if (!d)

@@ -9,6 +9,7 @@
 import { type Tensor, tensor } from '../tensor.js';
 import type { Batch, BatchSource } from '../train/batches.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { Random } from '../util/random.js';
 import type { ImageSet } from './image_set.js';
 
@@ -47,6 +48,7 @@ export class Dataset<T = Example> {
 
   /** Examples from an ImageSet (bytes), scaled to 0..1 on the fly: 4× less memory than float tensors. */
   static fromImageSet(set: ImageSet, options: { scale?: number } = {}): Dataset<Example> {
+    checkOptions('Dataset.fromImageSet', options, ['scale']);
     const scale = options.scale ?? 1 / 255;
     const px = set.shape[0] * set.shape[1] * set.shape[2];
     const n = set.labels.length;
@@ -106,6 +108,7 @@ export class Dataset<T = Example> {
   }
 
   map<U>(fn: (e: T, rng: Random) => U, options: { seed?: number } = {}): Dataset<U> {
+    checkOptions('Dataset.map', options, ['seed']);
     if (typeof fn !== 'function')
       throw new ArgumentError(
         `Dataset.map: expects a function (example, rng) => example, got ${typeof fn}.`,
@@ -199,6 +202,7 @@ export class Dataset<T = Example> {
     batchSize: number,
     options: { dropRemainder?: boolean; numClasses?: number } = {},
   ): BatchedDataset {
+    checkOptions('Dataset.batch', options, ['dropRemainder', 'numClasses']);
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new ArgumentError(
         `Dataset.batch: batchSize must be a positive integer, got ${batchSize}.`,

@@ -76,10 +76,12 @@ export function offlineMessage(
   dir: string,
   reasons: string[],
   extra = '',
+  /** How the files may come, after "Place these files". */
+  how = '(gzipped or not)',
 ): string {
   return (
     `${dataset}: the data is not on this machine and could not be downloaded.\n` +
-    `Place these files (gzipped or not) in ${dir}:\n` +
+    `Place these files ${how} in ${dir}:\n` +
     files.map((f) => `  ${f.name}   from ${f.urls[0]}`).join('\n') +
     `\nor pass --data-dir DIR (dataDir in code) to read them from another folder.${extra}` +
     (reasons.length ? `\nWhat was tried:\n  ${reasons.join('\n  ')}` : '')

@@ -3,6 +3,7 @@
  * sorted. Reads the CIFAR-10 JPEG copy and anyone's own photos. Images of another size are
  * resized when `size` is given; otherwise a differing size is an error naming the file.
  */
+import { checkOptions } from '../util/options.js';
 import { DataError, DataNotFoundError } from './errors.js';
 import { decodeImage, resizeBilinear } from './image_codec.js';
 import { checkImageSet, type ImageSet } from './image_set.js';
@@ -49,6 +50,7 @@ export async function loadImageFolder(
   root: string,
   options: ImageFolderOptions = {},
 ): Promise<ImageSet> {
+  checkOptions('loadImageFolder', options, ['size', 'channels', 'classNames', 'limitPerClass']);
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const found = await classFolders(root);

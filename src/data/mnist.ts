@@ -5,7 +5,9 @@
  * from the official location or a mirror into the cache, checksums verified.
  * Any dataset in MNIST's IDX layout (Fashion-MNIST, KMNIST) loads with dataDir.
  */
+
 import { IOError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { download, offlineMessage, type RemoteFile, verifyChecksum } from './download.js';
 import { DataError, DataNotFoundError } from './errors.js';
 import { parseIdx } from './idx.js';
@@ -147,6 +149,7 @@ async function packageDir(): Promise<string | null> {
 }
 
 export async function loadMnist(options: MnistOptions = {}): Promise<Mnist> {
+  checkOptions('loadMnist', options, ['dataDir', 'cacheDir', 'download', 'log']);
   const path = await import('node:path');
   const log = options.log ?? (() => {});
   if (options.dataDir) {

@@ -1,4 +1,5 @@
 /** Sequential: a plain stack of layers, each feeding the next. */
+
 import { Input } from '../nn/functional.js';
 import {
   type CallOptions,
@@ -12,6 +13,7 @@ import {
 import { InputLayer } from '../nn/layers/core.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { Model } from './model.js';
 
 export class Sequential extends Model {
@@ -19,6 +21,7 @@ export class Sequential extends Model {
   private stack: Layer[] = [];
 
   constructor(layers: Layer[] = [], options: { name?: string } = {}) {
+    checkOptions('Sequential', options, ['name']);
     super(undefined, options);
     if (!Array.isArray(layers)) throw new ArgumentError('Sequential: expects an array of layers.');
     for (const l of layers) this.add(l);

@@ -7,11 +7,12 @@
 
 import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
-import type { ZooOptions } from './lenet.js';
+import { checkZooOptions, type ZooOptions } from './lenet.js';
 
 export function alexnet(
   options: ZooOptions & { groups?: 1 | 2; dropout?: number } = {},
 ): Sequential {
+  checkZooOptions('alexnet', options, ['groups', 'dropout']);
   const { numClasses = 1000, inputShape = [227, 227, 3], groups = 1, dropout = 0.5 } = options;
   // The paper's LRN: k = 2, n = 5, α = 1e-4, β = 0.75 (α not divided by n).
   const lrn = () =>

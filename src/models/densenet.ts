@@ -10,7 +10,7 @@ import { Input } from '../nn/functional.js';
 import { layers } from '../nn/index.js';
 import type { SymbolicTensor } from '../nn/layer.js';
 import { convBN } from './blocks.js';
-import type { ZooOptions } from './lenet.js';
+import { checkZooOptions, type ZooOptions } from './lenet.js';
 
 export interface DenseNetOptions extends ZooOptions {
   growthRate?: number;
@@ -37,6 +37,7 @@ function conv(x: SymbolicTensor, filters: number, k: number, name: string): Symb
 }
 
 function densenet(name: string, blocks: number[], options: DenseNetOptions): Model {
+  checkZooOptions(name, options, ['growthRate']);
   const { numClasses = 1000, inputShape = [224, 224, 3], growthRate: k = 32 } = options;
   const input = Input(inputShape, { name: 'input' });
   let x = convBN(input, { filters: 64, kernelSize: 7, strides: 2, padding: 3, name: 'stem' });

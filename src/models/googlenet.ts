@@ -11,7 +11,7 @@ import { layers } from '../nn/index.js';
 import type { SymbolicTensor } from '../nn/layer.js';
 import { ArgumentError } from '../util/errors.js';
 import { convBN } from './blocks.js';
-import type { ZooOptions } from './lenet.js';
+import { checkZooOptions, type ZooOptions } from './lenet.js';
 
 export interface GoogLeNetOptions extends ZooOptions {
   /** Build the auxiliary classifiers (default true). */
@@ -69,6 +69,7 @@ function auxHead(x: SymbolicTensor, numClasses: number, name: string): SymbolicT
 }
 
 export function googlenet(options: GoogLeNetOptions = {}): Model {
+  checkZooOptions('googlenet', options, ['auxClassifiers']);
   const { numClasses = 1000, inputShape = [224, 224, 3], auxClassifiers = true } = options;
   const input = Input(inputShape, { name: 'input' });
   const pool = (name: string, k = 3) =>

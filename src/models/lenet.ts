@@ -2,6 +2,7 @@
 
 import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
+import { checkOptions } from '../util/options.js';
 
 export interface ZooOptions {
   numClasses?: number;
@@ -9,11 +10,17 @@ export interface ZooOptions {
   inputShape?: number[];
 }
 
+/** Refuses a key a zoo builder does not take (ZooOptions' and its own `extra`). */
+export function checkZooOptions(where: string, options: unknown, extra: string[] = []): void {
+  checkOptions(where, options, ['numClasses', 'inputShape', ...extra]);
+}
+
 /**
  * LeNet-5, the notes' Keras listing (LeCun et al. 1998, modernized: tanh, average pooling,
  * softmax): conv 6@5×5 → pool → conv 16@5×5 → pool → 120 → 84 → 10. 44,426 parameters on 28×28.
  */
 export function lenet5(options: ZooOptions = {}): Sequential {
+  checkZooOptions('lenet5', options);
   const { numClasses = 10, inputShape = [28, 28, 1] } = options;
   return new Sequential(
     [
@@ -32,6 +39,7 @@ export function lenet5(options: ZooOptions = {}): Sequential {
 
 /** The notes' simple MNIST CNN: conv 32 → pool → conv 64 → pool → conv 64 → dense 64 → 10. 93,322 parameters. */
 export function mnistCnn(options: ZooOptions = {}): Sequential {
+  checkZooOptions('mnistCnn', options);
   const { numClasses = 10, inputShape = [28, 28, 1] } = options;
   return new Sequential(
     [
@@ -53,6 +61,7 @@ export function mnistCnn(options: ZooOptions = {}): Sequential {
  * tanh 1.7159·tanh(2x/3), average pooling, 120-84-10 with softmax. 61,706 parameters.
  */
 export function lenet5Classic(options: ZooOptions = {}): Sequential {
+  checkZooOptions('lenet5Classic', options);
   const { numClasses = 10, inputShape = [32, 32, 1] } = options;
   const scaledTanh = () => new layers.Activation({ activation: 'scaledTanh' });
   return new Sequential(
@@ -76,6 +85,7 @@ export function lenet5Classic(options: ZooOptions = {}): Sequential {
 
 /** The notes' LeNet-5 with BatchNormalization after each convolution, and ReLU. */
 export function lenet5BN(options: ZooOptions = {}): Sequential {
+  checkZooOptions('lenet5BN', options);
   const { numClasses = 10, inputShape = [28, 28, 1] } = options;
   return new Sequential(
     [

@@ -11,7 +11,7 @@ import { Input } from '../nn/functional.js';
 import { layers } from '../nn/index.js';
 import type { SymbolicTensor } from '../nn/layer.js';
 import { convBN } from './blocks.js';
-import type { ZooOptions } from './lenet.js';
+import { checkZooOptions, type ZooOptions } from './lenet.js';
 
 export interface ResNetOptions extends ZooOptions {
   cifarStem?: boolean;
@@ -80,6 +80,7 @@ function resnet(
   counts: number[],
   options: ResNetOptions,
 ): Model {
+  checkZooOptions(name, options, ['cifarStem']);
   const { numClasses = 1000, cifarStem = false } = options;
   const inputShape = options.inputShape ?? (cifarStem ? [32, 32, 3] : [224, 224, 3]);
   const input = Input(inputShape, { name: 'input' });

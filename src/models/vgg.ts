@@ -8,7 +8,7 @@
 import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
 import type { Layer } from '../nn/layer.js';
-import type { ZooOptions } from './lenet.js';
+import { checkZooOptions, type ZooOptions } from './lenet.js';
 
 type Cfg = (number | 'M')[];
 export const VGG_CONFIGS: Record<'A' | 'B' | 'D' | 'E', Cfg> = {
@@ -71,6 +71,7 @@ function features(cfg: Cfg, inputShape: number[], batchNorm: boolean): Layer[] {
 }
 
 function vgg(cfgName: keyof typeof VGG_CONFIGS, name: string, options: VGGOptions): Sequential {
+  checkZooOptions(name, options, ['batchNorm', 'dropout']);
   const {
     numClasses = 1000,
     inputShape = [224, 224, 3],
@@ -98,6 +99,7 @@ export const vgg19 = (o: VGGOptions = {}) => vgg('E', 'vgg19', o);
 
 /** The notes' VGG13 for CIFAR-10: the ten convolutions of VGG13 on 32×32, then 256-128-10. 9,570,506 parameters. */
 export function vgg13Cifar(options: VGGOptions = {}): Sequential {
+  checkZooOptions('vgg13Cifar', options, ['batchNorm', 'dropout']);
   const { numClasses = 10, inputShape = [32, 32, 3], batchNorm = false, dropout = 0.5 } = options;
   return new Sequential(
     [

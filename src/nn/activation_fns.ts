@@ -3,6 +3,7 @@ import { elu, gelu, leakyRelu, relu, sigmoid, softmax, swish, tanh } from '../op
 import { mul } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';
+import { camelName, didYouMean, type SnakeCase } from '../util/options.js';
 
 export type ActivationName =
   | 'linear'
@@ -15,6 +16,9 @@ export type ActivationName =
   | 'gelu'
   | 'swish'
   | 'scaledTanh';
+
+/** An activation as layers take it: receptive's name or Keras's ('leaky_relu'). */
+export type ActivationArg = ActivationName | SnakeCase<ActivationName>;
 
 const table: Record<ActivationName, (x: Tensor) => Tensor> = {
   linear: (x) => x,
@@ -34,15 +38,23 @@ export function activationNames(): string[] {
   return Object.keys(table);
 }
 
+/**
+ * The activation's own name for `name`, which may be Keras's spelling ('leaky_relu'); an
+ * unknown name is an ArgumentError that names `where` and the closest known name.
+ */
+export function activationName(name: string | undefined | null, where: string): ActivationName {
+  const given = name ?? 'linear';
+  const camel = typeof given === 'string' ? camelName(given) : '';
+  if (typeof given === 'string' && Object.hasOwn(table, given)) return given as ActivationName;
+  if (Object.hasOwn(table, camel)) return camel as ActivationName;
+  throw new ArgumentError(
+    `${where}: unknown activation '${String(name)}'.${typeof name === 'string' ? didYouMean(name, activationNames()) : ''} Known: ${activationNames().join(', ')}.`,
+  );
+}
+
 export function getActivation(
-  name: ActivationName | undefined | null,
+  name: ActivationArg | undefined | null,
   where: string,
 ): (x: Tensor) => Tensor {
-  const f = table[(name ?? 'linear') as ActivationName];
-  if (!f) {
-    throw new ArgumentError(
-      `${where}: unknown activation '${String(name)}'. Known: ${activationNames().join(', ')}.`,
-    );
-  }
-  return f;
+  return table[activationName(name, where)];
 }

@@ -8,6 +8,7 @@ import { isGradEnabled } from '../autograd.js';
 import { hasFusedConv2d } from '../ops/conv.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { type FusionPlan, planFusion, runChain } from './inference_fusion.js';
 import {
   type CallOptions,
@@ -32,6 +33,7 @@ export function Input(
       `Input: shape must be positive integers for one example (no batch axis), got ${JSON.stringify(shape)}.`,
     );
   }
+  checkOptions('Input', options, ['name', 'batchSize']);
   const layer = new InputLayer({ inputShape: shape, ...options });
   const t = new SymbolicTensor([options.batchSize ?? null, ...shape], layer, [], 0);
   layer.inboundNodes.push({ inputs: [], output: t });
@@ -92,6 +94,7 @@ export class Functional extends Layer {
   private plan: FusionPlan | null = null;
 
   constructor(args?: ModelArgs, layerArgs: LayerArgs = {}) {
+    checkOptions('Model', args, ['inputs', 'outputs', 'trainingOutputs', 'lossWeights', 'name']);
     super({ ...layerArgs, ...(args?.name ? { name: args.name } : {}) });
     if (args) {
       this.trainingOutputs = args.trainingOutputs ?? [];
@@ -252,6 +255,7 @@ export class Functional extends Layer {
 
   /** Prints Keras's summary table and returns it. */
   summary(options: { print?: ((line: string) => void) | false } = {}): string {
+    checkOptions(`${this.label}.summary`, options, ['print']);
     const text = summarize(this);
     const print = options.print === undefined ? console.log : options.print;
     if (print) print(text);

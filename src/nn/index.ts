@@ -1,8 +1,19 @@
 /** Layers and models. `rc.layers.Conv2D` etc. come from here. */
 
-export { type ActivationName, activationNames, getActivation } from './activation_fns.js';
+export {
+  type ActivationArg,
+  type ActivationName,
+  activationNames,
+  getActivation,
+} from './activation_fns.js';
 export { Functional, Input, type ModelArgs } from './functional.js';
-export { fans, getInitializer, type Initializer, type InitializerName } from './initializers.js';
+export {
+  fans,
+  getInitializer,
+  type Initializer,
+  type InitializerArg,
+  type InitializerName,
+} from './initializers.js';
 export {
   type CallOptions,
   clearSession,

@@ -4,6 +4,7 @@
  */
 import { type Tensor, tensor } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';
+import { camelName, didYouMean, type SnakeCase } from '../util/options.js';
 import { globalRandom } from '../util/random.js';
 import { sizeOf } from '../util/shape.js';
 
@@ -19,6 +20,9 @@ export type InitializerName =
   | 'lecunNormal'
   | 'randomNormal'
   | 'randomUniform';
+
+/** An initializer as layers take it: receptive's name, Keras's ('glorot_uniform'), or a function. */
+export type InitializerArg = InitializerName | SnakeCase<InitializerName> | Initializer;
 
 /** fanIn and fanOut as Keras computes them: for a conv kernel [kh, kw, in, out], the receptive field times in / out. */
 export function fans(shape: number[]): [number, number] {
@@ -72,13 +76,27 @@ const table: Record<InitializerName, Initializer> = {
   randomUniform: (s) => uniform(s, 0.05),
 };
 
-export function getInitializer(name: InitializerName | Initializer, where: string): Initializer {
+/**
+ * The initializer's own name for `name`, which may be Keras's spelling ('glorot_uniform',
+ * 'GlorotUniform'), or the function as given; an unknown name is an ArgumentError that names
+ * `where` and the closest known name.
+ */
+export function initializerName(
+  name: InitializerArg,
+  where: string,
+): InitializerName | Initializer {
   if (typeof name === 'function') return name;
-  const f = table[name];
-  if (!f) {
-    throw new ArgumentError(
-      `${where}: unknown initializer '${String(name)}'. Known: ${Object.keys(table).join(', ')}.`,
-    );
+  if (typeof name === 'string') {
+    if (Object.hasOwn(table, name)) return name as InitializerName;
+    const camel = camelName(name);
+    if (Object.hasOwn(table, camel)) return camel as InitializerName;
   }
-  return f;
+  throw new ArgumentError(
+    `${where}: unknown initializer '${String(name)}'.${typeof name === 'string' ? didYouMean(name, Object.keys(table)) : ''} Known: ${Object.keys(table).join(', ')} (Keras's snake_case names such as 'glorot_uniform' work too), or a function (shape) => Tensor.`,
+  );
+}
+
+export function getInitializer(name: InitializerArg, where: string): Initializer {
+  const n = initializerName(name, where);
+  return typeof n === 'function' ? n : table[n];
 }

@@ -7,7 +7,8 @@
  * - `computeOutputShape` infers shapes without running anything.
  * - `getConfig()` / `fromConfig()` round-trip the constructor arguments through JSON.
  */
-import { type Tensor, tensor } from '../tensor.js';
+import type { Backend, Storage } from '../backend/backend.js';
+import { Tensor, tensor } from '../tensor.js';
 import {
   ArgumentError,
   fmtShape,
@@ -16,6 +17,7 @@ import {
   ShapeError,
 } from '../util/errors.js';
 import { firstNonFinite, fmtNonFinite } from '../util/finite.js';
+import { checkDataFormat, checkOptions } from '../util/options.js';
 import type { Random } from '../util/random.js';
 import { sizeOf } from '../util/shape.js';
 import { getInitializer, type Initializer, type InitializerName } from './initializers.js';
@@ -34,7 +36,15 @@ export interface LayerArgs {
   inputShape?: number[];
   /** A fixed batch size, rarely needed. */
   batchSize?: number;
+  /**
+   * Accepted for code written for Keras: 'channelsLast' only, since receptive is channels
+   * last (NHWC) throughout; 'channelsFirst' is an error that says how to convert.
+   */
+  dataFormat?: 'channelsLast';
 }
+
+/** The arguments every layer takes (LayerArgs). */
+const BASE_ARGS = ['name', 'trainable', 'inputShape', 'batchSize', 'dataFormat'] as const;
 
 export interface CallOptions {
   /** Training mode: dropout drops, batch normalization uses batch statistics and updates its moving ones. */
@@ -47,6 +57,35 @@ export interface CallOptions {
 }
 
 export type LayerConfig = Record<string, unknown> & { name: string; trainable: boolean };
+
+let shapesOnly = 0;
+
+/**
+ * Runs `build` with layers making their weights as shapes without values: enough for
+ * summaries and parameter counts (`receptive summary vgg16` without 528 MB of random
+ * numbers), not for computing. Using such a weight's values is an error that says so.
+ */
+export function buildShapesOnly<T>(build: () => T): T {
+  shapesOnly++;
+  try {
+    return build();
+  } finally {
+    shapesOnly--;
+  }
+}
+
+/** Storage that has a size and no values: anything asked of its backend throws. */
+function shapeOnlyStorage(size: number, label: string): Storage {
+  const refuse = new Proxy({} as Backend, {
+    get(_, key) {
+      if (key === 'then' || typeof key === 'symbol') return undefined;
+      throw new ArgumentError(
+        `${label}: this weight was made for its shape only (buildShapesOnly, for summaries); it has no values to compute with. Build the model without buildShapesOnly to use it.`,
+      );
+    },
+  });
+  return { backend: refuse, size, dtype: 'float32' };
+}
 
 /** A placeholder tensor in a functional model: a shape and where it came from. */
 export class SymbolicTensor {
@@ -112,6 +151,31 @@ export function layerFromConfig(spec: { className: string; config: LayerConfig }
   return cls.fromConfig(spec.config);
 }
 
+/** A layer class and its parents up to (not including) Layer, the base first. */
+function classChain(cls: typeof Layer): (typeof Layer)[] {
+  const chain: (typeof Layer)[] = [];
+  for (let k = cls; k !== Layer && k; k = Object.getPrototypeOf(k)) chain.unshift(k);
+  return chain;
+}
+
+/**
+ * The keys a layer class's constructor accepts: each class's configFields and args, then
+ * LayerArgs'. Null where a class in the chain declares neither (a custom layer written without
+ * them): its keys are unknown, so none is refused.
+ */
+export function layerArgNames(cls: typeof Layer): string[] | null {
+  const names = new Set<string>();
+  // The class's own arguments first, then its parents', then LayerArgs: the order a message's
+  // reader looks for them in.
+  for (const k of classChain(cls).reverse()) {
+    if (!Object.hasOwn(k, 'configFields') && !Object.hasOwn(k, 'args')) return null;
+    for (const f of Object.hasOwn(k, 'configFields') ? k.configFields : []) names.add(f);
+    for (const f of Object.hasOwn(k, 'args') ? k.args : []) names.add(f);
+  }
+  for (const f of BASE_ARGS) names.add(f);
+  return [...names];
+}
+
 export abstract class Layer {
   /** The class name used in configs and summaries; each subclass sets it. */
   static className = 'Layer';
@@ -120,6 +184,13 @@ export abstract class Layer {
    * lists its own; its parents' come first). A layer whose config needs more overrides getConfig.
    */
   static configFields: readonly string[] = [];
+  /**
+   * Constructor arguments that are not configFields (a layer whose getConfig writes them
+   * itself lists them here; a layer without arguments of its own, []). With configFields and
+   * LayerArgs, they are the keys a constructor accepts: any other key is an error that names
+   * the closest one. A class that declares neither is not checked.
+   */
+  static args: readonly string[] = [];
   name: string;
   trainable: boolean;
   built = false;
@@ -133,6 +204,10 @@ export abstract class Layer {
   private builtFor: Shape | null = null;
 
   constructor(args: LayerArgs = {}) {
+    const cls = new.target as unknown as typeof Layer;
+    checkDataFormat(cls.className, args);
+    const known = layerArgNames(cls);
+    if (known) checkOptions(cls.className, args, known);
     this.name = args.name ?? uniqueName(snakeCase(this.className));
     this.trainable = args.trainable ?? true;
     if (args.inputShape !== undefined) {
@@ -191,11 +266,9 @@ export abstract class Layer {
     if (this.inputShape) c.inputShape = this.inputShape;
     if (this.batchSize !== undefined) c.batchSize = this.batchSize;
     // Each class's configFields, the base class's first: fields named as the arguments.
-    const chain: (typeof Layer)[] = [];
-    for (let k = this.constructor as typeof Layer; k !== Layer; k = Object.getPrototypeOf(k))
-      if (Object.hasOwn(k, 'configFields')) chain.unshift(k);
     const self = this as unknown as Record<string, unknown>;
-    for (const k of chain) for (const f of k.configFields) c[f] = self[f];
+    for (const k of classChain(this.constructor as typeof Layer))
+      if (Object.hasOwn(k, 'configFields')) for (const f of k.configFields) c[f] = self[f];
     return c;
   }
 
@@ -289,7 +362,10 @@ export abstract class Layer {
     initializer: InitializerName | Initializer,
     trainable = true,
   ): Tensor {
-    const w = getInitializer(initializer, this.label)(shape);
+    const w =
+      shapesOnly > 0
+        ? new Tensor(shapeOnlyStorage(sizeOf(shape), this.label), [...shape])
+        : getInitializer(initializer, this.label)(shape);
     w.name = `${this.name}/${name}`;
     w.requiresGrad = trainable && this.trainable;
     (w as Tensor & { trainable?: boolean }).trainable = trainable;

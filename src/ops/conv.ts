@@ -3,6 +3,7 @@ import { needsGrad, record } from '../autograd.js';
 import type { ConvInfo, Storage } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { checkDataFormat, checkOptions } from '../util/options.js';
 import { pair } from '../util/shape.js';
 import {
   checkPadding,
@@ -18,6 +19,16 @@ export interface Conv2DOptions {
   padding?: Padding;
   dilationRate?: number | [number, number];
   groups?: number;
+  /** Accepted for code written for TensorFlow.js: receptive is channels last (NHWC) only. */
+  dataFormat?: 'channelsLast' | 'NHWC';
+}
+
+/** The options each convolution op takes; any other key is an error that names the closest. */
+const CONV_KEYS = ['strides', 'padding', 'dilationRate', 'groups', 'dataFormat'];
+
+function checkConvOptions(op: string, options: unknown, known: readonly string[]): void {
+  checkDataFormat(op, options);
+  checkOptions(op, options, known);
 }
 
 /**
@@ -110,7 +121,12 @@ export function conv2dFused(
   kernel: Tensor,
   options: Conv2DOptions & { bias: Tensor; relu?: boolean; residual?: Tensor },
 ): Tensor {
-  const info = conv2dInfo('conv2dFused', x, kernel, options);
+  const info = conv2dInfo('conv2dFused', x, kernel, options, [
+    ...CONV_KEYS,
+    'bias',
+    'relu',
+    'residual',
+  ]);
   const shape = [info.batch, info.outH, info.outW, info.outC];
   const { bias, relu = false, residual } = options;
   const b = be();
@@ -149,7 +165,15 @@ export function hasFusedConv2d(): boolean {
 }
 
 /** Checks conv2d's arguments and works out its geometry (TensorFlow's padding rules). */
-function conv2dInfo(op: string, x: Tensor, kernel: Tensor, options: Conv2DOptions): ConvInfo {
+function conv2dInfo(
+  op: string,
+  x: Tensor,
+  kernel: Tensor,
+  options: Conv2DOptions,
+  known: readonly string[] = CONV_KEYS,
+): ConvInfo {
+  checkConvOptions(op, options, known);
+  options ??= {};
   checkConvArgs(op, x, kernel);
   const { padding = 'valid', groups = 1 } = options;
   const strides = pair(options.strides ?? 1, 'strides', op);
@@ -215,6 +239,12 @@ export function depthwiseConv2d(
   options: DepthwiseConv2DOptions = {},
 ): Tensor {
   const op = 'depthwiseConv2d';
+  checkConvOptions(
+    op,
+    options,
+    CONV_KEYS.filter((k) => k !== 'groups'),
+  );
+  options ??= {};
   checkConvArgs(op, x, kernel);
   const [kh, kw, kc, mult] = kernel.shape as [number, number, number, number];
   const inC = x.shape[3]!;
@@ -242,6 +272,8 @@ export interface Conv2DTransposeOptions {
   padding?: Padding;
   outputPadding?: number | [number, number];
   dilationRate?: number | [number, number];
+  /** Accepted for code written for TensorFlow.js: receptive is channels last (NHWC) only. */
+  dataFormat?: 'channelsLast' | 'NHWC';
 }
 
 /**
@@ -255,6 +287,14 @@ export function conv2dTranspose(
   options: Conv2DTransposeOptions = {},
 ): Tensor {
   const op = 'conv2dTranspose';
+  checkConvOptions(op, options, [
+    'strides',
+    'padding',
+    'outputPadding',
+    'dilationRate',
+    'dataFormat',
+  ]);
+  options ??= {};
   checkConvArgs(op, x, kernel);
   const { padding = 'valid' } = options;
   checkPadding(padding, op);

@@ -12,6 +12,7 @@ import { maximum, minimum, mul, square } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { Tensor, tensor, zerosLike } from '../tensor.js';
 import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import {
   isSchedule,
   type LearningRateSchedule,
@@ -97,14 +98,7 @@ export function checkOptionNames(where: string, options: object, known: readonly
       `${where}: options must be an object such as { learningRate: 0.01 }, got ${String(options)}.`,
     );
   }
-  const all = ['learningRate', 'clipNorm', 'clipValue', ...known];
-  for (const key of Object.keys(options)) {
-    if (!all.includes(key)) {
-      throw new ArgumentError(
-        `${where}: unknown option '${key}'. Known options: ${all.join(', ')}.`,
-      );
-    }
-  }
+  checkOptions(where, options, ['learningRate', 'clipNorm', 'clipValue', ...known]);
 }
 
 function checkLearningRate(where: string, lr: unknown): LearningRate {

@@ -1,5 +1,6 @@
 /** Optimizers by name ('adam' in model.compile), by instance, or from a saved config. */
 import { ArgumentError } from '../util/errors.js';
+import { didYouMean } from '../util/options.js';
 import { Adam, AdamW } from './adam.js';
 import { Optimizer, type OptimizerConfig, type OptimizerOptions } from './optimizer.js';
 import { RMSprop } from './rmsprop.js';
@@ -25,11 +26,12 @@ export function optimizerNames(): string[] {
 }
 
 function lookup(where: string, name: string): OptimizerClass {
-  const key = name.toLowerCase();
+  // Any case, and Keras's spellings with underscores ('adam_w').
+  const key = typeof name === 'string' ? name.toLowerCase().replace(/_/g, '') : '';
   const cls = Object.hasOwn(classes, key) ? classes[key] : undefined;
   if (!cls) {
     throw new ArgumentError(
-      `${where}: unknown optimizer '${name}'. Known optimizers: ${optimizerNames().join(', ')} ` +
+      `${where}: unknown optimizer '${String(name)}'.${typeof name === 'string' ? didYouMean(name.toLowerCase(), optimizerNames()) : ''} Known optimizers: ${optimizerNames().join(', ')} ` +
         '(any case), or pass an Optimizer instance.',
     );
   }

@@ -3,7 +3,9 @@
  * update) that also describe themselves, so that an optimizer's config can be saved and
  * rebuilt. Formulas follow Keras (exponential and cosine decay) and PyTorch (StepLR).
  */
+
 import { ArgumentError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 
 /** A plain description of a schedule: JSON-safe, rebuilt by `scheduleFromConfig`. */
 export interface ScheduleConfig {
@@ -63,6 +65,7 @@ export interface StepDecayOptions {
 
 /** `initial * gamma ^ floor(step / stepSize)` (PyTorch's StepLR, counted in optimizer steps). */
 export function stepDecay(options: StepDecayOptions): LearningRateSchedule {
+  checkOptions('stepDecay', options, ['initial', 'stepSize', 'gamma']);
   const { initial, stepSize, gamma = 0.1 } = options ?? ({} as StepDecayOptions);
   check(nonNegative(initial), 'stepDecay', 'initial', initial, 'a finite number >= 0');
   check(positiveInt(stepSize), 'stepDecay', 'stepSize', stepSize, 'a positive integer');
@@ -83,6 +86,7 @@ export interface ExponentialDecayOptions {
 
 /** `initial * decayRate ^ (step / decaySteps)`, the exponent floored when `staircase` (Keras). */
 export function exponentialDecay(options: ExponentialDecayOptions): LearningRateSchedule {
+  checkOptions('exponentialDecay', options, ['initial', 'decaySteps', 'decayRate', 'staircase']);
   const {
     initial,
     decaySteps,
@@ -117,6 +121,7 @@ export interface CosineDecayOptions {
  * decaySteps)) + alpha)`.
  */
 export function cosineDecay(options: CosineDecayOptions): LearningRateSchedule {
+  checkOptions('cosineDecay', options, ['initial', 'decaySteps', 'alpha']);
   const { initial, decaySteps, alpha = 0 } = options ?? ({} as CosineDecayOptions);
   const where = 'cosineDecay';
   check(nonNegative(initial), where, 'initial', initial, 'a finite number >= 0');

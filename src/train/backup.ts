@@ -10,6 +10,7 @@
  */
 import { loadModelFull, removeSavedModel, savedModelExists } from '../io/router.js';
 import { ArgumentError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { globalRandom } from '../util/random.js';
 import { Callback, type Logs, type ResumePoint } from './callbacks.js';
 
@@ -54,6 +55,12 @@ export class BackupAndRestore extends Callback {
 
   constructor(options: BackupAndRestoreOptions) {
     super();
+    checkOptions('BackupAndRestore', options, [
+      'backupDir',
+      'saveFreq',
+      'deleteCheckpoint',
+      'extra',
+    ]);
     if (!options || typeof options.backupDir !== 'string' || options.backupDir.length === 0)
       throw new ArgumentError(
         `BackupAndRestore: needs { backupDir: 'a folder' } for the backup, got ${JSON.stringify(options?.backupDir)}.`,

@@ -5,6 +5,7 @@
 import type { Model } from '../model/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { ArgumentError } from '../util/errors.js';
+import { checkOptions, didYouMean } from '../util/options.js';
 
 export type Logs = Record<string, number>;
 
@@ -111,6 +112,18 @@ export function toCallbacks(given: unknown, where: string): Callback[] {
   const list = Array.isArray(given) ? given : [given];
   return list.map((c, i) => {
     if (c instanceof Callback) return c;
+    // A method named like a hook that is none (onEpochEnds) would never be called.
+    if (typeof c === 'object' && c !== null)
+      for (const [key, f] of Object.entries(c as Record<string, unknown>)) {
+        if (
+          typeof f === 'function' &&
+          /^on[A-Z]/.test(key) &&
+          !(HOOKS as readonly string[]).includes(key)
+        )
+          throw new ArgumentError(
+            `${where}: callbacks[${i}].${key} is not a hook, so it would never be called.${didYouMean(key, HOOKS)} Hooks: ${HOOKS.join(', ')}.`,
+          );
+      }
     const known =
       typeof c === 'object' &&
       c !== null &&
@@ -214,6 +227,13 @@ export class EarlyStopping extends Callback {
 
   constructor(options: EarlyStoppingOptions = {}) {
     super();
+    checkOptions('EarlyStopping', options, [
+      'monitor',
+      'minDelta',
+      'patience',
+      'mode',
+      'restoreBestWeights',
+    ]);
     this.monitor = checkMonitor(options.monitor, 'EarlyStopping');
     const { minDelta = 0, patience = 0 } = options;
     if (typeof minDelta !== 'number' || !Number.isFinite(minDelta))
@@ -285,6 +305,7 @@ export class ModelCheckpoint extends Callback {
 
   constructor(options: ModelCheckpointOptions) {
     super();
+    checkOptions('ModelCheckpoint', options, ['filepath', 'monitor', 'saveBestOnly', 'mode']);
     if (!options?.filepath || typeof options.filepath !== 'string')
       throw new ArgumentError('ModelCheckpoint: filepath (a directory) is required.');
     this.filepath = options.filepath;

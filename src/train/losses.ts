@@ -10,6 +10,7 @@ import { mean, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { oneHot, type Tensor } from '../tensor.js';
 import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
+import { didYouMean, lookupName } from '../util/options.js';
 
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
 export type LossName =
@@ -146,24 +147,21 @@ const byName: Record<LossName, () => LossFn> = {
   meanAbsoluteError,
 };
 
-/** Aliases users type from Keras and PyTorch. */
+/** Keras's short names (its snake_case names are found by lookupName). */
 const aliases: Record<string, LossName> = {
-  categorical_crossentropy: 'categoricalCrossentropy',
-  sparse_categorical_crossentropy: 'sparseCategoricalCrossentropy',
-  binary_crossentropy: 'binaryCrossentropy',
   mse: 'meanSquaredError',
-  mean_squared_error: 'meanSquaredError',
   mae: 'meanAbsoluteError',
-  mean_absolute_error: 'meanAbsoluteError',
 };
 
 export function getLoss(loss: LossName | string | LossFn): LossFn {
   if (typeof loss === 'function') return loss;
-  const name = (aliases[loss] ?? loss) as LossName;
-  const make = byName[name];
+  const make =
+    typeof loss === 'string'
+      ? lookupName(byName, Object.hasOwn(aliases, loss) ? aliases[loss]! : loss)
+      : undefined;
   if (!make)
     throw new ArgumentError(
-      `compile: unknown loss '${loss}'. Known: ${Object.keys(byName).join(', ')} (or pass a function (yTrue, yPred) => Tensor).`,
+      `compile: unknown loss '${String(loss)}'.${typeof loss === 'string' ? didYouMean(loss, Object.keys(byName)) : ''} Known: ${Object.keys(byName).join(', ')} (Keras's snake_case names such as 'categorical_crossentropy' work too), or a function (yTrue, yPred) => Tensor.`,
     );
   return make();
 }

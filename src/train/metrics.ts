@@ -5,6 +5,7 @@
 import { noGrad } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { didYouMean, lookupName } from '../util/options.js';
 
 export interface MetricFn {
   name: string;
@@ -114,22 +115,23 @@ export type MetricName =
   | 'top5Accuracy'
   | 'binaryAccuracy';
 
+/** The metrics by name; Keras's snake_case spellings are found by lookupName. */
+const byName: Record<string, () => MetricFn> = {
+  accuracy,
+  acc: accuracy,
+  categoricalAccuracy: accuracy,
+  sparseCategoricalAccuracy: accuracy,
+  binaryAccuracy: () => binaryAccuracy(),
+  topKCategoricalAccuracy: () => topKCategoricalAccuracy(5),
+  top5Accuracy: () => topKCategoricalAccuracy(5),
+};
+
 export function getMetric(m: MetricName | string | MetricFn): MetricFn {
   if (typeof m === 'function') return m;
-  switch (m) {
-    case 'accuracy':
-    case 'acc':
-    case 'categoricalAccuracy':
-    case 'sparseCategoricalAccuracy':
-      return accuracy();
-    case 'binaryAccuracy':
-      return binaryAccuracy();
-    case 'topKCategoricalAccuracy':
-    case 'top5Accuracy':
-      return topKCategoricalAccuracy(5);
-    default:
-      throw new ArgumentError(
-        `compile: unknown metric '${m}'. Known: accuracy, binaryAccuracy, topKCategoricalAccuracy (top5Accuracy), or a function.`,
-      );
-  }
+  const make = typeof m === 'string' ? lookupName(byName, m) : undefined;
+  if (!make)
+    throw new ArgumentError(
+      `compile: unknown metric '${String(m)}'.${typeof m === 'string' ? didYouMean(m, Object.keys(byName)) : ''} Known: accuracy, binaryAccuracy, topKCategoricalAccuracy (top5Accuracy), or a function.`,
+    );
+  return make();
 }

@@ -13,6 +13,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { getOptimizer } from '../optim/registry.js';
 import { Tensor, zeros } from '../tensor.js';
 import { ArgumentError, NonFiniteError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { globalRandom, Random } from '../util/random.js';
 import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
 import {
@@ -73,6 +74,23 @@ export interface FitOptions {
    */
   checkFinite?: boolean;
 }
+
+/** The keys each call accepts: any other is an error that names the closest. */
+const COMPILE_KEYS = ['optimizer', 'loss', 'metrics', 'lossWeights'];
+const FIT_KEYS = [
+  'epochs',
+  'batchSize',
+  'validationData',
+  'validationSplit',
+  'shuffle',
+  'callbacks',
+  'verbose',
+  'initialEpoch',
+  'initialBatch',
+  'seed',
+  'checkFinite',
+];
+const EVALUATE_KEYS = ['batchSize', 'verbose', 'checkFinite'];
 
 export interface EvaluateOptions {
   batchSize?: number;
@@ -248,6 +266,7 @@ export function compile(model: Model, config: CompileConfig): void {
       `${model.label}.compile: needs { optimizer, loss }, e.g. { optimizer: 'adam', loss: 'categoricalCrossentropy', metrics: ['accuracy'] }.`,
     );
   }
+  checkOptions(`${model.label}.compile`, config, COMPILE_KEYS);
   const optimizer = getOptimizer(config.optimizer);
   model.optimizer = optimizer;
   model.compiled = {
@@ -268,6 +287,7 @@ export async function fit(
   const c = compiledOf(model, 'fit');
   const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
   const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as FitOptions;
+  checkOptions(`${model.label}.fit`, options, FIT_KEYS);
   const {
     epochs = 1,
     batchSize = 32,
@@ -470,6 +490,7 @@ export async function evaluate(
   const c = compiledOf(model, 'evaluate');
   const y = isBatchSource(x) ? undefined : (yOrOptions as Tensor);
   const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as EvaluateOptions;
+  checkOptions(`${model.label}.evaluate`, options, EVALUATE_KEYS);
   const checkFinite = options.checkFinite ?? true;
   const source = toSource(model, 'evaluate', x, y, options.batchSize ?? 32, null);
   checkSource(model, 'evaluate', source, checkFinite);
@@ -477,6 +498,8 @@ export async function evaluate(
 }
 
 export function predict(model: Model, x: Tensor, options: { batchSize?: number } = {}): Tensor {
+  checkOptions(`${model.label}.predict`, options, ['batchSize']);
+  options ??= {};
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ArgumentError(

@@ -5,7 +5,7 @@
  * uninterrupted run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -142,6 +142,75 @@ test('user errors exit 1 with a message, never a stack trace', async () => {
   assert.ok(!existsSync(out), 'a failed start leaves no run folder');
 });
 
+test('receptive summary vgg16 builds shapes only: the 138,357,544 parameters are counted, never drawn', async () => {
+  const started = performance.now();
+  const r = await receptive(['summary', 'vgg16']);
+  const ms = performance.now() - started;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Total params: 138,357,544\b/);
+  // Drawing the weights took 5-10 s and 950 MB; the shapes take about as long as starting node.
+  assert.ok(ms < 8000, `summary vgg16 took ${ms.toFixed(0)} ms`);
+  assertCleanError(
+    await receptive(['summary', 'lenet5', '--input-shape', '28,28']),
+    /--input-shape .*give H,W,C/,
+  );
+});
+
+test('every train argument is checked before any data is read', async () => {
+  // Each of these would otherwise start a CIFAR-10 download first.
+  const never = join(cwd, 'never-written');
+  for (const [args, pattern] of [
+    [['--optimizer', 'adamm'], /unknown optimizer 'adamm'\. Did you mean 'adam'\?/],
+    [['--image-size', '8,8'], /--image-size resizes the images of a folder dataset/],
+    [['--data-dir', join(cwd, 'nowhere')], /--data-dir .*nowhere: the folder does not exist/],
+  ] as const) {
+    const r = await receptive(['train', 'lenet5', '--dataset', 'cifar10', '--out', never, ...args]);
+    assertCleanError(r, pattern);
+    assert.doesNotMatch(r.stdout, /Downloading/);
+  }
+  assert.ok(!existsSync(never), 'no run folder');
+  assertCleanError(
+    await receptive([
+      'evaluate',
+      join(cwd, 'no-model'),
+      '--dataset',
+      'mnist',
+      '--image-size',
+      '8,8',
+    ]),
+    /--image-size resizes the images of a folder dataset/,
+  );
+});
+
+test('the CIFAR-10 offline message says where to put the tarball, in whole sentences', async () => {
+  const cacheDir = tempDir();
+  const r = await new Promise<Result>((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { loadCifar10 } from ${JSON.stringify(join(repoRoot, 'dist', 'data', 'cifar10.js'))};
+         loadCifar10({ cacheDir: ${JSON.stringify(cacheDir)}, download: false }).catch((e) => { console.error(e.message); process.exit(1); });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /Place these files \(the tarball as downloaded, or the cifar-10-batches-bin folder it unpacks to\) in /,
+  );
+  assert.match(r.stderr, /to read them from another folder\.\n/);
+  assert.doesNotMatch(r.stderr, /unpacked\)/);
+});
+
 test('train → evaluate → predict: files written, an accuracy, the top 5 classes', {
   timeout: 90_000,
 }, async (t) => {
@@ -218,12 +287,79 @@ test('train → evaluate → predict: files written, an accuracy, the top 5 clas
         [...pct].sort((a, b) => b - a),
       );
       assert.ok(pct.reduce((a, b) => a + b, 0) <= 100.05);
+      assert.equal(r.stderr, '', 'a 28×28 grey digit fits the model: no warning');
+      const rgb = join(tempDir(), 'big.png');
+      writeFileSync(
+        rgb,
+        encodePng({
+          width: 40,
+          height: 30,
+          channels: 3,
+          data: Uint8Array.from({ length: 40 * 30 * 3 }, (_, i) => (i * 37) % 256),
+        }),
+      );
+      const changed = await receptive(['predict', out, rgb]);
+      assert.equal(changed.code, 0, changed.stderr);
+      assert.equal(changed.stdout.trim().split('\n').length, 5, changed.stdout);
+      assert.match(
+        changed.stderr,
+        /^receptive: warning: .*big\.png \(30×40, RGB\) was converted to grey and resized to 28×28 to fit the model's input 28×28×1/,
+      );
+      assertCleanError(
+        await receptive(['predict', out, image, '--classes', 'cat,dog']),
+        /predict --classes: 2 names given, but the model scores 10 classes/,
+      );
       assertCleanError(
         await receptive(['predict', out, join(cwd, 'missing.png')]),
         /predict: cannot read '.*missing\.png': it does not exist/,
       );
     },
   );
+});
+
+test('Ctrl-C under a live progress bar: the bar stops, then the message prints and stays', {
+  timeout: 120_000,
+}, async (t) => {
+  if (!trainData) return t.skip(NO_MNIST);
+  // util-linux's script gives the command a terminal, so the bar is drawn; a ^C written to
+  // its input reaches the command as the terminal's Ctrl-C.
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  if (!hasScript) return t.skip('no script(1) to give the command a terminal');
+  const out = join(tempDir(), 'tty-run');
+  const command = [process.execPath, CLI, 'train', 'lenet5', '--limit', '2048', '--epochs', '40']
+    .concat(['--batch-size', '16', '--threads', '1', '--out', out, ...trainData])
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`)
+    .join(' ');
+  const raw = await new Promise<string>((resolve, reject) => {
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd,
+      env: { ...process.env, RECEPTIVE_CACHE: cache, NO_COLOR: '1', COLUMNS: '120' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let text = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      // In the second epoch, with the bar drawn, press Ctrl-C.
+      if (!sent && /Epoch 2\/40[\s\S]*ETA/.test(text)) {
+        sent = true;
+        child.stdin.write('\x03');
+      }
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve(text));
+  });
+  const at = raw.indexOf('Interrupted: saving a checkpoint');
+  assert.ok(at > 0, `the message was printed:\n${raw.slice(-600)}`);
+  const after = raw.slice(at);
+  // The bar's redraws: its text, a move to column 1 (ESC [1G), a cursor restore (ESC 8).
+  const ESC = String.fromCharCode(27);
+  for (const redraw of ['ETA', `${ESC}[1G`, `${ESC}8`])
+    assert.ok(
+      !after.includes(redraw),
+      `nothing redraws over the message (${JSON.stringify(redraw)})`,
+    );
+  assert.match(after, /Checkpoint saved in .*Continue with: receptive train --resume/s);
 });
 
 test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to an uninterrupted run', {

@@ -234,7 +234,7 @@ function assertOneLine(r: { code: number | null; stderr: string }, pattern: RegE
   assert.match(r.stderr, pattern);
 }
 
-test('CLI: a missing image, an unwritable --output, a file as --out: one line each, no stack trace', async () => {
+test('CLI: a missing image, an unwritable --out, a file as --out: one line each, no stack trace', async () => {
   const dir = tempDir();
   const modelDir = join(dir, 'model');
   await new rc.Sequential([

@@ -56,6 +56,7 @@ export interface SqueezeExciteArgs extends LayerArgs {
 export class SqueezeExcite extends Layer {
   static override className = 'SqueezeExcite';
   static override configFields = ['ratio'];
+  static override args = ['reduction'];
   readonly ratio: number;
   reduce: Dense | null = null;
   expand: Dense | null = null;

@@ -13,8 +13,18 @@ import { add } from '../../ops/elementwise.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
-import { type ActivationName, getActivation } from '../activation_fns.js';
-import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
+import {
+  type ActivationArg,
+  type ActivationName,
+  activationName,
+  getActivation,
+} from '../activation_fns.js';
+import {
+  type Initializer,
+  type InitializerArg,
+  type InitializerName,
+  initializerName,
+} from '../initializers.js';
 import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
 import { expectInputRank, fmtSymShape, knownDim, Layer, registerLayer } from '../layer.js';
 
@@ -23,10 +33,10 @@ export interface ConvBaseArgs extends LayerArgs {
   strides?: number | [number, number];
   padding?: Padding;
   dilationRate?: number | [number, number];
-  activation?: ActivationName;
+  activation?: ActivationArg;
   useBias?: boolean;
-  kernelInitializer?: InitializerName | Initializer;
-  biasInitializer?: InitializerName | Initializer;
+  kernelInitializer?: InitializerArg;
+  biasInitializer?: InitializerArg;
 }
 
 /** The arguments every convolution layer takes, checked (ConvBase and OctaveConv2D share them). */
@@ -51,13 +61,10 @@ export function convCommon(
     throw new ArgumentError(`${where}: kernelSize is required (a number or [h, w]).`);
   const padding = args.padding ?? defaultPadding;
   checkPadding(padding, where);
-  const activation = args.activation ?? 'linear';
-  getActivation(activation, where);
-  const kernelInit = args.kernelInitializer ?? 'glorotUniform';
-  const biasInit = args.biasInitializer ?? 'zeros';
+  const activation = activationName(args.activation, where);
   // Unknown initializer names fail here, not later at the first call.
-  getInitializer(kernelInit, where);
-  getInitializer(biasInit, where);
+  const kernelInit = initializerName(args.kernelInitializer ?? 'glorotUniform', where);
+  const biasInit = initializerName(args.biasInitializer ?? 'zeros', where);
   return {
     kernelSize: pair(args.kernelSize, 'kernelSize', where),
     strides: pair(args.strides ?? 1, 'strides', where),
@@ -75,6 +82,16 @@ export function convCommon(
  * `call` (convolution, bias, activation). A layer says only how it convolves: convolutionOp.
  */
 abstract class ConvBase extends Layer {
+  static override args = [
+    'kernelSize',
+    'strides',
+    'padding',
+    'dilationRate',
+    'activation',
+    'useBias',
+    'kernelInitializer',
+    'biasInitializer',
+  ];
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
   readonly padding: Padding;
@@ -156,6 +173,7 @@ export interface Conv2DArgs extends ConvBaseArgs {
 /** 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inChannels / groups, filters]. */
 export class Conv2D extends ConvBase {
   static override className = 'Conv2D';
+  static override args = ['filters', 'groups'];
   readonly filters: number;
   readonly groups: number;
   kernel!: Tensor;
@@ -222,6 +240,7 @@ export interface DepthwiseConv2DArgs extends ConvBaseArgs {
 /** One kernel per input channel (times depthMultiplier); channels never mix. */
 export class DepthwiseConv2D extends ConvBase {
   static override className = 'DepthwiseConv2D';
+  static override args = ['depthMultiplier'];
   readonly depthMultiplier: number;
   kernel!: Tensor;
 
@@ -278,6 +297,7 @@ export interface SeparableConv2DArgs extends ConvBaseArgs {
 /** Depthwise convolution followed by a 1×1 pointwise convolution (Xception, MobileNet). */
 export class SeparableConv2D extends ConvBase {
   static override className = 'SeparableConv2D';
+  static override args = ['filters', 'depthMultiplier'];
   readonly filters: number;
   readonly depthMultiplier: number;
   depthwiseKernel!: Tensor;
@@ -342,6 +362,7 @@ export interface Conv2DTransposeArgs extends ConvBaseArgs {
 /** Transposed ("de-")convolution: upsamples; kernel [kh, kw, filters, inChannels]. */
 export class Conv2DTranspose extends ConvBase {
   static override className = 'Conv2DTranspose';
+  static override args = ['filters', 'outputPadding'];
   readonly filters: number;
   readonly outputPadding: [number, number];
   kernel!: Tensor;
@@ -427,6 +448,7 @@ export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSi
 /** A k×k convolution factored into k×1 then 1×k (Inception v3's spatial factorization). */
 export class SpatialSeparableConv2D extends ConvBase {
   static override className = 'SpatialSeparableConv2D';
+  static override args = ['filters'];
   readonly filters: number;
   kernelV!: Tensor;
   kernelH!: Tensor;

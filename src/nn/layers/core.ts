@@ -6,14 +6,25 @@ import { matmul } from '../../ops/matmul.js';
 import { reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
-import { type ActivationName, getActivation } from '../activation_fns.js';
-import { getInitializer, type Initializer, type InitializerName } from '../initializers.js';
+import {
+  type ActivationArg,
+  type ActivationName,
+  activationName,
+  getActivation,
+} from '../activation_fns.js';
+import {
+  type Initializer,
+  type InitializerArg,
+  type InitializerName,
+  initializerName,
+} from '../initializers.js';
 import type { CallOptions, LayerArgs, LayerConfig, Shape } from '../layer.js';
 import { fmtSymShape, knownDim, Layer, registerLayer } from '../layer.js';
 
 /** The start of a functional model: it passes its input through. Made by rc.Input(). */
 export class InputLayer extends Layer {
   static override className = 'InputLayer';
+  static override args: readonly string[] = [];
   constructor(args: LayerArgs & { inputShape: number[] }) {
     super(args);
     if (this.inputShape === undefined) {
@@ -40,15 +51,16 @@ export class InputLayer extends Layer {
 
 export interface DenseArgs extends LayerArgs {
   units: number;
-  activation?: ActivationName;
+  activation?: ActivationArg;
   useBias?: boolean;
-  kernelInitializer?: InitializerName | Initializer;
-  biasInitializer?: InitializerName | Initializer;
+  kernelInitializer?: InitializerArg;
+  biasInitializer?: InitializerArg;
 }
 
 /** Fully connected: y = activation(x · kernel + bias), over the last axis. */
 export class Dense extends Layer {
   static override className = 'Dense';
+  static override args = ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'];
   readonly units: number;
   readonly activation: ActivationName;
   readonly useBias: boolean;
@@ -65,13 +77,10 @@ export class Dense extends Layer {
       );
     }
     this.units = args.units;
-    this.activation = args.activation ?? 'linear';
-    getActivation(this.activation, this.label);
+    this.activation = activationName(args.activation, this.label);
     this.useBias = args.useBias ?? true;
-    this.kernelInit = args.kernelInitializer ?? 'glorotUniform';
-    this.biasInit = args.biasInitializer ?? 'zeros';
-    getInitializer(this.kernelInit, this.label);
-    getInitializer(this.biasInit, this.label);
+    this.kernelInit = initializerName(args.kernelInitializer ?? 'glorotUniform', this.label);
+    this.biasInit = initializerName(args.biasInitializer ?? 'zeros', this.label);
   }
 
   override build(s: Shape): void {
@@ -128,6 +137,7 @@ export class Dense extends Layer {
 /** Flattens every axis but the batch axis. */
 export class Flatten extends Layer {
   static override className = 'Flatten';
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     return reshape(x, [x.shape[0]!, -1]);
   }
@@ -195,15 +205,14 @@ export class Activation extends Layer {
   static override className = 'Activation';
   static override configFields = ['activation'];
   readonly activation: ActivationName;
-  constructor(args: LayerArgs & { activation: ActivationName }) {
+  constructor(args: LayerArgs & { activation: ActivationArg }) {
     super(args);
     if (args?.activation === undefined) {
       throw new ArgumentError(
         `${this.label}: activation is required, e.g. new layers.Activation({ activation: 'relu' }).`,
       );
     }
-    this.activation = args.activation;
-    getActivation(this.activation, this.label);
+    this.activation = activationName(args.activation, this.label);
   }
   call(x: Tensor): Tensor {
     return getActivation(this.activation, this.label)(x);
@@ -223,6 +232,7 @@ export interface ReLUArgs extends LayerArgs {
 /** max(x, 0), optionally capped (maxValue) or leaky (negativeSlope). */
 export class ReLU extends Layer {
   static override className = 'ReLU';
+  static override args = ['maxValue', 'negativeSlope'];
   readonly maxValue?: number;
   readonly negativeSlope: number;
   constructor(args: ReLUArgs = {}) {
@@ -265,6 +275,7 @@ export interface DropoutArgs extends LayerArgs {
 /** Inverted dropout in training; the identity in inference. */
 export class Dropout extends Layer {
   static override className = 'Dropout';
+  static override args = ['rate', 'seed'];
   readonly rate: number;
   readonly seed?: number;
   private calls = 0;

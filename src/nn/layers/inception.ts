@@ -3,7 +3,12 @@ import { maxPool2d } from '../../ops/pool.js';
 import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
-import { type ActivationName, getActivation } from '../activation_fns.js';
+import {
+  type ActivationArg,
+  type ActivationName,
+  activationName,
+  getActivation,
+} from '../activation_fns.js';
 import type { CallOptions, LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 import { Conv2D } from './conv.js';
@@ -22,7 +27,7 @@ export interface InceptionModuleArgs extends LayerArgs {
   /** Filters of the 1×1 projection after the 3×3 max pool. */
   poolProjection: number;
   /** After every convolution. Default 'relu'. */
-  activation?: ActivationName;
+  activation?: ActivationArg;
   /** Batch-normalize every convolution's output before the activation (the convolutions then have no bias). */
   batchNorm?: boolean;
 }
@@ -105,8 +110,7 @@ export class InceptionModule extends Layer {
     this.filters5x5Reduce = args.filters5x5Reduce;
     this.filters5x5 = args.filters5x5;
     this.poolProjection = args.poolProjection;
-    this.activation = args.activation ?? 'relu';
-    getActivation(this.activation, this.label);
+    this.activation = activationName(args.activation ?? 'relu', this.label);
     this.batchNorm = args.batchNorm ?? false;
     this.branch1x1 = this.unit('1x1', this.filters1x1, 1);
     this.branch3x3Reduce = this.unit('3x3_reduce', this.filters3x3Reduce, 1);

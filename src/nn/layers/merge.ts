@@ -25,6 +25,7 @@ function shapesOf(inputs: Tensor | Tensor[]): Shape | Shape[] {
 }
 
 abstract class ElementwiseMerge extends Layer {
+  static override args: readonly string[] = [];
   protected abstract combine(a: Tensor, b: Tensor): Tensor;
   call(inputs: Tensor | Tensor[]): Tensor {
     this.computeOutputShape(shapesOf(inputs)); // a list of two or more, broadcastable
@@ -63,6 +64,7 @@ abstract class ElementwiseMerge extends Layer {
 /** Elementwise sum of the inputs (a residual connection). */
 export class Add extends ElementwiseMerge {
   static override className = 'Add';
+  static override args: readonly string[] = [];
   protected combine(a: Tensor, b: Tensor): Tensor {
     return add(a, b);
   }
@@ -85,6 +87,7 @@ export class Subtract extends ElementwiseMerge {
 /** Elementwise product of the inputs (attention gates: features times [batch, 1, 1, channels]). */
 export class Multiply extends ElementwiseMerge {
   static override className = 'Multiply';
+  static override args: readonly string[] = [];
   protected combine(a: Tensor, b: Tensor): Tensor {
     return mul(a, b);
   }

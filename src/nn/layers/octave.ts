@@ -5,8 +5,8 @@ import { add } from '../../ops/elementwise.js';
 import { avgPool2d } from '../../ops/pool.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
-import { type ActivationName, getActivation } from '../activation_fns.js';
-import type { Initializer, InitializerName } from '../initializers.js';
+import { type ActivationArg, type ActivationName, getActivation } from '../activation_fns.js';
+import type { Initializer, InitializerArg, InitializerName } from '../initializers.js';
 import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
 import {
   expectInputRank,
@@ -33,10 +33,10 @@ export interface OctaveConv2DArgs extends LayerArgs {
   strides?: number | [number, number];
   /** Default 'same'; any padding works as long as the high and low paths stay aligned. */
   padding?: Padding;
-  activation?: ActivationName;
+  activation?: ActivationArg;
   useBias?: boolean;
-  kernelInitializer?: InitializerName | Initializer;
-  biasInitializer?: InitializerName | Initializer;
+  kernelInitializer?: InitializerArg;
+  biasInitializer?: InitializerArg;
 }
 
 function checkAlpha(where: string, name: string, v: unknown): number {
@@ -92,6 +92,19 @@ function octaveSplit(channels: number, alpha: number): { high: number; low: numb
  */
 export class OctaveConv2D extends Layer {
   static override className = 'OctaveConv2D';
+  static override args = [
+    'filters',
+    'kernelSize',
+    'alphaIn',
+    'alphaOut',
+    'output',
+    'strides',
+    'padding',
+    'activation',
+    'useBias',
+    'kernelInitializer',
+    'biasInitializer',
+  ];
   readonly filters: number;
   readonly kernelSize: [number, number];
   readonly alphaIn: number;

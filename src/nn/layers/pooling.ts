@@ -63,6 +63,7 @@ abstract class Pooling2D extends Layer {
 
 export class MaxPooling2D extends Pooling2D {
   static override className = 'MaxPooling2D';
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     return maxPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
   }
@@ -70,6 +71,7 @@ export class MaxPooling2D extends Pooling2D {
 
 export class AveragePooling2D extends Pooling2D {
   static override className = 'AveragePooling2D';
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     return avgPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
   }
@@ -101,6 +103,7 @@ abstract class GlobalPooling2D extends Layer {
 /** Mean over height and width: [batch, h, w, c] → [batch, c]. */
 export class GlobalAveragePooling2D extends GlobalPooling2D {
   static override className = 'GlobalAveragePooling2D';
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return mean(x, [1, 2], this.keepDims);
@@ -110,6 +113,7 @@ export class GlobalAveragePooling2D extends GlobalPooling2D {
 /** Max over height and width: [batch, h, w, c] → [batch, c]. */
 export class GlobalMaxPooling2D extends GlobalPooling2D {
   static override className = 'GlobalMaxPooling2D';
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return max(x, [1, 2], this.keepDims);
