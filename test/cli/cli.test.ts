@@ -143,13 +143,11 @@ test('user errors exit 1 with a message, never a stack trace', async () => {
 });
 
 test('receptive summary vgg16 builds shapes only: the 138,357,544 parameters are counted, never drawn', async () => {
-  const started = performance.now();
+  // Drawing the weights took 5-10 s and 950 MB; test/nn/shapes_only.test.ts checks that no
+  // weight gets values (tests never assert on wall time).
   const r = await receptive(['summary', 'vgg16']);
-  const ms = performance.now() - started;
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Total params: 138,357,544\b/);
-  // Drawing the weights took 5-10 s and 950 MB; the shapes take about as long as starting node.
-  assert.ok(ms < 8000, `summary vgg16 took ${ms.toFixed(0)} ms`);
   assertCleanError(
     await receptive(['summary', 'lenet5', '--input-shape', '28,28']),
     /--input-shape .*give H,W,C/,
