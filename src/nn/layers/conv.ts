@@ -418,8 +418,8 @@ export class Conv2DTranspose extends ConvBase {
 export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSize'> {
   filters: number;
   /**
-   * k: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²);
-   * [kh, kw]: kh×1 then 1×kw.
+   * `k`: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²);
+   * `[kh, kw]`: kh×1 then 1×kw.
    */
   kernelSize: number | [number, number];
 }
