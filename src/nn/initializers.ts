@@ -7,7 +7,15 @@ import { ArgumentError } from '../util/errors.js';
 import { globalRandom } from '../util/random.js';
 import { sizeOf } from '../util/shape.js';
 
+/** A function that makes a weight's initial values for its shape (`(shape) => rc.randn(shape, { std: 0.01 })`). */
 export type Initializer = (shape: number[]) => Tensor;
+/**
+ * Keras's initializers by name. fanIn / fanOut are Keras's (a kernel [kh, kw, in, out] has
+ * fanIn kh·kw·in): `glorotUniform` U(±√(6 / (fanIn + fanOut))), `glorotNormal`, `heUniform`
+ * U(±√(6 / fanIn)), `heNormal`, `lecunUniform`, `lecunNormal` (the normal ones truncated at two
+ * standard deviations, as Keras's), `randomNormal` N(0, 0.05²), `randomUniform` U(±0.05),
+ * `zeros`, `ones`. They draw from the global generator ({@link setSeed}).
+ */
 export type InitializerName =
   | 'zeros'
   | 'ones'
@@ -72,6 +80,10 @@ const table: Record<InitializerName, Initializer> = {
   randomUniform: (s) => uniform(s, 0.05),
 };
 
+/**
+ * The initializer for a name (a function passes through); `where` names the caller in errors.
+ * @throws ArgumentError for an unknown name
+ */
 export function getInitializer(name: InitializerName | Initializer, where: string): Initializer {
   if (typeof name === 'function') return name;
   const f = table[name];

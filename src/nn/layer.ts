@@ -27,8 +27,17 @@ export function fmtSymShape(shape: Shape): string {
   return `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')}${shape.length === 1 ? ',' : ''})`;
 }
 
+/** Arguments every layer takes (each layer's own `...Args` extends these). */
 export interface LayerArgs {
+  /**
+   * The layer's name, unique within a model. Default: Keras's automatic name from the class
+   * (`conv2d`, `conv2d_1`, ...; {@link clearSession} restarts the count).
+   */
   name?: string;
+  /**
+   * Whether fit updates the layer's weights; false freezes them.
+   * @default true
+   */
   trainable?: boolean;
   /** Shape of one example (no batch axis): lets a Sequential model build before it sees data. */
   inputShape?: number[];
@@ -36,6 +45,7 @@ export interface LayerArgs {
   batchSize?: number;
 }
 
+/** Options of a layer's or model's `call` / `apply` on concrete tensors. */
 export interface CallOptions {
   /** Training mode: dropout drops, batch normalization uses batch statistics and updates its moving ones. */
   training?: boolean;
@@ -46,11 +56,21 @@ export interface CallOptions {
   rng?: Random;
 }
 
-export type LayerConfig = Record<string, unknown> & { name: string; trainable: boolean };
+/**
+ * A layer's constructor arguments as JSON-ready values (what `getConfig` returns and `fromConfig`
+ * takes); `name` and `trainable` are always there.
+ */
+export type LayerConfig = Record<string, unknown> & {
+  /** The layer's name. */
+  name: string;
+  /** Whether its weights train. */
+  trainable: boolean;
+};
 
 /** A placeholder tensor in a functional model: a shape and where it came from. */
 export class SymbolicTensor {
   constructor(
+    /** The shape, batch axis (usually null: any size) first. */
     readonly shape: Shape,
     /** The layer whose output this is (an InputLayer for model inputs). */
     readonly layer: Layer,
@@ -62,10 +82,12 @@ export class SymbolicTensor {
     readonly listInput = false,
   ) {}
 
+  /** The number of axes, batch axis included. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** `SymbolicTensor([null, 28, 28, 1], from 'input_1')`. */
   toString(): string {
     return `SymbolicTensor(${fmtSymShape(this.shape)}, from '${this.layer.name}')`;
   }
@@ -101,6 +123,10 @@ export function registerLayer(cls: LayerClass): void {
   registry.set(cls.className, cls);
 }
 
+/**
+ * Makes a layer from a `{ className, config }` entry of a saved model (`model.json`).
+ * @throws ArgumentError for a class name that is neither built in nor registered with {@link registerLayer}
+ */
 export function layerFromConfig(spec: { className: string; config: LayerConfig }): Layer {
   const cls = registry.get(spec.className);
   if (!cls) {
@@ -112,6 +138,18 @@ export function layerFromConfig(spec: { className: string; config: LayerConfig }
   return cls.fromConfig(spec.config);
 }
 
+/**
+ * The base of every layer (and of models, which are layers too), Keras-style.
+ *
+ * Weights are made on first use from the input shape (lazy build), or at construction when
+ * `inputShape` is given. `apply` works on symbolic tensors (from {@link Input}: records a graph for
+ * a functional {@link Model}) and on concrete ones (computes); `call` is the computation itself.
+ * `getConfig` / `fromConfig` round-trip the constructor arguments through JSON.
+ *
+ * A custom layer extends Layer, sets `static className`, implements `call` and
+ * `computeOutputShape` (and `build` for weights, made with `addWeight`), and is registered with
+ * {@link registerLayer} so that {@link loadModel} can make it.
+ */
 export abstract class Layer {
   /** The class name used in configs and summaries; each subclass sets it. */
   static className = 'Layer';
@@ -120,14 +158,28 @@ export abstract class Layer {
    * lists its own; its parents' come first). A layer whose config needs more overrides getConfig.
    */
   static configFields: readonly string[] = [];
+  /** The layer's name (unique in a model; weights are named `<layer>/<weight>`). */
   name: string;
+  /**
+   * Whether its weights train; {@link Layer.setTrainable} also updates the weights and sublayers.
+   */
   trainable: boolean;
+  /** Whether the weights exist yet (made on the first call or apply, or from `inputShape`). */
   built = false;
+  /** The `inputShape` argument: one example's shape, no batch axis. */
   readonly inputShape?: number[];
+  /** The `batchSize` argument, if given. */
   readonly batchSize?: number;
   /** Each symbolic application: its inputs and its output. */
-  readonly inboundNodes: { inputs: SymbolicTensor[]; output: SymbolicTensor }[] = [];
+  readonly inboundNodes: {
+    /** The symbolic tensors it was applied to. */
+    inputs: SymbolicTensor[];
+    /** What that application produced. */
+    output: SymbolicTensor;
+  }[] = [];
+  /** Weights this layer made itself with addWeight (not those of its sublayers). */
   protected ownWeights: Tensor[] = [];
+  /** Layers used inside this one, registered with addSublayer. */
   protected sublayers: Layer[] = [];
   /** The input shape a single-input layer was built for by apply (its weights fit its last axis). */
   private builtFor: Shape | null = null;
@@ -149,6 +201,7 @@ export abstract class Layer {
     if (args.batchSize !== undefined) this.batchSize = args.batchSize;
   }
 
+  /** The class's registered name (`'Conv2D'`), as configs and summaries write it. */
   get className(): string {
     return (this.constructor as typeof Layer).className;
   }
@@ -308,6 +361,9 @@ export abstract class Layer {
     return [...this.ownWeights, ...this.sublayers.flatMap((l) => l.weights)];
   }
 
+  /**
+   * The weights fit updates: none when the layer is frozen; not batch normalization's moving statistics.
+   */
   get trainableWeights(): Tensor[] {
     if (!this.trainable) return [];
     return [
@@ -316,6 +372,7 @@ export abstract class Layer {
     ];
   }
 
+  /** The weights fit does not update: moving statistics, and every weight of a frozen layer. */
   get nonTrainableWeights(): Tensor[] {
     const t = new Set(this.trainableWeights);
     return this.weights.filter((w) => !t.has(w));
@@ -329,6 +386,7 @@ export abstract class Layer {
       w.requiresGrad = trainable && (w as Tensor & { trainable?: boolean }).trainable !== false;
   }
 
+  /** The number of weight values, trainable or not (Keras's count_params). */
   countParams(): number {
     return this.weights.reduce((n, w) => n + w.size, 0);
   }
@@ -338,7 +396,12 @@ export abstract class Layer {
     return this.weights.map((w) => w.dataSync() as Float32Array);
   }
 
-  /** Replaces the weight values (same shapes, same order as getWeights). */
+  /**
+   * Replaces the weight values (same shapes, same order as getWeights). Every array is checked
+   * before any is set, so a refused call changes nothing.
+   * @throws ShapeError for the wrong number of arrays or an array of the wrong size
+   * @throws NonFiniteError for a value that is NaN or infinite
+   */
   setWeights(values: (Float32Array | Tensor)[]): void {
     const ws = this.weights;
     if (values.length !== ws.length) {
@@ -369,6 +432,7 @@ export abstract class Layer {
     });
   }
 
+  /** `Conv2D 'conv2d_1'`. */
   toString(): string {
     return `${this.label}`;
   }
