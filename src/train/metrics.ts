@@ -6,10 +6,20 @@ import { noGrad } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 
+/** A metric: per batch, the sum of its per-example values and the example count, so that epochs average exactly. */
 export interface MetricFn {
+  /** The name in the logs (`accuracy`, ...). */
   name: string;
   /** Sum of the per-example metric over the batch, and the number of examples. */
-  (yTrue: Tensor, yPred: Tensor): { total: number; count: number };
+  (
+    yTrue: Tensor,
+    yPred: Tensor,
+  ): {
+    /** The sum over the batch. */
+    total: number;
+    /** The examples counted. */
+    count: number;
+  };
 }
 
 /** Class ids from labels: int32 ids as they are, one-hot rows by their argmax. */
@@ -107,6 +117,7 @@ export function accuracy(): MetricFn {
   );
 }
 
+/** The metrics by name (`'categoricalAccuracy'` and `'sparseCategoricalAccuracy'` mean `'accuracy'`). */
 export type MetricName =
   | 'accuracy'
   | 'acc'
@@ -114,6 +125,10 @@ export type MetricName =
   | 'top5Accuracy'
   | 'binaryAccuracy';
 
+/**
+ * The metric for a name (a function passes through).
+ * @throws ArgumentError for an unknown name
+ */
 export function getMetric(m: MetricName | string | MetricFn): MetricFn {
   if (typeof m === 'function') return m;
   switch (m) {
