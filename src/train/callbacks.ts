@@ -65,7 +65,7 @@ export interface ResumePoint {
 /**
  * The base of fit's callbacks: override the hooks you need. Each hook may return a promise,
  * which fit awaits. Set `this.model.stopTraining = true` to stop after the current batch.
- * fit also takes plain objects with the same hooks ({@link CallbackHooks}).
+ * fit also takes plain objects with the same hooks (`{ onEpochEnd(epoch, logs) {} }`).
  *
  * @example
  * ```ts
