@@ -36,7 +36,9 @@ export class GradientError extends ReceptiveError {}
 export class IOError extends ReceptiveError {
   constructor(
     message: string,
+    /** The user's path the operation was on. */
     readonly path?: string,
+    /** The system's error code (`'ENOSPC'`, `'EACCES'`, ...), when there was one. */
     readonly code?: string,
   ) {
     super(message);
