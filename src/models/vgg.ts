@@ -41,7 +41,7 @@ export const VGG_CONFIGS: Record<'A' | 'B' | 'D' | 'E', Cfg> = {
   ],
 };
 
-/** Options of the VGG models (inputShape defaults to [224, 224, 3], numClasses to 1000). */
+/** Options of the VGG models (inputShape defaults to [224, 224, 3] and numClasses to 1000; vgg13Cifar: [32, 32, 3] and 10). */
 export interface VGGOptions extends ZooOptions {
   /**
    * Batch normalization after each convolution (torchvision's vgg*_bn).
@@ -49,7 +49,7 @@ export interface VGGOptions extends ZooOptions {
    */
   batchNorm?: boolean;
   /**
-   * The dropout rate of the two 4096-unit layers.
+   * The dropout rate of the classifier's hidden dense layers.
    * @default 0.5
    */
   dropout?: number;
