@@ -16,7 +16,12 @@ import { Dataset } from './data/dataset.js';
 import { parseIdx } from './data/idx.js';
 
 /** The data pieces that need no file system: the Dataset pipeline and the IDX parser. */
-export const data = { Dataset, parseIdx };
+export const data = {
+  /** The lazy data pipeline (see the Node entry's `data.Dataset`). */
+  Dataset,
+  /** Parses IDX bytes (MNIST's format), e.g. fetched ones. */
+  parseIdx,
+};
 
 export {
   type DecodeOptions,
@@ -38,12 +43,20 @@ import { firstConvLayer, layerOutput, spatialLayerNames } from './vision/model_g
 
 /** The pictures' arithmetic without the image codecs: the convolution explainer and layer outputs. */
 export const vision = {
+  /** How a padding splits into before / after on each axis, in words. */
   describePadding,
+  /** A small convolution written out term by term (the CLI's explain-conv). */
   explainConv,
+  /** A number as the explainer prints it. */
   fmtNumber,
+  /** The output-size formula, as text. */
   OUTPUT_SIZE_FORMULA,
+  /** A convolution's output size along one axis, with the formula's numbers filled in. */
   outputSize,
+  /** The model's first convolution layer. */
   firstConvLayer,
+  /** One layer's output for an input, by the layer's name. */
   layerOutput,
+  /** The names of the layers whose outputs are feature maps. */
   spatialLayerNames,
 };

@@ -19,7 +19,11 @@ export interface GradNode {
   backward: (dy: Tensor) => (Tensor | null)[];
 }
 
+/** A number, or arrays of them nested to any depth: `[[1, 2], [3, 4]]` is a 2×2 tensor's values. */
 export type NestedArray = number | NestedArray[];
+/**
+ * What {@link tensor} accepts: nested arrays (shape inferred) or a flat typed array (give the shape).
+ */
 export type TensorLike = NestedArray | Float32Array | Int32Array | Float64Array | Uint8Array;
 
 let backwardImpl: ((t: Tensor, grad?: Tensor) => void) | null = null;
@@ -42,8 +46,27 @@ function nest(flat: Float32Array | Int32Array, shape: readonly number[]): Nested
   return build(0, 0);
 }
 
+/**
+ * An n-dimensional array of float32 or int32 values, held by the backend that was current when
+ * it was made (`js`, `wasm` or `native`). Tensors are immutable: ops make new ones. Images are
+ * NHWC (`[batch, height, width, channels]`), convolution kernels HWIO
+ * (`[kh, kw, inChannels / groups, filters]`).
+ *
+ * Gradients: set `requiresGrad` on a leaf, compute a scalar from it, call `backward()`, read
+ * `.grad`. Memory is the garbage collector's job; there is no `dispose()`.
+ *
+ * @example
+ * ```ts
+ * const w = rc.tensor([[1, 2], [3, 4]]);   // float32 [2, 2]
+ * w.requiresGrad = true;
+ * rc.sum(rc.mul(w, w)).backward();
+ * w.grad!.toArray();                        // [[2, 4], [6, 8]]
+ * ```
+ */
 export class Tensor {
+  /** The size of each axis; `[]` for a scalar. Do not mutate it. */
   readonly shape: number[];
+  /** `'float32'` (values, weights, gradients) or `'int32'` (class ids, indices). */
   readonly dtype: DType;
   /** Replaced, never mutated, when a weight is updated (optim/optimizer.ts's step, Layer.setWeights). */
   storage: Storage;
@@ -67,10 +90,12 @@ export class Tensor {
     this.dtype = dtype;
   }
 
+  /** The number of values: the product of the shape (1 for a scalar). */
   get size(): number {
     return this.storage.size;
   }
 
+  /** The number of axes: 0 for a scalar, 4 for a batch of NHWC images. */
   get rank(): number {
     return this.shape.length;
   }
@@ -80,6 +105,7 @@ export class Tensor {
     return this._requiresGrad;
   }
 
+  /** @throws DTypeError when set on an int32 tensor: only float32 values have gradients */
   set requiresGrad(v: boolean) {
     if (v && this.dtype !== 'float32') {
       throw new DTypeError(
@@ -138,6 +164,7 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.dtype);
   }
 
+  /** `Tensor([2, 3], float32, [[...]])`: the values when there are at most 20, else their count. */
   toString(): string {
     const vals = this.size <= 20 ? JSON.stringify(this.toArray()) : `${this.size} values`;
     return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${vals})`;
@@ -243,7 +270,18 @@ function checkInt32(values: ArrayLike<number>, op: string): void {
 
 /**
  * Makes a tensor from numbers: nested arrays (shape inferred), or a flat array or typed
- * array with a shape. Int32Array gives int32 unless dtype says otherwise.
+ * array with a shape. Int32Array gives int32 unless dtype says otherwise; everything else
+ * is float32 by default.
+ *
+ * @param shape - defaults to the nested arrays' shape, or `[length]` for a typed array
+ * @throws ShapeError if the values cannot fill `shape`, or nested arrays are ragged
+ * @throws ArgumentError for values that are not numbers, or int32 values out of range
+ * @example
+ * ```ts
+ * rc.tensor([[1, 2, 3], [4, 5, 6]]);                 // float32 [2, 3]
+ * rc.tensor(Int32Array.from([0, 2, 1]));             // int32 [3]: class ids
+ * rc.tensor(new Float32Array(784), [1, 28, 28, 1]);  // one NHWC image
+ * ```
  */
 export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Tensor {
   let flat: ArrayLike<number>;
@@ -284,10 +322,18 @@ export function tensor(values: TensorLike, shape?: number[], dtype?: DType): Ten
   );
 }
 
+/**
+ * A rank-0 tensor holding one value (`shape` is `[]`).
+ */
 export function scalar(value: number, dtype: DType = 'float32'): Tensor {
   return tensor(value, [], dtype);
 }
 
+/**
+ * A tensor of `shape` with every value `value` (float32 unless `dtype` says int32).
+ * @throws ShapeError for a shape that is not a list of non-negative integers, or too large
+ * @throws ArgumentError if `value` is not a number, or does not fit in int32 for `dtype` int32
+ */
 export function full(shape: number[], value: number, dtype: DType = 'float32'): Tensor {
   return filled('full', shape, value, dtype);
 }
@@ -307,18 +353,22 @@ function filled(op: string, shape: number[], value: number, dtype: DType): Tenso
   );
 }
 
+/** A tensor of `shape` filled with 0 (float32 unless `dtype` says int32). */
 export function zeros(shape: number[], dtype: DType = 'float32'): Tensor {
   return filled('zeros', shape, 0, dtype);
 }
 
+/** A tensor of `shape` filled with 1 (float32 unless `dtype` says int32). */
 export function ones(shape: number[], dtype: DType = 'float32'): Tensor {
   return filled('ones', shape, 1, dtype);
 }
 
+/** Zeros with the shape and dtype of `x`. */
 export function zerosLike(x: Tensor): Tensor {
   return full(x.shape, 0, x.dtype);
 }
 
+/** Ones with the shape and dtype of `x`. */
 export function onesLike(x: Tensor): Tensor {
   return full(x.shape, 1, x.dtype);
 }

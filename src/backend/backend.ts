@@ -7,12 +7,16 @@
  * once in `ops/` and handed over as ConvInfo / PoolInfo so kernels only loop.
  */
 
+/** A tensor's element type: float32 values or int32 integers (class ids, indices). */
 export type DType = 'float32' | 'int32';
 
 /** A backend-owned buffer. Only the owning backend looks inside. */
 export interface Storage {
+  /** The backend that owns it. */
   readonly backend: Backend;
+  /** The number of values. */
   readonly size: number;
+  /** Their type. */
   readonly dtype: DType;
 }
 
@@ -48,7 +52,6 @@ export type BinaryOp =
 
 export type ReduceOp = 'sum' | 'max' | 'min';
 
-/** Geometry of a 2-D convolution, NHWC input, HWIO filter [kh, kw, inC/groups, outC]. */
 /** What conv2dFused adds to a convolution as it writes the output, in this order. */
 export interface ConvFusion {
   bias: Storage;
@@ -68,46 +71,87 @@ export interface MatmulInfo {
   transB: boolean;
 }
 
+/** Geometry of a 2-D convolution, NHWC input, HWIO filter [kh, kw, inC/groups, outC]. */
 export interface ConvInfo {
+  /** Images in the batch. */
   batch: number;
+  /** Input height. */
   inH: number;
+  /** Input width. */
   inW: number;
+  /** Input channels. */
   inC: number;
+  /** Output height. */
   outH: number;
+  /** Output width. */
   outW: number;
+  /** Output channels (filters). */
   outC: number;
+  /** Kernel height. */
   kh: number;
+  /** Kernel width. */
   kw: number;
+  /** Vertical stride. */
   strideH: number;
+  /** Horizontal stride. */
   strideW: number;
+  /** Vertical spacing of the taps. */
   dilationH: number;
+  /** Horizontal spacing of the taps. */
   dilationW: number;
+  /** Zero rows above. */
   padTop: number;
+  /** Zero columns on the left. */
   padLeft: number;
+  /** Zero rows below. */
   padBottom: number;
+  /** Zero columns on the right. */
   padRight: number;
+  /** Channel groups (inC and outC divide by it). */
   groups: number;
 }
 
 /** Geometry of a 2-D pooling window over NHWC input (channels pooled independently). */
 export interface PoolInfo {
+  /** Images in the batch. */
   batch: number;
+  /** Input height. */
   inH: number;
+  /** Input width. */
   inW: number;
+  /** Channels (pooled independently). */
   channels: number;
+  /** Output height. */
   outH: number;
+  /** Output width. */
   outW: number;
+  /** Window height. */
   kh: number;
+  /** Window width. */
   kw: number;
+  /** Vertical stride. */
   strideH: number;
+  /** Horizontal stride. */
   strideW: number;
+  /** Padding rows above. */
   padTop: number;
+  /** Padding columns on the left. */
   padLeft: number;
+  /** Padding rows below. */
   padBottom: number;
+  /** Padding columns on the right. */
   padRight: number;
 }
 
+/**
+ * The kernel interface a backend implements (`js`, `wasm`, `native`); see {@link registerBackend}.
+ * Every op is a kernel call plus a gradient rule, so a new backend implements this list and
+ * nothing else. Kernels take and return {@link Storage}s; shapes travel as number arrays, and
+ * convolution and pooling geometry arrives worked out ({@link ConvInfo}, {@link PoolInfo}).
+ * Optional members may be left out (or return null) and the composed ops run instead.
+ */
 export interface Backend {
+  /** The name setBackend knows it by. */
   readonly name: string;
   /** How many threads the kernels use (backends without threads leave it out: one). */
   readonly threads?: number;
@@ -132,6 +176,7 @@ export interface Backend {
   free?(storages: Iterable<Storage>): void;
 
   // Storage: the only crossing between user arrays and backend memory.
+  /** New storage holding `values` (int32 values are integers already). */
   write(values: ArrayLike<number>, dtype: DType): Storage;
   /** A copy of the values, float32 or int32 as the dtype says. */
   read(s: Storage): Float32Array | Int32Array;
@@ -147,10 +192,13 @@ export interface Backend {
    * the copy read() makes (fit checks every batch a dataset makes with it).
    */
   firstNonFinite(s: Storage): number;
+  /** New storage of `size` copies of `value`. */
   fill(size: number, value: number, dtype: DType): Storage;
+  /** The values converted to `dtype` (float32 → int32 truncates toward zero). */
   cast(x: Storage, dtype: DType): Storage;
 
   // Elementwise.
+  /** An elementwise function of one operand. */
   unary(op: UnaryOp, x: Storage): Storage;
   /** Broadcasting binary op; shapes are aligned on the right as in NumPy. */
   binary(
@@ -165,6 +213,7 @@ export interface Backend {
   select(cond: Storage, a: Storage, b: Storage): Storage;
 
   // Reductions over a set of axes; the result drops those axes.
+  /** Sum, max or min over `axes` of x (of `shape`); the result drops those axes. */
   reduce(op: ReduceOp, x: Storage, shape: number[], axes: number[]): Storage;
   /** int32 index of the largest value along one axis (first one on ties); drops the axis. */
   argMax(x: Storage, shape: number[], axis: number): Storage;
@@ -172,10 +221,13 @@ export interface Backend {
   softmax(x: Storage, shape: number[], axis: number, log: boolean): Storage;
 
   // Linear algebra: C[b] = op(A[b]) · op(B[b]); A is [batch, m, k] (or [batch, k, m] if transA).
+  /** The batched matrix product C (batch × m × n). */
   matmul(a: Storage, b: Storage, info: MatmulInfo): Storage;
 
   // Convolution: forward, and its two gradients.
+  /** The convolution's output, NHWC [batch, outH, outW, outC]. */
   conv2d(x: Storage, w: Storage, info: ConvInfo): Storage;
+  /** dL/dx from dL/dy: the transposed convolution of dy with w, of the input's size. */
   conv2dBackwardInput(dy: Storage, w: Storage, info: ConvInfo): Storage;
   /**
    * Optional: conv2d(x, w) + bias (one value per output channel) + residual (of the output's
@@ -183,15 +235,21 @@ export interface Backend {
    * the separate kernels. Values agree with those to the convolution's rounding.
    */
   conv2dFused?(x: Storage, w: Storage, info: ConvInfo, fused: ConvFusion): Storage | null;
+  /** dL/dw from x and dL/dy, of the filter's size. */
   conv2dBackwardFilter(x: Storage, dy: Storage, info: ConvInfo): Storage;
 
   // Pooling; max pooling pads with -Infinity, average pooling counts real pixels only.
+  /** The largest value of each window. */
   maxPool(x: Storage, info: PoolInfo): Storage;
+  /** dL/dx: each window's gradient to its first maximum. */
   maxPoolBackward(dy: Storage, x: Storage, info: PoolInfo): Storage;
+  /** The mean of each window's real pixels. */
   avgPool(x: Storage, info: PoolInfo): Storage;
+  /** dL/dx: each window's gradient spread evenly over its real pixels. */
   avgPoolBackward(dy: Storage, info: PoolInfo): Storage;
 
   // Normalization over the last axis (channels), statistics given.
+  /** (x − mean) / sqrt(variance + epsilon) · gamma + beta, per channel of the last axis. */
   batchNorm(
     x: Storage,
     mean: Storage,
@@ -210,7 +268,18 @@ export interface Backend {
     gamma: Storage,
     channels: number,
     epsilon: number,
-  ): { dx: Storage; dMean: Storage; dVariance: Storage; dGamma: Storage; dBeta: Storage };
+  ): {
+    /** dL/dx, of x's size. */
+    dx: Storage;
+    /** dL/dmean, [channels]. */
+    dMean: Storage;
+    /** dL/dvariance, [channels]. */
+    dVariance: Storage;
+    /** dL/dgamma, [channels]. */
+    dGamma: Storage;
+    /** dL/dbeta, [channels]. */
+    dBeta: Storage;
+  };
   /** TensorFlow's local response normalization across the last axis. */
   lrn(
     x: Storage,
@@ -220,6 +289,7 @@ export interface Backend {
     alpha: number,
     beta: number,
   ): Storage;
+  /** dL/dx of lrn from x and dL/dy. */
   lrnBackward(
     x: Storage,
     dy: Storage,
@@ -231,10 +301,13 @@ export interface Backend {
   ): Storage;
 
   // Data movement.
+  /** x (of `shape`) with its axes reordered: output axis i is input axis perm[i]. */
   transpose(x: Storage, shape: number[], perm: number[]): Storage;
+  /** The block of x (of `shape`) starting at `begin`, of `size`. */
   slice(x: Storage, shape: number[], begin: number[], size: number[]): Storage;
   /** Pads each axis with [before, after] copies of `value`. */
   pad(x: Storage, shape: number[], paddings: [number, number][], value: number): Storage;
+  /** The inputs (of `shapes`, equal but on `axis`) joined along `axis`. */
   concat(xs: Storage[], shapes: number[][], axis: number): Storage;
   /** One-hot rows of length `depth` for int32 indices; out-of-range indices give zero rows. */
   oneHot(indices: Storage, depth: number): Storage;
@@ -259,7 +332,16 @@ export interface Backend {
     v: Storage,
     vMax: Storage | null,
     h: AdamScalars,
-  ): { p: Storage; m: Storage; v: Storage; vMax: Storage | null } | null;
+  ): {
+    /** The updated parameter. */
+    p: Storage;
+    /** The updated first moment. */
+    m: Storage;
+    /** The updated second moment. */
+    v: Storage;
+    /** The updated AMSGrad maximum, or null. */
+    vMax: Storage | null;
+  } | null;
 }
 
 /** The scalars of one Adam step, as optim/adam.ts computes them (step t, learning rate lr). */

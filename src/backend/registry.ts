@@ -25,14 +25,21 @@ const factories = new Map<string, () => Backend>([
 const instances = new Map<string, Backend>();
 let current: Backend | null = null;
 
+/** Makes a backend available to setBackend under `name`; `factory` makes it on first use. */
 export function registerBackend(name: string, factory: () => Backend): void {
   factories.set(name, factory);
 }
 
+/** The backends that can be chosen: `js`, `js-f64`, `wasm`, and `native` where it registered. */
 export function backendNames(): string[] {
   return [...factories.keys()];
 }
 
+/**
+ * Chooses the backend new tensors and ops run on (`'js'`, `'wasm'`, `'native'`). Tensors made
+ * before stay on theirs. RECEPTIVE_BACKEND sets the default in Node.
+ * @throws BackendError for an unknown name, listing the available ones
+ */
 export function setBackend(name: string): void {
   current = backendByName(name);
 }

@@ -83,7 +83,12 @@ export function normalize(options: { mean: number[]; std: number[] }): (e: Examp
 export function channelStats(
   images: Uint8Array,
   channels: number,
-): { mean: number[]; std: number[] } {
+): {
+  /** Per channel, in 0..1. */
+  mean: number[];
+  /** Per channel (population standard deviation). */
+  std: number[];
+} {
   const sum = new Float64Array(channels);
   const sq = new Float64Array(channels);
   for (let i = 0; i < images.length; i++) {

@@ -13,6 +13,7 @@ import { DataError, DataNotFoundError } from './errors.js';
 import { checkImageSet, type ImageSet } from './image_set.js';
 import { cacheDir, exists, maybeGunzip, readFileBytes } from './node_io.js';
 
+/** CIFAR-10's ten class names, by label. */
 export const CIFAR10_CLASSES = [
   'airplane',
   'automobile',
@@ -75,6 +76,7 @@ export function parseMeta(text: string): string[] {
     .filter((l) => l.length > 0);
 }
 
+/** One ImageSet of several with the same image shape (CIFAR-10's five training batches). */
 export function concatSets(sets: ImageSet[]): ImageSet {
   const images = new Uint8Array(sets.reduce((a, s) => a + s.images.length, 0));
   const labels = new Int32Array(sets.reduce((a, s) => a + s.labels.length, 0));
@@ -122,10 +124,18 @@ async function loadDir(dir: string): Promise<{ train: ImageSet; test: ImageSet }
   return null;
 }
 
+/** Options of {@link loadCifar10}. */
 export interface Cifar10Options {
+  /** A folder with the binary batches (or cifar-10-batches-bin/ inside it). */
   dataDir?: string;
+  /** Override the cache folder (default $RECEPTIVE_CACHE or ~/.cache/receptive). */
   cacheDir?: string;
+  /**
+   * Allow downloading the tarball (163 MB).
+   * @default true
+   */
   download?: boolean;
+  /** Progress messages. */
   log?: (line: string) => void;
 }
 
@@ -140,9 +150,21 @@ function offlineCifar(cache: string, reasons: string[]): string {
   );
 }
 
-export async function loadCifar10(
-  options: Cifar10Options = {},
-): Promise<{ train: ImageSet; test: ImageSet; source: string }> {
+/**
+ * CIFAR-10's 50,000 training and 10,000 test images (32×32 RGB bytes, ten classes), from its
+ * binary version: `dataDir`, else the cache, else downloaded (md5 checked) and unpacked into
+ * the cache. Node only.
+ * @throws DataNotFoundError when the files are nowhere and cannot be downloaded
+ * @throws DataError for a truncated or foreign file
+ */
+export async function loadCifar10(options: Cifar10Options = {}): Promise<{
+  /** The 50,000 training images, [32, 32, 3] each. */
+  train: ImageSet;
+  /** The 10,000 test images. */
+  test: ImageSet;
+  /** Where the files were found. */
+  source: string;
+}> {
   checkOptions('loadCifar10', options, ['dataDir', 'cacheDir', 'download', 'log']);
   const path = await import('node:path');
   if (options.dataDir) {

@@ -15,8 +15,11 @@ import type { ImageSet } from './image_set.js';
 
 /** One example: x values with their shape, and a label (a class id or a target vector). */
 export interface Example {
+  /** The input's values, row-major. */
   x: Float32Array;
+  /** The input's shape (an image: [height, width, channels]). */
   shape: number[];
+  /** A class id, or a target vector (one-hot or regression values). */
   y: number | Float32Array;
 }
 
@@ -36,6 +39,18 @@ function seedOf(seed: number, op: string): void {
 
 type Source<T> = (epoch: number) => AsyncIterable<T> | Iterable<T>;
 
+/**
+ * A lazy data pipeline, in the spirit of tf.data: from arrays or a generator, then shuffle,
+ * map, take, skip, batch and prefetch. Each operation returns a new Dataset; nothing is
+ * materialized beyond what the step in progress needs. `batch()` gives what fit and evaluate take.
+ *
+ * @example
+ * ```ts
+ * const { train } = await rc.data.loadMnist();
+ * const ds = rc.data.Dataset.fromImageSet(train).shuffle(1).batch(128);
+ * await model.fit(ds, { epochs: 1 });
+ * ```
+ */
 export class Dataset<T = Example> {
   /**
    * @param source makes the elements of one epoch (the epoch number seeds per-epoch randomness)
@@ -99,14 +114,21 @@ export class Dataset<T = Example> {
     return new Dataset<U>(make, size);
   }
 
+  /** The elements of one epoch, in order (the epoch number seeds per-epoch shuffling and maps). */
   async *iterate(epoch = 0): AsyncGenerator<T> {
     for await (const e of this.source(epoch)) yield e;
   }
 
+  /** `for await (const e of dataset)`: the elements of epoch 0. */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.iterate(0);
   }
 
+  /**
+   * Each element through `fn`. `rng` is a generator seeded per epoch (by `options.seed`, default
+   * 0), so random augmentations differ between epochs yet repeat from run to run.
+   * @throws ArgumentError if fn is not a function or the seed is not an integer
+   */
   map<U>(fn: (e: T, rng: Random) => U, options: { seed?: number } = {}): Dataset<U> {
     checkOptions('Dataset.map', options, ['seed']);
     if (typeof fn !== 'function')
@@ -122,6 +144,10 @@ export class Dataset<T = Example> {
     }, this.size);
   }
 
+  /**
+   * The first n elements (Infinity: all).
+   * @throws ArgumentError if n is not a non-negative integer or Infinity
+   */
   take(n: number): Dataset<T> {
     count(n, 'Dataset.take', 'n');
     const self = this;
@@ -138,6 +164,10 @@ export class Dataset<T = Example> {
     );
   }
 
+  /**
+   * All but the first n elements.
+   * @throws ArgumentError if n is not a non-negative integer or Infinity
+   */
   skip(n: number): Dataset<T> {
     count(n, 'Dataset.skip', 'n');
     const self = this;
@@ -244,7 +274,9 @@ export class BatchedDataset implements BatchSource {
   readonly steps?: number;
   constructor(
     private readonly examples: Dataset<Example>,
+    /** Examples per batch. */
     readonly batchSize: number,
+    /** Whether a last, smaller batch is left out. */
     readonly dropRemainder: boolean,
   ) {
     if (examples.size !== undefined) {
@@ -267,6 +299,7 @@ export class BatchedDataset implements BatchSource {
     if (buf.length > 0 && !this.dropRemainder) yield stack(buf);
   }
 
+  /** `for await (const { x, y } of batches)`: the batches of epoch 0. */
   [Symbol.asyncIterator](): AsyncIterator<Batch> {
     return this.batches(0);
   }

@@ -5,12 +5,15 @@
  */
 import { DataError, DataNotFoundError } from './errors.js';
 
+/** A file a loader may download: where from and its checksum. */
 export interface RemoteFile {
   /** File name in the cache directory. */
   name: string;
   /** Full URLs, tried in order (the official location first, then mirrors). */
   urls: string[];
+  /** The sha256 the bytes must have, hex. */
   sha256?: string;
+  /** The md5 the bytes must have, hex (where the publisher gives only that). */
   md5?: string;
 }
 

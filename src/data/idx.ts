@@ -10,6 +10,11 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
+/**
+ * Parses an IDX file (MNIST's format: magic number, dimensions, unsigned bytes); `name` names
+ * it in errors.
+ * @throws DataError for bytes that are not an unsigned-byte IDX file, or are truncated
+ */
 export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   if (bytes.length < 4)
     throw new DataError(

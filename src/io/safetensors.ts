@@ -7,9 +7,13 @@ import { ArgumentError, ReceptiveError } from '../util/errors.js';
 
 export class FormatError extends ReceptiveError {}
 
+/** A named array read from a safetensors file. */
 export interface NamedArray {
+  /** The tensor's name in the file. */
   name: string;
+  /** Its shape. */
   shape: number[];
+  /** Its values, row-major. */
   data: Float32Array | Int32Array;
 }
 
@@ -17,11 +21,15 @@ const DTYPES = { F32: Float32Array, I32: Int32Array } as const;
 
 /** What can be written: float32, int32, and int64 (PyTorch's num_batches_tracked). */
 export interface EncodableArray {
+  /** The tensor's name in the file (unique). */
   name: string;
+  /** Its shape (the product should be data's length; it is not checked here). */
   shape: number[];
+  /** Its values, row-major. */
   data: Float32Array | Int32Array | BigInt64Array;
 }
 
+/** Options of {@link decodeSafetensors}. */
 export interface DecodeOptions {
   /**
    * Also read the dtypes other frameworks write, converted: F64, F16 and BF16 to float32,
@@ -34,6 +42,11 @@ function dtypeOf(data: EncodableArray['data']): string {
   return data instanceof Int32Array ? 'I32' : data instanceof BigInt64Array ? 'I64' : 'F32';
 }
 
+/**
+ * The safetensors bytes of `arrays` (Hugging Face's format: an 8-byte header length, a JSON
+ * header, the raw little-endian data), with string `metadata` in the header.
+ * @throws ArgumentError for a name given twice (shapes are written as given: make them match the data)
+ */
 export function encodeSafetensors(
   arrays: EncodableArray[],
   metadata: Record<string, string> = {},
@@ -70,11 +83,21 @@ export function encodeSafetensors(
   return out;
 }
 
+/**
+ * Reads safetensors bytes; `where` (a file name) names them in errors.
+ * @throws FormatError for bytes that are not safetensors (truncated, a bad header, offsets
+ *   outside the data) or a dtype not read (see `convert`)
+ */
 export function decodeSafetensors(
   bytes: Uint8Array,
   where = 'safetensors',
   options: DecodeOptions = {},
-): { arrays: NamedArray[]; metadata: Record<string, string> } {
+): {
+  /** The arrays, in the header's order. */
+  arrays: NamedArray[];
+  /** The header's `__metadata__` strings. */
+  metadata: Record<string, string>;
+} {
   if (bytes.length < 8)
     throw new FormatError(
       `${where}: the file is ${bytes.length} bytes, too short to be safetensors.`,

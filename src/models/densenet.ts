@@ -12,7 +12,12 @@ import type { SymbolicTensor } from '../nn/layer.js';
 import { convBN } from './blocks.js';
 import { checkZooOptions, type ZooOptions } from './lenet.js';
 
+/** Options of the DenseNets (inputShape defaults to [224, 224, 3], numClasses to 1000). */
 export interface DenseNetOptions extends ZooOptions {
+  /**
+   * Channels each dense layer adds.
+   * @default 32
+   */
   growthRate?: number;
 }
 
@@ -67,7 +72,11 @@ function densenet(name: string, blocks: number[], options: DenseNetOptions): Mod
   return new Model({ inputs: input, outputs: out, name });
 }
 
+/** DenseNet-121: dense blocks of [6, 12, 24, 16] layers. */
 export const densenet121 = (o: DenseNetOptions = {}) => densenet('densenet121', [6, 12, 24, 16], o);
+/** DenseNet-169: [6, 12, 32, 32]. */
 export const densenet169 = (o: DenseNetOptions = {}) => densenet('densenet169', [6, 12, 32, 32], o);
+/** DenseNet-201: [6, 12, 48, 32]. */
 export const densenet201 = (o: DenseNetOptions = {}) => densenet('densenet201', [6, 12, 48, 32], o);
+/** DenseNet-264: [6, 12, 64, 48]. */
 export const densenet264 = (o: DenseNetOptions = {}) => densenet('densenet264', [6, 12, 64, 48], o);

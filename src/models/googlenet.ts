@@ -13,6 +13,7 @@ import { ArgumentError } from '../util/errors.js';
 import { convBN } from './blocks.js';
 import { checkZooOptions, type ZooOptions } from './lenet.js';
 
+/** Options of {@link googlenet} (inputShape defaults to [224, 224, 3], numClasses to 1000). */
 export interface GoogLeNetOptions extends ZooOptions {
   /** Build the auxiliary classifiers (default true). */
   auxClassifiers?: boolean;
@@ -68,6 +69,7 @@ function auxHead(x: SymbolicTensor, numClasses: number, name: string): SymbolicT
   );
 }
 
+/** GoogLeNet (Inception v1) with batch-normalized convolutions; see the module comment. */
 export function googlenet(options: GoogLeNetOptions = {}): Model {
   checkZooOptions('googlenet', options, ['auxClassifiers']);
   const { numClasses = 1000, inputShape = [224, 224, 3], auxClassifiers = true } = options;

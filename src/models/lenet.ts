@@ -4,7 +4,9 @@ import { Sequential } from '../model/sequential.js';
 import { layers } from '../nn/index.js';
 import { checkOptions } from '../util/options.js';
 
+/** Options every zoo model takes. */
 export interface ZooOptions {
+  /** Units of the last layer (a softmax). Default: 10 for the MNIST and CIFAR models, 1000 for the ImageNet ones. */
   numClasses?: number;
   /** [height, width, channels] of one input image. */
   inputShape?: number[];

@@ -8,8 +8,11 @@ import { lenet5, lenet5BN, lenet5Classic, mnistCnn, type ZooOptions } from './le
 import { resnet18, resnet34, resnet50, resnet101, resnet152 } from './resnet.js';
 import { vgg11, vgg13, vgg13Cifar, vgg16, vgg19 } from './vgg.js';
 
+/** A zoo model by name: how to build it and what it is (the CLI's `summary` and `train` use these). */
 export interface ZooEntry {
+  /** Builds the model for the given classes and input shape. */
   build: (options: ZooOptions) => Model;
+  /** One line about it. */
   description: string;
   /** The input the model is meant for, when none is given. */
   defaultInput: number[];
@@ -162,14 +165,20 @@ const entries: [string, ZooEntry][] = [
 ];
 const zoo = new Map<string, ZooEntry>(entries);
 
+/** Adds (or replaces) a zoo entry, so that createModel and the command line know the name. */
 export function registerModel(name: string, entry: ZooEntry): void {
   zoo.set(name, entry);
 }
 
+/** The zoo's names (`lenet5`, `resnet18-cifar`, ...), in the order of the listing. */
 export function modelNames(): string[] {
   return [...zoo.keys()];
 }
 
+/**
+ * The zoo entry of a name.
+ * @throws ArgumentError for an unknown name, listing the known ones
+ */
 export function zooEntry(name: string): ZooEntry {
   const e = zoo.get(name);
   if (!e)

@@ -13,7 +13,13 @@ import type { SymbolicTensor } from '../nn/layer.js';
 import { convBN } from './blocks.js';
 import { checkZooOptions, type ZooOptions } from './lenet.js';
 
+/** Options of the ResNets (numClasses defaults to 1000). */
 export interface ResNetOptions extends ZooOptions {
+  /**
+   * Replace the 7×7/2 stem and its pooling by a 3×3/1 convolution, for 32×32 images (inputShape
+   * then defaults to [32, 32, 3] instead of [224, 224, 3]).
+   * @default false
+   */
   cifarStem?: boolean;
 }
 
@@ -104,11 +110,16 @@ function resnet(
   return new Model({ inputs: input, outputs: out, name: cifarStem ? `${name}_cifar` : name });
 }
 
+/** ResNet-18: basic blocks [2, 2, 2, 2], 11,689,512 parameters with 1000 classes. */
 export const resnet18 = (o: ResNetOptions = {}) => resnet('resnet18', 'basic', [2, 2, 2, 2], o);
+/** ResNet-34: basic blocks [3, 4, 6, 3]. */
 export const resnet34 = (o: ResNetOptions = {}) => resnet('resnet34', 'basic', [3, 4, 6, 3], o);
+/** ResNet-50: bottleneck blocks [3, 4, 6, 3]. */
 export const resnet50 = (o: ResNetOptions = {}) =>
   resnet('resnet50', 'bottleneck', [3, 4, 6, 3], o);
+/** ResNet-101: bottleneck blocks [3, 4, 23, 3]. */
 export const resnet101 = (o: ResNetOptions = {}) =>
   resnet('resnet101', 'bottleneck', [3, 4, 23, 3], o);
+/** ResNet-152: bottleneck blocks [3, 8, 36, 3]. */
 export const resnet152 = (o: ResNetOptions = {}) =>
   resnet('resnet152', 'bottleneck', [3, 8, 36, 3], o);

@@ -11,6 +11,7 @@ import type { Layer } from '../nn/layer.js';
 import { checkZooOptions, type ZooOptions } from './lenet.js';
 
 type Cfg = (number | 'M')[];
+/** The paper's configurations: filters of each 3×3 convolution, 'M' for a 2×2 max pooling. */
 export const VGG_CONFIGS: Record<'A' | 'B' | 'D' | 'E', Cfg> = {
   A: [64, 'M', 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
   B: [64, 64, 'M', 128, 128, 'M', 256, 256, 'M', 512, 512, 'M', 512, 512, 'M'],
@@ -40,8 +41,17 @@ export const VGG_CONFIGS: Record<'A' | 'B' | 'D' | 'E', Cfg> = {
   ],
 };
 
+/** Options of the VGG models (inputShape defaults to [224, 224, 3] and numClasses to 1000; vgg13Cifar: [32, 32, 3] and 10). */
 export interface VGGOptions extends ZooOptions {
+  /**
+   * Batch normalization after each convolution (torchvision's vgg*_bn).
+   * @default false
+   */
   batchNorm?: boolean;
+  /**
+   * The dropout rate of the classifier's hidden dense layers.
+   * @default 0.5
+   */
   dropout?: number;
 }
 
@@ -92,9 +102,13 @@ function vgg(cfgName: keyof typeof VGG_CONFIGS, name: string, options: VGGOption
   );
 }
 
+/** VGG-11 (configuration A), 224×224×3 in by default. */
 export const vgg11 = (o: VGGOptions = {}) => vgg('A', 'vgg11', o);
+/** VGG-13 (configuration B). */
 export const vgg13 = (o: VGGOptions = {}) => vgg('B', 'vgg13', o);
+/** VGG-16 (configuration D): 138,357,544 parameters with 1000 classes. */
 export const vgg16 = (o: VGGOptions = {}) => vgg('D', 'vgg16', o);
+/** VGG-19 (configuration E). */
 export const vgg19 = (o: VGGOptions = {}) => vgg('E', 'vgg19', o);
 
 /** The notes' VGG13 for CIFAR-10: the ten convolutions of VGG13 on 32×32, then 256-128-10. 9,570,506 parameters. */

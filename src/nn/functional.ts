@@ -61,8 +61,11 @@ function topoSort(outputs: SymbolicTensor[]): SymbolicTensor[] {
   return order;
 }
 
+/** Arguments of a functional {@link Model}: the graph between symbolic inputs and outputs. */
 export interface ModelArgs {
+  /** The model's input(s), each from {@link Input}. */
   inputs: SymbolicTensor | SymbolicTensor[];
+  /** The output(s): symbolic tensors that layers' `apply` made from the inputs. */
   outputs: SymbolicTensor | SymbolicTensor[];
   /**
    * Extra outputs that exist in training only (GoogLeNet's auxiliary classifiers): callAll
@@ -71,17 +74,23 @@ export interface ModelArgs {
   trainingOutputs?: SymbolicTensor[];
   /** Default weights of each output's loss in training (outputs, then trainingOutputs). */
   lossWeights?: number[];
+  /** The model's name (default: an automatic one). */
   name?: string;
 }
 
 export class Functional extends Layer {
   static override className = 'Functional';
+  /** The symbolic inputs, in order. */
   inputs: SymbolicTensor[] = [];
+  /** The symbolic outputs, in order. */
   outputs: SymbolicTensor[] = [];
+  /** Every layer of the graph, in topological order, InputLayers included. */
   protected graphLayers: Layer[] = [];
+  /** Every symbolic tensor of the graph, in topological order. */
   protected nodes: SymbolicTensor[] = [];
   /** The nodes inference needs (the training-only outputs' branches left out). */
   protected inferenceNodes: SymbolicTensor[] = [];
+  /** Outputs computed in training only (GoogLeNet's auxiliary classifiers). */
   trainingOutputs: SymbolicTensor[] = [];
   /** Default loss weights per output in training (compile's lossWeights override them). */
   lossWeights?: number[];
@@ -103,6 +112,11 @@ export class Functional extends Layer {
     }
   }
 
+  /**
+   * Records the graph between `inputs` and `outputs` (Sequential calls it once it knows its input shape).
+   * @throws ArgumentError if they are not symbolic tensors, an input does not come from {@link Input},
+   *   or an output depends on an input that is not listed
+   */
   protected initGraph(
     inputs: SymbolicTensor | SymbolicTensor[],
     outputs: SymbolicTensor | SymbolicTensor[],

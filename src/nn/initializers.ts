@@ -8,7 +8,15 @@ import { camelName, didYouMean, type SnakeCase } from '../util/options.js';
 import { globalRandom } from '../util/random.js';
 import { sizeOf } from '../util/shape.js';
 
+/** A function that makes a weight's initial values for its shape (`(shape) => rc.randn(shape, { std: 0.01 })`). */
 export type Initializer = (shape: number[]) => Tensor;
+/**
+ * Keras's initializers by name. fanIn / fanOut are Keras's (a kernel [kh, kw, in, out] has
+ * fanIn kh·kw·in): `glorotUniform` U(±√(6 / (fanIn + fanOut))), `glorotNormal`, `heUniform`
+ * U(±√(6 / fanIn)), `heNormal`, `lecunUniform`, `lecunNormal` (the normal ones truncated at two
+ * standard deviations, as Keras's), `randomNormal` N(0, 0.05²), `randomUniform` U(±0.05),
+ * `zeros`, `ones`. They draw from the global generator ({@link setSeed}).
+ */
 export type InitializerName =
   | 'zeros'
   | 'ones'
@@ -96,6 +104,11 @@ export function initializerName(
   );
 }
 
+/**
+ * The initializer for a name (Keras's snake_case spellings too; a function passes through);
+ * `where` names the caller in errors.
+ * @throws ArgumentError for an unknown name
+ */
 export function getInitializer(name: InitializerArg, where: string): Initializer {
   const n = initializerName(name, where);
   return typeof n === 'function' ? n : table[n];

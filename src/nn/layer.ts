@@ -29,8 +29,17 @@ export function fmtSymShape(shape: Shape): string {
   return `(${shape.map((d) => (d === null ? 'None' : String(d))).join(', ')}${shape.length === 1 ? ',' : ''})`;
 }
 
+/** Arguments every layer takes (each layer's own `...Args` extends these). */
 export interface LayerArgs {
+  /**
+   * The layer's name, unique within a model. Default: Keras's automatic name from the class
+   * (`conv2d`, `conv2d_1`, ...; {@link clearSession} restarts the count).
+   */
   name?: string;
+  /**
+   * Whether fit updates the layer's weights; false freezes them.
+   * @default true
+   */
   trainable?: boolean;
   /** Shape of one example (no batch axis): lets a Sequential model build before it sees data. */
   inputShape?: number[];
@@ -46,6 +55,7 @@ export interface LayerArgs {
 /** The arguments every layer takes (LayerArgs). */
 const BASE_ARGS = ['name', 'trainable', 'inputShape', 'batchSize', 'dataFormat'] as const;
 
+/** Options of a layer's or model's `call` / `apply` on concrete tensors. */
 export interface CallOptions {
   /** Training mode: dropout drops, batch normalization uses batch statistics and updates its moving ones. */
   training?: boolean;
@@ -56,7 +66,16 @@ export interface CallOptions {
   rng?: Random;
 }
 
-export type LayerConfig = Record<string, unknown> & { name: string; trainable: boolean };
+/**
+ * A layer's constructor arguments as JSON-ready values (what `getConfig` returns and `fromConfig`
+ * takes); `name` and `trainable` are always there.
+ */
+export type LayerConfig = Record<string, unknown> & {
+  /** The layer's name. */
+  name: string;
+  /** Whether its weights train. */
+  trainable: boolean;
+};
 
 let shapesOnly = 0;
 
@@ -90,6 +109,7 @@ function shapeOnlyStorage(size: number, label: string): Storage {
 /** A placeholder tensor in a functional model: a shape and where it came from. */
 export class SymbolicTensor {
   constructor(
+    /** The shape, batch axis (usually null: any size) first. */
     readonly shape: Shape,
     /** The layer whose output this is (an InputLayer for model inputs). */
     readonly layer: Layer,
@@ -101,10 +121,12 @@ export class SymbolicTensor {
     readonly listInput = false,
   ) {}
 
+  /** The number of axes, batch axis included. */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** `SymbolicTensor([null, 28, 28, 1], from 'input_1')`. */
   toString(): string {
     return `SymbolicTensor(${fmtSymShape(this.shape)}, from '${this.layer.name}')`;
   }
@@ -140,6 +162,10 @@ export function registerLayer(cls: LayerClass): void {
   registry.set(cls.className, cls);
 }
 
+/**
+ * Makes a layer from a `{ className, config }` entry of a saved model (`model.json`).
+ * @throws ArgumentError for a class name that is neither built in nor registered with {@link registerLayer}
+ */
 export function layerFromConfig(spec: { className: string; config: LayerConfig }): Layer {
   const cls = registry.get(spec.className);
   if (!cls) {
@@ -176,6 +202,18 @@ export function layerArgNames(cls: typeof Layer): string[] | null {
   return [...names];
 }
 
+/**
+ * The base of every layer (and of models, which are layers too), Keras-style.
+ *
+ * Weights are made on first use from the input shape (lazy build), or at construction when
+ * `inputShape` is given. `apply` works on symbolic tensors (from {@link Input}: records a graph for
+ * a functional {@link Model}) and on concrete ones (computes); `call` is the computation itself.
+ * `getConfig` / `fromConfig` round-trip the constructor arguments through JSON.
+ *
+ * A custom layer extends Layer, sets `static className`, implements `call` and
+ * `computeOutputShape` (and `build` for weights, made with `addWeight`), and is registered with
+ * {@link registerLayer} so that {@link loadModel} can make it.
+ */
 export abstract class Layer {
   /** The class name used in configs and summaries; each subclass sets it. */
   static className = 'Layer';
@@ -191,14 +229,28 @@ export abstract class Layer {
    * the closest one. A class that declares neither is not checked.
    */
   static args: readonly string[] = [];
+  /** The layer's name (unique in a model; weights are named `<layer>/<weight>`). */
   name: string;
+  /**
+   * Whether its weights train; {@link Layer.setTrainable} also updates the weights and sublayers.
+   */
   trainable: boolean;
+  /** Whether the weights exist yet (made on the first call or apply, or from `inputShape`). */
   built = false;
+  /** The `inputShape` argument: one example's shape, no batch axis. */
   readonly inputShape?: number[];
+  /** The `batchSize` argument, if given. */
   readonly batchSize?: number;
   /** Each symbolic application: its inputs and its output. */
-  readonly inboundNodes: { inputs: SymbolicTensor[]; output: SymbolicTensor }[] = [];
+  readonly inboundNodes: {
+    /** The symbolic tensors it was applied to. */
+    inputs: SymbolicTensor[];
+    /** What that application produced. */
+    output: SymbolicTensor;
+  }[] = [];
+  /** Weights this layer made itself with addWeight (not those of its sublayers). */
   protected ownWeights: Tensor[] = [];
+  /** Layers used inside this one, registered with addSublayer. */
   protected sublayers: Layer[] = [];
   /** The input shape a single-input layer was built for by apply (its weights fit its last axis). */
   private builtFor: Shape | null = null;
@@ -224,6 +276,7 @@ export abstract class Layer {
     if (args.batchSize !== undefined) this.batchSize = args.batchSize;
   }
 
+  /** The class's registered name (`'Conv2D'`), as configs and summaries write it. */
   get className(): string {
     return (this.constructor as typeof Layer).className;
   }
@@ -384,6 +437,9 @@ export abstract class Layer {
     return [...this.ownWeights, ...this.sublayers.flatMap((l) => l.weights)];
   }
 
+  /**
+   * The weights fit updates: none when the layer is frozen; not batch normalization's moving statistics.
+   */
   get trainableWeights(): Tensor[] {
     if (!this.trainable) return [];
     return [
@@ -392,6 +448,7 @@ export abstract class Layer {
     ];
   }
 
+  /** The weights fit does not update: moving statistics, and every weight of a frozen layer. */
   get nonTrainableWeights(): Tensor[] {
     const t = new Set(this.trainableWeights);
     return this.weights.filter((w) => !t.has(w));
@@ -405,6 +462,7 @@ export abstract class Layer {
       w.requiresGrad = trainable && (w as Tensor & { trainable?: boolean }).trainable !== false;
   }
 
+  /** The number of weight values, trainable or not (Keras's count_params). */
   countParams(): number {
     return this.weights.reduce((n, w) => n + w.size, 0);
   }
@@ -414,7 +472,12 @@ export abstract class Layer {
     return this.weights.map((w) => w.dataSync() as Float32Array);
   }
 
-  /** Replaces the weight values (same shapes, same order as getWeights). */
+  /**
+   * Replaces the weight values (same shapes, same order as getWeights). Every array is checked
+   * before any is set, so a refused call changes nothing.
+   * @throws ShapeError for the wrong number of arrays or an array of the wrong size
+   * @throws NonFiniteError for a value that is NaN or infinite
+   */
   setWeights(values: (Float32Array | Tensor)[]): void {
     const ws = this.weights;
     if (values.length !== ws.length) {
@@ -445,6 +508,7 @@ export abstract class Layer {
     });
   }
 
+  /** `Conv2D 'conv2d_1'`. */
   toString(): string {
     return `${this.label}`;
   }

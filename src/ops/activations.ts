@@ -24,12 +24,17 @@ function activationGrad(
   return composed();
 }
 
+/**
+ * max(x, 0), elementwise; the gradient at 0 is 0.
+ * @throws DTypeError for an int32 tensor
+ */
 export function relu(x: Tensor): Tensor {
   return unaryOp('relu', 'relu', x, (dy, v) =>
     activationGrad('relu', dy, v, () => mul(dy, unaryOp('step', 'step', v, null))),
   );
 }
 
+/** The hyperbolic tangent, elementwise: values in (−1, 1). */
 export function tanh(x: Tensor): Tensor {
   // tanh' = 1 - tanh²
   return unaryOp('tanh', 'tanh', x, (dy, _v, out) =>
@@ -37,6 +42,7 @@ export function tanh(x: Tensor): Tensor {
   );
 }
 
+/** σ(x) = 1 / (1 + e⁻ˣ), elementwise: values in (0, 1). */
 export function sigmoid(x: Tensor): Tensor {
   // σ' = σ(1 - σ)
   return unaryOp('sigmoid', 'sigmoid', x, (dy, _v, out) =>

@@ -14,10 +14,29 @@ import {
 import { reshape, sumTo } from './shape.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
+/** Options of {@link conv2d} (and, without `groups`, {@link depthwiseConv2d}). */
 export interface Conv2DOptions {
+  /**
+   * Step of the window: one number for both axes, or [rows, columns].
+   * @default 1
+   */
   strides?: number | [number, number];
+  /**
+   * `'valid'`, `'same'`, pixels per side, or [[top, bottom], [left, right]]: see {@link Padding}.
+   * @default 'valid'
+   */
   padding?: Padding;
+  /**
+   * Spacing between the kernel's taps (atrous convolution): the kernel covers
+   * dilation·(k − 1) + 1 pixels. One number or [rows, columns].
+   * @default 1
+   */
   dilationRate?: number | [number, number];
+  /**
+   * Split the channels into this many groups, each convolved on its own: the kernel is then
+   * [kh, kw, inChannels / groups, filters], and both inChannels and filters must divide by it.
+   * @default 1
+   */
   groups?: number;
   /** Accepted for code written for TensorFlow.js: receptive is channels last (NHWC) only. */
   dataFormat?: 'channelsLast' | 'NHWC';
@@ -77,6 +96,21 @@ function checkConvArgs(op: string, x: Tensor, w: Tensor): void {
 /**
  * 2-D convolution (cross-correlation, as every deep-learning library computes it).
  * x: [batch, h, w, inC]; kernel: [kh, kw, inC / groups, filters] → [batch, outH, outW, filters].
+ * Each output size is floor((in + pad − dilation·(k − 1) − 1) / stride) + 1.
+ *
+ * @param x - NHWC input, float32
+ * @param kernel - HWIO filters, float32
+ * @throws ShapeError if x or kernel is not rank 4, the channels do not match the kernel (with
+ *   `groups`), or the kernel does not fit in the padded input
+ * @throws ArgumentError for strides, dilation, groups or padding that are not positive integers
+ *   (padding: not negative) or not one of the forms of {@link Padding}
+ * @example
+ * ```ts
+ * const image = rc.reshape(rc.tensor([[2, 4, 1], [5, 9, 7], [3, 8, 6]]), [1, 3, 3, 1]);
+ * const kernel = rc.reshape(rc.tensor([[-1, 0, 1], [-1, 2, 2], [0, 1, -1]]), [3, 3, 1, 1]);
+ * rc.conv2d(image, kernel).item();                       // 28
+ * rc.conv2d(image, kernel, { padding: 'same' }).shape;   // [1, 3, 3, 1]
+ * ```
  */
 export function conv2d(x: Tensor, kernel: Tensor, options: Conv2DOptions = {}): Tensor {
   const info = conv2dInfo('conv2d', x, kernel, options);
@@ -226,12 +260,16 @@ function conv2dInfo(
   return info;
 }
 
+/** Options of {@link depthwiseConv2d}: strides, padding and dilation as for {@link conv2d}. */
 export type DepthwiseConv2DOptions = Omit<Conv2DOptions, 'groups'>;
 
 /**
  * Depthwise convolution: each input channel is convolved with its own `depthMultiplier`
  * kernels and channels never mix. kernel: [kh, kw, inC, depthMultiplier] →
  * output channel c·depthMultiplier + m. It is a grouped convolution with groups = inC.
+ *
+ * @throws ShapeError if the kernel's third axis is not the input's channel count, or the
+ *   kernel does not fit in the padded input
  */
 export function depthwiseConv2d(
   x: Tensor,
@@ -267,10 +305,30 @@ export function depthwiseConv2d(
   return conv2d(x, reshape(kernel, [kh, kw, 1, inC * mult]), { ...options, groups: inC });
 }
 
+/** Options of {@link conv2dTranspose}. */
 export interface Conv2DTransposeOptions {
+  /**
+   * The stride of the convolution this one transposes: the output is about `strides` times
+   * larger. One number or [rows, columns].
+   * @default 1
+   */
   strides?: number | [number, number];
+  /**
+   * The padding of the convolution this one transposes: `'same'` gives out = in·stride.
+   * @default 'valid'
+   */
   padding?: Padding;
+  /**
+   * Extra rows / columns added to the output's bottom / right (a strided convolution maps
+   * several input sizes to one output size; this picks the larger). Each must be below its stride
+   * (or its dilation).
+   * @default 0
+   */
   outputPadding?: number | [number, number];
+  /**
+   * Spacing between the kernel's taps. One number or [rows, columns].
+   * @default 1
+   */
   dilationRate?: number | [number, number];
   /** Accepted for code written for TensorFlow.js: receptive is channels last (NHWC) only. */
   dataFormat?: 'channelsLast' | 'NHWC';
@@ -280,6 +338,9 @@ export interface Conv2DTransposeOptions {
  * Transposed convolution: the gradient of conv2d with respect to its input.
  * x: [batch, h, w, inC]; kernel: [kh, kw, filters, inC] (Keras order) → [batch, outH, outW, filters]
  * with 'same': out = in·stride; 'valid': out = (in − 1)·stride + dilation·(k − 1) + 1; plus outputPadding.
+ *
+ * @throws ShapeError if the kernel's last axis is not the input's channel count
+ * @throws ArgumentError for an outputPadding that is not an integer in 0..stride − 1
  */
 export function conv2dTranspose(
   x: Tensor,

@@ -6,6 +6,15 @@
  */
 import { ArgumentError, ShapeError } from '../util/errors.js';
 
+/**
+ * Padding of a convolution or pool, as TensorFlow and Keras define it:
+ * - `'valid'`: none, so the output shrinks by dilation·(k − 1);
+ * - `'same'`: out = ceil(in / stride), the odd pixel of padding going after (bottom/right);
+ * - a number: that many pixels on every side;
+ * - `[[top, bottom], [left, right]]`: explicit.
+ *
+ * The output size is floor((in + padBefore + padAfter − dilation·(k − 1) − 1) / stride) + 1.
+ */
 export type Padding = 'same' | 'valid' | number | [[number, number], [number, number]];
 
 export interface Geometry1D {

@@ -14,6 +14,14 @@ export interface DropoutOptions {
   training?: boolean;
 }
 
+/**
+ * Inverted dropout: each value is zeroed with probability `rate` and the rest are scaled by
+ * 1 / (1 − rate), so the expected value is unchanged and inference needs no rescaling.
+ * Returns `x` itself when `rate` is 0 or `options.training` is false.
+ *
+ * @param rate - the fraction dropped, in [0, 1)
+ * @throws ArgumentError if `rate` is outside [0, 1)
+ */
 export function dropout(x: Tensor, rate: number, options: DropoutOptions = {}): Tensor {
   expectFloat(expectTensor(x, 'dropout', 'x'), 'dropout', 'x');
   if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {

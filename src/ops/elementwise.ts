@@ -28,18 +28,42 @@ function binaryOp(
   });
 }
 
+/**
+ * a + b, elementwise. Broadcasts as NumPy does (shapes aligned from the right; an axis of 1 stretches); either side may be a plain number.
+ * @throws ShapeError if the shapes do not broadcast
+ * @throws DTypeError for int32 operands
+ * @example
+ * ```ts
+ * rc.add(rc.tensor([[1, 2], [3, 4]]), rc.tensor([10, 20])).toArray();   // [[11, 22], [13, 24]]
+ * ```
+ */
 export function add(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   return binaryOp('add', 'add', a, b, (dy) => [dy, dy]);
 }
 
+/**
+ * a − b, elementwise. Broadcasts as NumPy does (shapes aligned from the right; an axis of 1 stretches); either side may be a plain number.
+ * @throws ShapeError if the shapes do not broadcast
+ * @throws DTypeError for int32 operands
+ */
 export function sub(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   return binaryOp('sub', 'sub', a, b, (dy) => [dy, neg(dy)]);
 }
 
+/**
+ * a · b, elementwise (not the matrix product: see {@link matmul}). Broadcasts as NumPy does (shapes aligned from the right; an axis of 1 stretches); either side may be a plain number.
+ * @throws ShapeError if the shapes do not broadcast
+ * @throws DTypeError for int32 operands
+ */
 export function mul(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   return binaryOp('mul', 'mul', a, b, (dy, x, y) => [mul(dy, y), mul(dy, x)]);
 }
 
+/**
+ * a / b, elementwise (division by 0 gives ±Infinity or NaN, as in IEEE arithmetic). Broadcasts as NumPy does (shapes aligned from the right; an axis of 1 stretches); either side may be a plain number.
+ * @throws ShapeError if the shapes do not broadcast
+ * @throws DTypeError for int32 operands
+ */
 export function div(a: TensorOrNumber, b: TensorOrNumber): Tensor {
   // d(x/y)/dy = -x/y² = -out/y
   return binaryOp('div', 'div', a, b, (dy, _x, y, out) => [div(dy, y), neg(div(mul(dy, out), y))]);
@@ -97,22 +121,27 @@ export function unaryOp(
   return record(name, out, [x], (dy) => [grad(dy, x, out)]);
 }
 
+/** −x, elementwise. */
 export function neg(x: Tensor): Tensor {
   return unaryOp('neg', 'neg', x, (dy) => neg(dy));
 }
 
+/** |x|, elementwise; its gradient at 0 is 0. */
 export function abs(x: Tensor): Tensor {
   return unaryOp('abs', 'abs', x, (dy, v) => mul(dy, unaryOp('sign', 'sign', v, null)));
 }
 
+/** eˣ, elementwise. */
 export function exp(x: Tensor): Tensor {
   return unaryOp('exp', 'exp', x, (dy, _v, out) => mul(dy, out));
 }
 
+/** The natural logarithm, elementwise (−Infinity at 0, NaN below). */
 export function log(x: Tensor): Tensor {
   return unaryOp('log', 'log', x, (dy, v) => div(dy, v));
 }
 
+/** √x, elementwise (NaN below 0). */
 export function sqrt(x: Tensor): Tensor {
   return unaryOp('sqrt', 'sqrt', x, (dy, _v, out) => div(mul(dy, 0.5), out));
 }
@@ -123,10 +152,12 @@ export function rsqrt(x: Tensor): Tensor {
   return unaryOp('rsqrt', 'rsqrt', x, (dy, _v, out) => mul(dy, mul(-0.5, mul(out, square(out)))));
 }
 
+/** x², elementwise. */
 export function square(x: Tensor): Tensor {
   return unaryOp('square', 'square', x, (dy, v) => mul(dy, mul(v, 2)));
 }
 
+/** −1, 0 or 1 by the sign of x, elementwise (no gradient: it is 0 almost everywhere). */
 export function sign(x: Tensor): Tensor {
   return unaryOp('sign', 'sign', x, null);
 }

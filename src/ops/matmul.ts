@@ -4,6 +4,18 @@ import type { Tensor } from '../tensor.js';
 import { fmtShape, ShapeError } from '../util/errors.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
+/**
+ * Matrix product: `[m, k] · [k, n] → [m, n]`, or batched `[b, m, k] · [b, k, n] → [b, m, n]`.
+ * `transposeA` / `transposeB` use aᵀ / bᵀ without copying them.
+ *
+ * @throws ShapeError if a and b are not both rank 2 or both rank 3, or their inner sizes or
+ *   batch sizes differ
+ * @throws DTypeError for int32 operands
+ * @example
+ * ```ts
+ * rc.matmul(rc.tensor([[1, 2]]), rc.tensor([[3], [4]])).item();   // 11
+ * ```
+ */
 export function matmul(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor {
   expectFloat(expectTensor(a, 'matmul', 'a', { rank: [2, 3] }), 'matmul', 'a');
   expectFloat(expectTensor(b, 'matmul', 'b', { rank: [2, 3] }), 'matmul', 'b');

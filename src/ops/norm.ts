@@ -77,7 +77,12 @@ export function moments(
   x: Tensor,
   axes: number | number[],
   keepDims = false,
-): { mean: Tensor; variance: Tensor } {
+): {
+  /** The mean over `axes`. */
+  mean: Tensor;
+  /** The mean squared deviation over `axes` (divided by n, not n − 1). */
+  variance: Tensor;
+} {
   expectTensor(x, 'moments', 'x');
   const ax = normalizeAxes(axes, x.rank, 'moments');
   const m = mean(x, ax, true);
@@ -85,11 +90,27 @@ export function moments(
   return { mean: keepDims ? m : mean(x, ax, false), variance: v };
 }
 
+/** Options of {@link localResponseNorm}, named and defaulted as TensorFlow's `tf.nn.local_response_normalization`. */
 export interface LRNOptions {
-  /** Half-width of the channel window (TensorFlow's depth_radius). Default 5. */
+  /**
+   * Half-width of the channel window (TensorFlow's depth_radius): channels c − r .. c + r.
+   * @default 5
+   */
   depthRadius?: number;
+  /**
+   * The constant added before the power (AlexNet's k).
+   * @default 1
+   */
   bias?: number;
+  /**
+   * The scale of the sum of squares (not divided by the window size, unlike PyTorch).
+   * @default 1
+   */
   alpha?: number;
+  /**
+   * The exponent.
+   * @default 0.5
+   */
   beta?: number;
 }
 

@@ -7,10 +7,20 @@ import { pair } from '../util/shape.js';
 import { checkPoolWindows, type Padding, spatialGeometry } from './conv_geometry.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
+/** Options of {@link maxPool2d} and {@link avgPool2d}. */
 export interface Pool2DOptions {
+  /**
+   * The window: one number for both axes, or [rows, columns].
+   * @default 2
+   */
   poolSize?: number | [number, number];
-  /** Defaults to poolSize, as in Keras. */
+  /** Step of the window. Defaults to poolSize (windows side by side), as in Keras. */
   strides?: number | [number, number];
+  /**
+   * `'valid'` or `'same'` (see {@link Padding}); average pooling with `'same'` divides by the
+   * real pixels of each window only.
+   * @default 'valid'
+   */
   padding?: Padding;
 }
 

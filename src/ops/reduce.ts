@@ -8,6 +8,7 @@ import { div, equal, mul } from './elementwise.js';
 import { broadcastTo, reshape } from './shape.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
+/** One axis or several; negative axes count from the end (−1 is the last). */
 export type Axes = number | number[];
 
 /** The shape with reduced axes kept as 1 (so results broadcast against the input). */
@@ -60,10 +61,20 @@ function extreme(op: 'max' | 'min', x: Tensor, axis: Axes | undefined, keepDims:
   });
 }
 
+/**
+ * The largest value over `axis` (all axes by default); `keepDims` keeps the reduced axes as 1.
+ * The gradient goes to the first maximum.
+ * @throws ArgumentError for an axis outside the tensor's rank
+ */
 export function max(x: Tensor, axis?: Axes, keepDims = false): Tensor {
   return extreme('max', x, axis, keepDims);
 }
 
+/**
+ * The smallest value over `axis` (all axes by default); `keepDims` keeps the reduced axes as 1.
+ * The gradient goes to the first minimum.
+ * @throws ArgumentError for an axis outside the tensor's rank
+ */
 export function min(x: Tensor, axis?: Axes, keepDims = false): Tensor {
   return extreme('min', x, axis, keepDims);
 }

@@ -31,13 +31,18 @@ export interface AdamOptions extends OptimizerOptions {
  * with `max(v)` over the steps in place of `v` when amsgrad. Epsilon defaults to Keras's 1e-7.
  */
 export class Adam extends Optimizer {
+  /** The class name configs and messages use. */
   static readonly className: string = 'Adam';
   /** The option names this class takes besides learningRate, clipNorm and clipValue. */
   static readonly optionNames: readonly string[] = ['beta1', 'beta2', 'epsilon', 'amsgrad'];
   readonly name: string = 'Adam';
+  /** Decay of the first-moment average. */
   readonly beta1: number;
+  /** Decay of the second-moment average. */
   readonly beta2: number;
+  /** Added to the denominator. */
   readonly epsilon: number;
+  /** Whether the largest second moment so far is used (AMSGrad). */
   readonly amsgrad: boolean;
 
   constructor(options: AdamOptions = {}) {
@@ -114,9 +119,11 @@ export interface AdamWOptions extends AdamOptions {
  * 0.004 (PyTorch's default is 0.01); epsilon to 1e-7.
  */
 export class AdamW extends Adam {
+  /** The class name configs and messages use. */
   static override readonly className: string = 'AdamW';
   static override readonly optionNames: readonly string[] = [...Adam.optionNames, 'weightDecay'];
   override readonly name: string = 'AdamW';
+  /** The decoupled weight decay per unit of learning rate. */
   readonly weightDecay: number;
 
   constructor(options: AdamWOptions = {}) {

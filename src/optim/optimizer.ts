@@ -25,6 +25,10 @@ export type LearningRate = number | LearningRateSchedule;
 
 /** Options every optimizer takes. */
 export interface OptimizerOptions {
+  /**
+   * A number, or a schedule of the step count (see {@link schedules}). Defaults: 0.01 for SGD,
+   * 0.001 for Adam, AdamW and RMSprop (Keras's).
+   */
   learningRate?: LearningRate;
   /**
    * Scale all gradients together so that their global L2 norm is at most this
@@ -39,8 +43,11 @@ export interface OptimizerOptions {
 export interface OptimizerConfig {
   /** 'SGD', 'Adam', 'AdamW' or 'RMSprop'. */
   className: string;
+  /** The learning rate, or a schedule's config. */
   learningRate: number | ScheduleConfig;
+  /** The global-norm clipping, if set. */
   clipNorm?: number;
+  /** The value clipping, if set. */
   clipValue?: number;
   [hyperparameter: string]: unknown;
 }
@@ -243,12 +250,27 @@ function buildFromConfig<T>(cls: OptimizerClass<T>, config: OptimizerConfig): T 
 // The optimizer.
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The base of every optimizer ({@link SGD}, {@link Adam}, {@link AdamW}, {@link RMSprop}).
+ * `compile` takes one (or a name); in a custom loop, call `step(params)` after `backward()`
+ * and `zeroGrad()` before the next one. Updates follow PyTorch's rules, defaults Keras's.
+ *
+ * @example
+ * ```ts
+ * const opt = new rc.Adam({ learningRate: 1e-3, clipNorm: 1 });
+ * rc.sum(rc.square(model.call(x))).backward();
+ * opt.step(model.trainableWeights);
+ * opt.zeroGrad();
+ * ```
+ */
 export abstract class Optimizer {
   /** The class name used in configs and messages: 'SGD', 'Adam', 'AdamW', 'RMSprop'. */
   abstract readonly name: string;
   /** How many times step() has run; schedules are evaluated at this count. */
   iterations = 0;
+  /** The global L2 norm gradients are scaled down to, if set. */
   readonly clipNorm: number | undefined;
+  /** The bound gradient values are clamped to, if set. */
   readonly clipValue: number | undefined;
   /** Per-parameter state, keyed by the parameter Tensor (whose identity never changes). */
   protected readonly state = new Map<Tensor, ParamState>();
@@ -292,6 +314,7 @@ export abstract class Optimizer {
     return this._learningRate;
   }
 
+  /** @throws ArgumentError for a negative or non-finite number, or something that is not a schedule */
   set learningRate(lr: LearningRate) {
     this._learningRate = checkLearningRate(this.name, lr);
   }

@@ -30,11 +30,16 @@ export interface RMSpropOptions extends OptimizerOptions {
  * else `p = p - lr g / d`. (s - a² is clamped at 0 so that rounding cannot make a NaN.)
  */
 export class RMSprop extends Optimizer {
+  /** The class name configs and messages use. */
   static readonly className = 'RMSprop';
   readonly name = 'RMSprop';
+  /** Decay of the average of squared gradients. */
   readonly rho: number;
+  /** The momentum factor. */
   readonly momentum: number;
+  /** Added to the denominator. */
   readonly epsilon: number;
+  /** Whether the variance estimate is centered. */
   readonly centered: boolean;
 
   constructor(options: RMSpropOptions = {}) {

@@ -9,13 +9,16 @@ import { checkOptions } from '../util/options.js';
 
 /** A plain description of a schedule: JSON-safe, rebuilt by `scheduleFromConfig`. */
 export interface ScheduleConfig {
+  /** Which schedule. */
   className: 'constant' | 'stepDecay' | 'exponentialDecay' | 'cosineDecay' | 'warmup';
+  /** Its options (a warm-up holds the schedule it leads into). */
   config: Record<string, number | boolean | ScheduleConfig>;
 }
 
 /** A learning rate as a function of the iteration count (0 for the first update). */
 export interface LearningRateSchedule {
   (step: number): number;
+  /** The schedule's description, JSON-safe (optimizer configs and checkpoints store it). */
   getConfig(): ScheduleConfig;
 }
 
@@ -55,7 +58,9 @@ export function constant(value: number): LearningRateSchedule {
   return makeSchedule('constant', () => value, { className: 'constant', config: { value } });
 }
 
+/** Options of {@link stepDecay}. */
 export interface StepDecayOptions {
+  /** The learning rate at step 0. */
   initial: number;
   /** Steps between drops. */
   stepSize: number;
@@ -76,9 +81,13 @@ export function stepDecay(options: StepDecayOptions): LearningRateSchedule {
   });
 }
 
+/** Options of {@link exponentialDecay}. */
 export interface ExponentialDecayOptions {
+  /** The learning rate at step 0. */
   initial: number;
+  /** The steps over which the rate is multiplied by decayRate once. */
   decaySteps: number;
+  /** The factor per decaySteps steps (> 0; below 1 decays). */
   decayRate: number;
   /** Decay in whole intervals of decaySteps (default false: smoothly). */
   staircase?: boolean;
@@ -108,7 +117,9 @@ export function exponentialDecay(options: ExponentialDecayOptions): LearningRate
   );
 }
 
+/** Options of {@link cosineDecay}. */
 export interface CosineDecayOptions {
+  /** The learning rate at step 0. */
   initial: number;
   /** Steps over which the rate falls; it stays at `alpha * initial` after. */
   decaySteps: number;

@@ -28,10 +28,14 @@ export interface SGDOptions extends OptimizerOptions {
  * `d = nesterov ? g + momentum * buf : buf` (or `g` without momentum); `p = p - lr * d`.
  */
 export class SGD extends Optimizer {
+  /** The class name configs and messages use. */
   static readonly className = 'SGD';
   readonly name = 'SGD';
+  /** The momentum factor (0: plain SGD). */
   readonly momentum: number;
+  /** Whether the momentum is Nesterov's. */
   readonly nesterov: boolean;
+  /** The L2 penalty added to the gradient. */
   readonly weightDecay: number;
 
   constructor(options: SGDOptions = {}) {

@@ -14,6 +14,7 @@ import { checkOptions } from '../util/options.js';
 import { globalRandom } from '../util/random.js';
 import { Callback, type Logs, type ResumePoint } from './callbacks.js';
 
+/** Options of {@link BackupAndRestore}. */
 export interface BackupAndRestoreOptions {
   /** The folder of the backup (a saved model with the training state in its model.json). */
   backupDir: string;
@@ -27,9 +28,11 @@ export interface BackupAndRestoreOptions {
 
 /** What a backup holds besides the weights. */
 export interface BackupState extends ResumePoint {
+  /** The global random generator's state. */
   random: number[];
   /** Optimizer slot arrays saved with the weights (optimizer/0, optimizer/1, ...). */
   optimizerSlots: number;
+  /** The `extra` option of the callback that wrote it. */
   extra?: Record<string, unknown>;
 }
 
@@ -45,10 +48,29 @@ async function readBackup(dir: string) {
   return { loaded, state };
 }
 
+/**
+ * Training that survives an interruption (Keras's BackupAndRestore): backs up the weights,
+ * the optimizer's state, the random generator and where fit is after every epoch (or every
+ * `saveFreq` batches) and when training is stopped; a later fit with a BackupAndRestore on the
+ * same folder continues from there, and with `fit({ seed })` ends bit for bit as an
+ * uninterrupted run. Node only (it writes files, atomically).
+ *
+ * @throws ArgumentError at construction without a backupDir or with a bad saveFreq; at resume
+ *   when the folder holds a model that is not a backup, or one for another model
+ * @example
+ * ```ts
+ * const backup = new rc.callbacks.BackupAndRestore({ backupDir: 'runs/backup' });
+ * await model.fit(x, y, { epochs: 20, seed: 1, callbacks: [backup] });
+ * ```
+ */
 export class BackupAndRestore extends Callback {
+  /** The backup's folder. */
   readonly backupDir: string;
+  /** `'epoch'`, or a number of batches between backups. */
   readonly saveFreq: 'epoch' | number;
+  /** Whether the backup is removed when training completes. */
   readonly deleteCheckpoint: boolean;
+  /** Kept with the backup. */
   extra: Record<string, unknown> | undefined;
   /** Batches trained in this fit() call (for saveFreq in batches). */
   private stepsSeen = 0;

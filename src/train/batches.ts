@@ -6,8 +6,11 @@ import { type Tensor, tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 
+/** One batch of examples. */
 export interface Batch {
+  /** Inputs, batch axis first. */
   x: Tensor;
+  /** Targets, batch axis first. */
   y: Tensor;
 }
 
@@ -17,6 +20,7 @@ export interface BatchSource {
   readonly steps?: number;
   /** Examples per epoch, when known. */
   readonly size?: number;
+  /** The batches of one epoch (the epoch lets a source shuffle repeatably). */
   batches(epoch: number): AsyncIterable<Batch> | Iterable<Batch>;
 }
 
@@ -55,8 +59,9 @@ export class Rows {
 
 /** Batches from x and y tensors (rows start..start+count), reshuffled every epoch if asked. */
 export class TensorBatches implements BatchSource {
-  /** The examples' host copies (fit's data checks scan them: no second copy). */
+  /** The inputs, by example (host copies: fit's data checks scan them, no second copy). */
   readonly xs: Rows;
+  /** The targets, by example. */
   readonly ys: Rows;
   readonly size: number;
   readonly steps: number;
@@ -64,6 +69,7 @@ export class TensorBatches implements BatchSource {
   constructor(
     x: Tensor,
     y: Tensor,
+    /** Examples per batch (the last batch may have fewer). */
     readonly batchSize: number,
     /** The generator that orders each epoch (null: keep the order). */
     readonly shuffle: ((epoch: number) => Random) | null,

@@ -7,13 +7,18 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkOptions, didYouMean } from '../util/options.js';
 
+/** What callbacks receive: the running loss and metrics by name (`loss`, `accuracy`, `val_loss`, ...). */
 export type Logs = Record<string, number>;
 
+/** What fit tells callbacks before training (`callback.params`). */
 export interface TrainingParams {
+  /** The epochs fit runs up to. */
   epochs: number;
   /** Batches per epoch. */
   steps: number;
+  /** Training examples per epoch (0 when a batch source does not say). */
   samples: number;
+  /** fit's verbose option. */
   verbose: 0 | 1 | 2;
   /** The first epoch (non-zero when resuming). */
   initialEpoch: number;
@@ -24,36 +29,69 @@ export interface TrainingParams {
  * done, the exact running sums behind the logged averages, and the epochs recorded so far.
  */
 export interface FitProgress {
+  /** The epoch running (0-based); after the last one, the epoch count. */
   epoch: number;
   /** Batches of `epoch` done (a resumed epoch counts the ones done before the interruption). */
   batch: number;
   /** Per logged name: the sum over the epoch's examples so far, and their count. */
   sums(): Record<string, [number, number]>;
   /** The epochs completed so far, as History records them. */
-  history: { epoch: number[]; history: Record<string, number[]> };
+  history: {
+    /** The epoch numbers. */
+    epoch: number[];
+    /** Each logged value, one entry per epoch. */
+    history: Record<string, number[]>;
+  };
   /** 'running', then 'completed', 'stopped' (stopTraining: Ctrl-C, EarlyStopping) or 'failed' (an error). */
   state: 'running' | 'completed' | 'stopped' | 'failed';
 }
 
 /** A point fit() can continue from: what BackupAndRestore.resumePoint() gives back. */
 export interface ResumePoint {
+  /** The epoch to continue in. */
   epoch: number;
+  /** The batches of it already done. */
   batch: number;
+  /** The epoch's running sums and counts per logged name. */
   sums: Record<string, [number, number]>;
-  history: { epoch: number[]; history: Record<string, number[]> };
+  /** The epochs completed before the interruption. */
+  history: {
+    /** The epoch numbers. */
+    epoch: number[];
+    /** Each logged value, one entry per epoch. */
+    history: Record<string, number[]>;
+  };
 }
 
+/**
+ * The base of fit's callbacks: override the hooks you need. Each hook may return a promise,
+ * which fit awaits. Set `this.model.stopTraining = true` to stop after the current batch.
+ * fit also takes plain objects with the same hooks (`{ onEpochEnd(epoch, logs) {} }`).
+ *
+ * @example
+ * ```ts
+ * class PrintLoss extends rc.Callback {
+ *   override onEpochEnd(epoch: number, logs: rc.Logs) { console.log(epoch, logs.loss); }
+ * }
+ * await model.fit(x, y, { epochs: 5, callbacks: [new PrintLoss()] });
+ * ```
+ */
 export abstract class Callback {
+  /** The model being trained (set by fit). */
   model!: Model;
+  /** fit's parameters (set by fit). */
   params!: TrainingParams;
   /** Set by fit() before training begins. */
   progress!: FitProgress;
+  /** Called by fit before training. */
   setModel(model: Model): void {
     this.model = model;
   }
+  /** Called by fit before training. */
   setParams(params: TrainingParams): void {
     this.params = params;
   }
+  /** Called by fit before training. */
   setProgress(progress: FitProgress): void {
     this.progress = progress;
   }
@@ -64,11 +102,17 @@ export abstract class Callback {
   resumePoint(): Promise<ResumePoint | null> | ResumePoint | null {
     return null;
   }
+  /** Before the first epoch. */
   onTrainBegin(_logs?: Logs): void | Promise<void> {}
+  /** After the last epoch, also when training stopped early or failed. */
   onTrainEnd(_logs?: Logs): void | Promise<void> {}
+  /** Before each epoch (0-based). */
   onEpochBegin(_epoch: number, _logs?: Logs): void | Promise<void> {}
+  /** After each complete epoch: the epoch's mean loss and metrics, and the validation ones (`val_...`). */
   onEpochEnd(_epoch: number, _logs: Logs): void | Promise<void> {}
+  /** Before each batch (0-based within the epoch). */
   onBatchBegin(_batch: number, _logs?: Logs): void | Promise<void> {}
+  /** After each batch: the epoch's running means so far, and `batchLoss`, this batch's loss. */
   onBatchEnd(_batch: number, _logs: Logs): void | Promise<void> {}
 }
 
@@ -164,13 +208,21 @@ export class CallbackList {
 
 /** The record fit() returns: each metric per epoch (Keras's History). */
 export class History extends Callback {
+  /** The epoch numbers recorded (0-based). */
   epoch: number[] = [];
+  /** Each logged value, one entry per epoch: `history.loss`, `history.val_accuracy`, ... */
   history: Record<string, number[]> = {};
   override onEpochEnd(epoch: number, logs: Logs): void {
     this.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
   }
-  toJSON(): { epoch: number[]; history: Record<string, number[]> } {
+  /** `{ epoch, history }`, as `JSON.stringify(history)` writes it (the CLI's history.json). */
+  toJSON(): {
+    /** The epoch numbers. */
+    epoch: number[];
+    /** Each logged value per epoch. */
+    history: Record<string, number[]>;
+  } {
     return { epoch: this.epoch, history: this.history };
   }
 }
@@ -200,29 +252,62 @@ function better(mode: Mode, monitor: string): (a: number, b: number, delta: numb
   return m === 'min' ? (a, b, d) => a < b - d : (a, b, d) => a > b + d;
 }
 
+/** Options of {@link EarlyStopping}. */
 export interface EarlyStoppingOptions {
-  /** The logged value to watch. Default 'val_loss'. */
+  /**
+   * The logged value to watch (`'loss'`, `'val_accuracy'`, ...).
+   * @default 'val_loss'
+   */
   monitor?: string;
-  /** Smallest change that counts as an improvement. */
+  /**
+   * Smallest change that counts as an improvement.
+   * @default 0
+   */
   minDelta?: number;
-  /** Stop after this many epochs in a row without improvement (Keras, TensorFlow.js); 0 stops at the first. */
+  /**
+   * Stop after this many epochs in a row without improvement (Keras, TensorFlow.js); 0 stops at the first.
+   * @default 0
+   */
   patience?: number;
+  /**
+   * Whether smaller (`'min'`) or larger (`'max'`) is better; `'auto'` picks max for names with
+   * acc, auc, precision or recall in them, else min.
+   * @default 'auto'
+   */
   mode?: Mode;
-  /** At the end, put back the weights of the best epoch (TensorFlow.js lacks this). */
+  /**
+   * At the end, put back the weights of the best epoch (TensorFlow.js lacks this).
+   * @default false
+   */
   restoreBestWeights?: boolean;
 }
 
-/** Stops training when the monitored value stops improving. */
+/**
+ * Stops training when the monitored value stops improving.
+ * @throws ArgumentError at construction for a bad monitor, mode, minDelta or patience, and
+ *   at the end of an epoch whose logs lack the monitored value
+ * @example
+ * ```ts
+ * const stop = new rc.callbacks.EarlyStopping({ monitor: 'val_loss', patience: 3, restoreBestWeights: true });
+ * await model.fit(x, y, { epochs: 100, validationSplit: 0.1, callbacks: [stop] });
+ * ```
+ */
 export class EarlyStopping extends Callback {
+  /** The logged value watched. */
   readonly monitor: string;
+  /** Smallest change that counts as an improvement. */
   readonly minDelta: number;
+  /** Epochs without improvement tolerated. */
   readonly patience: number;
+  /** Whether the best epoch's weights are put back at the end. */
   readonly restoreBestWeights: boolean;
   private readonly improved: (a: number, b: number, d: number) => boolean;
   private best = Number.NaN;
   private bestWeights: Float32Array[] | null = null;
   private wait = 0;
+  /** The epoch after which training stopped, or −1. */
   stoppedEpoch = -1;
+  /** The epoch with the best monitored value so far, or −1. */
   bestEpoch = -1;
 
   constructor(options: EarlyStoppingOptions = {}) {
@@ -286,19 +371,35 @@ export class EarlyStopping extends Callback {
   }
 }
 
+/** Options of {@link ModelCheckpoint}. */
 export interface ModelCheckpointOptions {
-  /** Directory to save into; `{epoch}` is replaced by the epoch number (1-based). */
+  /** Directory to save into; `{epoch}` is replaced by the epoch number (1-based). Required. */
   filepath: string;
+  /**
+   * The logged value that decides "better" with saveBestOnly.
+   * @default 'val_loss'
+   */
   monitor?: string;
-  /** Save only when the monitored value improves. */
+  /**
+   * Save only when the monitored value improves.
+   * @default false
+   */
   saveBestOnly?: boolean;
+  /**
+   * Whether smaller (`'min'`) or larger (`'max'`) is better; `'auto'` picks max for names with
+   * acc, auc, precision or recall in them, else min.
+   * @default 'auto'
+   */
   mode?: Mode;
 }
 
 /** Saves the model (topology + weights, atomically) at the end of epochs. */
 export class ModelCheckpoint extends Callback {
+  /** The directory pattern saved into. */
   readonly filepath: string;
+  /** The logged value watched. */
   readonly monitor: string;
+  /** Whether only improvements are saved. */
   readonly saveBestOnly: boolean;
   private readonly improved: (a: number, b: number, d: number) => boolean;
   private best = Number.NaN;
@@ -357,6 +458,7 @@ export class TerminateOnNaN extends Callback {
   step = -1;
   private seen = 0;
   private epoch = 0;
+  /** What was printed when training stopped (empty until then). */
   message = '';
   override onEpochBegin(epoch: number): void {
     this.epoch = epoch;

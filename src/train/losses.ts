@@ -12,7 +12,9 @@ import { oneHot, type Tensor } from '../tensor.js';
 import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
 import { didYouMean, lookupName } from '../util/options.js';
 
+/** A loss: labels and predictions in, a scalar tensor (the batch's mean) out; gradients flow through yPred. */
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
+/** The losses by name (Keras's snake_case names and `'mse'`, `'mae'` work too). */
 export type LossName =
   | 'categoricalCrossentropy'
   | 'sparseCategoricalCrossentropy'
@@ -62,13 +64,26 @@ function checkSameShape(name: string, yTrue: Tensor, yPred: Tensor): void {
   }
 }
 
+/** Options of the cross-entropy losses. */
 export interface CrossentropyOptions {
-  /** yPred are logits (no softmax/sigmoid applied). */
+  /**
+   * yPred are logits (no softmax/sigmoid applied). Without it, a softmax or sigmoid output's
+   * logits are used anyway where the op kept them, so log(0) never happens.
+   * @default false
+   */
   fromLogits?: boolean;
-  /** Spread this much probability evenly over all classes of the target. */
+  /**
+   * Spread this much probability evenly over all classes of the target (e.g. 0.1).
+   * @default 0
+   */
   labelSmoothing?: number;
 }
 
+/**
+ * Cross-entropy against one-hot (or soft) targets [n, classes]: the mean over examples of
+ * −Σ target·log(p).
+ * @throws ShapeError (when called) if targets and predictions differ in shape
+ */
 export function categoricalCrossentropy(options: CrossentropyOptions = {}): LossFn {
   const { fromLogits = false, labelSmoothing = 0 } = options;
   return (yTrue, yPred) => {
@@ -88,6 +103,10 @@ export function categoricalCrossentropy(options: CrossentropyOptions = {}): Loss
   };
 }
 
+/**
+ * Cross-entropy against int32 class ids [n]: categoricalCrossentropy of their one-hot rows.
+ * @throws ArgumentError (when called) for a class id outside the predictions' classes, naming it
+ */
 export function sparseCategoricalCrossentropy(options: { fromLogits?: boolean } = {}): LossFn {
   const cce = categoricalCrossentropy(options);
   return (yTrue, yPred) => {
@@ -106,6 +125,10 @@ export function sparseCategoricalCrossentropy(options: { fromLogits?: boolean } 
   };
 }
 
+/**
+ * Binary cross-entropy, −(y·log p + (1 − y)·log(1 − p)) averaged, for sigmoid outputs and labels in 0..1.
+ * @throws ArgumentError (when called) for labels outside 0..1
+ */
 export function binaryCrossentropy(options: CrossentropyOptions = {}): LossFn {
   const { fromLogits = false } = options;
   return (yTrue, yPred) => {
@@ -125,6 +148,7 @@ function expNeg(x: Tensor): Tensor {
   return exp(neg(x));
 }
 
+/** The mean of (yPred − yTrue)². */
 export function meanSquaredError(): LossFn {
   return (yTrue, yPred) => {
     checkSameShape('meanSquaredError', yTrue, yPred);
@@ -132,6 +156,7 @@ export function meanSquaredError(): LossFn {
   };
 }
 
+/** The mean of |yPred − yTrue|. */
 export function meanAbsoluteError(): LossFn {
   return (yTrue, yPred) => {
     checkSameShape('meanAbsoluteError', yTrue, yPred);
@@ -153,6 +178,10 @@ const aliases: Record<string, LossName> = {
   mae: 'meanAbsoluteError',
 };
 
+/**
+ * The loss for a name (a function passes through).
+ * @throws ArgumentError for an unknown name, listing the known ones
+ */
 export function getLoss(loss: LossName | string | LossFn): LossFn {
   if (typeof loss === 'function') return loss;
   const make =

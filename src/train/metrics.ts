@@ -7,10 +7,20 @@ import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { didYouMean, lookupName } from '../util/options.js';
 
+/** A metric: per batch, the sum of its per-example values and the example count, so that epochs average exactly. */
 export interface MetricFn {
+  /** The name in the logs (`accuracy`, ...). */
   name: string;
   /** Sum of the per-example metric over the batch, and the number of examples. */
-  (yTrue: Tensor, yPred: Tensor): { total: number; count: number };
+  (
+    yTrue: Tensor,
+    yPred: Tensor,
+  ): {
+    /** The sum over the batch. */
+    total: number;
+    /** The examples counted. */
+    count: number;
+  };
 }
 
 /** Class ids from labels: int32 ids as they are, one-hot rows by their argmax. */
@@ -108,6 +118,7 @@ export function accuracy(): MetricFn {
   );
 }
 
+/** The metrics by name (`'categoricalAccuracy'` and `'sparseCategoricalAccuracy'` mean `'accuracy'`). */
 export type MetricName =
   | 'accuracy'
   | 'acc'
@@ -126,6 +137,10 @@ const byName: Record<string, () => MetricFn> = {
   top5Accuracy: () => topKCategoricalAccuracy(5),
 };
 
+/**
+ * The metric for a name (a function passes through).
+ * @throws ArgumentError for an unknown name
+ */
 export function getMetric(m: MetricName | string | MetricFn): MetricFn {
   if (typeof m === 'function') return m;
   const make = typeof m === 'string' ? lookupName(byName, m) : undefined;

@@ -38,6 +38,10 @@ function formatTime(seconds: number): string {
   return m < 60 ? `${m}m ${Math.round(seconds % 60)}s` : `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
+/**
+ * Keras's progress bar, one per epoch, with ETA and the running loss and metrics (fit's
+ * `verbose: 1` adds it). On a terminal it redraws in place; otherwise it prints one line per epoch.
+ */
 export class ProgressBar extends Callback {
   private bar: TerminalBar | null = null;
   private epochStart = 0;

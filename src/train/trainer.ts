@@ -40,25 +40,63 @@ import { getMetric, type MetricFn, type MetricName } from './metrics.js';
 import { ProgressBar } from './progress.js';
 import { stepScope } from './step_scope.js';
 
+/**
+ * What `model.compile` takes: how to train.
+ * @example
+ * ```ts
+ * model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+ * model.compile({ optimizer: new rc.SGD({ learningRate: 0.01, momentum: 0.9 }), loss: 'categoricalCrossentropy' });
+ * ```
+ */
 export interface CompileConfig {
+  /**
+   * An optimizer instance, or a name with its default settings: `'sgd'`, `'adam'`, `'adamw'`,
+   * `'rmsprop'` (any case; see {@link optimizerNames}).
+   */
   optimizer: string | Optimizer;
+  /**
+   * The loss: `'sparseCategoricalCrossentropy'` (int32 class ids), `'categoricalCrossentropy'`
+   * (one-hot), `'binaryCrossentropy'` (labels in 0..1), `'meanSquaredError'`,
+   * `'meanAbsoluteError'`, or a function `(yTrue, yPred) => scalar tensor`.
+   */
   loss: LossName | string | LossFn;
+  /**
+   * Reported in the logs and history: `'accuracy'` (`'acc'`), `'topKCategoricalAccuracy'`,
+   * `'top5Accuracy'`, `'binaryAccuracy'`, or functions `(yTrue, yPred) => number`.
+   * @default []
+   */
   metrics?: (MetricName | string | MetricFn)[];
   /** For models with several outputs: the weight of each output's loss (GoogLeNet's 1, 0.3, 0.3). */
   lossWeights?: number[];
 }
 
+/** Options of `model.fit`; the defaults are Keras's. */
 export interface FitOptions {
+  /**
+   * Passes over the training data.
+   * @default 1
+   */
   epochs?: number;
+  /**
+   * Examples per training step (the last batch may be smaller).
+   * @default 32
+   */
   batchSize?: number;
   /** Data to evaluate at the end of each epoch: [x, y] tensors or a batch source. */
   validationData?: [Tensor, Tensor] | BatchSource;
   /** Hold out this fraction of the examples (the last ones, before shuffling) for validation. */
   validationSplit?: number;
+  /**
+   * Shuffle the examples before each epoch.
+   * @default true
+   */
   shuffle?: boolean;
   /** Callbacks, or plain objects with hooks ({ onEpochEnd(epoch, logs) {} }); one or a list. */
   callbacks?: Callback | CallbackHooks | (Callback | CallbackHooks)[];
-  /** 0 silent, 1 progress bar, 2 one line per epoch. */
+  /**
+   * 0 silent, 1 progress bar, 2 one line per epoch.
+   * @default 1
+   */
   verbose?: 0 | 1 | 2;
   /** Start counting epochs here (when resuming). */
   initialEpoch?: number;
@@ -92,8 +130,14 @@ const FIT_KEYS = [
 ];
 const EVALUATE_KEYS = ['batchSize', 'verbose', 'checkFinite'];
 
+/** Options of `model.evaluate`. */
 export interface EvaluateOptions {
+  /**
+   * Examples per step (memory, not results, depends on it).
+   * @default 32
+   */
   batchSize?: number;
+  /** Accepted for Keras compatibility; evaluate prints nothing. */
   verbose?: 0 | 1;
   /** Stop with a NonFiniteError on NaN or infinite data or loss (default true); see FitOptions. */
   checkFinite?: boolean;

@@ -42,7 +42,9 @@ export class OnnxImportError extends ReceptiveError {}
 export class IOError extends ReceptiveError {
   constructor(
     message: string,
+    /** The user's path the operation was on. */
     readonly path?: string,
+    /** The system's error code (`'ENOSPC'`, `'EACCES'`, ...), when there was one. */
     readonly code?: string,
   ) {
     super(message);

@@ -5,6 +5,11 @@
  */
 import { ArgumentError } from './errors.js';
 
+/**
+ * A seedable random generator (xoshiro128**): the same seed gives the same numbers on every
+ * platform. The library draws initial weights, shuffles and dropout masks from a global one
+ * ({@link setSeed}); pass your own where an API takes a generator.
+ */
 export class Random {
   private s0 = 0;
   private s1 = 0;
@@ -16,6 +21,10 @@ export class Random {
     this.seed(seed);
   }
 
+  /**
+   * Restarts the sequence from `seed`.
+   * @throws ArgumentError for a seed that is not a finite number
+   */
   seed(seed: number): void {
     // NaN or Infinity would silently become seed 0: every "random" run the same.
     if (typeof seed !== 'number' || !Number.isFinite(seed))
@@ -41,6 +50,7 @@ export class Random {
     return [this.s0, this.s1, this.s2, this.s3, this.spare ?? Number.NaN];
   }
 
+  /** Puts back a state from getState (a checkpoint's). */
   setState(state: number[]): void {
     [this.s0, this.s1, this.s2, this.s3] = state.map((v) => v >>> 0) as [
       number,
@@ -112,6 +122,11 @@ function rotl(x: number, k: number): number {
 /** The library's global generator; `setSeed` makes runs repeatable. */
 export const globalRandom = new Random(42);
 
+/**
+ * Seeds the library's global generator: initial weights, shuffles and dropout masks then repeat
+ * from run to run (on one backend; backends round differently).
+ * @throws ArgumentError for a seed that is not a finite number
+ */
 export function setSeed(seed: number): void {
   if (typeof seed !== 'number' || !Number.isFinite(seed))
     throw new ArgumentError(`setSeed: the seed must be a finite number, got ${seed}.`);

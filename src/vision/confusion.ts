@@ -36,10 +36,13 @@ export function classIds(y: Tensor | ArrayLike<number>, what: string): Int32Arra
   );
 }
 
+/** A confusion matrix's numbers. */
 export interface ConfusionCounts {
   /** counts[t][p]: how many examples of true class t were predicted as p. */
   counts: number[][];
+  /** The class names, by id. */
   classNames: string[];
+  /** The number of examples. */
   total: number;
   /** The diagonal over the total. */
   accuracy: number;
@@ -153,7 +156,12 @@ export async function confusionMatrix(
   yPred: Tensor | ArrayLike<number>,
   classNames?: string[] | number,
   options: { title?: string } = {},
-): Promise<ConfusionCounts & { chart: Chart }> {
+): Promise<
+  ConfusionCounts & {
+    /** The matrix drawn, SVG and PNG. */
+    chart: Chart;
+  }
+> {
   const cm = confusionCounts(yTrue, yPred, classNames);
   return { ...cm, chart: await confusionChart(cm, options) };
 }

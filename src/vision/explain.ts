@@ -12,9 +12,13 @@ export function fmtNumber(v: number): string {
   return Number.isInteger(v) ? String(v) : String(Number(v.toFixed(4)));
 }
 
+/** A convolution's size along one axis. */
 export interface AxisSize {
+  /** The output size. */
   out: number;
+  /** Padding before (top / left). */
   padBefore: number;
+  /** Padding after (bottom / right). */
   padAfter: number;
   /** 'floor((32 + 0 - 1·(3 - 1) - 1) / 1) + 1 = 30' */
   arithmetic: string;
@@ -47,9 +51,22 @@ export function describePadding(padding: Padding, h: AxisSize, w: AxisSize): str
     : `${name} (rows: ${sides(h)}; columns: ${sides(w)})`;
 }
 
+/** Options of {@link explainConv}: the convolution's, as {@link conv2d} takes them. */
 export interface ExplainOptions {
+  /**
+   * One number or [rows, columns].
+   * @default 1
+   */
   strides?: number | [number, number];
+  /**
+   * See {@link Padding}.
+   * @default 'valid'
+   */
   padding?: Padding;
+  /**
+   * One number or [rows, columns].
+   * @default 1
+   */
   dilationRate?: number | [number, number];
   /** The output position to write out; by default all of them when there are at most 9, else [0, 0]. */
   at?: [number, number];
@@ -86,7 +103,12 @@ export function explainConv(
   image: number[][],
   kernel: number[][],
   options: ExplainOptions = {},
-): { output: number[][]; text: string } {
+): {
+  /** The output values, [rows][columns]. */
+  output: number[][];
+  /** The write-up, lines joined by newlines. */
+  text: string;
+} {
   checkMatrix(image, 'image');
   checkMatrix(kernel, 'kernel');
   const [sh, sw] = pairOf(options.strides, 'strides');

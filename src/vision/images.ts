@@ -7,6 +7,7 @@ import { decodeImage, encodePng, type RawImage } from '../data/image_codec.js';
 import { type Tensor, tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
 
+/** The range pixel values are in: `'0..1'` (what models take) or `'0..255'` (bytes). */
 export type PixelScale = '0..1' | '0..255';
 
 /**
@@ -18,6 +19,7 @@ export type PixelScale = '0..1' | '0..255';
  */
 export type Normalize = 'clip' | 'minmax' | 'abs';
 
+/** Options of {@link imageToTensor}. */
 export interface ImageToTensorOptions {
   /** '0..1' (default) divides the bytes by 255; '0..255' keeps them. */
   scale?: PixelScale;
@@ -64,6 +66,7 @@ export function convertChannels(img: RawImage, channels: 1 | 3): RawImage {
   return { width: img.width, height: img.height, channels, data };
 }
 
+/** Options of {@link tensorToImage} and {@link tensorToPng}. */
 export interface TensorToImageOptions {
   /** 'clip' (default), 'minmax' or 'abs'; see Normalize. */
   normalize?: Normalize;

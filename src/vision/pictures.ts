@@ -12,6 +12,7 @@ import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { toBytes } from './images.js';
 import { layerOutput } from './model_graph.js';
 
+/** How a grid picture is laid out. */
 export interface GridOptions {
   /** Pixels per value (each weight or activation becomes a scale×scale block). Default: cells of about 48 px. */
   scale?: number;
@@ -131,7 +132,12 @@ export function featureMaps(
   image: Tensor,
   layerName: string,
   options: GridOptions = {},
-): { maps: Tensor; picture: RawImage } {
+): {
+  /** The layer's output, [1, h, w, c]. */
+  maps: Tensor;
+  /** One grey cell per channel, each min-max normalized. */
+  picture: RawImage;
+} {
   const where = 'featureMaps';
   if (!image || (image.rank !== 4 && image.rank !== 3)) {
     throw new ShapeError(

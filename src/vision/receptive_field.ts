@@ -149,27 +149,39 @@ function backInterval(g: Geometry, [lo, hi]: Interval, inSize: number, axis: 0 |
   }
 }
 
+/** How a receptive field grows through one layer of a chain. */
 export interface ReceptiveFieldStep {
+  /** The layer's name. */
   layer: string;
+  /** The layer's class. */
   className: string;
   /** Window span d·(k − 1) + 1 and stride, per axis. */
   span: [number, number];
+  /** The layer's stride, per axis. */
   stride: [number, number];
   /** Field size and jump (input pixels between neighbouring units) after this layer. */
   size: [number, number];
+  /** Input pixels between the fields of neighbouring units after this layer. */
   jump: [number, number];
 }
 
+/** A rectangle of input pixels, bounds inclusive. */
 export interface Box {
+  /** First row. */
   top: number;
+  /** First column. */
   left: number;
-  /** Inclusive. */
+  /** Last row (inclusive). */
   bottom: number;
+  /** Last column (inclusive). */
   right: number;
 }
 
+/** The receptive field of one unit: what {@link receptiveField} returns. */
 export interface ReceptiveField {
+  /** The layer's name. */
   layer: string;
+  /** The unit's [row, col] in the layer's output. */
   position: [number, number];
   /** The input [height, width]. */
   inputSize: [number, number];

@@ -13,21 +13,33 @@ import { classIds, confusionChart, confusionCounts } from './confusion.js';
 import { toBytes } from './images.js';
 import { trainingCurves } from './plots.js';
 
+/** One sample prediction in the report. */
 export interface ReportSample {
+  /** The image, PNG bytes. */
   png: Uint8Array;
+  /** The true class's name. */
   label: string;
+  /** The predicted class's name. */
   predicted: string;
+  /** The predicted class's probability. */
   probability: number;
+  /** Whether the prediction is right. */
   right: boolean;
 }
 
+/** What {@link reportHtml} puts together. */
 export interface ReportParts {
+  /** The page's title and heading. */
   title: string;
   /** Lines of facts shown at the top: [name, value]. */
   facts: [string, string][];
+  /** The training curves, SVG (left out when absent). */
   curvesSvg?: string;
+  /** The confusion matrix, SVG (left out when absent). */
   confusionSvg?: string;
+  /** Sample predictions. */
   samples: ReportSample[];
+  /** The model summary, shown as preformatted text. */
   summary: string;
 }
 
@@ -95,8 +107,11 @@ ${parts.samples.length ? `<h2>Sample predictions</h2>\n<p>${parts.samples.length
 `;
 }
 
+/** Options of {@link trainingReport}. */
 export interface TrainingReportOptions {
+  /** The page's title (default: the model's name). */
   title?: string;
+  /** Class names by id (default '0', '1', ...). */
   classNames?: string[];
   /** How many sample predictions to show (default 24; up to a third of them wrong ones). */
   samples?: number;

@@ -26,7 +26,12 @@ registerBackend('native', () => {
 preferByDefault('native', () => loadNativeAddon().addon !== null);
 
 /** Whether the native backend can run here, and if not, why. */
-export function nativeBackendStatus(): { available: boolean; reason?: string } {
+export function nativeBackendStatus(): {
+  /** Whether the addon loaded. */
+  available: boolean;
+  /** Why not (not built, failed to load, ...), when it did not. */
+  reason?: string;
+} {
   const r = loadNativeAddon();
   return r.addon ? { available: true } : { available: false, reason: r.reason };
 }

@@ -20,6 +20,7 @@ import { ArgumentError } from '../../util/errors.js';
 import { applyValues, type FoundArray, take, toFloat32, WeightsMismatchError } from './assign.js';
 import { isLeaf } from './torch_names.js';
 
+/** Options of {@link loadKerasWeights}. */
 export interface LoadKerasOptions {
   /** Fail when the file holds weights for layers the model does not have (default true). */
   strict?: boolean;

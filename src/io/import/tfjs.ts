@@ -12,20 +12,34 @@ import { halfToFloat } from '../safetensors.js';
 import { applyValues, type FoundArray, take, WeightsMismatchError } from './assign.js';
 
 /** One entry of a weights manifest (tfjs's WeightsManifestEntry). */
+/** One entry of a model.json's weightsManifest: a weight's name, shape and storage. */
 export interface TfjsWeightSpec {
+  /** `<layer>/<weight>`, e.g. `conv2d/kernel`. */
   name: string;
+  /** Its shape (Keras's layouts, which are receptive's). */
   shape: number[];
+  /** How the values are stored. */
   dtype: 'float32' | 'int32' | 'bool' | string;
-  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
+  /** The converter's quantization, undone on load. */
+  quantization?: {
+    /** The stored type. */
+    dtype: 'uint8' | 'uint16' | 'float16';
+    /** value = stored · scale + min (uint8, uint16). */
+    scale?: number;
+    /** See scale. */
+    min?: number;
+  };
 }
 
 /** In-memory artifacts: what tf.io.withSaveHandler passes, or a parsed model.json with its shard bytes. */
 export interface TfjsArtifacts {
+  /** The weights' names, shapes and storage, in the order of weightData. */
   weightSpecs: TfjsWeightSpec[];
   /** The concatenated shards (in manifest order). */
   weightData: ArrayBuffer | ArrayBuffer[] | Uint8Array;
 }
 
+/** Options of {@link loadTfjsWeights}. */
 export interface LoadTfjsOptions {
   /** Fail when the file holds weights the model does not use (default true). */
   strict?: boolean;

@@ -35,6 +35,7 @@ import { decodeSafetensors, type EncodableArray, encodeSafetensors } from '../sa
 import { WeightsMismatchError } from './assign.js';
 import { type TorchNameMap, type TorchUnit, torchUnits } from './torch_names.js';
 
+/** Options of {@link exportTorchWeights} and {@link torchWeightNames}. */
 export interface TorchWeightsOptions {
   /** Receptive layer name → PyTorch module path (e.g. { stem_conv: 'conv1' }), or a function of (name, default path). */
   nameMap?: TorchNameMap;
@@ -147,7 +148,12 @@ export function torchTensorsOf(unit: TorchUnit): TorchTensor[] {
 export function torchWeightNames(
   model: Functional,
   options: TorchWeightsOptions = {},
-): { name: string; shape: number[] }[] {
+): {
+  /** The PyTorch state_dict key (`layer1.0.conv1.weight`). */
+  name: string;
+  /** The PyTorch shape (OIHW for convolutions). */
+  shape: number[];
+}[] {
   checkModel(model, 'torchWeightNames');
   return torchUnits(model, options.nameMap).flatMap((u) =>
     torchTensorsOf(u).map(({ name, shape }) => ({ name, shape })),
@@ -182,6 +188,7 @@ export function exportTorchWeights(
   return encodeSafetensors(arrays, { format: 'pt', producer: 'receptive' });
 }
 
+/** Options of {@link loadTorchWeights}. */
 export interface LoadTorchOptions extends TorchWeightsOptions {
   /** Fail when the file holds tensors the model does not use (default true). */
   strict?: boolean;

@@ -57,8 +57,11 @@ export class SqueezeExcite extends Layer {
   static override className = 'SqueezeExcite';
   static override configFields = ['ratio'];
   static override args = ['reduction'];
+  /** Channel reduction ratio of the bottleneck. */
   readonly ratio: number;
+  /** The bottleneck's first Dense (channels → channels / ratio, ReLU). */
   reduce: Dense | null = null;
+  /** The second Dense (back to channels, sigmoid): the gates. */
   expand: Dense | null = null;
 
   constructor(args: SqueezeExciteArgs = {}) {
@@ -128,11 +131,17 @@ export interface CBAMArgs extends LayerArgs {
 export class CBAM extends Layer {
   static override className = 'CBAM';
   static override configFields = ['ratio', 'kernelSize', 'useBias'];
+  /** Channel reduction ratio of the shared MLP. */
   readonly ratio: number;
+  /** [height, width] of the spatial attention's convolution. */
   readonly kernelSize: [number, number];
+  /** Whether the MLP's layers have biases. */
   readonly useBias: boolean;
+  /** The shared MLP's first layer (channels → channels / ratio). */
   mlpReduce: Dense | null = null;
+  /** The shared MLP's second layer (back to channels). */
   mlpExpand: Dense | null = null;
+  /** The spatial attention's convolution over [mean, max] of the channels (2 → 1 channel, no bias). */
   spatialConv: Conv2D | null = null;
 
   constructor(args: CBAMArgs = {}) {

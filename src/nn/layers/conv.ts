@@ -28,26 +28,65 @@ import {
 import type { LayerArgs, LayerConfig, Shape } from '../layer.js';
 import { expectInputRank, fmtSymShape, knownDim, Layer, registerLayer } from '../layer.js';
 
+/** Arguments every convolution layer takes. */
 export interface ConvBaseArgs extends LayerArgs {
+  /** The window: one number for a square kernel, or [height, width]. Required. */
   kernelSize: number | [number, number];
+  /**
+   * Step of the window: one number for both axes, or [rows, columns].
+   * @default 1
+   */
   strides?: number | [number, number];
+  /**
+   * `'valid'`, `'same'`, pixels per side, or [[top, bottom], [left, right]]: see {@link Padding}.
+   * @default 'valid'
+   */
   padding?: Padding;
+  /**
+   * Spacing between the kernel's taps (atrous convolution). One number or [rows, columns].
+   * @default 1
+   */
   dilationRate?: number | [number, number];
+  /**
+   * Applied to the output: `'relu'`, `'tanh'`, `'sigmoid'`, `'softmax'` (last axis), `'elu'`,
+   * `'leakyRelu'`, `'gelu'`, `'swish'`, `'scaledTanh'` (LeCun's 1.7159·tanh(2x/3)) or `'linear'` (none).
+   * @default 'linear'
+   */
   activation?: ActivationArg;
+  /**
+   * Whether to add a learned bias per output channel.
+   * @default true
+   */
   useBias?: boolean;
+  /**
+   * How the kernel starts: a name ({@link InitializerName}) or a function of the shape.
+   * @default 'glorotUniform'
+   */
   kernelInitializer?: InitializerArg;
+  /**
+   * How the bias starts.
+   * @default 'zeros'
+   */
   biasInitializer?: InitializerArg;
 }
 
 /** The arguments every convolution layer takes, checked (ConvBase and OctaveConv2D share them). */
 export interface ConvCommon {
+  /** [height, width] of the kernel. */
   kernelSize: [number, number];
+  /** [rows, columns] step. */
   strides: [number, number];
+  /** [rows, columns] spacing of the taps. */
   dilationRate: [number, number];
+  /** The padding, as given. */
   padding: Padding;
+  /** The output's activation. */
   activation: ActivationName;
+  /** Whether there is a bias. */
   useBias: boolean;
+  /** The kernel's initializer. */
   kernelInit: InitializerName | Initializer;
+  /** The bias's initializer. */
   biasInit: InitializerName | Initializer;
 }
 
@@ -92,14 +131,23 @@ abstract class ConvBase extends Layer {
     'kernelInitializer',
     'biasInitializer',
   ];
+  /** [height, width] of the kernel. */
   readonly kernelSize: [number, number];
+  /** [rows, columns] step of the window. */
   readonly strides: [number, number];
+  /** The padding (see {@link Padding}). */
   readonly padding: Padding;
+  /** [rows, columns] spacing of the kernel's taps. */
   readonly dilationRate: [number, number];
+  /** The activation applied to the output. */
   readonly activation: ActivationName;
+  /** Whether a bias is added. */
   readonly useBias: boolean;
+  /** The kernel's initializer. */
   protected readonly kernelInit: InitializerName | Initializer;
+  /** The bias's initializer. */
   protected readonly biasInit: InitializerName | Initializer;
+  /** The bias, [filters]; null without useBias or before the layer is built. */
   bias: Tensor | null = null;
   /** convolutionOp adds the bias itself, in one op where the backend fuses it (Conv2D). */
   protected readonly fusesBias: boolean = false;
@@ -149,6 +197,7 @@ abstract class ConvBase extends Layer {
     }) as [number | null, number | null];
   }
 
+  /** The constructor arguments, JSON-ready (with kernelSize, strides and dilation as pairs). */
   override getConfig(): LayerConfig {
     return {
       ...super.getConfig(),
@@ -164,18 +213,39 @@ abstract class ConvBase extends Layer {
   }
 }
 
+/** Arguments of {@link Conv2D}. */
 export interface Conv2DArgs extends ConvBaseArgs {
+  /** The number of output channels (filters). Required. */
   filters: number;
-  /** Split channels into groups convolved separately (AlexNet's two-GPU split, ResNeXt). */
+  /**
+   * Split channels into groups convolved separately (AlexNet's two-GPU split, ResNeXt): the
+   * kernel is [kh, kw, inChannels / groups, filters]; filters and the input's channels must
+   * divide by it.
+   * @default 1
+   */
   groups?: number;
 }
 
-/** 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inChannels / groups, filters]. */
+/**
+ * 2-D convolution over NHWC input with an HWIO kernel [kh, kw, inChannels / groups, filters],
+ * plus a bias and an activation: [batch, h, w, inChannels] → [batch, outH, outW, filters].
+ *
+ * @throws ArgumentError at construction for a missing kernelSize, filters that is not a positive
+ *   integer, groups that does not divide filters, an unknown activation or initializer
+ * @example
+ * ```ts
+ * const conv = new rc.layers.Conv2D({ filters: 6, kernelSize: 5, activation: 'tanh' });
+ * conv.apply(rc.zeros([1, 28, 28, 1])).shape;   // [1, 24, 24, 6]
+ * ```
+ */
 export class Conv2D extends ConvBase {
   static override className = 'Conv2D';
   static override args = ['filters', 'groups'];
+  /** The number of output channels. */
   readonly filters: number;
+  /** The number of channel groups. */
   readonly groups: number;
+  /** The kernel, HWIO [kh, kw, inChannels / groups, filters] (made when the layer is built). */
   kernel!: Tensor;
 
   constructor(args: Conv2DArgs) {
@@ -233,7 +303,12 @@ export class Conv2D extends ConvBase {
   }
 }
 
+/** Arguments of {@link DepthwiseConv2D}. */
 export interface DepthwiseConv2DArgs extends ConvBaseArgs {
+  /**
+   * Output channels per input channel: the output has inChannels · depthMultiplier channels.
+   * @default 1
+   */
   depthMultiplier?: number;
 }
 
@@ -241,7 +316,9 @@ export interface DepthwiseConv2DArgs extends ConvBaseArgs {
 export class DepthwiseConv2D extends ConvBase {
   static override className = 'DepthwiseConv2D';
   static override args = ['depthMultiplier'];
+  /** Output channels per input channel. */
   readonly depthMultiplier: number;
+  /** The kernel, [kh, kw, inChannels, depthMultiplier]. */
   kernel!: Tensor;
 
   constructor(args: DepthwiseConv2DArgs) {
@@ -289,8 +366,14 @@ export class DepthwiseConv2D extends ConvBase {
   }
 }
 
+/** Arguments of {@link SeparableConv2D}: kernelSize, strides, padding and dilation are the depthwise step's. */
 export interface SeparableConv2DArgs extends ConvBaseArgs {
+  /** Output channels of the pointwise (1×1) step. Required. */
   filters: number;
+  /**
+   * Channels per input channel after the depthwise step.
+   * @default 1
+   */
   depthMultiplier?: number;
 }
 
@@ -298,9 +381,13 @@ export interface SeparableConv2DArgs extends ConvBaseArgs {
 export class SeparableConv2D extends ConvBase {
   static override className = 'SeparableConv2D';
   static override args = ['filters', 'depthMultiplier'];
+  /** Output channels. */
   readonly filters: number;
+  /** Channels per input channel after the depthwise step. */
   readonly depthMultiplier: number;
+  /** [kh, kw, inChannels, depthMultiplier]. */
   depthwiseKernel!: Tensor;
+  /** [1, 1, inChannels · depthMultiplier, filters]. */
   pointwiseKernel!: Tensor;
 
   constructor(args: SeparableConv2DArgs) {
@@ -354,8 +441,15 @@ export class SeparableConv2D extends ConvBase {
   }
 }
 
+/** Arguments of {@link Conv2DTranspose}: strides, padding and dilation are those of the convolution it transposes. */
 export interface Conv2DTransposeArgs extends ConvBaseArgs {
+  /** Output channels. Required. */
   filters: number;
+  /**
+   * Extra rows / columns at the output's bottom / right, each below its stride: picks among
+   * the output sizes a strided convolution maps to the same input size.
+   * @default 0
+   */
   outputPadding?: number | [number, number];
 }
 
@@ -363,8 +457,11 @@ export interface Conv2DTransposeArgs extends ConvBaseArgs {
 export class Conv2DTranspose extends ConvBase {
   static override className = 'Conv2DTranspose';
   static override args = ['filters', 'outputPadding'];
+  /** Output channels. */
   readonly filters: number;
+  /** [rows, columns] added to the output's bottom / right. */
   readonly outputPadding: [number, number];
+  /** The kernel, [kh, kw, filters, inChannels] (Keras's order). */
   kernel!: Tensor;
 
   constructor(args: Conv2DTransposeArgs) {
@@ -436,11 +533,13 @@ export class Conv2DTranspose extends ConvBase {
   }
 }
 
+/** Arguments of {@link SpatialSeparableConv2D}. */
 export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSize'> {
+  /** Output channels (of both steps). Required. */
   filters: number;
   /**
-   * k: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²);
-   * [kh, kw]: kh×1 then 1×kw.
+   * `k`: a k×1 convolution, then a 1×k one (fewer weights than one k×k: 2k instead of k²);
+   * `[kh, kw]`: kh×1 then 1×kw.
    */
   kernelSize: number | [number, number];
 }
@@ -449,8 +548,11 @@ export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSi
 export class SpatialSeparableConv2D extends ConvBase {
   static override className = 'SpatialSeparableConv2D';
   static override args = ['filters'];
+  /** Output channels. */
   readonly filters: number;
+  /** The vertical kernel, [kh, 1, inChannels, filters]. */
   kernelV!: Tensor;
+  /** The horizontal kernel, [1, kw, filters, filters]. */
   kernelH!: Tensor;
 
   constructor(args: SpatialSeparableConv2DArgs) {

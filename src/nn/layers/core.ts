@@ -49,24 +49,53 @@ export class InputLayer extends Layer {
   }
 }
 
+/** Arguments of {@link Dense}. */
 export interface DenseArgs extends LayerArgs {
+  /** Output size (the last axis of the output). Required. */
   units: number;
+  /**
+   * Applied to the output: `'relu'`, `'tanh'`, `'softmax'`, ... (see {@link ConvBaseArgs.activation}).
+   * A softmax output lets cross-entropy work from its logits, exactly.
+   * @default 'linear'
+   */
   activation?: ActivationArg;
+  /**
+   * Whether to add a learned bias.
+   * @default true
+   */
   useBias?: boolean;
+  /**
+   * How the kernel [inputs, units] starts: a name ({@link InitializerName}) or a function.
+   * @default 'glorotUniform'
+   */
   kernelInitializer?: InitializerArg;
+  /**
+   * How the bias starts.
+   * @default 'zeros'
+   */
   biasInitializer?: InitializerArg;
 }
 
-/** Fully connected: y = activation(x · kernel + bias), over the last axis. */
+/**
+ * Fully connected: y = activation(x · kernel + bias), over the last axis
+ * ([..., inputs] → [..., units]). Put a {@link Flatten} before it to feed it feature maps.
+ * @throws ArgumentError at construction for units that is not a positive integer, or an
+ *   unknown activation or initializer
+ */
 export class Dense extends Layer {
   static override className = 'Dense';
   static override args = ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer'];
+  /** Output size. */
   readonly units: number;
+  /** The activation applied to the output. */
   readonly activation: ActivationName;
+  /** Whether a bias is added. */
   readonly useBias: boolean;
   private readonly kernelInit: InitializerName | Initializer;
   private readonly biasInit: InitializerName | Initializer;
+  /** [inputs, units] (made when the layer is built). */
   kernel!: Tensor;
+  /** [units]; null without useBias. */
   bias: Tensor | null = null;
 
   constructor(args: DenseArgs) {
@@ -150,6 +179,7 @@ export class Flatten extends Layer {
   }
 }
 
+/** Arguments of {@link Reshape}. */
 export interface ReshapeArgs extends LayerArgs {
   /** The shape of one example (no batch axis); one entry may be -1. */
   targetShape: number[];
@@ -159,6 +189,7 @@ export interface ReshapeArgs extends LayerArgs {
 export class Reshape extends Layer {
   static override className = 'Reshape';
   static override configFields = ['targetShape'];
+  /** The shape of one example, as given (one entry may be −1). */
   readonly targetShape: number[];
   constructor(args: ReshapeArgs) {
     super(args);
@@ -204,6 +235,7 @@ export class Reshape extends Layer {
 export class Activation extends Layer {
   static override className = 'Activation';
   static override configFields = ['activation'];
+  /** The activation it applies. */
   readonly activation: ActivationName;
   constructor(args: LayerArgs & { activation: ActivationArg }) {
     super(args);
@@ -222,6 +254,7 @@ export class Activation extends Layer {
   }
 }
 
+/** Arguments of {@link ReLU}. */
 export interface ReLUArgs extends LayerArgs {
   /** Caps the output (6 gives ReLU6). */
   maxValue?: number;
@@ -233,7 +266,9 @@ export interface ReLUArgs extends LayerArgs {
 export class ReLU extends Layer {
   static override className = 'ReLU';
   static override args = ['maxValue', 'negativeSlope'];
+  /** The cap of the output, if any. */
   readonly maxValue?: number;
+  /** The slope below zero (0: plain ReLU). */
   readonly negativeSlope: number;
   constructor(args: ReLUArgs = {}) {
     super(args);
@@ -267,8 +302,14 @@ export class ReLU extends Layer {
   }
 }
 
+/** Arguments of {@link Dropout}. */
 export interface DropoutArgs extends LayerArgs {
+  /** The fraction of values zeroed in training, in [0, 1). Required. */
   rate: number;
+  /**
+   * Makes the masks repeat: each call draws the next mask of a sequence fixed by the seed.
+   * Without it, fit's per-step generator is used (repeatable with fit's `seed`).
+   */
   seed?: number;
 }
 
@@ -276,7 +317,9 @@ export interface DropoutArgs extends LayerArgs {
 export class Dropout extends Layer {
   static override className = 'Dropout';
   static override args = ['rate', 'seed'];
+  /** The fraction dropped in training. */
   readonly rate: number;
+  /** The seed of the masks, if given. */
   readonly seed?: number;
   private calls = 0;
   constructor(args: DropoutArgs) {

@@ -15,20 +15,29 @@ import { Conv2D } from './conv.js';
 import { BatchNormalization } from './normalization.js';
 import { buildSublayer } from './sublayers.js';
 
+/** Arguments of {@link InceptionModule}: the filters of each branch, as the GoogLeNet paper's table lists them. */
 export interface InceptionModuleArgs extends LayerArgs {
   /** Filters of the 1×1 branch. */
   filters1x1: number;
   /** Filters of the 1×1 reduction before the 3×3 convolution. */
   filters3x3Reduce: number;
+  /** Filters of the 3×3 convolution. */
   filters3x3: number;
   /** Filters of the 1×1 reduction before the 5×5 convolution. */
   filters5x5Reduce: number;
+  /** Filters of the 5×5 convolution. */
   filters5x5: number;
   /** Filters of the 1×1 projection after the 3×3 max pool. */
   poolProjection: number;
-  /** After every convolution. Default 'relu'. */
+  /**
+   * After every convolution.
+   * @default 'relu'
+   */
   activation?: ActivationArg;
-  /** Batch-normalize every convolution's output before the activation (the convolutions then have no bias). */
+  /**
+   * Batch-normalize every convolution's output before the activation (the convolutions then have no bias).
+   * @default false
+   */
   batchNorm?: boolean;
 }
 
@@ -77,19 +86,33 @@ export class InceptionModule extends Layer {
     'activation',
     'batchNorm',
   ];
+  /** Filters of the 1×1 branch. */
   readonly filters1x1: number;
+  /** Filters of the reduction before the 3×3. */
   readonly filters3x3Reduce: number;
+  /** Filters of the 3×3. */
   readonly filters3x3: number;
+  /** Filters of the reduction before the 5×5. */
   readonly filters5x5Reduce: number;
+  /** Filters of the 5×5. */
   readonly filters5x5: number;
+  /** Filters of the projection after the max pool. */
   readonly poolProjection: number;
+  /** The activation after every convolution. */
   readonly activation: ActivationName;
+  /** Whether every convolution is batch-normalized. */
   readonly batchNorm: boolean;
+  /** The 1×1 branch's convolution (and its batch norm). */
   readonly branch1x1: ConvUnit;
+  /** The 1×1 reduction before the 3×3. */
   readonly branch3x3Reduce: ConvUnit;
+  /** The 3×3 convolution. */
   readonly branch3x3: ConvUnit;
+  /** The 1×1 reduction before the 5×5. */
   readonly branch5x5Reduce: ConvUnit;
+  /** The 5×5 convolution. */
   readonly branch5x5: ConvUnit;
+  /** The 1×1 projection after the pool. */
   readonly branchPoolProj: ConvUnit;
   private inChannels: number | null = null;
 

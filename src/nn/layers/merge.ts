@@ -26,6 +26,7 @@ function shapesOf(inputs: Tensor | Tensor[]): Shape | Shape[] {
 
 abstract class ElementwiseMerge extends Layer {
   static override args: readonly string[] = [];
+  /** Joins two inputs; more are folded left to right. */
   protected abstract combine(a: Tensor, b: Tensor): Tensor;
   call(inputs: Tensor | Tensor[]): Tensor {
     this.computeOutputShape(shapesOf(inputs)); // a list of two or more, broadcastable
@@ -97,6 +98,7 @@ export class Multiply extends ElementwiseMerge {
 export class Concatenate extends Layer {
   static override className = 'Concatenate';
   static override configFields = ['axis'];
+  /** The axis joined along; negative counts from the end (−1: channels). */
   readonly axis: number;
   constructor(args: LayerArgs & { axis?: number } = {}) {
     super(args);

@@ -8,30 +8,53 @@ import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
 import type { CallOptions, LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, knownDim, Layer, registerLayer } from '../layer.js';
 
+/** Arguments of {@link BatchNormalization}; the defaults are Keras's. */
 export interface BatchNormalizationArgs extends LayerArgs {
-  /** Weight of the old value in the moving averages (Keras: 0.99; PyTorch's momentum 0.1 is 0.9 here). */
+  /**
+   * Weight of the old value in the moving averages, in [0, 1) (PyTorch's momentum 0.1 is 0.9 here).
+   * @default 0.99
+   */
   momentum?: number;
+  /**
+   * Added to the variance before the square root, > 0.
+   * @default 1e-3
+   */
   epsilon?: number;
-  /** Learn beta (a per-channel offset). */
+  /**
+   * Learn beta (a per-channel offset); without it beta stays 0.
+   * @default true
+   */
   center?: boolean;
-  /** Learn gamma (a per-channel scale). */
+  /**
+   * Learn gamma (a per-channel scale); without it gamma stays 1.
+   * @default true
+   */
   scale?: boolean;
 }
 
 /**
  * Normalizes each channel (the last axis). Training: batch mean and variance, and the moving
  * averages move toward them. Inference: the moving averages, nothing updated.
+ * @throws ArgumentError at construction for momentum outside [0, 1) or epsilon not > 0
  */
 export class BatchNormalization extends Layer {
   static override className = 'BatchNormalization';
   static override configFields = ['momentum', 'epsilon', 'center', 'scale'];
+  /** Weight of the old value in the moving averages. */
   readonly momentum: number;
+  /** Added to the variance. */
   readonly epsilon: number;
+  /** Whether beta is learned. */
   readonly center: boolean;
+  /** Whether gamma is learned. */
   readonly scale: boolean;
+  /** The per-channel scale, [channels]. */
   gamma!: Tensor;
+  /** The per-channel offset, [channels]. */
   beta!: Tensor;
+  /** The moving mean inference uses, [channels] (not trained by gradients). */
   movingMean!: Tensor;
+  /** The moving variance inference uses, [channels]. */
   movingVariance!: Tensor;
 
   constructor(args: BatchNormalizationArgs = {}) {
@@ -97,15 +120,20 @@ export class BatchNormalization extends Layer {
   }
 }
 
+/** Arguments of {@link LocalResponseNormalization}: those of {@link localResponseNorm}. */
 export type LocalResponseNormalizationArgs = LayerArgs & LRNOptions;
 
 /** TensorFlow's LRN across channels (AlexNet): x / (bias + alpha·Σx²)^beta over 2·depthRadius + 1 channels. */
 export class LocalResponseNormalization extends Layer {
   static override className = 'LocalResponseNormalization';
   static override configFields = ['depthRadius', 'bias', 'alpha', 'beta'];
+  /** Half-width of the channel window. */
   readonly depthRadius: number;
+  /** The constant added before the power. */
   readonly bias: number;
+  /** The scale of the sum of squares. */
   readonly alpha: number;
+  /** The exponent. */
   readonly beta: number;
   constructor(args: LocalResponseNormalizationArgs = {}) {
     super(args);

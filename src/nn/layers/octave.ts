@@ -19,9 +19,11 @@ import {
 import { convCommon } from './conv.js';
 import { upsampleNearest } from './pooling.js';
 
+/** Arguments of {@link OctaveConv2D}; the convolution's as for {@link Conv2D}, but padding defaults to 'same'. */
 export interface OctaveConv2DArgs extends LayerArgs {
   /** All output channels, high and low frequency together (split by alphaOut). */
   filters: number;
+  /** The window: one number or [height, width]. Required. */
   kernelSize: number | [number, number];
   /** Fraction of the input channels that are low-frequency, in [0, 1). 0: one ordinary input. Default 0.5. */
   alphaIn?: number;
@@ -33,9 +35,25 @@ export interface OctaveConv2DArgs extends LayerArgs {
   strides?: number | [number, number];
   /** Default 'same'; any padding works as long as the high and low paths stay aligned. */
   padding?: Padding;
+  /**
+   * Applied to the output (see {@link ConvBaseArgs.activation}).
+   * @default 'linear'
+   */
   activation?: ActivationArg;
+  /**
+   * Whether to add a bias per output channel.
+   * @default true
+   */
   useBias?: boolean;
+  /**
+   * How the kernels start.
+   * @default 'glorotUniform'
+   */
   kernelInitializer?: InitializerArg;
+  /**
+   * How the bias starts.
+   * @default 'zeros'
+   */
   biasInitializer?: InitializerArg;
 }
 
@@ -105,14 +123,23 @@ export class OctaveConv2D extends Layer {
     'kernelInitializer',
     'biasInitializer',
   ];
+  /** All output channels, high and low together. */
   readonly filters: number;
+  /** [height, width] of the kernels. */
   readonly kernelSize: [number, number];
+  /** The low-frequency share of the input channels. */
   readonly alphaIn: number;
+  /** The low-frequency share of the output channels. */
   readonly alphaOut: number;
+  /** Which output this layer computes. */
   readonly output: 'high' | 'low';
+  /** [rows, columns] stride (1 or 2). */
   readonly strides: [number, number];
+  /** The padding. */
   readonly padding: Padding;
+  /** The activation applied to the output. */
   readonly activation: ActivationName;
+  /** Whether a bias is added. */
   readonly useBias: boolean;
   private readonly kernelInit: InitializerName | Initializer;
   private readonly biasInit: InitializerName | Initializer;
@@ -120,10 +147,19 @@ export class OctaveConv2D extends Layer {
   kernelFromHigh: Tensor | null = null;
   /** The convolution applied to the low-frequency input (W_L→H or W_L→L); null when alphaIn = 0. */
   kernelFromLow: Tensor | null = null;
+  /** The bias of this output's channels; null without useBias. */
   bias: Tensor | null = null;
 
   /** How `channels` split for a low-frequency share alpha: int(alpha · C) low, the rest high. */
-  static split(channels: number, alpha: number): { high: number; low: number } {
+  static split(
+    channels: number,
+    alpha: number,
+  ): {
+    /** High-frequency channels. */
+    high: number;
+    /** Low-frequency channels. */
+    low: number;
+  } {
     return octaveSplit(channels, alpha);
   }
 

@@ -14,17 +14,30 @@ import { pair } from '../../util/shape.js';
 import type { LayerArgs, Shape } from '../layer.js';
 import { expectInputRank, fmtSymShape, Layer, registerLayer } from '../layer.js';
 
+/** Arguments of {@link MaxPooling2D} and {@link AveragePooling2D}. */
 export interface Pooling2DArgs extends LayerArgs {
+  /**
+   * The window: one number for both axes, or [rows, columns].
+   * @default 2
+   */
   poolSize?: number | [number, number];
-  /** Defaults to poolSize. */
+  /** Step of the window. Defaults to poolSize (windows side by side), as in Keras. */
   strides?: number | [number, number];
+  /**
+   * `'valid'` or `'same'` (see {@link Padding}); with `'same'`, average pooling divides by the
+   * real pixels of each window only.
+   * @default 'valid'
+   */
   padding?: Padding;
 }
 
 abstract class Pooling2D extends Layer {
   static override configFields = ['poolSize', 'strides', 'padding'];
+  /** [rows, columns] of the window. */
   readonly poolSize: [number, number];
+  /** [rows, columns] step of the window. */
   readonly strides: [number, number];
+  /** The padding. */
   readonly padding: Padding;
 
   constructor(args: Pooling2DArgs = {}) {
@@ -61,6 +74,14 @@ abstract class Pooling2D extends Layer {
   }
 }
 
+/**
+ * The largest value of each window, per channel: [batch, h, w, c] → [batch, outH, outW, c].
+ * Padding never wins (it counts as −∞); the gradient goes to the first maximum of a window.
+ * @example
+ * ```ts
+ * new rc.layers.MaxPooling2D({ poolSize: 2 }).apply(rc.zeros([1, 28, 28, 6])).shape;   // [1, 14, 14, 6]
+ * ```
+ */
 export class MaxPooling2D extends Pooling2D {
   static override className = 'MaxPooling2D';
   static override args: readonly string[] = [];
@@ -69,6 +90,7 @@ export class MaxPooling2D extends Pooling2D {
   }
 }
 
+/** The mean of each window, per channel: [batch, h, w, c] → [batch, outH, outW, c] (LeNet-5's subsampling). */
 export class AveragePooling2D extends Pooling2D {
   static override className = 'AveragePooling2D';
   static override args: readonly string[] = [];
@@ -77,13 +99,18 @@ export class AveragePooling2D extends Pooling2D {
   }
 }
 
+/** Arguments of {@link GlobalAveragePooling2D} and {@link GlobalMaxPooling2D}. */
 export interface GlobalPoolingArgs extends LayerArgs {
-  /** Keep the spatial axes as size 1: [batch, 1, 1, channels]. */
+  /**
+   * Keep the spatial axes as size 1: [batch, 1, 1, channels].
+   * @default false
+   */
   keepDims?: boolean;
 }
 
 abstract class GlobalPooling2D extends Layer {
   static override configFields = ['keepDims'];
+  /** Whether the output keeps the spatial axes as size 1. */
   readonly keepDims: boolean;
   constructor(args: GlobalPoolingArgs = {}) {
     super(args);
@@ -120,14 +147,21 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
   }
 }
 
+/** Arguments of {@link ZeroPadding2D}. */
 export interface ZeroPadding2DArgs extends LayerArgs {
   /** A number (all sides), [h, w] (symmetric), or [[top, bottom], [left, right]]. Default 1. */
   padding?: number | [number, number] | [[number, number], [number, number]];
 }
 
+/**
+ * Adds rows and columns of zeros around each image: [batch, h, w, c] → [batch, h + top + bottom,
+ * w + left + right, c].
+ * @throws ArgumentError at construction for padding that is not non-negative integers in one of the three forms
+ */
 export class ZeroPadding2D extends Layer {
   static override className = 'ZeroPadding2D';
   static override configFields = ['padding'];
+  /** [[top, bottom], [left, right]]. */
   readonly padding: [[number, number], [number, number]];
   constructor(args: ZeroPadding2DArgs = {}) {
     super(args);
@@ -171,7 +205,12 @@ export class ZeroPadding2D extends Layer {
   }
 }
 
+/** Arguments of {@link UpSampling2D}. */
 export interface UpSampling2DArgs extends LayerArgs {
+  /**
+   * The factor: one number for both axes, or [rows, columns].
+   * @default 2
+   */
   size?: number | [number, number];
 }
 
@@ -179,6 +218,7 @@ export interface UpSampling2DArgs extends LayerArgs {
 export class UpSampling2D extends Layer {
   static override className = 'UpSampling2D';
   static override configFields = ['size'];
+  /** [rows, columns] factor. */
   readonly size: [number, number];
   constructor(args: UpSampling2DArgs = {}) {
     super(args);
