@@ -17,15 +17,35 @@ import {
 } from './safetensors.js';
 import { sha256Hex } from './sha256.js';
 
+/** The name of the file that describes a saved model (beside its weights file). */
 export const MODEL_FILE = 'model.json';
 /** The model.json format this receptive writes and reads. */
 const MODEL_FORMAT_VERSION = 1;
 
+/** model.json: what a saved model is, and where and what its weights are. */
 export interface ModelFile {
+  /** Always 'receptive-model': tells this file from other tools' model.json. */
   format: 'receptive-model';
+  /** The version of this format (1). */
   version: 1;
-  model: { className: string; config: LayerConfig };
-  weights: { file: string; sha256: string; names: string[]; shapes: number[][] };
+  /** The model's topology: its class and its getConfig(). */
+  model: {
+    /** The registered class name ('Sequential', 'Functional'). */
+    className: string;
+    /** The constructor arguments, as getConfig() writes them. */
+    config: LayerConfig;
+  };
+  /** The weights file (safetensors) and what it must hold. */
+  weights: {
+    /** Its name, beside model.json. */
+    file: string;
+    /** SHA-256 of its bytes, hex: a changed or truncated file is refused. */
+    sha256: string;
+    /** The weights' names in model order (`<layer>/<weight>`). */
+    names: string[];
+    /** Their shapes, in the same order. */
+    shapes: number[][];
+  };
   /** Free-form extra state (training checkpoints put the optimizer and epoch here). */
   extra?: Record<string, unknown>;
 }
@@ -35,8 +55,17 @@ export class ModelFileError extends ReceptiveError {}
 
 /** What model.save can keep beside the model: training state (BackupAndRestore uses it). */
 export interface SaveOptions {
+  /** Free-form JSON kept in model.json's `extra` (a checkpoint's epoch and optimizer settings). */
   extra?: Record<string, unknown>;
-  extraWeights?: { name: string; shape: number[]; data: Float32Array }[];
+  /** Arrays kept in the weights file beside the model's own (an optimizer's moments). */
+  extraWeights?: {
+    /** A name not used by the model's weights. */
+    name: string;
+    /** The array's shape. */
+    shape: number[];
+    /** Its values, row-major. */
+    data: Float32Array;
+  }[];
 }
 
 /** A saved model in memory: model.json's record and the bytes of the weights file it names. */
@@ -47,8 +76,11 @@ export interface ModelArtifacts {
 
 /** A model as rc.loadModel returns it, with its file record and the extra arrays saved with it. */
 export interface LoadedModel {
+/** The model, its weights assigned. */
   model: Model;
+/** model.json as read. */
   file: ModelFile;
+/** Arrays saved beside the weights (SaveOptions.extraWeights; an optimizer's state), by name. */
   extraWeights: Map<string, Float32Array>;
 }
 

@@ -18,6 +18,7 @@ import {
   type SaveOptions,
 } from './model_format.js';
 
+/** Options of rc.loadModel. */
 export interface LoadModelOptions {
   /**
    * Called with the fraction of the model read so far (0 to 1, never decreasing, 1 at the

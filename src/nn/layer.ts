@@ -356,6 +356,11 @@ export abstract class Layer {
         `${this.label}: inputs mix symbolic tensors (from rc.Input) and concrete tensors; use one kind.`,
       );
     }
+    const stray = list.find((x) => !(x instanceof Tensor));
+    if (stray !== undefined)
+      throw new ArgumentError(
+        `${this.label}: expects ${Array.isArray(inputs) ? 'a list of Tensors' : 'a Tensor'}, got ${Array.isArray(stray) ? 'an array' : stray === null ? 'null' : typeof stray}. Make one with rc.tensor(values, shape).`,
+      );
     return this.withContext(() => {
       const shapes = Array.isArray(inputs)
         ? (inputs as Tensor[]).map((t) => t.shape)

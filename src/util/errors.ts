@@ -59,6 +59,7 @@ export class IOError extends ReceptiveError {
 export class MissingPackageError extends ReceptiveError {
   constructor(
     message: string,
+    /** The npm packages to install. */
     readonly packages: readonly string[],
   ) {
     super(message);

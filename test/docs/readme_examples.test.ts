@@ -7,8 +7,10 @@
  *
  * Blocks that continue from the prose (`model`, `x`, a file the text mentions) get their inputs
  * from `before`, the smallest that fits. The only reductions (`reduce`) are mechanical and named
- * below: the LeNet-5 example trains 1 epoch instead of 10. Every comment with a number in it
- * must be listed in `claims` of a check, so a new claim in the README fails here until checked.
+ * below: the LeNet-5 example trains 1 epoch instead of 10; a browser-only line (exportOnnx to
+ * downloads://) is checked to be refused in Node (web/e2e/model_io.mjs runs it in Chromium).
+ * Every comment with a number in it must be listed in `claims` of a check, so a new claim in
+ * the README fails here until checked.
  *
  * Shell blocks: the cheap `receptive` lines run (`summary`, `explain-conv`, `--help`), and
  * explain-conv's output must be the README's, character for character. Not run, and why:
@@ -220,8 +222,30 @@ assert.match(v[5], /^<!DOCTYPE html>/i);`,
     claims: ['RGB for 3 input channels', '[1, h, w, c] tensor'],
   },
   {
+    find: "const model = await rc.importOnnx('model.onnx');",
+    // A small ResNet written by PyTorch's exporter (test/golden/make_onnx_models.py), with the
+    // logits PyTorch computed for its input.
+    before: `
+const __io = JSON.parse(fs.readFileSync(REPO + '/test/fixtures/onnx/io.json', 'utf8')).resnet_tiny;
+fs.copyFileSync(REPO + '/test/fixtures/onnx/resnet_tiny_opset17.onnx', 'model.onnx');
+const __nchw = rc.tensor(Float32Array.from(__io.x), __io.input);
+const x = rc.transpose(__nchw, [0, 2, 3, 1]);`,
+    after: `
+const __close = (got) => got.every((g, i) => Math.abs(g - __io.y[i]) < 1e-4 * (1 + Math.abs(__io.y[i])));
+assert.ok(__close(out.dataSync()), 'importOnnx predicts what PyTorch computed');
+assert.ok(__close(same.predict(x).dataSync()), 'loadModel of the .onnx file too');
+assert.ok(__close(asIs.predict(__nchw).dataSync()), "inputLayout 'nchw' takes the NCHW input");`,
+  },
+  {
     find: "await model.exportOnnx('lenet5.onnx');",
     before: 'const model = rc.models.lenet5();',
+    reduce: [
+      [
+        "await model.exportOnnx('downloads://lenet5.onnx');",
+        "await assert.rejects(model.exportOnnx('downloads://lenet5.onnx'), /needs a browser/);",
+        'a browser line (web/e2e/model_io.mjs runs it in Chromium); Node refuses it, saying so',
+      ],
+    ],
     after: `
 assert.deepEqual(new Uint8Array(fs.readFileSync('lenet5.onnx')), new Uint8Array(rc.encodeOnnx(model)));`,
   },

@@ -748,8 +748,119 @@ const rows: Row[] = [
     error: rc.ReceptiveError,
   },
 
+  // ---- activation layers (ONNX import) ---------------------------------------------------------
+  ...(['Softmax', 'LogSoftmax'] as const).flatMap((name): Row[] => [
+    ...sizeRows(name, 'axis', (v) => new L[name]({ axis: bad(v) }), [1.5, Number.NaN, '1']),
+    {
+      layer: name,
+      what: 'an axis the input does not have',
+      kind: 'apply',
+      run: () => new L[name]({ axis: 3 }).apply(z(2, 5)),
+      error: rc.ReceptiveError,
+      message: /axis 3/,
+    },
+  ]),
+  ...sizeRows('ELU', 'alpha', (v) => new L.ELU({ alpha: bad(v) }), [
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    '1',
+  ]),
+  ...sizeRows('Clip', 'min', (v) => new L.Clip({ min: bad(v) }), [Number.NaN, '0']),
+  ...sizeRows('Clip', 'max', (v) => new L.Clip({ max: bad(v) }), [Number.POSITIVE_INFINITY]),
+  {
+    layer: 'Clip',
+    what: 'min above max',
+    kind: 'construct',
+    run: () => new L.Clip({ min: 6, max: 0 }),
+    error: ARG,
+    message: /min \(6\) is above max \(0\)/,
+  },
+  ...sizeRows('HardSigmoid', 'alpha', (v) => new L.HardSigmoid({ alpha: bad(v) }), [Number.NaN]),
+  ...sizeRows('HardSigmoid', 'beta', (v) => new L.HardSigmoid({ beta: bad(v) }), ['0.5']),
+  ...(['HardSwish', 'Softplus'] as const).map(
+    (name): Row => ({
+      layer: name,
+      what: 'an argument it does not take',
+      kind: 'construct',
+      run: () => new L[name](bad({ alpha: 1 })),
+      error: ARG,
+      message: /unknown option 'alpha'/,
+    }),
+  ),
+  ...(['ELU', 'Clip', 'HardSigmoid', 'HardSwish', 'Softplus', 'PReLU'] as const).map(
+    (name): Row => ({
+      layer: name,
+      what: 'a plain array instead of a tensor',
+      kind: 'apply',
+      run: () => new L[name]().apply(bad([1, -1])),
+      error: rc.ReceptiveError,
+    }),
+  ),
+  ...sizeRows('PReLU', 'alphaShape', (v) => new L.PReLU({ alphaShape: bad(v) }), [
+    [0],
+    [1.5],
+    [Number.NaN],
+  ]),
+  {
+    layer: 'PReLU',
+    what: 'slopes that do not broadcast against the input',
+    kind: 'apply',
+    run: () => new L.PReLU({ alphaShape: [3] }).apply(z(1, 4, 4, 5)),
+    error: rc.ReceptiveError,
+    message: /5/,
+  },
+
+  // ---- tensor layers (ONNX import) --------------------------------------------------------------
+  ...sizeRows('Permute', 'dims', (v) => new L.Permute({ dims: bad(v) }), [
+    [1, 1, 2],
+    [0, 1, 2],
+    [1.5],
+    '1,2',
+  ]),
+  {
+    layer: 'Permute',
+    what: 'dims for another rank',
+    kind: 'apply',
+    run: () => new L.Permute({ dims: [3, 1, 2] }).apply(z(2, 5)),
+    error: rc.ReceptiveError,
+    shapes: [[2, 5]],
+  },
+  ...sizeRows('Slice', 'begin', (v) => new L.Slice({ begin: bad(v), size: [1] }), [
+    [-1],
+    [1.5],
+    [0, 0],
+  ]),
+  {
+    layer: 'Slice',
+    what: 'a box outside the input',
+    kind: 'apply',
+    run: () => new L.Slice({ begin: [3], size: [4] }).apply(z(2, 5)),
+    error: rc.ReceptiveError,
+    shapes: [[2, 5]],
+  },
+  ...sizeRows(
+    'ConstantArithmetic',
+    'op',
+    (v) => new L.ConstantArithmetic({ op: bad(v), constantShape: [1] }),
+    ['pow', undefined],
+  ),
+  ...sizeRows(
+    'ConstantArithmetic',
+    'constantShape',
+    (v) => new L.ConstantArithmetic({ op: 'add', constantShape: bad(v) }),
+    [[0], [1.5], 'x'],
+  ),
+  {
+    layer: 'ConstantArithmetic',
+    what: 'a constant that does not broadcast against the input',
+    kind: 'apply',
+    run: () => new L.ConstantArithmetic({ op: 'add', constantShape: [4] }).apply(z(2, 3)),
+    error: rc.ReceptiveError,
+    message: /\(4,\)/,
+  },
+
   // ---- merge ------------------------------------------------------------------------------------
-  ...(['Add', 'Multiply'] as const).flatMap((name): Row[] => [
+  ...(['Add', 'Multiply', 'Subtract'] as const).flatMap((name): Row[] => [
     {
       layer: name,
       what: 'shapes that do not broadcast',

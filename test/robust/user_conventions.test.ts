@@ -11,7 +11,7 @@ import { loadImageFolder } from '../../src/data/image_folder.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import * as rc from '../../src/index.js';
 import { getInitializer } from '../../src/nn/initializers.js';
-import { layerFromConfig } from '../../src/nn/layer.js';
+import { Layer, layerArgNames, layerFromConfig } from '../../src/nn/layer.js';
 import type { Conv2D, Dense } from '../../src/nn/layers/index.js';
 import { getLoss } from '../../src/train/losses.js';
 import { getMetric } from '../../src/train/metrics.js';
@@ -89,6 +89,17 @@ test('layers: an unknown key names the layer, the key, the closest key and the k
     trainable: true,
     inputShape: [4, 4, 1],
   });
+});
+
+test('every built-in layer checks its keys (each class in its chain declares its arguments)', () => {
+  // A class without configFields or args would silently accept any key: a typo passes.
+  const unchecked = Object.entries(layers)
+    .filter(([, v]) => typeof v === 'function' && v.prototype instanceof Layer)
+    .filter(([, v]) => layerArgNames(v as unknown as typeof Layer) === null)
+    .map(([name]) => name);
+  assert.deepEqual(unchecked, []);
+  refuses(() => new layers.Clip({ min: 0, maks: 6 } as never), /Did you mean 'max'\?/);
+  refuses(() => new layers.LogSoftmax({ axes: 1 } as never), /Did you mean 'axis'\?/);
 });
 
 test('a custom layer that declares no argument list is not checked', () => {

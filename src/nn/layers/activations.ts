@@ -30,6 +30,7 @@ export interface SoftmaxArgs extends LayerArgs {
 export class Softmax extends Layer {
   static override className = 'Softmax';
   static override configFields = ['axis'];
+  /** The axis the probabilities sum to 1 over (negative counts from the end). */
   readonly axis: number;
   constructor(args: SoftmaxArgs = {}) {
     super(args);
@@ -47,6 +48,8 @@ export class Softmax extends Layer {
 /** log(softmax) along one axis, computed without forming the softmax (stable for large logits). */
 export class LogSoftmax extends Softmax {
   static override className = 'LogSoftmax';
+  /** No arguments of its own (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
   override call(x: Tensor): Tensor {
     return logSoftmax(x, this.axis);
   }
@@ -56,6 +59,7 @@ export class LogSoftmax extends Softmax {
 export class ELU extends Layer {
   static override className = 'ELU';
   static override configFields = ['alpha'];
+  /** The slope of the negative side: alpha·(eˣ − 1) for x ≤ 0. */
   readonly alpha: number;
   constructor(args: LayerArgs & { alpha?: number } = {}) {
     super(args);
@@ -83,7 +87,11 @@ export interface ClipArgs extends LayerArgs {
 /** Limits values to [min, max] (ReLU6 is Clip 0..6; a ReLU with maxValue is the usual way to write that). */
 export class Clip extends Layer {
   static override className = 'Clip';
+  /** min and max, written by its own getConfig (see {@link Layer.args}). */
+  static override args = ['min', 'max'];
+  /** The lower bound, or undefined for none. */
   readonly min?: number;
+  /** The upper bound, or undefined for none. */
   readonly max?: number;
   constructor(args: ClipArgs = {}) {
     super(args);
@@ -128,7 +136,9 @@ export interface HardSigmoidArgs extends LayerArgs {
 export class HardSigmoid extends Layer {
   static override className = 'HardSigmoid';
   static override configFields = ['alpha', 'beta'];
+  /** The slope. */
   readonly alpha: number;
+  /** The offset. */
   readonly beta: number;
   constructor(args: HardSigmoidArgs = {}) {
     super(args);
@@ -151,6 +161,8 @@ export class HardSigmoid extends Layer {
 /** x · max(0, min(1, x/6 + 1/2)) (MobileNetV3's hard swish). */
 export class HardSwish extends Layer {
   static override className = 'HardSwish';
+  /** No arguments of its own (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     return mul(x, minimum(maximum(add(mul(x, 1 / 6), 0.5), 0), 1));
   }
@@ -162,6 +174,8 @@ export class HardSwish extends Layer {
 /** log(1 + eˣ), computed as max(x, 0) + log(1 + e^−|x|) so large inputs do not overflow (Mish is x·tanh(softplus x)). */
 export class Softplus extends Layer {
   static override className = 'Softplus';
+  /** No arguments of its own (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
   call(x: Tensor): Tensor {
     return add(relu(x), log(add(exp(neg(abs(x))), 1)));
   }
@@ -179,7 +193,9 @@ export interface PReLUArgs extends LayerArgs {
 export class PReLU extends Layer {
   static override className = 'PReLU';
   static override configFields = ['alphaShape'];
+  /** The shape of the learned slopes (broadcast against each example). */
   readonly alphaShape: number[];
+  /** The learned slopes of the negative side (a weight, made by build). */
   alpha!: Tensor;
   constructor(args: PReLUArgs = {}) {
     super(args);

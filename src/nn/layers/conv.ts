@@ -121,6 +121,7 @@ export function convCommon(
  * `call` (convolution, bias, activation). A layer says only how it convolves: convolutionOp.
  */
 abstract class ConvBase extends Layer {
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args = [
     'kernelSize',
     'strides',
@@ -240,6 +241,7 @@ export interface Conv2DArgs extends ConvBaseArgs {
  */
 export class Conv2D extends ConvBase {
   static override className = 'Conv2D';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args = ['filters', 'groups'];
   /** The number of output channels. */
   readonly filters: number;
@@ -315,6 +317,7 @@ export interface DepthwiseConv2DArgs extends ConvBaseArgs {
 /** One kernel per input channel (times depthMultiplier); channels never mix. */
 export class DepthwiseConv2D extends ConvBase {
   static override className = 'DepthwiseConv2D';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args = ['depthMultiplier'];
   /** Output channels per input channel. */
   readonly depthMultiplier: number;
@@ -380,6 +383,7 @@ export interface SeparableConv2DArgs extends ConvBaseArgs {
 /** Depthwise convolution followed by a 1×1 pointwise convolution (Xception, MobileNet). */
 export class SeparableConv2D extends ConvBase {
   static override className = 'SeparableConv2D';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args = ['filters', 'depthMultiplier'];
   /** Output channels. */
   readonly filters: number;
@@ -456,6 +460,7 @@ export interface Conv2DTransposeArgs extends ConvBaseArgs {
 /** Transposed ("de-")convolution: upsamples; kernel [kh, kw, filters, inChannels]. */
 export class Conv2DTranspose extends ConvBase {
   static override className = 'Conv2DTranspose';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args = ['filters', 'outputPadding'];
   /** Output channels. */
   readonly filters: number;
@@ -547,6 +552,7 @@ export interface SpatialSeparableConv2DArgs extends Omit<ConvBaseArgs, 'kernelSi
 /** A k×k convolution factored into k×1 then 1×k (Inception v3's spatial factorization). */
 export class SpatialSeparableConv2D extends ConvBase {
   static override className = 'SpatialSeparableConv2D';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args = ['filters'];
   /** Output channels. */
   readonly filters: number;

@@ -25,6 +25,7 @@ function shapesOf(inputs: Tensor | Tensor[]): Shape | Shape[] {
 }
 
 abstract class ElementwiseMerge extends Layer {
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args: readonly string[] = [];
   /** Joins two inputs; more are folded left to right. */
   protected abstract combine(a: Tensor, b: Tensor): Tensor;
@@ -65,6 +66,7 @@ abstract class ElementwiseMerge extends Layer {
 /** Elementwise sum of the inputs (a residual connection). */
 export class Add extends ElementwiseMerge {
   static override className = 'Add';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args: readonly string[] = [];
   protected combine(a: Tensor, b: Tensor): Tensor {
     return add(a, b);
@@ -74,6 +76,8 @@ export class Add extends ElementwiseMerge {
 /** The first input minus the second (Keras's Subtract: exactly two inputs). */
 export class Subtract extends ElementwiseMerge {
   static override className = 'Subtract';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
   override computeOutputShape(inputs: Shape | Shape[]): Shape {
     const list = asList(this, inputs);
     if (list.length !== 2)
@@ -88,6 +92,7 @@ export class Subtract extends ElementwiseMerge {
 /** Elementwise product of the inputs (attention gates: features times [batch, 1, 1, channels]). */
 export class Multiply extends ElementwiseMerge {
   static override className = 'Multiply';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args: readonly string[] = [];
   protected combine(a: Tensor, b: Tensor): Tensor {
     return mul(a, b);

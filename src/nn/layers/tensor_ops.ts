@@ -19,6 +19,7 @@ export interface PermuteArgs extends LayerArgs {
 export class Permute extends Layer {
   static override className = 'Permute';
   static override configFields = ['dims'];
+  /** The new order of an example's axes, counted from 1. */
   readonly dims: number[];
   constructor(args: PermuteArgs) {
     super(args);
@@ -48,15 +49,18 @@ export class Permute extends Layer {
   }
 }
 
-const ARITHMETIC = {
-  add: (a: Tensor, b: Tensor) => add(a, b),
-  subtract: (a: Tensor, b: Tensor) => sub(a, b),
-  multiply: (a: Tensor, b: Tensor) => mul(a, b),
-  divide: (a: Tensor, b: Tensor) => div(a, b),
+/** The operation ConstantArithmetic applies between its input and its constant. */
+export type ArithmeticOp = 'add' | 'subtract' | 'multiply' | 'divide';
+
+const ARITHMETIC: Record<ArithmeticOp, (a: Tensor, b: Tensor) => Tensor> = {
+  add: (a, b) => add(a, b),
+  subtract: (a, b) => sub(a, b),
+  multiply: (a, b) => mul(a, b),
+  divide: (a, b) => div(a, b),
 };
-export type ArithmeticOp = keyof typeof ARITHMETIC;
 
 export interface ConstantArithmeticArgs extends LayerArgs {
+/** add, subtract, multiply or divide. */
   op: ArithmeticOp;
   /** The constant's shape; it broadcasts against the input, axes aligned from the right. */
   constantShape: number[];
@@ -74,10 +78,15 @@ export interface ConstantArithmeticArgs extends LayerArgs {
 export class ConstantArithmetic extends Layer {
   static override className = 'ConstantArithmetic';
   static override configFields = ['op', 'constantShape', 'constantFirst', 'trainableConstant'];
+  /** add, subtract, multiply or divide. */
   readonly op: ArithmeticOp;
+  /** The constant's shape (it broadcasts against the input). */
   readonly constantShape: number[];
+  /** Whether the constant is the left operand (c ∘ x). */
   readonly constantFirst: boolean;
+  /** Whether training changes the constant. */
   readonly trainableConstant: boolean;
+/** The constant, a weight of the layer (saved with the model). */
   constant!: Tensor;
   constructor(args: ConstantArithmeticArgs) {
     super(args);
@@ -141,7 +150,9 @@ export interface SliceArgs extends LayerArgs {
 export class Slice extends Layer {
   static override className = 'Slice';
   static override configFields = ['begin', 'size'];
+  /** Where the box starts on each axis of one example. */
   readonly begin: number[];
+  /** The box's size on each axis of one example (-1: to the end). */
   readonly size: number[];
   constructor(args: SliceArgs) {
     super(args);
