@@ -76,11 +76,11 @@ export interface ModelArtifacts {
 
 /** A model as rc.loadModel returns it, with its file record and the extra arrays saved with it. */
 export interface LoadedModel {
-/** The model, its weights assigned. */
+  /** The model, its weights assigned. */
   model: Model;
-/** model.json as read. */
+  /** model.json as read. */
   file: ModelFile;
-/** Arrays saved beside the weights (SaveOptions.extraWeights; an optimizer's state), by name. */
+  /** Arrays saved beside the weights (SaveOptions.extraWeights; an optimizer's state), by name. */
   extraWeights: Map<string, Float32Array>;
 }
 

@@ -60,7 +60,7 @@ const ARITHMETIC: Record<ArithmeticOp, (a: Tensor, b: Tensor) => Tensor> = {
 };
 
 export interface ConstantArithmeticArgs extends LayerArgs {
-/** add, subtract, multiply or divide. */
+  /** add, subtract, multiply or divide. */
   op: ArithmeticOp;
   /** The constant's shape; it broadcasts against the input, axes aligned from the right. */
   constantShape: number[];
@@ -86,7 +86,7 @@ export class ConstantArithmetic extends Layer {
   readonly constantFirst: boolean;
   /** Whether training changes the constant. */
   readonly trainableConstant: boolean;
-/** The constant, a weight of the layer (saved with the model). */
+  /** The constant, a weight of the layer (saved with the model). */
   constant!: Tensor;
   constructor(args: ConstantArithmeticArgs) {
     super(args);
