@@ -11,7 +11,9 @@ import { ArgumentError, MissingPackageError } from '../util/errors.js';
 import { importPackages, noticeOnce } from '../util/optional_packages.js';
 import { lineChartsSvg, type Panel } from './svg_charts.js';
 
+/** A chart: its SVG text, and PNG bytes on request. */
 export interface Chart {
+  /** The chart as SVG markup (a complete `<svg>` document). */
   svg: string;
   /**
    * PNG bytes (Node only: resvg is a native module). Needs the optional package

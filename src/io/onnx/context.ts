@@ -35,7 +35,10 @@ export function onnxExportableLayers(): string[] {
 }
 
 export class ExportContext {
-  constructor(readonly graph: OnnxGraph) {}
+  constructor(
+    /** The graph being written. */
+    readonly graph: OnnxGraph,
+  ) {}
 
   /** Exports one application of `layer` to these inputs. */
   layer(layer: Layer, inputs: Value[]): Value {

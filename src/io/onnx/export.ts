@@ -25,6 +25,7 @@ import './exporters/octave.js';
 import './exporters/pool.js';
 import './exporters/tensor_ops.js';
 
+/** Options of model.exportOnnx and rc.encodeOnnx. */
 export interface OnnxExportOptions {
   /** A fixed batch size for the graph's inputs and outputs; default symbolic ('batch'). */
   batchSize?: number;

@@ -9,6 +9,7 @@ import { AttributeType, DataType } from './schema.js';
 
 /** A tensor of the graph: its ONNX name, its receptive (NHWC) shape, and whether it is held NCHW. */
 export interface Value {
+  /** The value's name in the ONNX graph (unique). */
   name: string;
   /** The shape as receptive sees it (NHWC for images), batch axis possibly null. */
   shape: Shape;
@@ -23,10 +24,15 @@ export type Attr =
   | { type: typeof AttributeType.INTS; ints: number[] }
   | { type: typeof AttributeType.FLOATS; floats: number[] };
 
+/** Makes the attributes of an ONNX node (`attr.int(1)`, `attr.ints([1, 1])`, ...). */
 export const attr = {
+  /** An INT attribute. */
   int: (i: number): Attr => ({ type: AttributeType.INT, i }),
+  /** A FLOAT attribute. */
   float: (f: number): Attr => ({ type: AttributeType.FLOAT, f }),
+  /** An INTS attribute (a list of integers: pads, strides, perm). */
   ints: (ints: number[]): Attr => ({ type: AttributeType.INTS, ints }),
+  /** A STRING attribute (UTF-8). */
   str: (s: string): Attr => ({ type: AttributeType.STRING, s: new TextEncoder().encode(s) }),
 };
 
@@ -48,8 +54,14 @@ interface TensorRecord {
 /** NHWC axis → NCHW axis. */
 export const NHWC_TO_NCHW_AXIS = [0, 2, 3, 1];
 
+/**
+ * An ONNX graph under construction: a custom layer's exporter (registerOnnxExporter) adds its
+ * nodes and weights here, through the ExportContext it is given.
+ */
 export class OnnxGraph {
+  /** The nodes so far, in execution order. */
   readonly nodes: NodeRecord[] = [];
+  /** The constant tensors so far (weights, shapes), stored as raw little-endian bytes. */
   readonly initializers: TensorRecord[] = [];
   private readonly names = new Set<string>();
   private readonly converted = new Map<string, Value>();
