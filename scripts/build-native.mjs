@@ -154,7 +154,7 @@ function tail(stderr) {
       (l) =>
         l.trim() &&
         !/^\s/.test(l) && // a Python traceback's source lines
-        !/^gyp (info|http|verb|WARN)|^gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(
+        !/^gyp (info|http|verb|WARN)|^gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok|\$npm_)/.test(
           l,
         ),
     );
