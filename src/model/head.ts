@@ -127,7 +127,8 @@ export function replaceHeadArgs(
 export interface FreezeOptions {
   /**
    * What stays trainable: 'head' (the classifier that {@link Model.replaceHead} finds), or the
-   * names of layers. Default: nothing (every layer is frozen).
+   * names of layers ('head' among them is the classifier, unless a layer has that name).
+   * Default: nothing (every layer is frozen).
    */
   except?: 'head' | string[];
 }
@@ -145,19 +146,19 @@ export function freeze(model: Functional, options: FreezeOptions = {}): Layer[] 
   checkOptions(where, options, ['except']);
   const keep = new Set<Layer>();
   const { except } = options;
-  if (except === 'head') keep.add(findHead(model, where).layer);
-  else if (Array.isArray(except)) {
-    for (const n of except) {
-      if (typeof n !== 'string')
-        throw new ArgumentError(
-          `${where}: except must list layer names (strings), got ${JSON.stringify(n)}.`,
-        );
-      keep.add(model.getLayer(n));
-    }
-  } else if (except !== undefined)
+  if (except !== undefined && except !== 'head' && !Array.isArray(except))
     throw new ArgumentError(
       `${where}: except must be 'head' or an array of layer names, got ${JSON.stringify(except)}.`,
     );
+  for (const n of except === undefined ? [] : except === 'head' ? [except] : except) {
+    if (typeof n !== 'string')
+      throw new ArgumentError(
+        `${where}: except must list layer names (strings), got ${JSON.stringify(n)}.`,
+      );
+    // 'head' is the classifier, unless a layer has that name.
+    const named = model.layers.find((l) => l.name === n);
+    keep.add(n === 'head' && !named ? findHead(model, where).layer : model.getLayer(n));
+  }
   const frozen: Layer[] = [];
   for (const l of model.layers) {
     if (l instanceof InputLayer) continue;

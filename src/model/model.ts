@@ -90,8 +90,9 @@ export class Model extends Functional {
    * A new model for `numClasses` classes: this model's body (the same layers and weights,
    * shared) with a fresh classifier in place of its own. The classifier is the last Dense
    * layer, or a final 1×1 Conv2D before global pooling (SqueezeNet); the new one keeps its
-   * activation and name, so the model gives probabilities or logits as this one did. Compile
-   * the new model before fitting it.
+   * activation and name, so the model gives probabilities or logits as this one did.
+   * Training-only outputs (GoogLeNet's auxiliary classifiers) are left out. Compile the new
+   * model before fitting it.
    *
    * ```ts
    * const net = await rc.loadModel('resnet18.onnx');
