@@ -13,7 +13,8 @@ import { type Layer, type LayerConfig, layerFromConfig, type SymbolicTensor } fr
 import { Softmax } from '../nn/layers/activations.js';
 import { Conv2D } from '../nn/layers/conv.js';
 import { Activation, Dense, Flatten, InputLayer, Reshape } from '../nn/layers/core.js';
-import { ArgumentError } from '../util/errors.js';
+import { MAX_TENSOR_SIZE } from '../tensor.js';
+import { ArgumentError, ShapeError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 
 /** A model's classifier, where replaceHead puts the new one. */
@@ -86,7 +87,8 @@ function copyOf(l: Layer, config: Record<string, unknown> = l.getConfig()): Laye
  * is new (fresh weights, the old one's activation and options), the weightless layers after it
  * are copies.
  * @throws ArgumentError for a number of classes that is not a positive integer, unknown options,
- *   or a model whose classifier cannot be found ({@link findHead})
+ *   or a model whose classifier cannot be found ({@link findHead}); ShapeError for so many
+ *   classes that the new weights cannot be made
  */
 export function replaceHeadArgs(
   model: Functional,
@@ -118,7 +120,23 @@ export function replaceHeadArgs(
   delete config.inputShape;
   delete config.batchSize;
   config.trainable = true;
-  let t = copyOf(head.layer, config).apply(head.input);
+  // The new kernel is [features, classes] (or [1, 1, channels, classes]): refused here when no
+  // tensor could hold it, and said in words when memory runs out making it.
+  const fanIn = head.input.shape[head.input.shape.length - 1] ?? 1;
+  const size = fanIn * numClasses;
+  if (size > MAX_TENSOR_SIZE)
+    throw new ShapeError(
+      `${where}: a classifier of ${fanIn} inputs for ${numClasses.toLocaleString('en-US')} classes needs ${size.toLocaleString('en-US')} weights, more than a tensor may hold (${MAX_TENSOR_SIZE.toLocaleString('en-US')}). Give fewer classes.`,
+    );
+  let t: SymbolicTensor;
+  try {
+    t = copyOf(head.layer, config).apply(head.input);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ShapeError(
+      `${where}: could not make the classifier's ${size.toLocaleString('en-US')} weights (${e.message}). Give fewer classes.`,
+    );
+  }
   for (const s of head.tail) t = copyOf(s.layer).apply(t);
   return { inputs: model.inputs, outputs: t, name: model.name };
 }

@@ -169,6 +169,8 @@ test('replaceHead and freeze refuse what they cannot do, with clear errors', () 
   const m = rc.models.lenet5();
   for (const bad of [0, -1, 2.5, Number.NaN, '3' as unknown as number])
     assert.throws(() => m.replaceHead(bad), rc.ArgumentError, String(bad));
+  assert.throws(() => m.replaceHead(2 ** 40), /more than a tensor may hold/);
+  assert.throws(() => m.replaceHead(1e9), rc.ShapeError);
   assert.throws(() => m.replaceHead(3, { units: 3 } as unknown as rc.ReplaceHeadOptions), /units/);
   assert.throws(() => m.replaceHead(3, { name: '' }), rc.ArgumentError);
   assert.throws(() => m.replaceHead(3, { name: m.layers[1]!.name }), /already has a layer/);
