@@ -6,7 +6,7 @@ import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
 import { toIOError } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
-import { outputsProbabilities } from '../model/head.js';
+import { outputActivation, outputsProbabilities } from '../model/head.js';
 import { modelNames, zooEntry } from '../models/registry.js';
 import { buildShapesOnly } from '../nn/layer.js';
 import { softmax } from '../ops/activations.js';
@@ -280,7 +280,8 @@ program
     );
     // A model that gives logits (an imported one, often) is shown as probabilities too.
     const y = model.predict(x);
-    const probs = (outputsProbabilities(model) ? y : softmax(y)).dataSync();
+    const act = outputActivation(model);
+    const probs = (act === 'softmax' || act === 'sigmoid' ? y : softmax(y)).dataSync();
     const names: string[] = classes ?? Array.from(probs, (_, i) => String(i));
     const top = [...probs]
       .map((p, i) => [p, i] as const)

@@ -12,7 +12,7 @@ import type { Functional, ModelArgs } from '../nn/functional.js';
 import { type Layer, type LayerConfig, layerFromConfig, type SymbolicTensor } from '../nn/layer.js';
 import { Softmax } from '../nn/layers/activations.js';
 import { Conv2D } from '../nn/layers/conv.js';
-import { Activation, Dense, Flatten, InputLayer, Reshape } from '../nn/layers/core.js';
+import { Dense, Flatten, InputLayer, Reshape } from '../nn/layers/core.js';
 import { MAX_TENSOR_SIZE } from '../tensor.js';
 import { ArgumentError, ShapeError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
@@ -186,13 +186,23 @@ export function freeze(model: Functional, options: FreezeOptions = {}): Layer[] 
   return frozen;
 }
 
-/** Whether a layer's output is a softmax over the last axis. */
-function isSoftmax(l: Layer): boolean {
-  if (l instanceof Softmax) return l.className === 'Softmax';
+/** The activation a layer ends with: 'softmax' for a Softmax layer, else its `activation` (or null). */
+function endsWith(l: Layer): string | null {
+  if (l instanceof Softmax) return l.className === 'Softmax' ? 'softmax' : null;
   const act = (l as { activation?: unknown }).activation;
-  return (
-    (l instanceof Activation || l instanceof Dense || l instanceof Conv2D) && act === 'softmax'
-  );
+  return typeof act === 'string' ? act : null;
+}
+
+/**
+ * The activation that makes the model's (first) output: 'softmax', 'sigmoid', ... from the
+ * last layer before any Flatten or Reshape, or null where that layer has none (a LogSoftmax,
+ * pooling).
+ */
+export function outputActivation(model: Functional): string | null {
+  let t: SymbolicTensor | undefined = model.outputs[0];
+  while (t && (t.layer instanceof Flatten || t.layer instanceof Reshape) && t.inputs.length === 1)
+    t = t.inputs[0];
+  return t ? endsWith(t.layer) : null;
 }
 
 /**
@@ -200,8 +210,5 @@ function isSoftmax(l: Layer): boolean {
  * rather than logits: what a loss needs to know (`fromLogits`) and what `predict` shows.
  */
 export function outputsProbabilities(model: Functional): boolean {
-  let t: SymbolicTensor | undefined = model.outputs[0];
-  while (t && (t.layer instanceof Flatten || t.layer instanceof Reshape) && t.inputs.length === 1)
-    t = t.inputs[0];
-  return t !== undefined && isSoftmax(t.layer);
+  return outputActivation(model) === 'softmax';
 }

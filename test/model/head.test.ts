@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as rc from '../../src/index.js';
-import { findHead, outputsProbabilities } from '../../src/model/head.js';
+import { findHead, outputActivation, outputsProbabilities } from '../../src/model/head.js';
 import { repoRoot, tempDirs } from '../helpers.js';
 import { maxAbsDiff, runOnnx } from '../io/onnx/helpers.js';
 
@@ -116,6 +116,11 @@ test('replaceHead keeps softmax where the old head had it and logits where it ha
   );
   const m = new rc.Model({ inputs: input, outputs: logits });
   assert.ok(!outputsProbabilities(m));
+  assert.equal(outputActivation(m), 'linear');
+  const sig = new layers.Activation({ activation: 'sigmoid' }).apply(logits);
+  assert.equal(outputActivation(new rc.Model({ inputs: input, outputs: sig })), 'sigmoid');
+  const logp = new layers.LogSoftmax().apply(logits);
+  assert.equal(outputActivation(new rc.Model({ inputs: input, outputs: logp })), null);
   const r = m.replaceHead(2, { name: 'new_cls' });
   assert.ok(!outputsProbabilities(r));
   assert.equal(r.layers.at(-1)!.name, 'new_cls');
