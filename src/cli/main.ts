@@ -6,16 +6,20 @@ import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
 import { toIOError } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
+import { outputActivation, outputsProbabilities } from '../model/head.js';
 import { modelNames, zooEntry } from '../models/registry.js';
 import { buildShapesOnly } from '../nn/layer.js';
+import { softmax } from '../ops/activations.js';
 import { optimizerNames } from '../optim/registry.js';
 import { tensor } from '../tensor.js';
+import { sparseCategoricalCrossentropy } from '../train/losses.js';
 import { ArgumentError, fmtShape, ReceptiveError } from '../util/errors.js';
 import { didYouMean } from '../util/options.js';
 import { convolveCommand } from './convolve.js';
 import { checkDataArgs, loadDataset } from './datasets.js';
 import { explainConvCommand } from './explain_conv.js';
 import { registerExportCommand } from './export.js';
+import { describeModel, importCommand } from './import.js';
 import { type TrainArgs, train } from './train.js';
 import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
@@ -78,8 +82,32 @@ program.hook('preAction', (_program, action) => {
 
 program
   .command('train')
-  .description('train a zoo model on MNIST, CIFAR-10 or a folder of images')
+  .description(
+    'train a zoo model on MNIST, CIFAR-10 or a folder of images, or fine-tune a saved or imported one (--from)',
+  )
   .argument('[model]', `model name: ${modelNames().join(', ')}`)
+  .option(
+    '--from <dir>',
+    'fine-tune this model instead of a zoo one: a model directory (from import, train or model.save) or a file rc.loadModel reads (model.onnx ...)',
+  )
+  .option(
+    '--num-classes <n>',
+    "with --from: a new classifier for N classes (the dataset's) in place of the model's own",
+    int('--num-classes'),
+  )
+  .addOption(
+    new Option(
+      '--freeze <part>',
+      'with --from: body freezes every layer but the classifier (frozen batch norm keeps its statistics); none trains all',
+    )
+      .choices(['body', 'none'])
+      .default('none'),
+  )
+  .option(
+    '--trainable <layers>',
+    'with --freeze body: comma-separated names of layers that train too (see receptive summary DIR)',
+    (v) => v.split(',').filter((n) => n !== ''),
+  )
   .option(
     '--dataset <name>',
     "'mnist', 'cifar10', or a folder with train/ and test/ image folders",
@@ -124,13 +152,28 @@ program
     'also write a self-contained HTML report: curves, confusion matrix, sample predictions, model summary',
   )
   .action(async (model: string | undefined, o, cmd: Command) => {
-    if (!model && !o.resume)
+    if (!model && !o.resume && !o.from)
       throw new InvalidArgumentError(
-        `name a model (${modelNames().join(', ')}) or give --resume DIR`,
+        `name a model (${modelNames().join(', ')}), give --from DIR (fine-tuning), or give --resume DIR`,
+      );
+    if (model && o.from)
+      throw new InvalidArgumentError(`give a zoo model (${model}) or --from ${o.from}, not both.`);
+    const given = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+    for (const k of ['numClasses', 'freeze', 'trainable'])
+      if (given(k) && !o.from && !o.resume)
+        throw new InvalidArgumentError(
+          `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to fine-tuning: give --from DIR.`,
+        );
+    if (o.trainable && o.freeze !== 'body')
+      throw new InvalidArgumentError(
+        '--trainable names the layers that train besides the classifier when the rest is frozen: give --freeze body too.',
       );
     if (model) zooEntry(model);
     await train({
       model: model ?? '',
+      ...(o.from ? { from: o.from, freeze: o.freeze } : {}),
+      ...(o.numClasses !== undefined ? { numClasses: o.numClasses } : {}),
+      ...(o.trainable ? { trainable: o.trainable } : {}),
       dataset: o.dataset,
       dataDir: o.dataDir,
       epochs: o.epochs ?? (o.resume ? 0 : 10),
@@ -177,7 +220,9 @@ program
     const { x, y } = toTensors(data.test);
     model.compile({
       optimizer: 'sgd',
-      loss: 'sparseCategoricalCrossentropy',
+      loss: outputsProbabilities(model)
+        ? 'sparseCategoricalCrossentropy'
+        : sparseCategoricalCrossentropy({ fromLogits: true }),
       metrics: ['accuracy'],
     });
     const { loss, accuracy } = await model.evaluate(x, y, { batchSize: 256 });
@@ -233,7 +278,10 @@ program
       Float32Array.from(img.data, (v) => v / 255),
       [1, h, w, c],
     );
-    const probs = model.predict(x).dataSync();
+    // A model that gives logits (an imported one, often) is shown as probabilities too.
+    const y = model.predict(x);
+    const act = outputActivation(model);
+    const probs = (act === 'softmax' || act === 'sigmoid' ? y : softmax(y)).dataSync();
     const names: string[] = classes ?? Array.from(probs, (_, i) => String(i));
     const top = [...probs]
       .map((p, i) => [p, i] as const)
@@ -245,11 +293,33 @@ program
 
 program
   .command('summary')
-  .description("print a zoo model's layers, output shapes and parameter counts")
-  .argument('<model>', `model name: ${modelNames().join(', ')}`)
-  .option('--input-shape <h,w,c>', 'input shape, e.g. 32,32,3', inputShapeArg)
-  .option('--classes <n>', 'number of classes', int('--classes'))
-  .action((name: string, o: { inputShape?: number[]; classes?: number }) => {
+  .description(
+    "print a model's layers, output shapes and parameter counts: a zoo model, or a saved or imported one",
+  )
+  .argument(
+    '<model>',
+    `model name (${modelNames().join(', ')}), or a model directory or file (from import, train, model.save; model.onnx ...)`,
+  )
+  .option('--input-shape <h,w,c>', 'zoo models: input shape, e.g. 32,32,3', inputShapeArg)
+  .option('--classes <n>', 'zoo models: number of classes', int('--classes'))
+  .action(async (name: string, o: { inputShape?: number[]; classes?: number }) => {
+    if (!modelNames().includes(name)) {
+      const fs = await import('node:fs/promises');
+      if (await fs.stat(name).catch(() => null)) {
+        if (o.inputShape || o.classes)
+          throw new ArgumentError(
+            `summary: --input-shape and --classes build a zoo model; ${name} is a saved model with its own. Leave them out.`,
+          );
+        const model = await loadModel(name);
+        model.summary();
+        console.log(describeModel(model));
+        return;
+      }
+      if (/[/\\.]/.test(name))
+        throw new ArgumentError(
+          `summary: ${name} does not exist; give a zoo model name (${modelNames().join(', ')}) or a model directory or file.`,
+        );
+    }
     const entry = zooEntry(name);
     const inputShape = o.inputShape ?? entry.defaultInput;
     // Shapes and counts only: VGG16's 138 million weights are never drawn.
@@ -259,6 +329,7 @@ program
     model.summary();
   });
 
+program.addCommand(importCommand());
 program.addCommand(convolveCommand());
 program.addCommand(explainConvCommand());
 program.addCommand(visualizeCommand());

@@ -1,5 +1,6 @@
 /**
- * `receptive train <model> --dataset ...`: trains a zoo model with a progress bar, saves the
+ * `receptive train <model> --dataset ...`: trains a zoo model (or, with `--from DIR`, fine-tunes
+ * a saved or imported one, optionally with a new classifier and a frozen body) with a progress bar, saves the
  * model, history.json and a plot of the curves, and checkpoints every epoch. Ctrl-C stops
  * after the current batch and saves a checkpoint that `--resume DIR` continues from exactly.
  * The checkpoints are the library's BackupAndRestore (train/backup.ts); this file only wires
@@ -10,10 +11,12 @@ import * as augment from '../data/augment.js';
 import { Dataset } from '../data/dataset.js';
 import { toTensors } from '../data/image_set.js';
 import { checkWritableDir, writeFileAtomic } from '../io/files.js';
+import { outputsProbabilities } from '../model/head.js';
 import type { Model } from '../model/model.js';
 import { zooEntry } from '../models/registry.js';
 import { getOptimizer } from '../optim/registry.js';
 import { BackupAndRestore, type BackupState } from '../train/backup.js';
+import { sparseCategoricalCrossentropy } from '../train/losses.js';
 import '../train/terminal_bar.js';
 import '../train/trainer.js';
 import { ArgumentError, IOError, MissingPackageError } from '../util/errors.js';
@@ -24,6 +27,14 @@ import { checkDataArgs, loadDataset } from './datasets.js';
 
 export interface TrainArgs {
   model: string;
+  /** Fine-tune this saved or imported model (a directory, or a file loadModel reads) instead of a zoo model. */
+  from?: string;
+  /** With `from`: a new classifier for this many classes in place of the model's own. */
+  numClasses?: number;
+  /** With `from`: 'body' freezes every layer but the classifier (and `trainable`); 'none' trains all. */
+  freeze?: 'body' | 'none';
+  /** With freeze 'body': layers that train as well as the classifier. */
+  trainable?: string[];
   dataset: string;
   dataDir?: string;
   epochs: number;
@@ -49,6 +60,10 @@ export interface TrainArgs {
 /** What a run is: flags that --resume may not change (the model, the data, the optimizer). */
 const RUN_IDENTITY: (keyof TrainArgs)[] = [
   'model',
+  'from',
+  'numClasses',
+  'freeze',
+  'trainable',
   'dataset',
   'dataDir',
   'batchSize',
@@ -111,16 +126,24 @@ export async function train(
   if (args.resume) ({ args, state: resumed } = await resumedArgs(args));
   if (args.backend) setBackend(args.backend);
   setSeed(args.seed);
-  const out = args.out ?? path.join('runs', `${args.model}-${path.basename(args.dataset)}`);
-  // Every argument is checked before the data is read (a download, a long read): the model,
-  // the optimizer and its learning rate, the output folders, the dataset's arguments.
-  const entry = zooEntry(args.model);
+  const label = args.from ? path.basename(path.resolve(args.from)) : args.model;
+  const out = args.out ?? path.join('runs', `${label}-${path.basename(args.dataset)}`);
+  // Every argument is checked before the data is read (a download, a long read): the model
+  // (a model to fine-tune is loaded, its head replaced and its body frozen now), the optimizer
+  // and its learning rate, the output folders, the dataset's arguments.
+  const entry = args.from ? null : zooEntry(args.model);
+  const tuned = args.from ? await fineTuneModel(args) : null;
+  // A folder of images is read at the size of the model being fine-tuned, unless told otherwise.
+  if (tuned && !args.imageSize && args.dataset !== 'mnist' && args.dataset !== 'cifar10') {
+    const [h, w] = tuned.inputs[0]!.shape.slice(1) as number[];
+    if (tuned.inputs[0]!.shape.length === 4) args = { ...args, imageSize: [h!, w!] };
+  }
   let lr = args.lr;
   const adaptive =
     lr === undefined &&
-    entry.adaptiveLearningRate !== undefined &&
+    entry?.adaptiveLearningRate !== undefined &&
     ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase());
-  if (adaptive) lr = entry.adaptiveLearningRate;
+  if (adaptive) lr = entry!.adaptiveLearningRate;
   const optimizer = getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
   // Make sure the results can be written before the data is read and hours are spent
   // training; a dataset that then fails to load must not leave an empty run folder behind.
@@ -151,13 +174,19 @@ export async function train(
 
   // A resumed run builds the same model and optimizer as it started with; BackupAndRestore
   // then puts back the weights, the optimizer's state and the random generator.
-  const model = entry.build({
-    numClasses: data.train.classNames.length,
-    inputShape: data.train.shape,
-  });
+  const model = tuned
+    ? checkFits(tuned, args, data.train.shape, data.train.classNames.length)
+    : entry!.build({
+        numClasses: data.train.classNames.length,
+        inputShape: data.train.shape,
+      });
   if (adaptive && !resumed)
     log(`Learning rate ${lr}: ${args.model}'s default with ${args.optimizer} (--lr to change it)`);
-  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'] });
+  // An imported model often ends in logits (torchvision's do): the loss takes them as such.
+  const lossFn = outputsProbabilities(model)
+    ? 'sparseCategoricalCrossentropy'
+    : sparseCategoricalCrossentropy({ fromLogits: true });
+  model.compile({ optimizer, loss: lossFn, metrics: ['accuracy'] });
   if (resumed)
     log(`Resuming from ${args.resume}: epoch ${resumed.epoch + 1}, batch ${resumed.batch}`);
   else if (args.verbose > 0) model.summary({ print: log });
@@ -237,7 +266,7 @@ export async function train(
   );
   const written = [path.join(out, 'model.json'), path.join(out, 'history.json')];
   if ((history.loss?.length ?? 0) > 0) {
-    const chart = await trainingCurves(history, { title: `${args.model} on ${data.name}` });
+    const chart = await trainingCurves(history, { title: `${label} on ${data.name}` });
     await writeFileAtomic(path.join(out, 'curves.svg'), chart.svg, 'train');
     written.push(path.join(out, 'curves.svg'));
     try {
@@ -255,7 +284,7 @@ export async function train(
   }
   if (args.report) {
     const html = await trainingReport(model, test.x, test.y, history, {
-      title: `${args.model} on ${data.name}`,
+      title: `${label} on ${data.name}`,
       classNames: data.test.classNames,
       facts: [
         [
@@ -274,4 +303,34 @@ export async function train(
   }
   log(`Saved: ${written.join(', ')}`);
   return { model, testLoss: loss!, testAccuracy: accuracy!, out };
+}
+
+/** The model `--from` names, with its new classifier (--num-classes) and frozen body (--freeze body). */
+async function fineTuneModel(args: TrainArgs): Promise<Model> {
+  const { loadModel } = await import('../io/handlers/node.js');
+  let model = await loadModel(args.from!);
+  if (args.numClasses !== undefined) model = model.replaceHead(args.numClasses);
+  // 'none' trains every layer, also those a saved model kept frozen.
+  if (args.freeze === 'body') model.freeze({ except: ['head', ...(args.trainable ?? [])] });
+  else model.unfreeze();
+  return model;
+}
+
+/** Checks that the data fits the model being fine-tuned: its input size and its classes. */
+function checkFits(model: Model, args: TrainArgs, shape: number[], classes: number): Model {
+  const want = model.inputs[0]!.shape.slice(1) as number[];
+  if (want.length !== shape.length || want.some((d, i) => d !== shape[i]))
+    throw new ArgumentError(
+      `train --from ${args.from}: the model takes images of ${want.join('×')}, the dataset's are ${shape.join('×')}.` +
+        (args.dataset === 'mnist' || args.dataset === 'cifar10'
+          ? ' Use a folder dataset (resized with --image-size) or a model for these images.'
+          : ` Leave --image-size out (the images are then read at the model's size) or give --image-size ${want[0]},${want[1]}.`),
+    );
+  const out = model.outputs[0]!.shape;
+  const scores = out[out.length - 1];
+  if (scores !== classes)
+    throw new ArgumentError(
+      `train --from ${args.from}: the model scores ${scores} classes, the dataset has ${classes}. Give --num-classes ${classes} to put a new classifier in place of the model's own.`,
+    );
+  return model;
 }

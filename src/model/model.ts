@@ -12,13 +12,14 @@ import type { SaveOptions } from '../io/model_format.js';
 import type { OnnxExportOptions } from '../io/onnx/export.js';
 import { saveModelTo, writeModelBytes } from '../io/router.js';
 import { Functional, functionalArgs } from '../nn/functional.js';
-import { type LayerConfig, registerLayer } from '../nn/layer.js';
+import { type Layer, type LayerConfig, registerLayer } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
 import type { BatchSource } from '../train/batches.js';
 import type { History, Logs } from '../train/callbacks.js';
 import type { CompileConfig, Compiled, EvaluateOptions, FitOptions } from '../train/trainer.js';
 import * as trainer from '../train/trainer.js';
+import { type FreezeOptions, freeze, type ReplaceHeadOptions, replaceHeadArgs } from './head.js';
 
 export class Model extends Functional {
   /** Set by compile(). */
@@ -83,6 +84,39 @@ export class Model extends Functional {
     const { encodeOnnx } = await import('../io/onnx/export.js');
     const what = "a file path, e.g. 'model.onnx' (in a browser, 'downloads://model.onnx')";
     await writeModelBytes(target, encodeOnnx(this, options), `${this.label}.exportOnnx`, what);
+  }
+
+  /**
+   * A new model for `numClasses` classes: this model's body (the same layers and weights,
+   * shared) with a fresh classifier in place of its own. The classifier is the last Dense
+   * layer, or a final 1×1 Conv2D before global pooling (SqueezeNet); the new one keeps its
+   * activation and name, so the model gives probabilities or logits as this one did.
+   * Training-only outputs (GoogLeNet's auxiliary classifiers) are left out. Compile the new
+   * model before fitting it.
+   *
+   * ```ts
+   * const net = await rc.loadModel('resnet18.onnx');
+   * const tuned = net.replaceHead(5);
+   * tuned.freeze({ except: 'head' });
+   * tuned.compile({ optimizer: 'adam', loss: rc.losses.sparseCategoricalCrossentropy({ fromLogits: true }) });
+   * ```
+   */
+  replaceHead(numClasses: number, options?: ReplaceHeadOptions): Model {
+    return new Model(replaceHeadArgs(this, numClasses, options));
+  }
+
+  /**
+   * Freezes the model's layers (all, or all but `except`: 'head' or layer names) so that fit
+   * updates only the others; frozen batch normalization runs in inference mode. Returns the
+   * frozen layers. {@link Model.unfreeze} undoes it.
+   */
+  freeze(options?: FreezeOptions): Layer[] {
+    return freeze(this, options);
+  }
+
+  /** Makes every layer trainable again (after {@link Model.freeze}). */
+  unfreeze(): void {
+    this.setTrainable(true);
   }
 }
 

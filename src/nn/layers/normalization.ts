@@ -92,7 +92,9 @@ export class BatchNormalization extends Layer {
         `${this.label}: built for ${c} channels (the last axis), got input of shape ${fmtShape(x.shape)}.`,
       );
     }
-    if (!options.training) {
+    // A frozen layer runs in inference mode even in training (Keras's rule): fine-tuning on top
+    // of it keeps the statistics it learned, and its normalization does not drift.
+    if (!options.training || !this.trainable) {
       return batchNorm(
         x,
         this.movingMean,

@@ -97,6 +97,18 @@ export class ImportContext {
     return name;
   }
 
+  /**
+   * The name of the layer that takes a node's weights: the PyTorch module path where the
+   * weight initializer is named as a state_dict key ('layer1.0.conv1.weight' → 'layer1.0.conv1',
+   * what torch.onnx.export writes unless it folds batch norm into the weights), so that
+   * exportTorchWeights gives the original names back; else the node's name.
+   */
+  weightLayerName(node: OnnxNode, weightInput: number): string {
+    const w = node.inputs[weightInput] ?? '';
+    const m = /^([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\.weight$/.exec(w);
+    return this.layerName(m && this.graph.initializers.has(w) ? m[1]! : node.name);
+  }
+
   /** Applies a layer to symbolic tensors; a shape error is reported as this node's. */
   apply(layer: Layer, inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
     try {

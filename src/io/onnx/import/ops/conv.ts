@@ -31,7 +31,7 @@ registerOp('Conv', (node, cx) => {
     ? floats(permute(w.data, [c, o / c, kh, kw], [2, 3, 0, 1]))
     : floats(permute(w.data, w.dims, [2, 3, 1, 0]));
   const common = {
-    name: cx.layerName(node.name),
+    name: cx.weightLayerName(node, 1),
     kernelSize: win.kernel,
     strides: win.strides,
     dilationRate: win.dilations,
@@ -97,7 +97,7 @@ registerOp('ConvTranspose', (node, cx) => {
   let layer: Conv2DTranspose;
   try {
     layer = new Conv2DTranspose({
-      name: cx.layerName(node.name),
+      name: cx.weightLayerName(node, 1),
       filters: co,
       kernelSize: [kh, kw],
       strides,

@@ -48,7 +48,7 @@ function addDense(
 ): TensorVal {
   const { x, kernel: kr } = denseInput(cx, v, kernel, k, n);
   const layer = new Dense({
-    name: cx.layerName(node.name),
+    name: cx.weightLayerName(node, 1),
     units: n,
     useBias: bias !== null,
     kernelInitializer: cx.fromFile(kr, 'weights'),

@@ -26,7 +26,7 @@ registerOp('BatchNormalization', (node, cx) => {
   );
   const epsilon = cx.attr<number>(node, 'epsilon', 1e-5);
   const momentum = cx.attr<number>(node, 'momentum', 0.9);
-  const layer = new BatchNormalization({ name: cx.layerName(node.name), epsilon, momentum });
+  const layer = new BatchNormalization({ name: cx.weightLayerName(node, 1), epsilon, momentum });
   const t = cx.apply(layer, x.t);
   cx.setWeights(
     layer,
