@@ -237,6 +237,22 @@ assert.ok(__close(same.predict(x).dataSync()), 'loadModel of the .onnx file too'
 assert.ok(__close(asIs.predict(__nchw).dataSync()), "inputLayout 'nchw' takes the NCHW input");`,
   },
   {
+    find: "const net = await rc.loadModel('resnet18.onnx');",
+    // A small ResNet that PyTorch's exporter wrote (test/golden/make_onnx_models.py) stands in
+    // for torchvision's resnet18; test/io/import/torchvision_roundtrip.test.ts does the real one.
+    before: `
+fs.copyFileSync(REPO + '/test/fixtures/onnx/resnet_tiny_opset13.onnx', 'resnet18.onnx');
+const x = rc.randomUniform([8, 32, 32, 3], { seed: 5 });
+const y = rc.tensor(Int32Array.from([0, 1, 2, 3, 4, 0, 1, 2]), [8], 'int32');`,
+    after: `
+assert.deepEqual(tuned.predict(x).shape, [8, 5]);
+assert.equal(tuned.getLayer('fc').units, 5);
+assert.deepEqual(net.predict(x).shape, [8, 5]);
+assert.ok(weights instanceof Uint8Array && weights.length > 0);
+assert.ok(fs.statSync('tuned.onnx').size > 0);`,
+    claims: ['a fresh 5-class classifier', 'resnet18(num_classes=5)'],
+  },
+  {
     find: "await model.exportOnnx('lenet5.onnx');",
     before: 'const model = rc.models.lenet5();',
     reduce: [
