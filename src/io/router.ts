@@ -56,8 +56,12 @@ export interface ModelIOHandler {
   exists?(target: string): Promise<boolean>;
   /** Removes a saved model (BackupAndRestore's backup, once training completed). */
   remove?(target: string): Promise<void>;
-  /** Reads a model kept in another format (an .onnx file), converted whole (rc.loadModel only). */
-  convert?(source: string, options: LoadModelOptions): Promise<Model>;
+  /**
+   * Reads a model kept in another format (an .onnx file, a TensorFlow.js model.json), converted
+   * whole (rc.loadModel only); null when `source` holds a receptive model after all (the
+   * directory and http handlers tell the two model.json kinds apart by content).
+   */
+  convert?(source: string, options: LoadModelOptions): Promise<Model | null>;
 }
 
 type Operation = 'load' | 'save' | 'writeFile' | 'exists' | 'remove';
@@ -124,15 +128,17 @@ export async function loadModelFull(
 /**
  * Loads a model that model.save wrote: from a directory (or its model.json) in Node, an
  * http(s) URL of model.json or of its folder, or 'indexeddb://name' in the browser. The
- * predictions are bit for bit those of the saved model. In Node it also reads a `.onnx` file
- * (as rc.importOnnx does, NHWC input).
+ * predictions are bit for bit those of the saved model. It also builds a TensorFlow.js layers
+ * model (its model.json, by path or URL, and weight shards), and in Node reads a `.onnx` file
+ * (as rc.importOnnx does, NHWC input) and Keras `.keras` (Keras 3) and `.h5` (Keras 2) files.
  */
 export async function loadModel(source: string, options?: LoadModelOptions): Promise<Model> {
   const converter =
     typeof source === 'string' ? handlers.find((h) => h.convert && h.matches(source)) : undefined;
   if (converter?.convert) {
     checkProgress(options?.onProgress);
-    return converter.convert(source, options ?? {});
+    const converted = await converter.convert(source, options ?? {});
+    if (converted) return converted;
   }
   return (await loadModelFull(source, options)).model;
 }

@@ -26,11 +26,13 @@ export interface LoadKerasOptions {
   strict?: boolean;
 }
 
-type H5 = typeof import('h5wasm');
+/** The h5wasm module. */
+export type H5 = typeof import('h5wasm');
 type Group = InstanceType<H5['Group']>;
 type Dataset = InstanceType<H5['Dataset']>;
 
-async function h5wasm(): Promise<H5> {
+/** h5wasm, ready to open files (an optional dependency: a clear error names it when absent). */
+export async function h5wasm(): Promise<H5> {
   try {
     const mod = (await import('h5wasm/node')) as unknown as { default?: H5 } & H5;
     const h5 = mod.default ?? mod;
@@ -174,7 +176,7 @@ function loadKeras2(h5: H5, root: Group, model: Functional, where: string, stric
 }
 
 /** HDF5's 8-byte signature, at offset 0 or after a user block of 512, 1024, 2048 ... bytes. */
-async function hasHdf5Signature(path: string): Promise<boolean> {
+export async function hasHdf5Signature(path: string): Promise<boolean> {
   const fs = await import('node:fs/promises');
   const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
   const { toIOError } = await import('../files.js');

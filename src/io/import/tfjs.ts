@@ -36,7 +36,7 @@ export interface TfjsArtifacts {
   /** The weights' names, shapes and storage, in the order of weightData. */
   weightSpecs: TfjsWeightSpec[];
   /** The concatenated shards (in manifest order). */
-  weightData: ArrayBuffer | ArrayBuffer[] | Uint8Array;
+  weightData: ArrayBuffer | Uint8Array | (ArrayBuffer | Uint8Array)[];
 }
 
 /** Options of {@link loadTfjsWeights}. */
