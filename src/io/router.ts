@@ -15,6 +15,7 @@ import {
   encodeModel,
   type LoadedModel,
   type ModelFile,
+  ModelFileError,
   type SaveOptions,
 } from './model_format.js';
 
@@ -38,13 +39,24 @@ export interface ReadModel {
   weightsName: string;
 }
 
+/**
+ * A model.json that is not receptive's but another library's (a TensorFlow.js layers model),
+ * built whole by the handler that read it.
+ */
+export interface ConvertedModel {
+  /** The model, its weights loaded. */
+  converted: Model;
+  /** Where its model.json came from, for messages. */
+  jsonName: string;
+}
+
 /** One kind of place a model can be kept. Each operation is optional. */
 export interface ModelIOHandler {
   /** How a user writes such a target, for messages: "'indexeddb://name'". */
   readonly description: string;
   /** Whether `target` is this handler's (by its scheme, or the absence of one). */
   matches(target: string): boolean;
-  load?(source: string, options: LoadModelOptions): Promise<ReadModel>;
+  load?(source: string, options: LoadModelOptions): Promise<ReadModel | ConvertedModel>;
   save?(
     target: string,
     model: { file: ModelFile; weights: Uint8Array },
@@ -57,11 +69,10 @@ export interface ModelIOHandler {
   /** Removes a saved model (BackupAndRestore's backup, once training completed). */
   remove?(target: string): Promise<void>;
   /**
-   * Reads a model kept in another format (an .onnx file, a TensorFlow.js model.json), converted
-   * whole (rc.loadModel only); null when `source` holds a receptive model after all (the
-   * directory and http handlers tell the two model.json kinds apart by content).
+   * Reads a model kept in another format, told by its name (an .onnx or .keras file), converted
+   * whole (rc.loadModel only).
    */
-  convert?(source: string, options: LoadModelOptions): Promise<Model | null>;
+  convert?(source: string, options: LoadModelOptions): Promise<Model>;
 }
 
 type Operation = 'load' | 'save' | 'writeFile' | 'exists' | 'remove';
@@ -112,16 +123,28 @@ function checkProgress(onProgress: unknown): void {
     );
 }
 
+/** What the handler of `source` reads there: a receptive model, or one it converted. */
+async function readModel(
+  source: string,
+  options: LoadModelOptions,
+): Promise<ReadModel | ConvertedModel> {
+  const what =
+    "a saved model: a directory or its model.json, an http(s) URL, or 'indexeddb://name'";
+  const handler = handlerFor(source, 'load', 'loadModel', what);
+  checkProgress(options.onProgress);
+  return handler.load(source, options);
+}
+
 /** Reads a model and what was saved with it (extra state, extra arrays). */
 export async function loadModelFull(
   source: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const what =
-    "a saved model: a directory or its model.json, an http(s) URL, or 'indexeddb://name'";
-  const handler = handlerFor(source, 'load', 'loadModel', what);
-  checkProgress(options.onProgress);
-  const read = await handler.load(source, options);
+  const read = await readModel(source, options);
+  if ('converted' in read)
+    throw new ModelFileError(
+      `loadModel: ${read.jsonName} is a TensorFlow.js model, not one that model.save wrote: it has no saved state to resume from. Load it with rc.loadModel.`,
+    );
   return assignWeights(read, read.weights, read.jsonName, read.weightsName);
 }
 
@@ -137,10 +160,11 @@ export async function loadModel(source: string, options?: LoadModelOptions): Pro
     typeof source === 'string' ? handlers.find((h) => h.convert && h.matches(source)) : undefined;
   if (converter?.convert) {
     checkProgress(options?.onProgress);
-    const converted = await converter.convert(source, options ?? {});
-    if (converted) return converted;
+    return converter.convert(source, options ?? {});
   }
-  return (await loadModelFull(source, options)).model;
+  const read = await readModel(source, options ?? {});
+  if ('converted' in read) return read.converted;
+  return (await assignWeights(read, read.weights, read.jsonName, read.weightsName)).model;
 }
 
 /** model.save's work: the model's files, to wherever `target` says. */

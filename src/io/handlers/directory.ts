@@ -1,64 +1,42 @@
 /**
  * Models in a directory of the file system (Node): model.json and the weights file it names
- * (a TensorFlow.js layers model's model.json is converted whole, by import/tfjs_model.ts).
+ * (a TensorFlow.js layers model's model.json is built whole, by import/tfjs_model.ts).
  * model.json is written last, so a crash at any moment leaves either the old or the new model,
  * complete: the commit point is the atomic rename of model.json.
  */
 
-import type { Model } from '../../model/model.js';
 import { makeDir, readFileChecked, toIOError, writeFileAtomic } from '../files.js';
-import { MODEL_FILE, ModelFileError, modelJsonText, parseModelFile } from '../model_format.js';
 import {
+  isTfjsModelJson,
+  MODEL_FILE,
+  ModelFileError,
+  modelJsonText,
+  parseModelFile,
+} from '../model_format.js';
+import {
+  type ConvertedModel,
   hasScheme,
   type LoadModelOptions,
   type ModelIOHandler,
   type ReadModel,
 } from '../router.js';
 
-/** Whether `p` is a directory (null: it does not exist). */
-async function isDir(p: string): Promise<boolean | null> {
+async function load(
+  source: string,
+  options: LoadModelOptions,
+): Promise<ReadModel | ConvertedModel> {
   const fs = await import('node:fs/promises');
-  return fs.stat(p).then(
-    (s) => s.isDirectory(),
-    () => null,
-  );
-}
-
-/** model.json's path: `source` itself when it names a .json file, else model.json in it. */
-async function modelJsonPath(source: string) {
   const path = await import('node:path');
   // The path of model.json itself is fine too (TensorFlow.js users give that), and so is any
   // other .json file of a model (downloads://name saves name.json), unless it is a folder.
+  const isDir = (p: string) =>
+    fs.stat(p).then(
+      (s) => s.isDirectory(),
+      () => null,
+    );
   const givenJson = /\.json$/i.test(source) && (await isDir(source)) !== true;
   const dir = givenJson ? path.dirname(source) : source;
-  return { givenJson, dir, jsonPath: givenJson ? source : path.join(dir, MODEL_FILE) };
-}
-
-/** A TensorFlow.js layers model's model.json is built whole; null for anything else (load's). */
-async function convert(source: string, options: LoadModelOptions): Promise<Model | null> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const { dir, jsonPath } = await modelJsonPath(source);
-  let json: unknown;
-  try {
-    json = JSON.parse(await fs.readFile(jsonPath, 'utf8'));
-  } catch {
-    return null; // load reports a missing or broken file
-  }
-  const { isTfjsModelJson, tfjsModelFromJson } = await import('../import/tfjs_model.js');
-  if (!isTfjsModelJson(json)) return null;
-  options.onProgress?.(0);
-  const model = await tfjsModelFromJson(json, jsonPath, (shard) =>
-    readFileChecked(path.join(dir, shard), 'loadModel'),
-  );
-  options.onProgress?.(1);
-  return model;
-}
-
-async function load(source: string): Promise<ReadModel> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const { givenJson, dir, jsonPath } = await modelJsonPath(source);
+  const jsonPath = givenJson ? source : path.join(dir, MODEL_FILE);
   let text: string;
   try {
     text = await fs.readFile(jsonPath, 'utf8');
@@ -73,7 +51,21 @@ async function load(source: string): Promise<ReadModel> {
         : `loadModel: no ${MODEL_FILE} in '${dir}'. ${give}`,
     );
   }
-  const parsed = parseModelFile(text, jsonPath);
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {} // parseModelFile says the file is corrupt
+  if (isTfjsModelJson(json)) {
+    // A TensorFlow.js model: built whole, its shards beside model.json.
+    const { tfjsModelFromJson } = await import('../import/tfjs_model.js');
+    options.onProgress?.(0);
+    const converted = await tfjsModelFromJson(json, jsonPath, (shard) =>
+      readFileChecked(path.join(dir, shard), 'loadModel'),
+    );
+    options.onProgress?.(1);
+    return { converted, jsonName: jsonPath };
+  }
+  const parsed = parseModelFile(json, jsonPath);
   const wPath = path.join(dir, parsed.file.weights.file);
   let weights: Uint8Array;
   try {
@@ -91,7 +83,6 @@ export const directoryHandler: ModelIOHandler = {
   description: 'a directory path (model.json and its weights file)',
   matches: (target) => !hasScheme(target),
   load,
-  convert,
   async save(dir, { file, weights }, where) {
     const fs = await import('node:fs/promises');
     const path = await import('node:path');

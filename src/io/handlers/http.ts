@@ -2,13 +2,13 @@
  * Loading a model over HTTP with fetch (browsers, and Node 20, which has fetch): model.json,
  * then the weights file it names, resolved against model.json's URL. Progress is reported
  * by bytes of the weights where the server sends a Content-Length. A TensorFlow.js layers
- * model's model.json is converted whole (import/tfjs_model.ts).
+ * model's model.json is built whole (import/tfjs_model.ts).
  */
 
-import type { Model } from '../../model/model.js';
 import { IOError } from '../../util/errors.js';
-import { MODEL_FILE, parseModelFile } from '../model_format.js';
+import { isTfjsModelJson, MODEL_FILE, parseModelFile } from '../model_format.js';
 import {
+  type ConvertedModel,
   hasScheme,
   type LoadModelOptions,
   type ModelIOHandler,
@@ -94,7 +94,10 @@ async function fetchBytes(
   return out;
 }
 
-async function load(source: string, options: LoadModelOptions): Promise<ReadModel> {
+async function load(
+  source: string,
+  options: LoadModelOptions,
+): Promise<ReadModel | ConvertedModel> {
   const { onProgress } = options;
   let last = -1;
   // Monotone and within [0, 1], whatever the server announces.
@@ -107,7 +110,20 @@ async function load(source: string, options: LoadModelOptions): Promise<ReadMode
   report(0);
   const jsonUrl = modelJsonUrl(source);
   const text = new TextDecoder().decode(await fetchBytes(jsonUrl, 'the model file'));
-  const parsed = parseModelFile(text, jsonUrl);
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {} // parseModelFile says the file is corrupt
+  if (isTfjsModelJson(json)) {
+    // A TensorFlow.js model: built whole, its shards resolved against model.json's URL.
+    const { tfjsModelFromJson } = await import('../import/tfjs_model.js');
+    const converted = await tfjsModelFromJson(json, jsonUrl, (shard) =>
+      fetchBytes(new URL(shard, jsonUrl).href, 'the weight shard'),
+    );
+    report(1);
+    return { converted, jsonName: jsonUrl };
+  }
+  const parsed = parseModelFile(json, jsonUrl);
   const weightsUrl = new URL(parsed.file.weights.file, jsonUrl).href;
   const weights = await fetchBytes(weightsUrl, 'the weights file', (received, total) => {
     // Short of 1 until every byte is in: 1 means done.
@@ -117,32 +133,11 @@ async function load(source: string, options: LoadModelOptions): Promise<ReadMode
   return { ...parsed, weights, jsonName: jsonUrl, weightsName: weightsUrl };
 }
 
-/** A TensorFlow.js layers model's model.json is built whole; null for receptive's own (load's). */
-async function convert(source: string, options: LoadModelOptions): Promise<Model | null> {
-  const jsonUrl = modelJsonUrl(source);
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(await fetchBytes(jsonUrl, 'the model file')));
-  } catch (e) {
-    if (e instanceof SyntaxError) return null; // load reports a broken file
-    throw e;
-  }
-  const { isTfjsModelJson, tfjsModelFromJson } = await import('../import/tfjs_model.js');
-  if (!isTfjsModelJson(json)) return null;
-  options.onProgress?.(0);
-  const model = await tfjsModelFromJson(json, jsonUrl, (shard) =>
-    fetchBytes(new URL(shard, jsonUrl).href, 'the weight shard'),
-  );
-  options.onProgress?.(1);
-  return model;
-}
-
 /** http:// and https:// URLs of model.json or of its folder. */
 export const httpHandler: ModelIOHandler = {
   description: 'an http(s) URL of model.json or of its folder (loading only)',
   matches: (target) => /^https?:\/\//i.test(target),
   load,
-  convert,
 };
 
 /** In a page or a worker, a URL relative to it (as fetch takes it). */
@@ -150,5 +145,4 @@ export const relativeUrlHandler: ModelIOHandler = {
   description: "a URL relative to the page, e.g. 'models/mnist/model.json' (loading only)",
   matches: (target) => !hasScheme(target),
   load,
-  convert,
 };

@@ -1,8 +1,8 @@
 /**
  * TensorFlow.js layers models, whole: model.json's `modelTopology` (a Keras model config) is
  * built by keras_config.ts, and its `weightsManifest` shards load by weight name (tfjs.ts).
- * The directory and http handlers hand a model.json here when it is a TF.js layers model
- * rather than receptive's own (told apart by content: receptive writes format 'receptive-model').
+ * The directory and http handlers hand a model.json here when it is a TF.js model rather than
+ * receptive's own (model_format.ts's isTfjsModelJson tells them apart by content).
  */
 
 import type { Model } from '../../model/model.js';
@@ -11,17 +11,6 @@ import { modelFromKerasConfig } from './keras_config.js';
 import { loadTfjsWeights, type TfjsWeightSpec } from './tfjs.js';
 
 type Json = Record<string, unknown>;
-
-/** Whether a parsed model.json is a TensorFlow.js model (layers or graph), not receptive's. */
-export function isTfjsModelJson(json: unknown): json is Json {
-  if (typeof json !== 'object' || json === null) return false;
-  const j = json as Json;
-  return (
-    j.format === 'layers-model' ||
-    j.format === 'graph-model' ||
-    (j.modelTopology !== undefined && Array.isArray(j.weightsManifest))
-  );
-}
 
 /** Where a shard named in the manifest is, relative to model.json; hostile paths are refused. */
 function checkShardPath(p: unknown, where: string): string {
