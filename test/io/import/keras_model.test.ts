@@ -110,7 +110,11 @@ function functionalNet(): tf.LayersModel {
   const sm = tf.layers.softmax({ name: 'sm', axis: -1 }).apply(cat) as tf.SymbolicTensor;
   const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(sm) as tf.SymbolicTensor;
   const gmp = tf.layers.globalMaxPooling2d({ name: 'gmp' }).apply(cat) as tf.SymbolicTensor;
-  const both = tf.layers.concatenate({ name: 'pools' }).apply([gap, gmp]) as tf.SymbolicTensor;
+  // One Dense applied to both pools: its second application is node 1 of the layer.
+  const shared = tf.layers.dense({ units: 6, activation: 'relu', name: 'shared' });
+  const both = tf.layers
+    .concatenate({ name: 'pools' })
+    .apply([shared.apply(gap), shared.apply(gmp)] as tf.SymbolicTensor[]) as tf.SymbolicTensor;
   const out = tf.layers.dense({ units: 3, name: 'logits' }).apply(both) as tf.SymbolicTensor;
   const m = tf.model({ inputs: x, outputs: out, name: 'branches' });
   randomize(m);
@@ -180,7 +184,7 @@ test('TensorFlow.js Sequential layers model: rc.loadModel(model.json or its fold
   assertSame(await rc.loadModel(own), ref, input([12, 12, 3], 3), 'saved again by receptive');
 });
 
-test('TensorFlow.js functional layers model (Add, Multiply, Concatenate, global pooling, ReLU, Softmax) predicts as TF.js does, by path and over http', async () => {
+test('TensorFlow.js functional layers model (Add, Multiply, Concatenate, global pooling, ReLU, Softmax, a shared layer) predicts as TF.js does, by path and over http', async () => {
   const ref = functionalNet();
   const dir = join(tmp, 'tfjs-fn');
   await saveTfjs(ref, dir);
@@ -484,4 +488,123 @@ test('Keras 2 full-model .h5 (model_config attribute, model_weights by layer nam
   g.create_attribute('layer_names', ['x']);
   g.close();
   await assert.rejects(() => rc.loadModel(w), /no model_config attribute: it holds weights only/);
+});
+
+test('Keras 3 Sequential .keras, config written as Keras 3 writes it: Keras 3 activations (hard_sigmoid is relu6(x + 3) / 6)', async () => {
+  // The twin in TF.js has the same weights and a linear Dense; Keras 3's hard_sigmoid follows.
+  const twin = tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [4, 4, 2],
+        filters: 3,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+      }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 2 }),
+    ],
+  });
+  randomize(twin);
+  const init = (class_name: string) => ({
+    module: 'keras.initializers',
+    class_name,
+    config: class_name === 'Zeros' ? {} : { seed: null },
+    registered_name: null,
+  });
+  const none = {
+    kernel_regularizer: null,
+    bias_regularizer: null,
+    activity_regularizer: null,
+    kernel_constraint: null,
+    bias_constraint: null,
+  };
+  const layer = (class_name: string, config: Json) => ({
+    module: 'keras.layers',
+    class_name,
+    config: { trainable: true, dtype: policy, ...config },
+    registered_name: null,
+    build_config: { input_shape: [null, 4, 4, 2] },
+  });
+  const config = {
+    module: 'keras',
+    class_name: 'Sequential',
+    config: {
+      name: 'sequential',
+      trainable: true,
+      dtype: policy,
+      layers: [
+        {
+          module: 'keras.layers',
+          class_name: 'InputLayer',
+          config: {
+            batch_shape: [null, 4, 4, 2],
+            dtype: 'float32',
+            sparse: false,
+            name: 'input_layer',
+          },
+          registered_name: null,
+        },
+        layer('Conv2D', {
+          name: 'conv2d',
+          filters: 3,
+          kernel_size: [3, 3],
+          strides: [1, 1],
+          padding: 'same',
+          data_format: 'channels_last',
+          dilation_rate: [1, 1],
+          groups: 1,
+          activation: 'relu',
+          use_bias: true,
+          kernel_initializer: init('GlorotUniform'),
+          bias_initializer: init('Zeros'),
+          ...none,
+        }),
+        layer('Flatten', { name: 'flatten', data_format: 'channels_last' }),
+        layer('Dense', {
+          name: 'dense',
+          units: 2,
+          activation: 'hard_sigmoid',
+          use_bias: true,
+          kernel_initializer: init('GlorotUniform'),
+          bias_initializer: init('Zeros'),
+          ...none,
+        }),
+      ],
+      build_input_shape: [null, 4, 4, 2],
+    },
+    registered_name: null,
+    build_config: { input_shape: [null, 4, 4, 2] },
+    compile_config: null,
+  };
+  const h5 = join(tmp, 'seq.weights.h5');
+  keras3Weights(h5, twin);
+  const zip = new AdmZip();
+  zip.addFile(
+    'metadata.json',
+    Buffer.from(JSON.stringify({ keras_version: '3.6.0', date_saved: '2026-12-06@12:00:00' })),
+  );
+  zip.addFile('config.json', Buffer.from(JSON.stringify(config)));
+  zip.addFile('model.weights.h5', (await import('node:fs')).readFileSync(h5));
+  const path = join(tmp, 'seq.keras');
+  zip.writeZip(path);
+  const m = await rc.loadModel(path);
+  const x = input([4, 4, 2], 11);
+  const want = Array.from(tfPredict(twin, x), (v) => Math.min(1, Math.max(0, v / 6 + 0.5)));
+  const d = maxAbsDiff(m.predict(x).dataSync(), want);
+  assert.ok(d < 1e-6, `Keras 3 hard_sigmoid: differs by ${d}`);
+  // Keras 2's hard_sigmoid (TF.js's too) is clip(0.2·x + 0.5): the version decides.
+  zip.updateFile('metadata.json', Buffer.from(JSON.stringify({ keras_version: '2.15.0' })));
+  zip.writeZip(path);
+  await assert.rejects(
+    () => rc.loadModel(path),
+    /metadata.json says Keras 2.15.0; .keras files are Keras 3's format/,
+  );
+  // rc.loadModel reads TF.js models; the resume path (saved state) says it cannot.
+  const dir = join(tmp, 'tfjs-for-full');
+  await saveTfjs(twin, dir);
+  await assert.rejects(
+    () => rc.loadModelFull(dir),
+    /is a TensorFlow.js model, not one that model.save wrote/,
+  );
 });
