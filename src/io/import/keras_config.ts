@@ -482,8 +482,23 @@ function buildLayer(spec: Json, ctx: KerasConfigContext, warnings: string[]): Bu
       `${ctx.where}: ${label}: nested models are not supported; save the Keras model flattened (one level of layers).`,
     );
   const t = Object.hasOwn(TRANSLATORS, className) ? TRANSLATORS[className] : undefined;
-  if (!t) return custom(className, cfg, label, ctx);
-  return t(new Keys(cfg, label, ctx, warnings));
+  // A receptive layer's own error (a bad value, a shape it cannot take) names the file and the
+  // Keras layer too.
+  const named = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof KerasImportError) throw e;
+      const m = (e as Error).message;
+      throw new KerasImportError(
+        `${ctx.where}: ${label}: ${e instanceof RangeError ? `its weights are too large to allocate (${m}).` : m}`,
+      );
+    }
+  };
+  const built = named(() =>
+    t ? t(new Keys(cfg, label, ctx, warnings)) : custom(className, cfg, label, ctx),
+  );
+  return { apply: (x) => named(() => built.apply(x)), layers: built.layers };
 }
 
 /** One example's shape from an InputLayer's (or a first layer's) batch shape. */
@@ -562,6 +577,8 @@ function buildSequential(cfg: Json, ctx: KerasConfigContext, warnings: string[])
   let x: SymbolicTensor | null = null;
   let rest = specs as Json[];
   const first = rest[0]!;
+  if (!rest.every(isObj))
+    throw new KerasImportError(`${ctx.where}: the Sequential model's layers are not all objects.`);
   if (first.class_name === 'InputLayer') {
     const c = (first.config ?? {}) as Json;
     const shape = inputShapeOf(c, `layer '${String(c.name)}' (InputLayer)`, ctx);
@@ -595,7 +612,11 @@ function buildFunctional(cfg: Json, ctx: KerasConfigContext, warnings: string[])
     index: number;
   }[] = [];
   for (const spec of specs as Json[]) {
-    const c = (spec.config ?? {}) as Json;
+    if (!isObj(spec))
+      throw new KerasImportError(
+        `${ctx.where}: a layer entry is ${JSON.stringify(spec)}, not an object.`,
+      );
+    const c = (isObj(spec.config) ? spec.config : {}) as Json;
     const name = String(spec.name ?? c.name);
     if (spec.class_name === 'InputLayer') {
       const shape = inputShapeOf(c, `layer '${name}' (InputLayer)`, ctx);
@@ -655,6 +676,18 @@ function buildFunctional(cfg: Json, ctx: KerasConfigContext, warnings: string[])
  * @throws KerasImportError naming the layer and the class or option receptive cannot build
  */
 export function modelFromKerasConfig(topology: unknown, ctx: KerasConfigContext): Model {
+  try {
+    return buildModel(topology, ctx);
+  } catch (e) {
+    if (e instanceof KerasImportError) throw e;
+    // A config no Keras wrote (weights too large to allocate, values of the wrong kind).
+    throw new KerasImportError(
+      `${ctx.where}: the model cannot be built from its config: ${(e as Error).message}.`,
+    );
+  }
+}
+
+function buildModel(topology: unknown, ctx: KerasConfigContext): Model {
   const top = modelConfigOf(topology, ctx.where);
   const warnings: string[] = [];
   const cfg = top.config as Json;

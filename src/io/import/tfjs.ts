@@ -168,7 +168,21 @@ export async function loadTfjsWeights(
       'loadTfjsWeights: give a model.json path or artifacts { weightSpecs, weightData }.',
     );
   const where = typeof source === 'string' ? source : 'the tfjs artifacts';
-  const arrays = decodeTfjsWeights(artifacts, `loadTfjsWeights: ${where}`);
+  return assignTfjsWeights(model, artifacts, 'loadTfjsWeights', where, options.strict ?? true);
+}
+
+/**
+ * The weights of `artifacts` into `model`, by name; `op` and `where` (the file) start the
+ * messages. Returns the pairs (tfjs name, receptive weight name).
+ */
+export function assignTfjsWeights(
+  model: Functional,
+  artifacts: TfjsArtifacts,
+  op: string,
+  where: string,
+  strict: boolean,
+): [string, string][] {
+  const arrays = decodeTfjsWeights(artifacts, `${op}: ${where}`);
   const byName = new Map(arrays.map((a) => [a.source, a]));
   const values = new Map<Tensor, Float32Array>();
   const pairs: [string, string][] = [];
@@ -185,17 +199,17 @@ export async function loadTfjsWeights(
       const layer = name.slice(0, name.lastIndexOf('/'));
       const near = arrays.filter((x) => !used.has(x.source)).map((x) => x.source);
       throw new WeightsMismatchError(
-        `loadTfjsWeights: ${where} has no weight '${name}' (layer '${layer}'). TensorFlow.js weights match by layer name; ` +
-          `give the layers the same names. Unused weights in the file: ${near.slice(0, 6).join(', ')}${near.length > 6 ? ', ...' : ''}.`,
+        `${op}: ${where} has no weight '${name}' (layer '${layer}'). ${op === 'loadTfjsWeights' ? 'TensorFlow.js weights match by layer name; give the layers the same names.' : 'The weightsManifest lacks it: model.json and its shards do not belong together.'} ` +
+          `Unused weights in the file: ${near.slice(0, 6).join(', ')}${near.length > 6 ? ', ...' : ''}.`,
       );
     }
     used.add(a.source);
-    take('loadTfjsWeights', w, a, values, pairs);
+    take(op, w, a, values, pairs);
   }
   const extra = arrays.filter((a) => !used.has(a.source));
-  if ((options.strict ?? true) && extra.length)
+  if (strict && extra.length)
     throw new WeightsMismatchError(
-      `loadTfjsWeights: ${where} has weights the model does not use: ${extra
+      `${op}: ${where} has weights the model does not use: ${extra
         .slice(0, 5)
         .map((a) => a.source)
         .join(', ')}. Pass { strict: false } to ignore them.`,

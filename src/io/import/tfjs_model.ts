@@ -8,7 +8,7 @@
 import type { Model } from '../../model/model.js';
 import { KerasImportError } from '../../util/errors.js';
 import { modelFromKerasConfig } from './keras_config.js';
-import { loadTfjsWeights, type TfjsWeightSpec } from './tfjs.js';
+import { assignTfjsWeights, type TfjsWeightSpec } from './tfjs.js';
 
 type Json = Record<string, unknown>;
 
@@ -56,7 +56,6 @@ export async function tfjsModelFromJson(
   }
   // Weights the model does not use (an optimizer's, saved with includeOptimizer) are left out;
   // every weight of the model must be found, with its shape.
-  if (model.weights.length > 0)
-    await loadTfjsWeights(model, { weightSpecs, weightData }, { strict: false });
+  assignTfjsWeights(model, { weightSpecs, weightData }, 'loadModel', where, false);
   return model;
 }

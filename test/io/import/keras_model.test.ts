@@ -608,3 +608,62 @@ test('Keras 3 Sequential .keras, config written as Keras 3 writes it: Keras 3 ac
     /is a TensorFlow.js model, not one that model.save wrote/,
   );
 });
+
+test('hostile model.json (no Keras wrote it): cycles, dangling references, huge or wrong values are KerasImportErrors', async () => {
+  const dir = join(tmp, 'hostile');
+  mkdirSync(dir);
+  const inp = {
+    class_name: 'InputLayer',
+    name: 'in',
+    config: { batch_input_shape: [null, 4, 4, 2], name: 'in' },
+    inbound_nodes: [],
+  };
+  const conv = (cfg: Json, nodes: unknown = [[['in', 0, 0, {}]]]) => ({
+    class_name: 'Conv2D',
+    name: 'c',
+    config: { name: 'c', filters: 2, kernel_size: 3, ...cfg },
+    inbound_nodes: nodes,
+  });
+  const model = (layers: unknown[], extra: Json = {}) => ({
+    format: 'layers-model',
+    modelTopology: {
+      class_name: 'Functional',
+      config: {
+        name: 'f',
+        layers,
+        input_layers: [['in', 0, 0]],
+        output_layers: [['c', 0, 0]],
+        ...extra,
+      },
+    },
+    weightsManifest: [],
+  });
+  const cases: [unknown, RegExp][] = [
+    [{ format: 'layers-model', modelTopology: null, weightsManifest: [] }, /no Keras model config/],
+    [
+      model([inp, conv({ filters: 1e9 })]),
+      /layer 'c' \(Conv2D\): its weights are too large to allocate/,
+    ],
+    [
+      model([inp, conv({ filters: -3 })]),
+      /layer 'c' \(Conv2D\): .*filters must be a positive integer/,
+    ],
+    [model([inp, conv({}, [[['c', 0, 0, {}]]])]), /the inputs of 'c' \(c\) never appear/],
+    [model([inp, conv({}, [[[5, 'a']]])]), /refers to \[5,"a"\], not a layer/],
+    [model([inp, conv({})], { output_layers: [['zzz', 0, 0]] }), /missing layer 'zzz'/],
+    [model([inp, null]), /a layer entry is null/],
+    [model([inp, { ...conv({}), class_name: '__proto__' }]), /Unknown layer class '__proto__'/],
+    [model([inp, conv({})]), /has no weight 'c\/kernel' .*weightsManifest lacks it/],
+  ];
+  for (const [json, re] of cases) {
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    await assert.rejects(
+      () => rc.loadModel(join(dir, 'model.json')),
+      (e: Error) => {
+        assert.ok(e instanceof rc.ReceptiveError, `${e.name}: ${e.message}`);
+        assert.match(e.message, re);
+        return true;
+      },
+    );
+  }
+});
