@@ -12,9 +12,17 @@ import { Model } from '../../model/model.js';
 import { Input } from '../../nn/functional.js';
 import type { Layer, LayerConfig, SymbolicTensor } from '../../nn/layer.js';
 import { registeredLayer } from '../../nn/layer.js';
-import { HardSigmoid, HardSwish, Softmax, Softplus } from '../../nn/layers/activations.js';
+import {
+  ELU,
+  HardSigmoid,
+  HardSwish,
+  PReLU,
+  Softmax,
+  Softplus,
+} from '../../nn/layers/activations.js';
 import { Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from '../../nn/layers/conv.js';
 import { Activation, Dense, Dropout, Flatten, ReLU, Reshape } from '../../nn/layers/core.js';
+import * as builtinLayers from '../../nn/layers/index.js';
 import { Add, Concatenate, Multiply, Subtract } from '../../nn/layers/merge.js';
 import { BatchNormalization } from '../../nn/layers/normalization.js';
 import {
@@ -39,10 +47,9 @@ export interface KerasConfigContext {
 type Json = Record<string, unknown>;
 type Apply = (input: SymbolicTensor | SymbolicTensor[]) => SymbolicTensor;
 
-/** One Keras layer, translated: how to apply it, and its receptive layers (the first one is named as in Keras). */
+/** One Keras layer, translated: how to apply it (to one input, or a list for merge layers). */
 interface Built {
   apply: Apply;
-  layers: Layer[];
 }
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -208,7 +215,6 @@ function chain(layer: Layer, after: Layer | null): Built {
       const y = layer.apply(x as SymbolicTensor) as SymbolicTensor;
       return after ? (after.apply(y) as SymbolicTensor) : y;
     },
-    layers: after ? [layer, after] : [layer],
   };
 }
 
@@ -401,6 +407,32 @@ const TRANSLATORS: Record<string, Translator> = {
     k.finish();
     return chain(new ReLU({ ...base(k), negativeSlope: slope }), null);
   },
+  ELU(k) {
+    const alpha = k.num('alpha') ?? 1;
+    k.finish();
+    return chain(new ELU({ ...base(k), alpha }), null);
+  },
+  PReLU(k) {
+    // Keras's slopes have the shape of one example, 1 along shared_axes (counted with the batch
+    // axis): made once the input shape is known.
+    const shared = k.take('shared_axes');
+    const axes = shared === undefined || shared === null ? [] : [shared].flat();
+    if (!axes.every((a) => Number.isInteger(a) && (a as number) >= 1))
+      k.fail(`shared_axes ${JSON.stringify(shared)} must be axes counted from 1 (0 is the batch).`);
+    k.finish();
+    const args = base(k);
+    let l: PReLU | null = null;
+    return {
+      apply: (x) => {
+        const s = (x as SymbolicTensor).shape;
+        l ??= new PReLU({
+          ...args,
+          alphaShape: s.slice(1).map((d, i) => (axes.includes(i + 1) ? 1 : (d ?? 1))),
+        });
+        return l.apply(x as SymbolicTensor) as SymbolicTensor;
+      },
+    };
+  },
   Softmax(k) {
     // Keras 3 may write the axis as a list of one.
     const given = k.take('axis');
@@ -419,7 +451,7 @@ const TRANSLATORS: Record<string, Translator> = {
     const axis = k.int('axis') ?? -1;
     k.finish();
     const l = new Concatenate({ ...base(k), axis });
-    return { apply: (x) => l.apply(x) as SymbolicTensor, layers: [l] };
+    return { apply: (x) => l.apply(x) as SymbolicTensor };
   },
 };
 
@@ -446,7 +478,7 @@ function globalPooling(
 function merge(k: Keys, cls: typeof Add | typeof Subtract | typeof Multiply): Built {
   k.finish();
   const l = new cls(base(k));
-  return { apply: (x) => l.apply(x) as SymbolicTensor, layers: [l] };
+  return { apply: (x) => l.apply(x) as SymbolicTensor };
 }
 
 /** The Keras layer classes the reader builds. */
@@ -460,13 +492,15 @@ export function supportedKerasLayers(): string[] {
  */
 function custom(className: string, cfg: Json, label: string, ctx: KerasConfigContext): Built {
   const cls = registeredLayer(className);
-  if (!cls)
+  // receptive's own layers of other names take receptive's options, not Keras's.
+  const builtIn = Object.values(builtinLayers).includes(cls as never);
+  if (!cls || builtIn)
     throw new KerasImportError(
-      `${ctx.where}: ${label}: Unknown layer class '${className}': receptive cannot build it. ` +
+      `${ctx.where}: ${label}: Unknown layer class '${className}': receptive cannot build it${builtIn ? ` from a Keras config (receptive's ${className} is not Keras's)` : ''}. ` +
         `Supported: ${supportedKerasLayers().join(', ')}. For a custom layer, register a receptive layer class whose className is '${className}' with rc.registerLayer (its fromConfig receives the Keras config).`,
     );
   const l = cls.fromConfig({ ...cfg, trainable: cfg.trainable !== false } as LayerConfig);
-  return { apply: (x) => l.apply(x) as SymbolicTensor, layers: [l] };
+  return { apply: (x) => l.apply(x) as SymbolicTensor };
 }
 
 function buildLayer(spec: Json, ctx: KerasConfigContext, warnings: string[]): Built {
@@ -498,7 +532,7 @@ function buildLayer(spec: Json, ctx: KerasConfigContext, warnings: string[]): Bu
   const built = named(() =>
     t ? t(new Keys(cfg, label, ctx, warnings)) : custom(className, cfg, label, ctx),
   );
-  return { apply: (x) => named(() => built.apply(x)), layers: built.layers };
+  return { apply: (x) => named(() => built.apply(x)) };
 }
 
 /** One example's shape from an InputLayer's (or a first layer's) batch shape. */

@@ -81,6 +81,8 @@ function sequentialNet(): tf.Sequential {
   );
   m.add(tf.layers.averagePooling2d({ poolSize: 4, strides: 3 }));
   m.add(tf.layers.leakyReLU({ alpha: 0.1 }));
+  m.add(tf.layers.prelu({ sharedAxes: [1, 2] }));
+  m.add(tf.layers.elu());
   m.add(tf.layers.activation({ activation: 'softplus' }));
   m.add(tf.layers.reshape({ targetShape: [49, 4] }));
   m.add(tf.layers.flatten());
@@ -313,6 +315,15 @@ test('TensorFlow.js / Keras configs receptive cannot honour are clear errors nam
     [(j) => (j.weightsManifest[0].paths = ['group1-shard1of2.bin']), /ends before/],
     [(j) => (j.modelTopology.class_name = 'MyModel'), /model class 'MyModel' is not supported/],
     [(j) => (j.format = 'graph-model'), /graph model/],
+    [
+      (j) => {
+        // receptive has a Permute of its own, with its own options: not built from Keras's.
+        const l = j.modelTopology.config.layers.find((x: Json) => x.class_name === 'Reshape');
+        l.class_name = 'Permute';
+        l.config = { name: l.config.name, dims: [2, 1] };
+      },
+      /Unknown layer class 'Permute': receptive cannot build it from a Keras config/,
+    ],
   ];
   for (const [edit, re] of cases) {
     const j = JSON.parse(JSON.stringify(good));
