@@ -1,6 +1,6 @@
 /**
  * TensorFlow.js layers models, whole: model.json's `modelTopology` (a Keras model config) is
- * built by keras_config.ts, and its `weightsManifest` shards load by weight name (tfjs.ts).
+ * built by keras_config.ts, and its `weightsManifest` shards load by weight name (tfjs_weights.ts).
  * The directory and http handlers hand a model.json here when it is a TF.js model rather than
  * receptive's own (model_format.ts's isTfjsModelJson tells them apart by content).
  */
@@ -8,7 +8,7 @@
 import type { Model } from '../../model/model.js';
 import { KerasImportError } from '../../util/errors.js';
 import { modelFromKerasConfig } from './keras_config.js';
-import { assignTfjsWeights, type TfjsWeightSpec } from './tfjs.js';
+import { assignTfjsWeights, type TfjsWeightSpec } from './tfjs_weights.js';
 
 type Json = Record<string, unknown>;
 
