@@ -18,6 +18,7 @@ import type { Layer } from '../../nn/layer.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError } from '../../util/errors.js';
 import { applyValues, type FoundArray, take, toFloat32, WeightsMismatchError } from './assign.js';
+import { kerasClassOf } from './keras_config.js';
 import { isLeaf } from './torch_names.js';
 
 /** Options of {@link loadKerasWeights}. */
@@ -79,7 +80,8 @@ function loadKeras3(h5: H5, root: Group, model: Functional, where: string, stric
     const layersGroup = root.get(`${prefix}layers`);
     const available = isGroup(h5, layersGroup) ? layersGroup.keys() : [];
     for (const layer of m.layers) {
-      const base = snake(layer.className === 'Functional' ? 'Functional' : layer.className);
+      // A model built from a Keras config knows its Keras class (a Sequential is one too).
+      const base = snake(kerasClassOf.get(layer) ?? layer.className);
       const k = counts.get(base) ?? 0;
       counts.set(base, k + 1);
       const key = k === 0 ? base : `${base}_${k}`;
@@ -157,7 +159,15 @@ function loadKeras2(h5: H5, root: Group, model: Functional, where: string, stric
       throw new WeightsMismatchError(
         `loadKerasWeights: layer '${layer.name}' in ${where} has ${wn.length} weights (${wn.join(', ')}) but ${layer.label} has ${ws.length} (${ws.map((w) => w.name).join(', ')}).`,
       );
-    ws.forEach((w, i) => {
+    // By name where the names line up: a nested model lists its trainable weights first (Keras's
+    // order), receptive layer by layer. Else in order, as Keras wrote them.
+    const stripped = wn.map((n) => n.replace(/:\d+$/, ''));
+    const byName = ws.map((w) =>
+      stripped.findIndex((n) => n === w.name || n.endsWith(`/${w.name}`)),
+    );
+    const named = new Set(byName).size === ws.length && !byName.includes(-1);
+    ws.forEach((w, k) => {
+      const i = named ? byName[k]! : k;
       const ds = g.get(wn[i]!);
       if (!(ds instanceof h5.Dataset))
         throw new WeightsMismatchError(

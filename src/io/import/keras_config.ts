@@ -36,6 +36,12 @@ import {
 import { KerasImportError } from '../../util/errors.js';
 import { noticeOnce } from '../../util/optional_packages.js';
 
+/**
+ * The Keras class of each model the reader built (Sequential or Functional; receptive builds
+ * both as a functional Model): Keras 3 weights files name a nested model by its class.
+ */
+export const kerasClassOf = new WeakMap<Layer, string>();
+
 /** What the reader needs to know about where a config came from. */
 export interface KerasConfigContext {
   /** The file or URL, for messages. */
@@ -503,7 +509,7 @@ function custom(className: string, cfg: Json, label: string, ctx: KerasConfigCon
   return { apply: (x) => l.apply(x) as SymbolicTensor };
 }
 
-function buildLayer(spec: Json, ctx: KerasConfigContext, warnings: string[]): Built {
+function buildLayer(spec: Json, ctx: KerasConfigContext, warnings: string[], depth: number): Built {
   const className = spec.class_name;
   const cfg = spec.config;
   if (typeof className !== 'string' || !isObj(cfg))
@@ -511,10 +517,11 @@ function buildLayer(spec: Json, ctx: KerasConfigContext, warnings: string[]): Bu
       `${ctx.where}: a layer entry has no class_name and config: ${JSON.stringify(spec).slice(0, 200)}.`,
     );
   const label = `layer '${String(cfg.name)}' (${className})`;
-  if (className === 'Sequential' || className === 'Functional' || className === 'Model')
-    throw new KerasImportError(
-      `${ctx.where}: ${label}: nested models are not supported; save the Keras model flattened (one level of layers).`,
-    );
+  if (isModelClass(className)) {
+    // A model used as a layer (a pretrained base inside a Sequential): built the same way.
+    const sub = buildModel(spec, ctx, warnings, depth + 1);
+    return { apply: (x) => sub.apply(x) as SymbolicTensor };
+  }
   const t = Object.hasOwn(TRANSLATORS, className) ? TRANSLATORS[className] : undefined;
   // A receptive layer's own error (a bad value, a shape it cannot take) names the file and the
   // Keras layer too.
@@ -604,7 +611,27 @@ function warn(warnings: string[], where: string): void {
     );
 }
 
-function buildSequential(cfg: Json, ctx: KerasConfigContext, warnings: string[]): Model {
+const isModelClass = (c: unknown) => c === 'Sequential' || c === 'Functional' || c === 'Model';
+
+/** The input shape a Sequential's first layer declares, looking inside a nested model. */
+function firstInputShape(spec: Json, ctx: KerasConfigContext): number[] | undefined {
+  const c = (isObj(spec.config) ? spec.config : {}) as Json;
+  if (!isModelClass(spec.class_name))
+    return inputShapeOf(c, `layer '${String(c.name)}' (${String(spec.class_name)})`, ctx);
+  const inner = Array.isArray(c.layers) ? (c.layers as unknown[]) : [];
+  const first =
+    spec.class_name === 'Sequential'
+      ? inner[0]
+      : inner.find((l) => isObj(l) && l.class_name === 'InputLayer');
+  return isObj(first) ? firstInputShape(first, ctx) : undefined;
+}
+
+function buildSequential(
+  cfg: Json,
+  ctx: KerasConfigContext,
+  warnings: string[],
+  depth: number,
+): Model {
   const specs = (Array.isArray(cfg) ? cfg : cfg.layers) as unknown;
   if (!Array.isArray(specs) || specs.length === 0)
     throw new KerasImportError(`${ctx.where}: the Sequential model has no layers.`);
@@ -621,7 +648,7 @@ function buildSequential(cfg: Json, ctx: KerasConfigContext, warnings: string[])
     rest = rest.slice(1);
   } else {
     const c = (first.config ?? {}) as Json;
-    const shape = inputShapeOf(c, `layer '${String(c.name)}'`, ctx);
+    const shape = firstInputShape(first, ctx);
     if (!shape)
       throw new KerasImportError(
         `${ctx.where}: the Sequential model's first layer has no input shape; receptive needs it to build the model.`,
@@ -629,12 +656,17 @@ function buildSequential(cfg: Json, ctx: KerasConfigContext, warnings: string[])
     x = Input(shape, { name: `${String(c.name)}_input` });
   }
   const input = x;
-  for (const spec of rest) x = buildLayer(spec, ctx, warnings).apply(x);
+  for (const spec of rest) x = buildLayer(spec, ctx, warnings, depth).apply(x);
   const name = !Array.isArray(cfg) && typeof cfg.name === 'string' ? cfg.name : 'sequential';
   return new Model({ inputs: input, outputs: x, name });
 }
 
-function buildFunctional(cfg: Json, ctx: KerasConfigContext, warnings: string[]): Model {
+function buildFunctional(
+  cfg: Json,
+  ctx: KerasConfigContext,
+  warnings: string[],
+  depth: number,
+): Model {
   const specs = cfg.layers;
   if (!Array.isArray(specs) || specs.length === 0)
     throw new KerasImportError(`${ctx.where}: the functional model has no layers.`);
@@ -659,7 +691,7 @@ function buildFunctional(cfg: Json, ctx: KerasConfigContext, warnings: string[])
       made.set(`${name}:0`, Input(shape, { name }));
       continue;
     }
-    const built = buildLayer({ ...spec, config: { ...c, name } }, ctx, warnings);
+    const built = buildLayer({ ...spec, config: { ...c, name } }, ctx, warnings, depth);
     inboundNodes(spec, `${ctx.where}: layer '${name}'`).forEach((node, index) => {
       pending.push({ spec: { ...spec, name }, built, node, index });
     });
@@ -711,7 +743,10 @@ function buildFunctional(cfg: Json, ctx: KerasConfigContext, warnings: string[])
  */
 export function modelFromKerasConfig(topology: unknown, ctx: KerasConfigContext): Model {
   try {
-    return buildModel(topology, ctx);
+    const warnings: string[] = [];
+    const model = buildModel(topology, ctx, warnings, 0);
+    warn(warnings, ctx.where);
+    return model;
   } catch (e) {
     if (e instanceof KerasImportError) throw e;
     // A config no Keras wrote (weights too large to allocate, values of the wrong kind).
@@ -721,18 +756,23 @@ export function modelFromKerasConfig(topology: unknown, ctx: KerasConfigContext)
   }
 }
 
-function buildModel(topology: unknown, ctx: KerasConfigContext): Model {
+function buildModel(
+  topology: unknown,
+  ctx: KerasConfigContext,
+  warnings: string[],
+  depth: number,
+): Model {
+  if (depth > 32) throw new KerasImportError(`${ctx.where}: models are nested more than 32 deep.`);
   const top = modelConfigOf(topology, ctx.where);
-  const warnings: string[] = [];
   const cfg = top.config as Json;
   let model: Model;
-  if (top.class_name === 'Sequential') model = buildSequential(cfg, ctx, warnings);
+  if (top.class_name === 'Sequential') model = buildSequential(cfg, ctx, warnings, depth);
   else if (top.class_name === 'Functional' || top.class_name === 'Model')
-    model = buildFunctional(cfg, ctx, warnings);
+    model = buildFunctional(cfg, ctx, warnings, depth);
   else
     throw new KerasImportError(
       `${ctx.where}: the model class '${top.class_name}' is not supported (Sequential, Functional, Model). A subclassed Keras model has no config to rebuild; save it as a functional model.`,
     );
-  warn(warnings, ctx.where);
+  kerasClassOf.set(model, top.class_name === 'Model' ? 'Functional' : top.class_name);
   return model;
 }

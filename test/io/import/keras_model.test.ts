@@ -32,6 +32,10 @@ type Json = Record<string, any>;
 function randomize(m: tf.LayersModel): void {
   let seed = 1;
   for (const l of m.layers) {
+    if (l instanceof tf.LayersModel) {
+      randomize(l);
+      continue;
+    }
     if (l.getWeights().length === 0) continue;
     const ws = l.getWeights().map((w, i) => {
       const s = seed++;
@@ -677,4 +681,65 @@ test('hostile model.json (no Keras wrote it): cycles, dangling references, huge 
       },
     );
   }
+});
+
+/** A pretrained base inside a Sequential, as transfer learning builds it. */
+function nestedNet(): tf.Sequential {
+  const base = tf.sequential({
+    name: 'base',
+    layers: [
+      tf.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, activation: 'relu' }),
+      tf.layers.batchNormalization(),
+      tf.layers.conv2d({ filters: 3, kernelSize: 1 }),
+    ],
+  });
+  const m = tf.sequential({
+    layers: [base, tf.layers.flatten(), tf.layers.dense({ units: 2, activation: 'softmax' })],
+  });
+  randomize(m);
+  return m;
+}
+
+test('nested models (a Sequential base inside a Sequential): TF.js model.json and Keras 2 .h5 load whole', async () => {
+  const ref = nestedNet();
+  const dir = join(tmp, 'tfjs-nested');
+  const json = await saveTfjs(ref, dir);
+  const m = await rc.loadModel(dir);
+  assert.ok(m.getLayer('base') instanceof rc.Model, 'the base stays a model of its own');
+  assertSame(m, ref, input([6, 6, 2], 12), 'TF.js nested');
+
+  // Keras 2 lists a nested model's weights trainable first (BN's moving statistics last).
+  const path = join(tmp, 'nested.h5');
+  const f = new h5wasm.File(path, 'w');
+  f.create_attribute('keras_version', '2.15.0');
+  f.create_attribute('model_config', JSON.stringify(json.modelTopology));
+  const root = f.create_group('model_weights');
+  root.create_attribute(
+    'layer_names',
+    ref.layers.map((l) => l.name),
+  );
+  for (const l of ref.layers) {
+    const g = root.create_group(l.name);
+    const names = l.weights.map((w) => `${w.originalName}:0`);
+    g.create_attribute('weight_names', names);
+    l.weights.forEach((w, i) => {
+      // Datasets sit at their names' paths inside the layer's group.
+      const parts = names[i]!.split('/');
+      let at = g;
+      for (const p of parts.slice(0, -1)) at = (at.get(p) as typeof g) ?? at.create_group(p);
+      const t = w.read();
+      at.create_dataset({
+        name: parts.at(-1)!,
+        data: t.dataSync() as Float32Array,
+        shape: t.shape,
+        dtype: '<f',
+      });
+    });
+  }
+  f.close();
+  assert.deepEqual(
+    ref.getLayer('base').weights.map((w) => w.originalName.split('/')[1]),
+    ['kernel', 'bias', 'gamma', 'beta', 'kernel', 'bias', 'moving_mean', 'moving_variance'],
+  );
+  assertSame(await rc.loadModel(path), ref, input([6, 6, 2], 13), 'Keras 2 nested .h5');
 });
