@@ -743,3 +743,89 @@ test('nested models (a Sequential base inside a Sequential): TF.js model.json an
   );
   assertSame(await rc.loadModel(path), ref, input([6, 6, 2], 13), 'Keras 2 nested .h5');
 });
+
+/** A TF.js Sequential's config (Keras 2 style) as Keras 3 writes it, nested models included. */
+function keras3Sequential(spec: Json): Json {
+  const layers: Json[] = [];
+  (spec.config.layers as Json[]).forEach((l, i) => {
+    const { batch_input_shape, ...cfg } = l.config;
+    if (i === 0 && batch_input_shape)
+      layers.push({
+        module: 'keras.layers',
+        class_name: 'InputLayer',
+        config: {
+          batch_shape: batch_input_shape,
+          dtype: 'float32',
+          sparse: false,
+          name: `${cfg.name}_input`,
+        },
+        registered_name: null,
+      });
+    if (l.class_name === 'Sequential') layers.push(keras3Sequential(l));
+    else
+      layers.push({
+        module: 'keras.layers',
+        class_name: l.class_name,
+        config: { ...cfg, dtype: policy },
+        registered_name: null,
+        build_config: { input_shape: null },
+      });
+  });
+  return {
+    module: 'keras',
+    class_name: 'Sequential',
+    config: { name: spec.config.name, trainable: true, dtype: policy, layers },
+    registered_name: null,
+    build_config: { input_shape: null },
+  };
+}
+
+/** model.weights.h5 of Keras 3 for nested models: a nested model's layers under its own key. */
+function keras3NestedWeights(path: string, m: tf.LayersModel): void {
+  const f = new h5wasm.File(path, 'w');
+  const snake = (c: string) =>
+    c
+      .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+      .replace(/([a-z])([A-Z])/g, '$1_$2')
+      .toLowerCase();
+  const walk = (model: tf.LayersModel, group: ReturnType<typeof f.create_group>) => {
+    const counts = new Map<string, number>();
+    for (const l of model.layers) {
+      const base = snake(l.getClassName());
+      const k = counts.get(base) ?? 0;
+      counts.set(base, k + 1);
+      const g = group.create_group(k === 0 ? base : `${base}_${k}`);
+      if (l instanceof tf.LayersModel) {
+        walk(l, g.create_group('layers'));
+        continue;
+      }
+      const vars = g.create_group('vars');
+      for (const [i, t] of l.getWeights().entries())
+        vars.create_dataset({
+          name: String(i),
+          data: t.dataSync() as Float32Array,
+          shape: t.shape,
+          dtype: '<f',
+        });
+    }
+  };
+  walk(m, f.create_group('layers'));
+  f.close();
+}
+
+test('nested models in a Keras 3 .keras: a nested Sequential is found under its class key', async () => {
+  const ref = nestedNet();
+  const a = await artifactsOf(ref);
+  const h5 = join(tmp, 'nested.weights.h5');
+  keras3NestedWeights(h5, ref);
+  const zip = new AdmZip();
+  zip.addFile('metadata.json', Buffer.from(JSON.stringify({ keras_version: '3.6.0' })));
+  zip.addFile(
+    'config.json',
+    Buffer.from(JSON.stringify(keras3Sequential(a.modelTopology as Json))),
+  );
+  zip.addFile('model.weights.h5', (await import('node:fs')).readFileSync(h5));
+  const path = join(tmp, 'nested.keras');
+  zip.writeZip(path);
+  assertSame(await rc.loadModel(path), ref, input([6, 6, 2], 14), 'Keras 3 nested .keras');
+});
