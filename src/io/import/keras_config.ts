@@ -123,6 +123,9 @@ class Keys {
   finish(): void {
     for (const k of ['name', 'trainable', 'batch_input_shape', 'batch_shape', 'input_shape'])
       this.left.delete(k);
+    // Settings of newer Keras versions that mean nothing when unset (LoRA, quantization).
+    for (const k of ['lora_rank', 'lora_alpha', 'quantization_config'])
+      if (this.left.get(k) === null) this.left.delete(k);
     for (const k of ['input_dim', 'sparse', 'ragged', 'autocast', 'batch_size']) {
       const v = this.left.get(k);
       if (v === null || v === undefined || v === false || k === 'batch_size' || k === 'input_dim')
@@ -320,7 +323,6 @@ const TRANSLATORS: Record<string, Translator> = {
     if (units === undefined) k.fail('units is missing.');
     const useBias = k.bool('use_bias') ?? true;
     const { inline, after } = activationOf(k, base(k).name);
-    k.only('lora_rank', [null], 'LoRA layers are not imported');
     k.finish();
     return chain(
       new Dense({ ...base(k), units: units!, useBias, activation: inline as 'relu' }),

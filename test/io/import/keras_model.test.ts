@@ -7,7 +7,7 @@
  * must predict what the TF.js model predicts.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +184,22 @@ test('TensorFlow.js Sequential layers model: rc.loadModel(model.json or its fold
   assert.ok(m.layers.some((l) => l.name.startsWith('conv2d_Conv2D')));
   assertSame(m, ref, input([12, 12, 3], 1), 'TF.js Sequential');
   assertSame(await rc.loadModel(dir), ref, input([12, 12, 3], 2), 'TF.js Sequential (folder)');
+  // tensorflowjs_converter (Python) wraps the config in model_config, beside Keras's version.
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  json.modelTopology = {
+    keras_version: '2.15.0',
+    backend: 'tensorflow',
+    model_config: json.modelTopology,
+    training_config: null,
+  };
+  json.convertedBy = 'TensorFlow.js Converter v4.22.0';
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+  assertSame(
+    await rc.loadModel(dir),
+    ref,
+    input([12, 12, 3], 2),
+    'converted by tensorflowjs_converter',
+  );
   // Receptive's own models in a folder still load as before.
   const own = join(tmp, 'own');
   await m.save(own);
