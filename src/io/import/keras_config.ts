@@ -46,7 +46,7 @@ export const kerasClassOf = new WeakMap<Layer, string>();
 export interface KerasConfigContext {
   /** The file or URL, for messages. */
   where: string;
-  /** Keras 3 wrote it (its defaults differ: hard_sigmoid, LeakyReLU's slope, the layout of nodes). */
+  /** Keras 3 wrote it (its hard_sigmoid differs from Keras 2's and TensorFlow.js's). */
   keras3: boolean;
 }
 
