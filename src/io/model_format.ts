@@ -119,6 +119,21 @@ export function modelJsonText(file: ModelFile): string {
 }
 
 /**
+ * Whether a parsed model.json is a TensorFlow.js model (a layers or a graph model), which the
+ * handlers build with import/tfjs_model.ts, rather than receptive's own (format
+ * 'receptive-model').
+ */
+export function isTfjsModelJson(json: unknown): json is Record<string, unknown> {
+  if (typeof json !== 'object' || json === null) return false;
+  const j = json as Record<string, unknown>;
+  return (
+    j.format === 'layers-model' ||
+    j.format === 'graph-model' ||
+    (j.modelTopology !== undefined && Array.isArray(j.weightsManifest))
+  );
+}
+
+/**
  * Checks model.json (given as text or as its parsed value) and rebuilds the topology, before
  * any weights are read: a wrong file fails fast, naming `jsonName` (its path or URL).
  */

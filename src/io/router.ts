@@ -15,6 +15,7 @@ import {
   encodeModel,
   type LoadedModel,
   type ModelFile,
+  ModelFileError,
   type SaveOptions,
 } from './model_format.js';
 
@@ -38,13 +39,24 @@ export interface ReadModel {
   weightsName: string;
 }
 
+/**
+ * A model.json that is not receptive's but another library's (a TensorFlow.js layers model),
+ * built whole by the handler that read it.
+ */
+export interface ConvertedModel {
+  /** The model, its weights loaded. */
+  converted: Model;
+  /** Where its model.json came from, for messages. */
+  jsonName: string;
+}
+
 /** One kind of place a model can be kept. Each operation is optional. */
 export interface ModelIOHandler {
   /** How a user writes such a target, for messages: "'indexeddb://name'". */
   readonly description: string;
   /** Whether `target` is this handler's (by its scheme, or the absence of one). */
   matches(target: string): boolean;
-  load?(source: string, options: LoadModelOptions): Promise<ReadModel>;
+  load?(source: string, options: LoadModelOptions): Promise<ReadModel | ConvertedModel>;
   save?(
     target: string,
     model: { file: ModelFile; weights: Uint8Array },
@@ -56,7 +68,10 @@ export interface ModelIOHandler {
   exists?(target: string): Promise<boolean>;
   /** Removes a saved model (BackupAndRestore's backup, once training completed). */
   remove?(target: string): Promise<void>;
-  /** Reads a model kept in another format (an .onnx file), converted whole (rc.loadModel only). */
+  /**
+   * Reads a model kept in another format, told by its name (an .onnx or .keras file), converted
+   * whole (rc.loadModel only).
+   */
   convert?(source: string, options: LoadModelOptions): Promise<Model>;
 }
 
@@ -108,24 +123,37 @@ function checkProgress(onProgress: unknown): void {
     );
 }
 
+/** What the handler of `source` reads there: a receptive model, or one it converted. */
+async function readModel(
+  source: string,
+  options: LoadModelOptions,
+): Promise<ReadModel | ConvertedModel> {
+  const what =
+    "a saved model: a directory or its model.json, an http(s) URL, or 'indexeddb://name'";
+  const handler = handlerFor(source, 'load', 'loadModel', what);
+  checkProgress(options.onProgress);
+  return handler.load(source, options);
+}
+
 /** Reads a model and what was saved with it (extra state, extra arrays). */
 export async function loadModelFull(
   source: string,
   options: LoadModelOptions = {},
 ): Promise<LoadedModel> {
-  const what =
-    "a saved model: a directory or its model.json, an http(s) URL, or 'indexeddb://name'";
-  const handler = handlerFor(source, 'load', 'loadModel', what);
-  checkProgress(options.onProgress);
-  const read = await handler.load(source, options);
+  const read = await readModel(source, options);
+  if ('converted' in read)
+    throw new ModelFileError(
+      `loadModel: ${read.jsonName} is a TensorFlow.js model, not one that model.save wrote: it has no saved state to resume from. Load it with rc.loadModel.`,
+    );
   return assignWeights(read, read.weights, read.jsonName, read.weightsName);
 }
 
 /**
  * Loads a model that model.save wrote: from a directory (or its model.json) in Node, an
  * http(s) URL of model.json or of its folder, or 'indexeddb://name' in the browser. The
- * predictions are bit for bit those of the saved model. In Node it also reads a `.onnx` file
- * (as rc.importOnnx does, NHWC input).
+ * predictions are bit for bit those of the saved model. It also builds a TensorFlow.js layers
+ * model (its model.json, by path or URL, and weight shards), and in Node reads a `.onnx` file
+ * (as rc.importOnnx does, NHWC input) and Keras `.keras` (Keras 3) and `.h5` (Keras 2) files.
  */
 export async function loadModel(source: string, options?: LoadModelOptions): Promise<Model> {
   const converter =
@@ -134,7 +162,9 @@ export async function loadModel(source: string, options?: LoadModelOptions): Pro
     checkProgress(options?.onProgress);
     return converter.convert(source, options ?? {});
   }
-  return (await loadModelFull(source, options)).model;
+  const read = await readModel(source, options ?? {});
+  if ('converted' in read) return read.converted;
+  return (await assignWeights(read, read.weights, read.jsonName, read.weightsName)).model;
 }
 
 /** model.save's work: the model's files, to wherever `target` says. */

@@ -162,6 +162,11 @@ export function registerLayer(cls: LayerClass): void {
   registry.set(cls.className, cls);
 }
 
+/** The layer class registered under `className` (built in, or by {@link registerLayer}), if any. */
+export function registeredLayer(className: string): LayerClass | undefined {
+  return registry.get(className);
+}
+
 /**
  * Makes a layer from a `{ className, config }` entry of a saved model (`model.json`).
  * @throws ArgumentError for a class name that is neither built in nor registered with {@link registerLayer}

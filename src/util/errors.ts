@@ -35,6 +35,13 @@ export class GradientError extends ReceptiveError {}
 export class OnnxImportError extends ReceptiveError {}
 
 /**
+ * A Keras or TensorFlow.js model that cannot be built in receptive: a layer class or option
+ * with no receptive form (the message names the layer, the class or option, and what is
+ * supported), or a file that is not such a model.
+ */
+export class KerasImportError extends ReceptiveError {}
+
+/**
  * A file or folder could not be read or written (disk full, permission denied, a missing
  * folder, a file where a folder should be). The message names the user's path, never a
  * temporary name; `path` and `code` (the system's, e.g. 'ENOSPC') are there for programs.

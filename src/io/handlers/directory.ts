@@ -1,14 +1,30 @@
 /**
- * Models in a directory of the file system (Node): model.json and the weights file it names.
+ * Models in a directory of the file system (Node): model.json and the weights file it names
+ * (a TensorFlow.js layers model's model.json is built whole, by import/tfjs_model.ts).
  * model.json is written last, so a crash at any moment leaves either the old or the new model,
  * complete: the commit point is the atomic rename of model.json.
  */
 
-import { makeDir, toIOError, writeFileAtomic } from '../files.js';
-import { MODEL_FILE, ModelFileError, modelJsonText, parseModelFile } from '../model_format.js';
-import { hasScheme, type ModelIOHandler, type ReadModel } from '../router.js';
+import { makeDir, readFileChecked, toIOError, writeFileAtomic } from '../files.js';
+import {
+  isTfjsModelJson,
+  MODEL_FILE,
+  ModelFileError,
+  modelJsonText,
+  parseModelFile,
+} from '../model_format.js';
+import {
+  type ConvertedModel,
+  hasScheme,
+  type LoadModelOptions,
+  type ModelIOHandler,
+  type ReadModel,
+} from '../router.js';
 
-async function load(source: string): Promise<ReadModel> {
+async function load(
+  source: string,
+  options: LoadModelOptions,
+): Promise<ReadModel | ConvertedModel> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   // The path of model.json itself is fine too (TensorFlow.js users give that), and so is any
@@ -35,7 +51,21 @@ async function load(source: string): Promise<ReadModel> {
         : `loadModel: no ${MODEL_FILE} in '${dir}'. ${give}`,
     );
   }
-  const parsed = parseModelFile(text, jsonPath);
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {} // parseModelFile says the file is corrupt
+  if (isTfjsModelJson(json)) {
+    // A TensorFlow.js model: built whole, its shards beside model.json.
+    const { tfjsModelFromJson } = await import('../import/tfjs_model.js');
+    options.onProgress?.(0);
+    const converted = await tfjsModelFromJson(json, jsonPath, (shard) =>
+      readFileChecked(path.join(dir, shard), 'loadModel'),
+    );
+    options.onProgress?.(1);
+    return { converted, jsonName: jsonPath };
+  }
+  const parsed = parseModelFile(json, jsonPath);
   const wPath = path.join(dir, parsed.file.weights.file);
   let weights: Uint8Array;
   try {

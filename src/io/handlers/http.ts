@@ -1,12 +1,14 @@
 /**
  * Loading a model over HTTP with fetch (browsers, and Node 20, which has fetch): model.json,
  * then the weights file it names, resolved against model.json's URL. Progress is reported
- * by bytes of the weights where the server sends a Content-Length.
+ * by bytes of the weights where the server sends a Content-Length. A TensorFlow.js layers
+ * model's model.json is built whole (import/tfjs_model.ts).
  */
 
 import { IOError } from '../../util/errors.js';
-import { MODEL_FILE, parseModelFile } from '../model_format.js';
+import { isTfjsModelJson, MODEL_FILE, parseModelFile } from '../model_format.js';
 import {
+  type ConvertedModel,
   hasScheme,
   type LoadModelOptions,
   type ModelIOHandler,
@@ -92,7 +94,10 @@ async function fetchBytes(
   return out;
 }
 
-async function load(source: string, options: LoadModelOptions): Promise<ReadModel> {
+async function load(
+  source: string,
+  options: LoadModelOptions,
+): Promise<ReadModel | ConvertedModel> {
   const { onProgress } = options;
   let last = -1;
   // Monotone and within [0, 1], whatever the server announces.
@@ -105,7 +110,20 @@ async function load(source: string, options: LoadModelOptions): Promise<ReadMode
   report(0);
   const jsonUrl = modelJsonUrl(source);
   const text = new TextDecoder().decode(await fetchBytes(jsonUrl, 'the model file'));
-  const parsed = parseModelFile(text, jsonUrl);
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {} // parseModelFile says the file is corrupt
+  if (isTfjsModelJson(json)) {
+    // A TensorFlow.js model: built whole, its shards resolved against model.json's URL.
+    const { tfjsModelFromJson } = await import('../import/tfjs_model.js');
+    const converted = await tfjsModelFromJson(json, jsonUrl, (shard) =>
+      fetchBytes(new URL(shard, jsonUrl).href, 'the weight shard'),
+    );
+    report(1);
+    return { converted, jsonName: jsonUrl };
+  }
+  const parsed = parseModelFile(json, jsonUrl);
   const weightsUrl = new URL(parsed.file.weights.file, jsonUrl).href;
   const weights = await fetchBytes(weightsUrl, 'the weights file', (received, total) => {
     // Short of 1 until every byte is in: 1 means done.

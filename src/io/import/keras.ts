@@ -18,6 +18,7 @@ import type { Layer } from '../../nn/layer.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError } from '../../util/errors.js';
 import { applyValues, type FoundArray, take, toFloat32, WeightsMismatchError } from './assign.js';
+import { kerasClassOf } from './keras_config.js';
 import { isLeaf } from './torch_names.js';
 
 /** Options of {@link loadKerasWeights}. */
@@ -26,11 +27,13 @@ export interface LoadKerasOptions {
   strict?: boolean;
 }
 
-type H5 = typeof import('h5wasm');
+/** The h5wasm module. */
+export type H5 = typeof import('h5wasm');
 type Group = InstanceType<H5['Group']>;
 type Dataset = InstanceType<H5['Dataset']>;
 
-async function h5wasm(): Promise<H5> {
+/** h5wasm, ready to open files (an optional dependency: a clear error names it when absent). */
+export async function h5wasm(): Promise<H5> {
   try {
     const mod = (await import('h5wasm/node')) as unknown as { default?: H5 } & H5;
     const h5 = mod.default ?? mod;
@@ -77,7 +80,8 @@ function loadKeras3(h5: H5, root: Group, model: Functional, where: string, stric
     const layersGroup = root.get(`${prefix}layers`);
     const available = isGroup(h5, layersGroup) ? layersGroup.keys() : [];
     for (const layer of m.layers) {
-      const base = snake(layer.className === 'Functional' ? 'Functional' : layer.className);
+      // A model built from a Keras config knows its Keras class (a Sequential is one too).
+      const base = snake(kerasClassOf.get(layer) ?? layer.className);
       const k = counts.get(base) ?? 0;
       counts.set(base, k + 1);
       const key = k === 0 ? base : `${base}_${k}`;
@@ -155,7 +159,15 @@ function loadKeras2(h5: H5, root: Group, model: Functional, where: string, stric
       throw new WeightsMismatchError(
         `loadKerasWeights: layer '${layer.name}' in ${where} has ${wn.length} weights (${wn.join(', ')}) but ${layer.label} has ${ws.length} (${ws.map((w) => w.name).join(', ')}).`,
       );
-    ws.forEach((w, i) => {
+    // By name where the names line up: a nested model lists its trainable weights first (Keras's
+    // order), receptive layer by layer. Else in order, as Keras wrote them.
+    const stripped = wn.map((n) => n.replace(/:\d+$/, ''));
+    const byName = ws.map((w) =>
+      stripped.findIndex((n) => n === w.name || n.endsWith(`/${w.name}`)),
+    );
+    const named = new Set(byName).size === ws.length && !byName.includes(-1);
+    ws.forEach((w, k) => {
+      const i = named ? byName[k]! : k;
       const ds = g.get(wn[i]!);
       if (!(ds instanceof h5.Dataset))
         throw new WeightsMismatchError(
@@ -174,7 +186,7 @@ function loadKeras2(h5: H5, root: Group, model: Functional, where: string, stric
 }
 
 /** HDF5's 8-byte signature, at offset 0 or after a user block of 512, 1024, 2048 ... bytes. */
-async function hasHdf5Signature(path: string): Promise<boolean> {
+export async function hasHdf5Signature(path: string): Promise<boolean> {
   const fs = await import('node:fs/promises');
   const sig = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
   const { toIOError } = await import('../files.js');
