@@ -441,7 +441,8 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
 });
 
 test('train vgg13-cifar starts from its own learning rate with Adam (1e-4); --lr overrides it', {
-  timeout: 60_000,
+  // Two short VGG13 trainings in child processes: generous, for a loaded machine (a hang guard).
+  timeout: 240_000,
 }, async () => {
   // A tiny image folder: 2 classes × 3 random 32×32 RGB images, in train/ and test/.
   const dir = tempDir();
