@@ -123,7 +123,7 @@ const args = [
 if (opt.prepare) {
   console.log(`wrote ${out}/init.safetensors and data.safetensors; on each machine run:`);
   console.log(
-    `torchrun [--nnodes N --nproc-per-node G --rdzv-endpoint HOST:PORT] ${args.filter((a, i) => a !== '--nproc' && args[i - 1] !== '--nproc').join(' ')}`,
+    `torchrun --nnodes N --nproc_per_node G --rdzv_id ID --rdzv_backend c10d --rdzv_endpoint HOST:PORT ${args.filter((a, i) => a !== '--nproc' && args[i - 1] !== '--nproc').join(' ')}`,
   );
   process.exit(0);
 }

@@ -26,7 +26,8 @@ written here directly, so the `safetensors` package is not needed.
 
   python3 train_ddp.py --arch lenet5 --init init.safetensors --data data.safetensors \\
       --out runs/ddp --nproc 2 --steps 20
-  torchrun --nnodes 4 --nproc-per-node 8 --rdzv-endpoint head:29500 train_ddp.py --arch resnet50 ...
+  torchrun --nnodes 4 --nproc_per_node 8 --rdzv_id job1 --rdzv_backend c10d --rdzv_endpoint head:29500 \\
+      train_ddp.py --arch resnet50 ...
 """
 
 import argparse

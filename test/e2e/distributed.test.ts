@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
@@ -126,6 +127,52 @@ test('two gloo ranks train LeNet-5 under DDP; receptive with the returned weight
   const b = floats(one.trained);
   assert.deepEqual([...a.keys()], [...b.keys()]);
   for (const [name, v] of a) assertClose(v, b.get(name)!, { atol: 1e-5, rtol: 1e-4, msg: name });
+});
+
+/** A TCP port free on 127.0.0.1 now. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+    server.on('error', fail);
+  });
+}
+
+test('the torchrun entry: two processes given the variables torchrun sets meet by env:// and train together', {
+  timeout: 600_000,
+}, async (t) => {
+  if (noTorch) return t.skip(noTorch);
+  const dir = tempDir();
+  const model = rc.models.lenet5({ numClasses: 10 });
+  const { x, file } = writeData(dir, [28, 28, 1], 64, 10, 8);
+  const init = join(dir, 'init.safetensors');
+  writeFileSync(init, rc.exportTorchWeights(model));
+  const out = join(dir, 'out');
+  const args = [script, '--arch', 'lenet5', '--init', init, '--data', file, '--out', out];
+  const port = String(await freePort());
+  await Promise.all(
+    [0, 1].map((rank) =>
+      run(python, [...args, '--cpu', '--steps', '3', '--batch-size', '8'], {
+        timeout: 240_000,
+        env: {
+          ...process.env,
+          ...{ RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: '2' },
+          ...{ LOCAL_WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port },
+        },
+      }),
+    ),
+  );
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  assert.equal(report.worldSize, 2);
+  assert.deepEqual(report.examplesPerRank, [24, 24]);
+  await rc.loadTorchWeights(model, join(out, 'trained.safetensors'));
+  const outputs = rc
+    .decodeSafetensors(readFileSync(join(out, 'outputs.safetensors')))
+    .arrays.find((a) => a.name === 'outputs')!;
+  const mine = model.predict(rc.slice(x, [0, 0, 0, 0], [8, 28, 28, 1]));
+  assertClose(mine.dataSync(), outputs.data as Float32Array, { atol: 1e-5, rtol: 0 });
 });
 
 const twins: [string, () => rc.Model, number[], boolean][] = [
