@@ -10,14 +10,20 @@
 // and saves the receptive model to OUT/model. For a cluster, run the same train_ddp.py under
 // torchrun on every machine with the files this writes (see the README).
 //
-// Options: --model NAME (a zoo name that train_ddp.py knows: lenet5, lenet5-bn, mnist-cnn,
-// resnet18, resnet18-cifar, resnet34, resnet50, ...), --from DIR (a saved receptive model of that
-// architecture instead of fresh weights), --data synthetic|mnist|cifar10 (--data-dir DIR: where
-// the dataset's files are; else receptive's cache, downloading them), --examples N, --ranks N,
-// --steps N, --epochs N, --batch-size N (per rank), --lr X, --optimizer sgd|adam, --out DIR
-// (default runs/ddp), --python PATH, --cpu, --prepare (only write OUT/init.safetensors and
-// OUT/data.safetensors and print the train_ddp.py arguments, for torchrun on a cluster). Exits
-// non-zero when anything fails or the predictions differ by more than 1e-5.
+// Options:
+//   --model NAME     a zoo name (default lenet5); with --via torch one that train_ddp.py knows:
+//                    lenet5, lenet5-bn, mnist-cnn, resnet18, resnet18-cifar, resnet34, resnet50, ...
+//   --from DIR       a saved receptive model instead of fresh weights (--via torch: of --model's
+//                    architecture)
+//   --via torch|onnx how the model travels: PyTorch weights of a zoo network (default), or the
+//                    whole model as ONNX, which train_ddp.py runs as a PyTorch module and returns
+//                    as ONNX (rc.loadModel imports it)
+//   --data synthetic|mnist|cifar10, --data-dir DIR (the dataset's files; else receptive's cache,
+//                    downloading them), --examples N (default 2048)
+//   --ranks N, --steps N, --epochs N, --batch-size N (per rank), --lr X, --optimizer sgd|adam,
+//   --out DIR (default runs/ddp), --python PATH, --cpu (gloo even where CUDA is available)
+//   --prepare        only write OUT/init.* and OUT/data.safetensors and print the torchrun command
+// Exits non-zero when anything fails or the predictions differ by more than 1e-5.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -44,6 +50,7 @@ const { values: opt } = parseArgs({
     python: { type: 'string' },
     cpu: { type: 'boolean', default: false },
     prepare: { type: 'boolean', default: false },
+    via: { type: 'string', default: 'torch' },
   },
 });
 
@@ -95,7 +102,13 @@ const model = opt.from
 const inputShape = model.inputs[0].shape.slice(1);
 const { x, y } = await loadData(inputShape);
 await mkdir(out, { recursive: true });
-await rc.writeFileAtomic(join(out, 'init.safetensors'), rc.exportTorchWeights(model));
+// The model goes as PyTorch weights of a zoo network (train_ddp.py builds its twin) or as ONNX (any model).
+if (opt.via !== 'torch' && opt.via !== 'onnx') fail(`--via must be torch or onnx, got ${opt.via}`);
+const init = join(out, opt.via === 'onnx' ? 'init.onnx' : 'init.safetensors');
+await rc.writeFileAtomic(
+  init,
+  opt.via === 'onnx' ? rc.encodeOnnx(model) : rc.exportTorchWeights(model),
+);
 const yData = y.dataSync();
 await rc.writeFileAtomic(
   join(out, 'data.safetensors'),
@@ -113,7 +126,7 @@ await rc.writeFileAtomic(
 const python = opt.python ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const args = [
   join(here, 'train_ddp.py'),
-  ...['--arch', opt.model, '--init', join(out, 'init.safetensors')],
+  ...(opt.via === 'onnx' ? ['--onnx', init] : ['--arch', opt.model, '--init', init]),
   ...['--data', join(out, 'data.safetensors'), '--out', out, '--nproc', opt.ranks],
   ...['--epochs', opt.epochs, '--batch-size', opt['batch-size'], '--lr', opt.lr],
   ...['--optimizer', opt.optimizer],
@@ -121,7 +134,7 @@ const args = [
   ...(opt.cpu ? ['--cpu'] : []),
 ];
 if (opt.prepare) {
-  console.log(`wrote ${out}/init.safetensors and data.safetensors; on each machine run:`);
+  console.log(`wrote ${init} and ${join(out, 'data.safetensors')}; on each machine run:`);
   console.log(
     `torchrun --nnodes N --nproc_per_node G --rdzv_id ID --rdzv_backend c10d --rdzv_endpoint HOST:PORT ${args.filter((a, i) => a !== '--nproc' && args[i - 1] !== '--nproc').join(' ')}`,
   );
@@ -133,11 +146,13 @@ if (run.error) fail(`could not start ${python}: ${run.error.message} (give --pyt
 if (run.status !== 0) fail(`train_ddp.py exited with status ${run.status}`);
 
 // ---- home again: the trained weights in receptive, checked against PyTorch's predictions ----
-await rc.loadTorchWeights(model, join(out, 'trained.safetensors'));
+// --via torch: the weights into the same receptive model; --via onnx: the trained ONNX file, imported.
+const trained = opt.via === 'onnx' ? await rc.loadModel(join(out, 'trained.onnx')) : model;
+if (opt.via === 'torch') await rc.loadTorchWeights(model, join(out, 'trained.safetensors'));
 const { arrays } = rc.decodeSafetensors(readFileSync(join(out, 'outputs.safetensors')));
 const torchOut = arrays.find((a) => a.name === 'outputs');
 const n = torchOut.shape[0];
-const mine = model.predict(rc.slice(x, [0, 0, 0, 0], [n, ...inputShape])).dataSync();
+const mine = trained.predict(rc.slice(x, [0, 0, 0, 0], [n, ...inputShape])).dataSync();
 let worst = 0;
 for (let i = 0; i < mine.length; i++) worst = Math.max(worst, Math.abs(mine[i] - torchOut.data[i]));
 console.log(`receptive vs PyTorch on ${n} images: largest difference ${worst.toExponential(2)}`);
@@ -146,5 +161,5 @@ const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
 console.log(
   `${report.steps} steps on ${report.worldSize} ranks (${report.backend}): loss ${report.losses[0]?.toFixed(4)} → ${report.losses.at(-1)?.toFixed(4)}`,
 );
-await model.save(join(out, 'model'));
+await trained.save(join(out, 'model'));
 console.log(`saved ${join(out, 'model')} (receptive predict/evaluate/train --from take it)`);

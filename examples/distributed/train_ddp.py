@@ -4,10 +4,18 @@
 receptive writes the model's weights with PyTorch's names and layouts (`rc.exportTorchWeights`,
 or `receptive export DIR --format torch`) and the training data as a safetensors file of two
 tensors, `x` [N, H, W, C] float32 (NHWC, as receptive takes images) and `y` [N] integer class
-ids. This script builds the same architecture in PyTorch (`--arch`, a receptive zoo name),
-loads the weights, trains with DDP, and on rank 0 writes, each atomically:
+ids. The model comes one of two ways:
 
-  OUT/trained.safetensors  the trained state_dict (`rc.loadTorchWeights(model, path)` reads it)
+  --arch NAME --init FILE  PyTorch weights of a receptive zoo model (lenet5, lenet5-bn, mnist-cnn,
+                           resnet18, resnet18-cifar, resnet34, resnet50, resnet101, resnet152):
+                           the script builds the same network in PyTorch and loads them;
+  --onnx FILE              any model receptive exported as ONNX (`rc.exportOnnx`): its graph runs
+                           as a PyTorch module (onnx_net.py), its initializers the parameters.
+
+It trains with DDP and on rank 0 writes, each atomically:
+
+  OUT/trained.safetensors  (--arch) the trained state_dict: `rc.loadTorchWeights(model, path)`
+  OUT/trained.onnx         (--onnx) the ONNX file with the trained weights: `rc.loadModel(path)`
   OUT/outputs.safetensors  `outputs`: the model's predictions (softmax, as receptive's zoo models
                            end) on the first --eval-count images of the data, in eval mode on the
                            CPU, for checking receptive's predictions with the returned weights
@@ -21,8 +29,8 @@ How it starts:
     with an AttributeError in its elastic agent; spawn works there).
 Backend: NCCL with one GPU per rank when CUDA is available (and --cpu is not given), else gloo
 on the CPU. Only the Python standard library and torch are needed (torchvision for ResNets);
-the safetensors format (u64 header size, JSON header, raw little-endian data) is read and
-written here directly, so the `safetensors` package is not needed.
+the safetensors format (u64 header size, JSON header, raw little-endian data) and ONNX's
+protobuf are read and written here directly: no `safetensors`, `onnx` or `protobuf` package.
 
   python3 train_ddp.py --arch lenet5 --init init.safetensors --data data.safetensors \\
       --out runs/ddp --nproc 2 --steps 20
@@ -38,6 +46,7 @@ import socket
 import struct
 import sys
 import tempfile
+import warnings
 
 import torch
 import torch.distributed as dist
@@ -46,6 +55,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+from onnx_net import OnnxError, OnnxNet
 
 
 class UsageError(Exception):
@@ -205,7 +216,7 @@ ARCHS = {
 
 
 def load_inputs(args):
-    """Data as NCHW float32 and int64 labels, and the model with the initial weights, checked."""
+    """The images in the model's layout, int64 labels, and the model with its initial weights, checked."""
     data = read_safetensors(args.data)
     if "x" not in data or "y" not in data:
         raise UsageError(f"{args.data}: needs tensors 'x' [N, H, W, C] and 'y' [N]; it has {', '.join(data) or 'none'}")
@@ -214,15 +225,14 @@ def load_inputs(args):
         raise UsageError(f"{args.data}: 'x' must be float images [N, H, W, C] (NHWC), got {list(x.shape)} {x.dtype}")
     if y.dim() != 1 or y.is_floating_point() or y.shape[0] != x.shape[0]:
         raise UsageError(f"{args.data}: 'y' must be {x.shape[0]} integer class ids, got {list(y.shape)} {y.dtype}")
+    if args.onnx:
+        return load_onnx(args, x, y)
     init = read_safetensors(args.init)
     head = [k for k in init if k.endswith(".weight") and init[k].dim() == 2]
     if not head:
         raise UsageError(f"{args.init}: no linear layer weight found; is it a receptive model's PyTorch export?")
     num_classes = init[head[-1]].shape[0]
-    y = y.long()
-    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
-        raise UsageError(f"{args.data}: labels must lie in [0, {num_classes}) for this model's {num_classes} outputs, "
-                         f"found {int(y.min())}..{int(y.max())}")
+    y = check_labels(args, y, num_classes)
     hwc = list(x.shape[1:])
     model = ARCHS[args.arch](hwc, num_classes)
     try:
@@ -233,10 +243,48 @@ def load_inputs(args):
     return x.float().permute(0, 3, 1, 2).contiguous(), y, model
 
 
+def check_labels(args, y, num_classes):
+    y = y.long()
+    if y.numel() and (y.min() < 0 or y.max() >= num_classes):
+        raise UsageError(f"{args.data}: labels must lie in [0, {num_classes}) for this model's {num_classes} outputs, "
+                         f"found {int(y.min())}..{int(y.max())}")
+    return y
+
+
+def load_onnx(args, x, y):
+    """An ONNX model (receptive's exportOnnx takes NHWC images; one from PyTorch NCHW) as a module."""
+    try:
+        with open(args.onnx, "rb") as f:
+            model = OnnxNet(f.read(), args.onnx)
+    except OSError as e:
+        raise UsageError(f"cannot read {args.onnx}: {e.strerror}") from None
+    except OnnxError as e:
+        raise UsageError(str(e)) from None
+    dims, nhwc = model.input_dims, list(x.shape[1:])
+    nchw = [nhwc[2], nhwc[0], nhwc[1]]
+
+    def fits(want):
+        return len(dims) == 4 and all(d is None or d == e for d, e in zip(dims[1:], want))
+
+    if not fits(nhwc):
+        if not fits(nchw):
+            raise UsageError(f"{args.onnx} takes images {dims}, the data's are {nhwc} (NHWC)")
+        x = x.permute(0, 3, 1, 2)  # an NCHW graph (PyTorch's exporter)
+    model.eval()
+    try:
+        with torch.no_grad():
+            num_classes = model(x[:1].float()).shape[-1]
+    except OnnxError as e:
+        raise UsageError(str(e)) from None
+    return x.float().contiguous(), check_labels(args, y, num_classes), model
+
+
 # --- one rank ----------------------------------------------------------------------------------------
 
 
 def run_rank(rank, world, local_rank, args):
+    # A weight with one input channel has two valid stride layouts; DDP's notice about it is noise.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     use_cuda = torch.cuda.is_available() and not args.cpu
     backend = "nccl" if use_cuda else "gloo"
     device = torch.device("cuda", local_rank) if use_cuda else torch.device("cpu")
@@ -262,6 +310,7 @@ def train(rank, world, device, backend, args):
     net = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
     data = TensorDataset(x, y)
     sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=True, seed=args.seed, drop_last=True)
+    is_onnx = isinstance(model, OnnxNet)
     loader = DataLoader(data, batch_size=args.batch_size, sampler=sampler, drop_last=True)
     if len(loader) == 0:
         raise UsageError(f"{len(data)} examples over {world} ranks give no full batch of {args.batch_size}; "
@@ -279,7 +328,8 @@ def train(rank, world, device, backend, args):
                 break
             xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()
-            loss = F.cross_entropy(net(xb), yb)
+            # An ONNX graph that ends in Softmax gives the loss its input (the logits).
+            loss = F.cross_entropy(net(xb, logits=True) if is_onnx else net(xb), yb)
             loss.backward()  # DDP averages the gradients over the ranks here
             opt.step()
             # The mean loss over all ranks, for the log.
@@ -295,7 +345,7 @@ def train(rank, world, device, backend, args):
     dist.all_gather(gathered, counts)
     if rank == 0:
         finish(model, x, args, {
-            "arch": args.arch, "worldSize": world, "backend": backend, "device": str(device),
+            "arch": args.arch or "onnx", "worldSize": world, "backend": backend, "device": str(device),
             "steps": steps, "losses": losses, "examplesPerRank": [int(c.item()) for c in gathered],
             "torch": torch.__version__,
         })
@@ -305,13 +355,18 @@ def train(rank, world, device, backend, args):
 def finish(model, x, args, report):
     """Rank 0: the trained weights, the predictions on the first images (CPU, eval mode), the report."""
     model = model.cpu().eval()
-    state = {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
     with torch.no_grad():
-        outputs = torch.softmax(model(x[:args.eval_count]), dim=1)
-    write_atomic(os.path.join(args.out, "trained.safetensors"), safetensors_bytes(state))
+        outputs = model(x[:args.eval_count])
+    if isinstance(model, OnnxNet):
+        write_atomic(os.path.join(args.out, "trained.onnx"), model.onnx_bytes())
+    else:  # the zoo twins end with logits; receptive's models with a softmax
+        outputs = torch.softmax(outputs, dim=1)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+        write_atomic(os.path.join(args.out, "trained.safetensors"), safetensors_bytes(state))
     write_atomic(os.path.join(args.out, "outputs.safetensors"), safetensors_bytes({"outputs": outputs}))
     write_atomic(os.path.join(args.out, "report.json"), (json.dumps(report, indent=1) + "\n").encode())
-    print(f"wrote {args.out}: trained.safetensors, outputs.safetensors, report.json "
+    weights = "trained.onnx" if isinstance(model, OnnxNet) else "trained.safetensors"
+    print(f"wrote {args.out}: {weights}, outputs.safetensors, report.json "
           f"({report['steps']} steps on {report['worldSize']} ranks, {report['backend']})", flush=True)
 
 
@@ -333,8 +388,9 @@ def free_port():
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", required=True, choices=sorted(ARCHS), help="the receptive zoo model the weights belong to")
-    p.add_argument("--init", required=True, help="the weights: rc.exportTorchWeights / `receptive export --format torch`")
+    p.add_argument("--arch", choices=sorted(ARCHS), help="the receptive zoo model the weights belong to")
+    p.add_argument("--init", help="the weights: rc.exportTorchWeights / `receptive export --format torch`")
+    p.add_argument("--onnx", help="instead of --arch and --init: the model as ONNX (rc.exportOnnx), any architecture")
     p.add_argument("--data", required=True, help="safetensors with x [N, H, W, C] float32 and y [N] class ids")
     p.add_argument("--out", required=True, help="folder for trained.safetensors, outputs.safetensors, report.json")
     p.add_argument("--nproc", type=int, default=None,
@@ -351,6 +407,8 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=300, help="seconds to wait for the other ranks")
     p.add_argument("--log-every", type=int, default=10)
     args = p.parse_args(argv)
+    if bool(args.onnx) == bool(args.arch or args.init) or (not args.onnx and not (args.arch and args.init)):
+        p.error("give either --arch and --init (PyTorch weights of a zoo model) or --onnx (an ONNX model)")
     for name in ("epochs", "batch_size", "eval_count", "log_every"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1")

@@ -215,6 +215,75 @@ for (const [arch, make, shape, vision] of twins) {
   });
 }
 
+/** A functional model beyond the zoo: 'same' convolutions and pooling, depthwise, a concatenation. */
+function branchy(): rc.Model {
+  const { layers } = rc;
+  const input = rc.Input([12, 12, 3]);
+  const a = new layers.Conv2D({
+    filters: 6,
+    kernelSize: 3,
+    padding: 'same',
+    activation: 'relu',
+  }).apply(input);
+  const b = new layers.DepthwiseConv2D({ kernelSize: 3, strides: 2, padding: 'same' }).apply(input);
+  const c = new layers.MaxPooling2D({ poolSize: 3, strides: 2, padding: 'same' }).apply(a);
+  let x = new layers.Concatenate().apply([b, c]);
+  x = new layers.BatchNormalization().apply(x);
+  x = new layers.AveragePooling2D({ poolSize: 3, strides: 2, padding: 'same' }).apply(x);
+  x = new layers.Conv2D({ filters: 8, kernelSize: 1, activation: 'tanh' }).apply(x);
+  x = new layers.Flatten().apply(x);
+  x = new layers.Dropout({ rate: 0.2 }).apply(x);
+  return new rc.Model({
+    inputs: input,
+    outputs: new layers.Dense({ units: 3, activation: 'softmax' }).apply(x),
+  });
+}
+
+const viaOnnx: [string, () => rc.Model, number[], number][] = [
+  ['lenet5-bn', () => rc.models.lenet5BN({ numClasses: 5 }), [28, 28, 1], 5],
+  ['a functional model with same padding, depthwise and concatenation', branchy, [12, 12, 3], 3],
+];
+for (const [what, make, shape, classes] of viaOnnx) {
+  test(`train_ddp.py --onnx (${what}): two ranks train the exported graph; receptive imports the trained ONNX and predicts what PyTorch predicts`, {
+    timeout: 600_000,
+  }, async (t) => {
+    if (noTorch) return t.skip(noTorch);
+    const dir = tempDir();
+    const model = make();
+    randomizeWeights(model, 3);
+    const { x, file } = writeData(dir, shape, 32, classes, 9);
+    const init = join(dir, 'init.onnx');
+    writeFileSync(init, rc.encodeOnnx(model));
+    const out = join(dir, 'out');
+    await run(
+      python,
+      [script, '--onnx', init, '--data', file, '--out', out, '--cpu', '--nproc', '2'].concat([
+        '--steps',
+        '3',
+        '--batch-size',
+        '4',
+        '--lr',
+        '0.05',
+        '--eval-count',
+        '6',
+      ]),
+      { timeout: 240_000 },
+    );
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    assert.equal(report.worldSize, 2);
+    assert.deepEqual(report.examplesPerRank, [12, 12]);
+    const trained = await rc.loadModel(join(out, 'trained.onnx'));
+    const outputs = rc
+      .decodeSafetensors(readFileSync(join(out, 'outputs.safetensors')))
+      .arrays.find((a) => a.name === 'outputs')!;
+    const first = rc.slice(x, [0, 0, 0, 0], [6, ...shape]);
+    const mine = trained.predict(first).dataSync();
+    assertClose(mine, outputs.data as Float32Array, { atol: 1e-5, rtol: 0, msg: what });
+    const moved = maxAbsDiff(mine, model.predict(first).dataSync());
+    assert.ok(moved > 1e-4, `training changed the predictions (by ${moved})`);
+  });
+}
+
 test('train_ddp.py refuses weights of another architecture, naming it, before any rank starts', async (t) => {
   if (noTorch) return t.skip(noTorch);
   const dir = tempDir();
@@ -242,6 +311,11 @@ test('train_ddp.py refuses weights of another architecture, naming it, before an
   );
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /bad: the header claims \d+ bytes/);
+  const notOnnx = spawnSync(python, [script, '--onnx', init, '--data', file, '--out', dir], {
+    encoding: 'utf8',
+  });
+  assert.equal(notOnnx.status, 2);
+  assert.match(notOnnx.stderr, /init\.safetensors: not an ONNX model this reader understands/);
   assert.ok(!existsSync(join(dir, 'trained.safetensors')), 'nothing written');
 });
 
