@@ -1,12 +1,13 @@
 /**
  * Training beyond one machine (examples/distributed/): receptive's weights go to PyTorch,
  * train_ddp.py trains them under DistributedDataParallel with two gloo ranks on this machine
- * (torch.multiprocessing.spawn, TCP rendezvous on 127.0.0.1), and the weights it returns give,
- * in receptive, PyTorch's predictions on the same images (1e-5). Two ranks with batches of 16
- * must train exactly as one rank with batches of 32 (DDP averages the gradients), and each
- * PyTorch twin of a zoo model must compute what receptive's model computes, batch-norm
- * statistics included. Needs Debian's python3-torch (and python3-torchvision for the ResNets);
- * skipped, with the reason, without them.
+ * (torch.multiprocessing.spawn, TCP rendezvous on 127.0.0.1; or env:// as torchrun starts it),
+ * and the weights it returns give, in receptive, PyTorch's predictions on the same images (1e-5).
+ * Two ranks with batches of 16 must train exactly as one rank with batches of 32 (DDP averages
+ * the gradients); each PyTorch twin of a zoo model must compute what receptive's model computes,
+ * batch-norm statistics included; a model sent as ONNX trains as its graph and comes back as an
+ * ONNX file that receptive imports. Needs Debian's python3-torch (and python3-torchvision for the
+ * ResNets); skipped, with the reason, without them.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -192,7 +193,7 @@ const twins: [string, () => rc.Model, number[], boolean][] = [
   ],
 ];
 for (const [arch, make, shape, vision] of twins) {
-  test(`train_ddp.py --arch ${arch}: two steps on two ranks, then receptive predicts what PyTorch predicts (batch-norm statistics included)`, {
+  test(`train_ddp.py --arch ${arch}: after two steps, receptive predicts what PyTorch predicts (batch-norm statistics included)`, {
     timeout: 600_000,
   }, async (t) => {
     const why = vision ? noTorchvision : noTorch;
@@ -202,7 +203,7 @@ for (const [arch, make, shape, vision] of twins) {
     randomizeWeights(model, 2);
     const { x, file } = writeData(dir, shape, 16, 5, 6);
     const r = await trainInTorch(model, arch, dir, file, [
-      ...['--nproc', '2', '--steps', '2', '--batch-size', '4', '--lr', '0.01', '--eval-count', '4'],
+      ...['--nproc', '1', '--steps', '2', '--batch-size', '8', '--lr', '0.01', '--eval-count', '4'],
     ]);
     assert.equal(r.report.steps, 2);
     await rc.loadTorchWeights(model, r.trained);
