@@ -247,6 +247,7 @@ class OnnxNet(nn.Module):
 
     def forward(self, x, logits=False):
         """The graph's output; with logits=True, the input of a final Softmax (for the loss)."""
+        self._device = x.device  # where Constant nodes' values go
         env = {self.input_name: x}
         env.update(self.initializers())
         for n in self.nodes:
@@ -344,7 +345,7 @@ class OnnxNet(nn.Module):
         if op == "Dropout":
             return F.dropout(x, at.get("ratio", 0.5), self.training)
         if op == "Constant":
-            return at["value"]
+            return at["value"].to(self._device)
         if op in ("GlobalAveragePool", "GlobalMaxPool"):
             return x.mean((2, 3), keepdim=True) if op == "GlobalAveragePool" else x.amax((2, 3), keepdim=True)
         if op in ("MaxPool", "AveragePool"):

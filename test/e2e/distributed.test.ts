@@ -285,6 +285,46 @@ for (const [what, make, shape, classes] of viaOnnx) {
   });
 }
 
+test("onnx_net.py runs PyTorch's own ONNX exports (test/fixtures/onnx, NCHW, opsets 9/13/17) to PyTorch's outputs", async (t) => {
+  if (noTorch) return t.skip(noTorch);
+  // The fixtures' ResNet and MobileNet blocks (ReLU6 as Clip, HardSwish, HardSigmoid, depthwise
+  // convolutions); the mixed one has Shape/Gather chains, which onnx_net.py refuses by name.
+  const code = `
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+from onnx_net import OnnxNet, OnnxError
+d = sys.argv[2]
+io = json.load(open(d + "/io.json"))
+for name in ("resnet_tiny", "mobilenet_tiny"):
+    for opset in (9, 13, 17):
+        net = OnnxNet(open(f"{d}/{name}_opset{opset}.onnx", "rb").read()).eval()
+        x = torch.tensor(io[name]["x"]).reshape(io[name]["input"])
+        with torch.no_grad():
+            y = net(x)
+        print(name, opset, float((y - torch.tensor(io[name]["y"]).reshape(io[name]["y_shape"])).abs().max()))
+try:
+    OnnxNet(open(d + "/mixed_tiny_opset13.onnx", "rb").read(), "mixed_tiny_opset13.onnx")
+except OnnxError as e:
+    print("refused:", e)
+`;
+  const { stdout } = await run(python, [
+    '-c',
+    code,
+    join(repoRoot, 'examples', 'distributed'),
+    join(repoRoot, 'test', 'fixtures', 'onnx'),
+  ]);
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 7, stdout);
+  for (const line of lines.slice(0, 6)) {
+    const diff = Number(line.split(' ')[2]);
+    assert.ok(diff <= 1e-5, `${line}: onnx_net.py vs PyTorch's own output`);
+  }
+  assert.match(
+    lines[6]!,
+    /refused: mixed_tiny_opset13\.onnx: node '.*' \(Gather\) is not supported here; supported: Add, /,
+  );
+});
+
 test('train_ddp.py refuses weights of another architecture, naming it, before any rank starts', async (t) => {
   if (noTorch) return t.skip(noTorch);
   const dir = tempDir();
