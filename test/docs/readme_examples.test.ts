@@ -20,8 +20,9 @@
  *     `export` (they need its trained model): test/cli/ runs each of them on a tiny training.
  *   - `receptive convolve horse.jpg|photo.jpg ...`: the photos are not in the repository;
  *     test/cli/ runs `convolve` on images it writes.
- *   - `torchrun ...` and the Python blocks: PyTorch and ONNX Runtime for Python are not
- *     dependencies; test/golden/ holds what they produced.
+ *   - `torchrun ...`, `node examples/distributed/train.mjs` and the Python blocks: PyTorch and
+ *     ONNX Runtime for Python are not dependencies; test/golden/ holds what they produced, and
+ *     test/e2e/distributed.test.ts runs examples/distributed/ where PyTorch is installed.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
