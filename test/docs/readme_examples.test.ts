@@ -361,6 +361,31 @@ __close('Keras 2');`,
     claims: ['Keras 3 (layers by class and rank) or Keras 2 .h5 (by layer name)'],
   },
   {
+    find: "const a = await rc.loadModel('web_model/model.json');",
+    needs: ['h5wasm', 'adm-zip'],
+    // Networks TensorFlow.js builds (a dev dependency), saved as TF.js saves them and written
+    // as Keras 3 and Keras 2 write them (test/io/import/keras_fixtures.ts, built to build/test).
+    before: `
+const __k = await import(REPO + '/build/test/io/import/keras_fixtures.js');
+await __k.kerasFixturesReady();
+const __seq = __k.sequentialNet(), __fn = __k.functionalNet(), __nested = __k.nestedNet();
+await __k.writeTfjsModel('web_model', __seq);
+await __k.writeKeras3('model.keras', __fn);
+await __k.writeKeras2H5('model.h5', __nested);
+const __close = (m, ref, shape, what) => {
+  const x = rc.randn([2, ...shape], { seed: 7 });
+  const got = m.predict(x).dataSync(), want = __k.tfjsPredict(ref, x);
+  assert.equal(got.length, want.length, what);
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5, what + ' ' + i);
+};`,
+    after: `
+__close(a, __seq, [12, 12, 3], 'TensorFlow.js model.json');
+__close(await rc.loadModel('web_model'), __seq, [12, 12, 3], 'TensorFlow.js model, its folder');
+__close(c, __fn, [10, 10, 3], 'Keras 3 .keras');
+__close(d, __nested, [6, 6, 2], 'Keras 2 .h5');`,
+    claims: ['Keras 3 (Node)', 'a Keras 2 full model (Node)'],
+  },
+  {
     find: 'const model = rc.models.resnet18({ numClasses: 10, cifarStem: true, inputShape: [32, 32, 3] });',
     before: `
 const __trained = rc.models.resnet18({ numClasses: 10, cifarStem: true, inputShape: [32, 32, 3] });
