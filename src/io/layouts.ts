@@ -26,10 +26,37 @@ export function permute<A extends Float32Array | Float64Array>(
   shape: number[],
   perm: number[],
 ): A {
+  const out = new (data.constructor as new (n: number) => A)(data.length);
+  permuteInto(out, (i) => data[i]!, data.length, shape, perm);
+  return out;
+}
+
+/**
+ * permute of little-endian float32 values read straight from bytes at any offset (an ONNX
+ * file's raw data, which need not be 4-byte aligned): no aligned copy made first.
+ */
+export function permuteFloat32Bytes(
+  bytes: Uint8Array,
+  shape: number[],
+  perm: number[],
+): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength >>> 2);
+  permuteInto(out, (i) => view.getFloat32(i * 4, true), out.length, shape, perm);
+  return out;
+}
+
+function permuteInto(
+  out: Float32Array | Float64Array,
+  read: (i: number) => number,
+  length: number,
+  shape: number[],
+  perm: number[],
+): void {
   const size = shape.reduce((a, d) => a * d, 1);
-  if (data.length !== size || perm.length !== shape.length)
+  if (length !== size || perm.length !== shape.length)
     throw new ShapeError(
-      `permute: ${data.length} values do not fit shape [${shape.join(', ')}] with perm [${perm.join(', ')}].`,
+      `permute: ${length} values do not fit shape [${shape.join(', ')}] with perm [${perm.join(', ')}].`,
     );
   const rank = shape.length;
   const inStrides = new Array<number>(rank);
@@ -39,12 +66,17 @@ export function permute<A extends Float32Array | Float64Array>(
   }
   const outShape = perm.map((p) => shape[p]!);
   const strides = perm.map((p) => inStrides[p]!);
-  const out = new (data.constructor as new (n: number) => A)(size);
+  if (rank === 0) out[0] = read(0);
+  if (size === 0 || rank === 0) return;
+  // The last output axis in a tight loop; the others counted like an odometer.
+  const last = rank - 1;
+  const n = outShape[last]!;
+  const step = strides[last]!;
   const idx = new Array<number>(rank).fill(0);
   let src = 0;
-  for (let i = 0; i < size; i++) {
-    out[i] = data[src]!;
-    for (let k = rank - 1; k >= 0; k--) {
+  for (let i = 0; i < size; i += n) {
+    for (let j = 0, s = src; j < n; j++, s += step) out[i + j] = read(s);
+    for (let k = last - 1; k >= 0; k--) {
       idx[k]!++;
       src += strides[k]!;
       if (idx[k]! < outShape[k]!) break;
@@ -52,7 +84,6 @@ export function permute<A extends Float32Array | Float64Array>(
       idx[k] = 0;
     }
   }
-  return out;
 }
 
 export function permutedShape(shape: number[], perm: number[]): number[] {
