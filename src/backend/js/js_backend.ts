@@ -79,6 +79,7 @@ export class JsBackend implements Backend {
     return this.wrap(arr, dtype);
   }
 
+  /** The array itself as float32 storage (a copy on the float64 reference backend). */
   adopt(values: Float32Array): Storage {
     return this.Float === Float32Array
       ? this.wrap(values, 'float32')
