@@ -12,7 +12,7 @@ Writes into OUT_DIR, for each model:
                    auxiliary heads are off), exported by torch.onnx.export at opset OPSET;
   <name>.x.f32     the NCHW input (float32, little-endian, row-major);
   <name>.y.f32     PyTorch's logits for it (float32);
-  index.json       {name: {"input": [n, c, h, w], "output": [n, classes], "seconds": s}}.
+  <name>.json      {"input": [n, c, h, w], "output": [n, classes], "seconds": s}.
 
 Too large to commit (ResNet-50 is 100 MB, VGG-16 550 MB), so test/io/onnx/import_torchvision.test.ts
 runs this at test time where /usr/bin/python3 has torchvision (Debian: python3-torchvision).
@@ -83,7 +83,6 @@ def main():
         raise SystemExit(f"unknown models {unknown}; known: {', '.join(MODELS)}")
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    index = {}
     for name in names:
         t0 = time.time()
         torch.manual_seed(0)
@@ -100,10 +99,10 @@ def main():
         )
         x.numpy().astype("<f4").tofile(os.path.join(out, f"{name}.x.f32"))
         y.numpy().astype("<f4").tofile(os.path.join(out, f"{name}.y.f32"))
-        index[name] = {"input": list(x.shape), "output": list(y.shape), "seconds": round(time.time() - t0, 2)}
-        print(f"{name}: {index[name]}", flush=True)
-    with open(os.path.join(out, "index.json"), "w") as f:
-        json.dump(index, f)
+        info = {"input": list(x.shape), "output": list(y.shape), "seconds": round(time.time() - t0, 2)}
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump(info, f)
+        print(f"{name}: {info}", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
  * skipped, saying so, elsewhere.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -63,16 +63,33 @@ function worstRelative(got: ArrayLike<number>, want: ArrayLike<number>): number 
 
 describe("torchvision models through PyTorch's ONNX exporter", { skip: torchMissing() }, () => {
   let dir = '';
-  let index: Record<string, { input: number[]; output: number[] }> = {};
-  before(() => {
+  const index: Record<string, { input: number[]; output: number[] }> = {};
+  before(async () => {
     dir = tempDir();
-    // Exported once for all the tests (about a minute: VGG-16 alone writes 550 MB).
-    const r = spawnSync(PYTHON, [SCRIPT, dir, ...MODELS], {
-      encoding: 'utf8',
-      env: { ...process.env, PYTHONWARNINGS: 'ignore' },
-    });
-    assert.equal(r.status, 0, `export_torchvision.py failed:\n${r.stdout}\n${r.stderr}`);
-    index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    // Exported once for all the tests, by two processes (the exporter is mostly one thread):
+    // every other model each (VGG-16 and AlexNet, the two slow ones, apart).
+    const halves = [MODELS.filter((_, i) => i % 2 === 0), MODELS.filter((_, i) => i % 2 === 1)];
+    const runs = halves.map(
+      (names) =>
+        new Promise<void>((resolve, reject) => {
+          execFile(
+            PYTHON,
+            [SCRIPT, dir, ...names],
+            { env: { ...process.env, PYTHONWARNINGS: 'ignore' }, maxBuffer: 1 << 24 },
+            (err, stdout, stderr) =>
+              err
+                ? reject(
+                    new Error(
+                      `export_torchvision.py ${names.join(' ')} failed:\n${stdout}\n${stderr}`,
+                    ),
+                  )
+                : resolve(),
+          );
+        }),
+    );
+    await Promise.all(runs);
+    for (const name of MODELS)
+      index[name] = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
   });
 
   for (const name of MODELS) {
