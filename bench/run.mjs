@@ -105,6 +105,17 @@ for (const w of only) {
     results.push(r);
     console.log(`  ${e.id.padEnd(10)} ${summarize(r)}`);
   }
+  if (w === 'W6') {
+    // Not per engine: bench/onnx_import.mjs measures the import on native (wasm without it).
+    const id = native.available ? 'native' : 'wasm';
+    const r = run(
+      { id, cmd: () => [process.execPath, 'onnx_import.mjs', '--json', '--backend', id] },
+      w,
+    );
+    r.id = id;
+    results.push(r);
+    console.log(`  ${id.padEnd(10)} ${summarize(r)}`);
+  }
 }
 
 function headline(r) {
@@ -138,6 +149,8 @@ function summarize(r) {
       return `forward ${f(r.forwardGflops)}, backward-input ${f(r.backwardInputGflops)}, backward-filter ${f(r.backwardFilterGflops)} GFLOP/s${r.backwardError ? ` (backward: ${r.backwardError})` : ''}`;
     case 'W5':
       return `${f(r.gflops)} GFLOP/s${r.gflops1t ? ` (1 thread ${f(r.gflops1t)})` : ''}`;
+    case 'W6':
+      return `import ${f(r.importSeconds, 2)} s, peak RSS ${f(r.peakRssBytes / r.fileBytes, 2)}× the ${f(r.fileBytes / 1e6, 0)} MB file; batch-1 predict ${f(r.imported.batch1.ms)} ms imported, ${f(r.built.batch1.ms)} ms built`;
   }
   return JSON.stringify(r);
 }

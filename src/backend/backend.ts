@@ -178,6 +178,11 @@ export interface Backend {
   // Storage: the only crossing between user arrays and backend memory.
   /** New storage holding `values` (int32 values are integers already). */
   write(values: ArrayLike<number>, dtype: DType): Storage;
+  /**
+   * New float32 storage that takes `values` as its own, for a caller that gives them up (the
+   * ONNX import's weights): no copy where the backend keeps float32 arrays; left out, write.
+   */
+  adopt?(values: Float32Array): Storage;
   /** A copy of the values, float32 or int32 as the dtype says. */
   read(s: Storage): Float32Array | Int32Array;
   /**

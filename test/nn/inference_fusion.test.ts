@@ -4,11 +4,12 @@
  * changes the weights. On a backend without the fused kernel nothing is fused: same values.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import * as rc from '../../src/index.js';
 import { planFusion } from '../../src/nn/inference_fusion.js';
 import type { SymbolicTensor } from '../../src/nn/layer.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, repoRoot } from '../helpers.js';
 
 const { layers } = rc;
 
@@ -64,7 +65,7 @@ test('planFusion finds conv → BN (→ ReLU) chains whose inner values nothing 
   const plan = planFusion(nodes, model.outputs);
   const chains = [...plan.chains.values()].map((c) => [
     c.conv.name,
-    c.bn.name,
+    c.bn?.name ?? null,
     c.residual?.layer.name ?? null,
     c.relu,
   ]);
@@ -87,6 +88,55 @@ test('ResNet-18: every convolution fused; each block Add taken once (projection 
   assert.equal(chains.length, 20);
   assert.equal(chains.filter((c) => c.residual).length, 8, 'one per basic block');
   assert.equal(chains.filter((c) => c.relu).length, 17, 'every ReLU but none after a shortcut');
+});
+
+/** Convolutions with biases and no normalization (as PyTorch's ONNX exporter folds them). */
+function netWithoutNorms(): rc.Model {
+  const input = rc.Input([9, 9, 3]);
+  const conv = (name: string, filters: number, x: SymbolicTensor, useBias = true) =>
+    new layers.Conv2D({ filters, kernelSize: 3, padding: 'same', useBias, name }).apply(x);
+  const r1 = new layers.ReLU({ name: 'r1' }).apply(conv('c1', 6, input));
+  const add = new layers.Add({ name: 'add' }).apply([conv('c2', 6, r1, false), r1]);
+  const r2 = new layers.Activation({ activation: 'relu', name: 'r2' }).apply(add);
+  const c3 = conv('c3', 4, r2); // alone: nothing to fuse
+  const out = new layers.Dense({ units: 3, name: 'out' }).apply(new layers.Flatten().apply(c3));
+  return new rc.Model({ inputs: input, outputs: out });
+}
+
+test('convolutions without normalization fuse with an Add and a ReLU, and give the same values', () => {
+  rc.setSeed(4);
+  const model = netWithoutNorms();
+  const nodes = (model as unknown as { inferenceNodes: SymbolicTensor[] }).inferenceNodes;
+  const plan = planFusion(nodes, model.outputs);
+  assert.deepEqual(
+    [...plan.chains.values()].map((c) => [
+      c.conv.name,
+      c.bn,
+      c.residual?.layer.name ?? null,
+      c.relu,
+    ]),
+    [
+      ['c1', null, null, true],
+      ['c2', null, 'r1', true],
+    ],
+  );
+  const x = rc.randomUniform([2, 9, 9, 3], { min: -1, max: 1 });
+  model.fuseInference = true;
+  const fused = model.predict(x).dataSync();
+  model.fuseInference = false;
+  assertClose(fused, model.predict(x).dataSync(), { atol: 1e-6, rtol: 1e-4 });
+});
+
+test('an imported PyTorch ResNet (normalization folded into the convolutions): every convolution fused', async () => {
+  const model = await rc.importOnnx(join(repoRoot, 'test/fixtures/onnx/resnet_tiny_opset13.onnx'));
+  const nodes = (model as unknown as { inferenceNodes: SymbolicTensor[] }).inferenceNodes;
+  const chains = [...planFusion(nodes, model.outputs).chains.values()];
+  const convs = model.layers.filter((l) => l instanceof layers.Conv2D).length;
+  // Stem and each block's first convolution → ReLU; each block's second → Add → ReLU; the
+  // projection shortcut is the Add's other input.
+  assert.equal(convs, 6);
+  assert.equal(chains.length, 5);
+  assert.equal(chains.filter((c) => c.residual && c.relu).length, 2);
 });
 
 test('fused inference gives the unfused values, and follows weight changes', async () => {

@@ -74,8 +74,16 @@ export class JsBackend implements Backend {
 
   write(values: ArrayLike<number>, dtype: DType): Storage {
     const arr = dtype === 'int32' ? new Int32Array(values.length) : this.f(values.length);
-    for (let i = 0; i < values.length; i++) arr[i] = values[i]!;
+    // set() converts as the element-wise copy would, at memcpy speed for a float32 source.
+    arr.set(values);
     return this.wrap(arr, dtype);
+  }
+
+  /** The array itself as float32 storage (a copy on the float64 reference backend). */
+  adopt(values: Float32Array): Storage {
+    return this.Float === Float32Array
+      ? this.wrap(values, 'float32')
+      : this.write(values, 'float32');
   }
 
   read(s: Storage): Float32Array | Int32Array {

@@ -3,12 +3,14 @@
  * ResNet, MobileNetV2/V3 and ShuffleNet/Inception/DenseNet-style pieces at opsets 9, 13 and
  * 17) import and give PyTorch's outputs within 1e-4 relative on NHWC input, with the NCHW
  * layout folded away (Permute layers only where the graph itself permutes: a channel shuffle).
+ * The weights are read from the file's bytes without keeping them.
  */
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as rc from '../../../src/index.js';
+import { permute, permuteFloat32Bytes } from '../../../src/io/layouts.js';
 import { readJson, repoRoot } from '../../helpers.js';
 
 const DIR = join(repoRoot, 'test', 'fixtures', 'onnx');
@@ -47,3 +49,32 @@ for (const file of files) {
     assert.equal(permutes.length, PERMUTES[name], `Permute layers: ${permutes.join(', ')}`);
   });
 }
+
+test('the imported weights are their own: changing the bytes afterwards changes nothing', async () => {
+  const c = io.resnet_tiny!;
+  const bytes = new Uint8Array(readFileSync(join(DIR, 'resnet_tiny_opset13.onnx')));
+  const m = rc.importOnnxBytes(bytes);
+  const x = rc.transpose(rc.tensor(Float32Array.from(c.x), c.input), [0, 2, 3, 1]);
+  const before = m.predict(x).dataSync();
+  bytes.fill(0);
+  assert.deepEqual(m.predict(x).dataSync(), before);
+});
+
+test('weights permuted straight from raw bytes at any alignment equal permute()', () => {
+  const shape = [5, 3, 2, 4];
+  const values = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i) * 100);
+  for (const perm of [
+    [2, 3, 1, 0],
+    [1, 2, 0, 3],
+    [3, 2, 1, 0],
+  ]) {
+    const want = permute(values, shape, perm);
+    for (const offset of [0, 1, 2, 3]) {
+      const bytes = new Uint8Array(values.byteLength + offset);
+      bytes.set(new Uint8Array(values.buffer), offset);
+      const got = permuteFloat32Bytes(bytes.subarray(offset), shape, perm);
+      assert.deepEqual(got, want, `perm ${perm}, offset ${offset}`);
+    }
+  }
+  assert.throws(() => permuteFloat32Bytes(new Uint8Array(8), [3], [0]), rc.ShapeError);
+});

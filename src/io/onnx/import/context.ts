@@ -9,11 +9,12 @@
  * CHW; a Gemm/MatMul that reads it permutes its weight rows instead of the data.
  */
 
+import { backend } from '../../../backend/registry.js';
 import type { Initializer } from '../../../nn/initializers.js';
 import type { Layer, SymbolicTensor } from '../../../nn/layer.js';
 import { Flatten } from '../../../nn/layers/core.js';
 import { Permute } from '../../../nn/layers/tensor_ops.js';
-import { tensor } from '../../../tensor.js';
+import { Tensor } from '../../../tensor.js';
 import { fmtShape, OnnxImportError } from '../../../util/errors.js';
 import { firstNonFinite, fmtNonFinite } from '../../../util/finite.js';
 import type { AttrValue, ConstTensor, OnnxGraphDef, OnnxNode } from './decode.js';
@@ -121,25 +122,36 @@ export class ImportContext {
 
   /**
    * An initializer that gives a layer the file's values when it builds: no random values made
-   * only to be overwritten, one copy. It lets go of the values once used; a layer's config
-   * leaves function initializers out, so a rebuilt layer gets its defaults.
+   * only to be overwritten. `values` may be a function that makes them (a permuted weight, made
+   * only then, which becomes the weight's storage without a copy). It lets go of them once used, and holds nothing of the import (the
+   * layer keeps its initializer: the file's bytes and the graph must not stay alive with it); a
+   * layer's config leaves function initializers out, so a rebuilt layer gets its defaults.
    */
-  fromFile(data: Float32Array, what: string): Initializer {
-    let held: Float32Array | null = data;
+  fromFile(values: Float32Array | (() => Float32Array), what: string): Initializer {
+    let held: Float32Array | (() => Float32Array) | null = values;
+    const madeForIt = typeof values === 'function';
+    const where = this.node
+      ? `node '${this.node.name}' (${this.node.opType}, opset ${this.opset})`
+      : 'the graph';
+    const fail = (why: string) => new OnnxImportError(`importOnnx: ${where}: ${why}`);
     return (shape) => {
-      const values = held;
+      const made = typeof held === 'function' ? held() : held;
       held = null;
       const size = shape.reduce((a, d) => a * d, 1);
-      if (!values || values.length !== size)
-        throw this.error(
-          `its ${what} (${values?.length ?? 0} values) does not fit the layer's weight ${fmtShape(shape)}.`,
+      if (!made || made.length !== size)
+        throw fail(
+          `its ${what} (${made?.length ?? 0} values) does not fit the layer's weight ${fmtShape(shape)}.`,
         );
-      const bad = firstNonFinite(values);
+      const bad = firstNonFinite(made);
       if (bad >= 0)
-        throw this.error(
-          `its ${what} holds ${fmtNonFinite(values[bad]!)} at flat index ${bad}; weights must be finite.`,
+        throw fail(
+          `its ${what} holds ${fmtNonFinite(made[bad]!)} at flat index ${bad}; weights must be finite.`,
         );
-      return tensor(values, shape);
+      // An array made for this weight (by the function, a whole buffer) becomes it: no copy on
+      // the js and native backends. Arrays given as they are may be shared: copied.
+      const b = backend();
+      const own = madeForIt && made.byteLength === made.buffer.byteLength;
+      return new Tensor(own && b.adopt ? b.adopt(made) : b.write(made, 'float32'), [...shape]);
     };
   }
 

@@ -4,6 +4,7 @@
  * official schema (../schema.ts), as the exporter encodes.
  */
 import { OnnxImportError } from '../../../util/errors.js';
+import { permute, permuteFloat32Bytes } from '../../layouts.js';
 import { onnxType } from '../schema.js';
 
 /** A tensor known at import: an initializer, a Constant, or a folded shape computation. */
@@ -77,11 +78,57 @@ type Plain = any;
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The bytes copied into their own buffer (a Node Buffer's slice would share a larger one). */
-function alignedCopy(raw: Uint8Array): ArrayBuffer {
+/**
+ * little-endian float32 bytes as a Float32Array: a view of the file's own buffer where they
+ * are 4-byte aligned in it (no copy: the weights are read once from there into the layers),
+ * else one copy.
+ */
+function floatsOf(raw: Uint8Array): Float32Array {
+  if (raw.byteOffset % 4 === 0) return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
   const copy = new Uint8Array(raw.length);
   copy.set(raw);
-  return copy.buffer;
+  return new Float32Array(copy.buffer);
+}
+
+/** Float tensors whose values are still only the file's bytes (decoded on first use of `data`). */
+const undecoded = new WeakMap<ConstTensor, Uint8Array>();
+
+/**
+ * A float32 tensor of the file's raw bytes, decoded when `data` is first read (then kept).
+ * Weights read once into a layer go through {@link floatsOnce} instead, which decodes without
+ * keeping: the import then holds the file, the layers' weights, and one weight in passing.
+ */
+function lazyFloat32(dims: number[], raw: Uint8Array): ConstTensor {
+  const t = { dims, dtype: 'float' } as ConstTensor;
+  Object.defineProperty(t, 'data', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const data = floatsOf(raw);
+      undecoded.delete(t);
+      Object.defineProperty(t, 'data', { value: data, writable: true, enumerable: true });
+      return data;
+    },
+  });
+  undecoded.set(t, raw);
+  return t;
+}
+
+/** A tensor's values for a reader that uses them once: decoded anew, not kept, where still undecoded. */
+export function floatsOnce(t: ConstTensor): Float32Array | Float64Array {
+  const raw = undecoded.get(t);
+  return raw ? floatsOf(raw) : t.data;
+}
+
+/**
+ * A float tensor's values permuted (a weight into receptive's layout), read once: from the
+ * file's bytes where still undecoded (no aligned copy first), nothing kept.
+ */
+export function permutedFloats(t: ConstTensor, shape: number[], perm: number[]): Float32Array {
+  const raw = undecoded.get(t);
+  if (raw && raw.byteOffset % 4 !== 0) return permuteFloat32Bytes(raw, shape, perm);
+  const out = permute(floatsOnce(t), shape, perm);
+  return out instanceof Float32Array ? out : Float32Array.from(out);
 }
 
 function rawView(raw: Uint8Array): DataView {
@@ -118,16 +165,14 @@ export function decodeTensor(t: Plain, where: string): ConstTensor {
     for (let i = 0; i < size; i++) out[i] = read(v, i * bytes);
     return out;
   };
+  if (type === DT.FLOAT && raw && LITTLE_ENDIAN && raw.length === size * 4)
+    return lazyFloat32(dims, raw);
   switch (type) {
     case DT.FLOAT:
       dtype = 'float';
-      // Little-endian machines take the bytes as they are (one copy, aligned).
-      data =
-        raw && LITTLE_ENDIAN && raw.length === size * 4
-          ? new Float32Array(alignedCopy(raw))
-          : raw
-            ? fromRaw(4, (v, o) => v.getFloat32(o, true), Float32Array)
-            : Float32Array.from(t.float_data ?? []);
+      data = raw
+        ? fromRaw(4, (v, o) => v.getFloat32(o, true), Float32Array)
+        : Float32Array.from(t.float_data ?? []);
       break;
     case DT.DOUBLE:
       dtype = 'float';

@@ -41,7 +41,8 @@ export function onnxImportableOps(): string[] {
 async function readBytes(source: string): Promise<Uint8Array> {
   const fs = await import('node:fs/promises');
   try {
-    return new Uint8Array(await fs.readFile(source));
+    // Node's Buffer is a Uint8Array: taken as it is (the weights are read from it, not copied).
+    return await fs.readFile(source);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new IOError(

@@ -1,7 +1,7 @@
 /** Conv → Conv2D (groups) or DepthwiseConv2D (one group per input channel), weights OIHW → HWIO; ConvTranspose. */
 import { Conv2D, Conv2DTranspose, DepthwiseConv2D } from '../../../../nn/layers/conv.js';
-import { permute } from '../../../layouts.js';
 import { registerOp } from '../context.js';
+import { permutedFloats } from '../decode.js';
 import { floats, paddingArg, spatialSize, windowOf } from './window.js';
 
 registerOp('Conv', (node, cx) => {
@@ -27,9 +27,10 @@ registerOp('Conv', (node, cx) => {
   const b = node.inputs[2] ? cx.constInput(node, 2, 'bias B') : undefined;
   const depthwise = groups > 1 && groups === c && o % c === 0;
   // Output channel ci·m + j of ONNX is receptive's depthwise [kh, kw, ci, j].
+  // Permuted when the layer builds, from the file's bytes (nothing of the import kept).
   const kernel = depthwise
-    ? floats(permute(w.data, [c, o / c, kh, kw], [2, 3, 0, 1]))
-    : floats(permute(w.data, w.dims, [2, 3, 1, 0]));
+    ? () => permutedFloats(w, [c, o / c, kh, kw], [2, 3, 0, 1])
+    : () => permutedFloats(w, w.dims, [2, 3, 1, 0]);
   const common = {
     name: cx.weightLayerName(node, 1),
     kernelSize: win.kernel,
@@ -93,7 +94,7 @@ registerOp('ConvTranspose', (node, cx) => {
     throw cx.error(`auto_pad '${autoPad}' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID.`);
   }
   const b = node.inputs[2] ? cx.constInput(node, 2, 'bias B') : undefined;
-  const kernel = floats(permute(w.data, w.dims, [2, 3, 1, 0]));
+  const kernel = () => permutedFloats(w, w.dims, [2, 3, 1, 0]);
   let layer: Conv2DTranspose;
   try {
     layer = new Conv2DTranspose({

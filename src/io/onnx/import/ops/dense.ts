@@ -4,27 +4,59 @@
  * in HWC order: the weight rows are permuted to match instead of transposing the data.
  */
 import { Dense } from '../../../../nn/layers/core.js';
-import { permute } from '../../../layouts.js';
 import { type ImportContext, registerOp, type TensorVal } from '../context.js';
-import type { ConstTensor, OnnxNode } from '../decode.js';
-import { floats } from './window.js';
+import { type ConstTensor, floatsOnce, type OnnxNode, permutedFloats } from '../decode.js';
 
-/** The input as rank-2-or-more plain features, and the kernel [k, n] rows permuted to match. */
+/** A Dense kernel [k, n] from ONNX weights B ([k, n], or [n, k] with transB), scaled by alpha. */
+interface KernelSource {
+  b: ConstTensor;
+  transB: boolean;
+  alpha: number;
+}
+
+/**
+ * The input as rank-2-or-more plain features, and the maker of the kernel [k, n] with its rows
+ * in the input's feature order: one permutation of B's values (transposed and, after a Flatten
+ * of an NHWC-held image, rows reordered), made when the layer builds.
+ */
 function denseInput(
   cx: ImportContext,
   v: TensorVal,
-  kernel: Float32Array,
+  src: KernelSource,
   k: number,
   n: number,
-): { x: TensorVal; kernel: Float32Array } {
+): { x: TensorVal; kernel: () => Float32Array } {
+  const { b, transB, alpha } = src;
+  let shape = b.dims;
+  let perm: number[] | null = transB ? [1, 0] : null;
+  let x: TensorVal;
   if (v.layout.kind === 'flat') {
     const { c, h, w } = v.layout;
     if (c * h * w !== k)
       throw cx.error(`its weights have ${k} rows, its input ${c * h * w} features.`);
     // ONNX row ci·h·w + y·w + x is receptive's feature (y·w + x)·c + ci.
-    return { x: v, kernel: permute(kernel, [c, h, w, n], [1, 2, 0, 3]) };
-  }
-  return { x: cx.toPlain(v), kernel };
+    [shape, perm] = transB
+      ? [
+          [n, c, h, w],
+          [2, 3, 1, 0],
+        ]
+      : [
+          [c, h, w, n],
+          [1, 2, 0, 3],
+        ];
+    x = v;
+  } else x = cx.toPlain(v);
+  const kernel = () => {
+    if (!perm) {
+      // A copy: the values may be a view of the file, or shared with another reader.
+      const data = floatsOnce(b);
+      return alpha === 1 ? new Float32Array(data) : Float32Array.from(data, (e) => e * alpha);
+    }
+    const out = permutedFloats(b, shape, perm);
+    if (alpha !== 1) for (let i = 0; i < out.length; i++) out[i]! *= alpha;
+    return out;
+  };
+  return { x, kernel };
 }
 
 /** A constant that is a bias for n outputs ([], [1], [n] or [1, n]); its values, or null. */
@@ -41,12 +73,12 @@ function addDense(
   cx: ImportContext,
   node: OnnxNode,
   v: TensorVal,
-  kernel: Float32Array,
+  src: KernelSource,
   k: number,
   n: number,
   bias: Float32Array | null,
 ): TensorVal {
-  const { x, kernel: kr } = denseInput(cx, v, kernel, k, n);
+  const { x, kernel: kr } = denseInput(cx, v, src, k, n);
   const layer = new Dense({
     name: cx.weightLayerName(node, 1),
     units: n,
@@ -68,8 +100,6 @@ registerOp('Gemm', (node, cx) => {
   const beta = cx.attr<number>(node, 'beta', 1);
   const transB = cx.attr<number>(node, 'transB', 0) === 1;
   const [k, n] = transB ? [b.dims[1]!, b.dims[0]!] : [b.dims[0]!, b.dims[1]!];
-  let kernel = floats(transB ? permute(b.data, b.dims, [1, 0]) : b.data);
-  if (alpha !== 1) kernel = kernel.map((v) => v * alpha);
   let bias: Float32Array | null = null;
   if (node.inputs[2]) {
     const c = cx.constInput(node, 2, 'bias C');
@@ -79,7 +109,7 @@ registerOp('Gemm', (node, cx) => {
         `its bias C [${c.dims.join(', ')}] is not a vector of ${n}; a bias per example is not supported.`,
       );
   }
-  cx.setOutput(node, addDense(cx, node, a, kernel, k, n, bias));
+  cx.setOutput(node, addDense(cx, node, a, { b, transB, alpha }, k, n, bias));
 });
 
 registerOp('MatMul', (node, cx) => {
@@ -101,7 +131,7 @@ registerOp('MatMul', (node, cx) => {
     const c = other ? cx.values.get(other) : undefined;
     if (c?.kind === 'const') bias = biasVector(c.value, n);
   }
-  const y = addDense(cx, node, a, floats(b.data), k, n, bias);
+  const y = addDense(cx, node, a, { b, transB: false, alpha: 1 }, k, n, bias);
   cx.setOutput(node, y);
   if (bias && next) {
     cx.setOutput(next, y);
