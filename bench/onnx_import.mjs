@@ -156,7 +156,7 @@ async function child(file) {
 
   const built = rc.models[model]({ inputShape: [size, size, 3] });
   const out = {
-    workload: 'W6',
+    workload: 'W7',
     backend,
     model,
     size,

@@ -105,7 +105,7 @@ for (const w of only) {
     results.push(r);
     console.log(`  ${e.id.padEnd(10)} ${summarize(r)}`);
   }
-  if (w === 'W6') {
+  if (w === 'W7') {
     // Not per engine: bench/onnx_import.mjs measures the import on native (wasm without it).
     const id = native.available ? 'native' : 'wasm';
     const r = run(
@@ -149,7 +149,7 @@ function summarize(r) {
       return `forward ${f(r.forwardGflops)}, backward-input ${f(r.backwardInputGflops)}, backward-filter ${f(r.backwardFilterGflops)} GFLOP/s${r.backwardError ? ` (backward: ${r.backwardError})` : ''}`;
     case 'W5':
       return `${f(r.gflops)} GFLOP/s${r.gflops1t ? ` (1 thread ${f(r.gflops1t)})` : ''}`;
-    case 'W6':
+    case 'W7':
       return `import ${f(r.importSeconds, 2)} s, peak RSS ${f(r.peakRssBytes / r.fileBytes, 2)}× the ${f(r.fileBytes / 1e6, 0)} MB file; batch-1 predict ${f(r.imported.batch1.ms)} ms imported, ${f(r.built.batch1.ms)} ms built`;
   }
   return JSON.stringify(r);
