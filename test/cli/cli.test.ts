@@ -13,9 +13,9 @@ import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { parseIdx } from '../../src/data/idx.js';
 import { encodePng } from '../../src/data/image_codec.js';
+import { CLI, type CliResult, runCli } from '../cli_runner.js';
 import { repoRoot, sharedDir, tempDirs } from '../helpers.js';
 
-const CLI = join(repoRoot, 'dist', 'cli', 'main.js');
 const sharedMnist = join(sharedDir, 'datasets', 'mnist');
 const haveSharedMnist = existsSync(join(sharedMnist, 't10k-images-idx3-ubyte.gz'));
 const packageMnist = (() => {
@@ -35,41 +35,15 @@ const tempDir = tempDirs('receptive-');
 const cache = tempDir();
 const cwd = tempDir();
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `receptive ...args`; onStdout sees the output so far and may send SIGINT (as Ctrl-C does). */
 function receptive(
   args: string[],
   onStdout?: (soFar: string, interrupt: () => void) => void,
-): Promise<Result> {
-  if (!existsSync(CLI))
-    assert.fail(`${CLI} is missing: run \`npm run build\` before the CLI tests (.ci/run does).`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, RECEPTIVE_CACHE: cache, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      onStdout?.(stdout, () => child.kill('SIGINT'));
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+): Promise<CliResult> {
+  return runCli(args, { cwd, env: { RECEPTIVE_CACHE: cache }, onStdout });
 }
 
-function assertCleanError(r: Result, pattern: RegExp): void {
+function assertCleanError(r: CliResult, pattern: RegExp): void {
   assert.equal(r.code, 1, `exit code 1; stderr: ${r.stderr}`);
   assert.match(r.stderr, pattern);
   assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace:\n${r.stderr}`);
@@ -182,25 +156,13 @@ test('every train argument is checked before any data is read', async () => {
 
 test('the CIFAR-10 offline message says where to put the tarball, in whole sentences', async () => {
   const cacheDir = tempDir();
-  const r = await new Promise<Result>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { loadCifar10 } from ${JSON.stringify(join(repoRoot, 'dist', 'data', 'cifar10.js'))};
-         loadCifar10({ cacheDir: ${JSON.stringify(cacheDir)}, download: false }).catch((e) => { console.error(e.message); process.exit(1); });`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
+  // The loader itself (no command line), in a child process so nothing is cached in this one.
+  const script = `import { loadCifar10 } from ${JSON.stringify(join(repoRoot, 'dist', 'data', 'cifar10.js'))};
+    loadCifar10({ cacheDir: ${JSON.stringify(cacheDir)}, download: false }).catch((e) => { console.error(e.message); process.exit(1); });`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
   });
-  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.status, 1, r.stderr);
   assert.match(
     r.stderr,
     /Place these files \(the tarball as downloaded, or the cifar-10-batches-bin folder it unpacks to\) in /,

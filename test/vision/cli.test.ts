@@ -4,43 +4,22 @@
  * checked pixel by pixel.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as rc from '../../src/index.js';
+import { type CliResult, runCli } from '../cli_runner.js';
 import { repoRoot, sharedDir } from '../helpers.js';
 
-const CLI = join(repoRoot, 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'receptive-vision-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+function receptive(args: string[]): Promise<CliResult> {
+  return runCli(args, { cwd: dir, env: { RECEPTIVE_CACHE: join(dir, 'cache') } });
 }
 
-function receptive(args: string[]): Promise<Result> {
-  if (!existsSync(CLI))
-    assert.fail(`${CLI} is missing: run \`npm run build\` before the CLI tests (.ci/run does).`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1', RECEPTIVE_CACHE: join(dir, 'cache') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const ok = (r: Result) =>
+const ok = (r: CliResult) =>
   assert.equal(r.code, 0, `exit 0; stderr: ${r.stderr}\nstdout: ${r.stdout}`);
 const png = (file: string) => rc.vision.decodeImage(new Uint8Array(readFileSync(join(dir, file))));
 

@@ -24,7 +24,8 @@ export function unary(op: UnaryOp, x: NumArray, out: FloatArray): void {
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]!);
 }
 
-const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+/** The scalar form of each binary op (the reference; shared/fast_js.ts uses it too). */
+export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,

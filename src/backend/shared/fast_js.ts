@@ -12,6 +12,7 @@
  */
 import type { BinaryOp, PoolInfo, UnaryOp } from '../backend.js';
 import type { FloatArray, NumArray } from '../js/arrays.js';
+import { binaryFns } from '../js/elementwise.js';
 
 /**
  * Merges adjacent output axes along which a and b are both broadcast or both not, dropping
@@ -143,18 +144,6 @@ function binary2d(
     }
   }
 }
-
-const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-  pow: Math.pow,
-  maximum: Math.max,
-  minimum: Math.min,
-  equal: (a, b) => (a === b ? 1 : 0),
-  greater: (a, b) => (a > b ? 1 : 0),
-};
 
 const TANH_CLAMP = 7.905311107635498;
 
