@@ -81,8 +81,10 @@ export type {
   AdamWOptions,
   LearningRate,
   LearningRateSchedule,
+  LookaheadOptions,
   OptimizerConfig,
   OptimizerOptions,
+  ParamMultiplier,
   RMSpropOptions,
   SGDOptions,
 } from './optim/index.js';
@@ -92,6 +94,7 @@ export {
   clipGradNorm,
   clipGradValue,
   getOptimizer,
+  Lookahead,
   Optimizer,
   optimizerNames,
   RMSprop,
