@@ -613,6 +613,7 @@ export abstract class Optimizer {
     return st;
   }
 
+  /** The given params (checked, deduplicated) or, without them, those of the last step. */
   protected resolveParams(
     where: string,
     params: Tensor[] | undefined,
