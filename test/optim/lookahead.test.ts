@@ -3,10 +3,11 @@
  * Nesterov rule; config and state round trips; fit with it; bad options.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import * as rc from '../../src/index.js';
 import { constant, getOptimizer, Lookahead, SGD, stepDecay } from '../../src/optim/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, tempDirs } from '../helpers.js';
 
 function param(values: number[]): rc.Tensor {
   const p = rc.tensor(values);
@@ -234,4 +235,54 @@ test('bad Lookahead options are ArgumentErrors that say what to do', () => {
   for (const [f, re] of cases)
     assert.throws(f, (e: Error) => e instanceof rc.ArgumentError && re.test(e.message), String(re));
   assert.ok(getOptimizer('lookahead', { optimizer: 'sgd' } as never) instanceof Lookahead);
+});
+
+test('BackupAndRestore with Lookahead: stopped mid-way between synchronizations, resumed, bit for bit the uninterrupted run', async () => {
+  const dirs = tempDirs('rc-lookahead-');
+  const make = () => {
+    rc.setSeed(11);
+    const m = new rc.Sequential([
+      new rc.layers.Dense({ units: 8, activation: 'relu', inputShape: [4] }),
+      new rc.layers.Dense({ units: 3, activation: 'softmax' }),
+    ]);
+    m.compile({
+      optimizer: new Lookahead({ optimizer: inner(), k: 3, alpha: 0.5 }),
+      loss: 'sparseCategoricalCrossentropy',
+    });
+    return m;
+  };
+  const r = new rc.Random(5);
+  const x = rc.tensor(
+    Float32Array.from({ length: 40 * 4 }, () => r.normal()),
+    [40, 4],
+  );
+  const y = rc.tensor(
+    Int32Array.from({ length: 40 }, (_, i) => (i * 7) % 3),
+    [40],
+    'int32',
+  );
+  const options = { epochs: 3, batchSize: 8, seed: 3, verbose: 0 as const };
+  const bits = (m: rc.Model) => m.getWeights().map((w) => Buffer.from(w.buffer).toString('hex'));
+  const straight = make();
+  await straight.fit(x, y, options);
+  const dir = join(dirs(), 'backup');
+  const first = make();
+  // Stop after the 7th step (epoch 1, batch 1): one step past a synchronization.
+  const stop = {
+    onBatchEnd() {
+      if (first.optimizer!.iterations === 7) first.stopTraining = true;
+    },
+  };
+  await first.fit(x, y, {
+    ...options,
+    callbacks: [stop, new rc.callbacks.BackupAndRestore({ backupDir: dir })],
+  });
+  assert.equal(first.optimizer!.iterations, 7);
+  const second = make();
+  await second.fit(x, y, {
+    ...options,
+    callbacks: [new rc.callbacks.BackupAndRestore({ backupDir: dir })],
+  });
+  assert.equal(second.optimizer!.iterations, 15);
+  assert.deepEqual(bits(second), bits(straight));
 });
