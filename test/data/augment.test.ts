@@ -169,3 +169,26 @@ test('randomTranslate: bad padding or fill, or a reflect padding as large as the
   );
   assert.throws(() => augment.horizontalFlip({ probability: 2 }), rc.ArgumentError);
 });
+
+test('fit passes each epoch to Dataset.map, with the element’s index in it', async () => {
+  const seen: string[] = [];
+  const ds = images(4)
+    .map((e, _rng, place) => {
+      seen.push(`${place.epoch}:${place.index}`);
+      return { ...e, y: e.y };
+    })
+    .batch(2);
+  const model = new rc.Sequential([
+    new rc.layers.Flatten({ inputShape: [2, 3, 1] }),
+    new rc.layers.Dense({ units: 4 }),
+  ]);
+  model.compile({
+    optimizer: 'sgd',
+    loss: rc.losses.sparseCategoricalCrossentropy({ fromLogits: true }),
+  });
+  await model.fit(ds, { epochs: 3, verbose: 0 });
+  assert.deepEqual(
+    seen,
+    [0, 1, 2].flatMap((epoch) => range(4).map((i) => `${epoch}:${i}`)),
+  );
+});
