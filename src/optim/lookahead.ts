@@ -221,6 +221,21 @@ export class Lookahead extends Optimizer {
     return this.optimizer.getParamState(param);
   }
 
+  /**
+   * Sets the weights to their slow weights (default: the params of the last step), as airbench
+   * does once training ends, where the last steps since a synchronization are then dropped.
+   */
+  assignSlowWeights(params?: Tensor[]): void {
+    for (const p of this.resolveParams(
+      'Lookahead.assignSlowWeights',
+      params ?? this.params,
+      false,
+    )) {
+      const slow = this.slow.get(p);
+      if (slow) p.storage = slow.storage;
+    }
+  }
+
   /** The slow weights of one parameter (null before its first update). */
   getSlowWeights(param: Tensor): Tensor | null {
     return this.slow.get(param) ?? null;

@@ -98,6 +98,17 @@ test('alpha may be a schedule of the inner iteration count (airbench’s), evalu
     reference(11, 2, (t) => schedule(t)),
     { rtol: 1e-5, atol: 1e-6 },
   );
+  // assignSlowWeights: the weights of the last synchronization (step 10), as airbench ends.
+  const slow = param(W0);
+  const la = new Lookahead({ optimizer: inner(), k: 2, alpha: schedule });
+  run(la, slow, 11);
+  la.assignSlowWeights();
+  assertClose(
+    values(slow),
+    reference(10, 2, (t) => schedule(t)),
+    { rtol: 1e-5, atol: 1e-6 },
+  );
+  assert.notDeepEqual(values(slow), values(w));
   const bad = new Lookahead({ optimizer: inner(), k: 1, alpha: (() => 1.5) as never });
   assert.throws(
     () => run(bad, param(W0), 1),
