@@ -173,7 +173,7 @@ const y = rc.tensor(Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1]), [8], 'int32');`,
     after: `assert.ok(!fs.existsSync('runs/backup'), 'the finished fit removed its backup');`,
   },
   {
-    find: "loss: rc.losses.sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.2 }),",
+    find: 'loss: rc.losses.sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.2 }),',
     after: `
 assert.ok(logs.loss > 0 && Number.isFinite(logs.loss));
 assert.ok(logs.accuracy >= 0 && logs.accuracy <= 1);
