@@ -7,7 +7,7 @@
 // DIR is a folder with train/ and test/ image folders (the CIFAR-10 JPEG copy unpacked);
 // default: $RECEPTIVE_CIFAR_DIR, else 'cifar10' (the binary batches, downloaded or cached).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,10 @@ if (args[0] === '--worker') {
   const rc = await import('../dist/index.js');
   rc.setBackend(backend);
   const read = (split) => {
-    const labels = new Int32Array(readFileSync(join(dir, `${split}_labels.i32`)).buffer.slice(0));
+    // A copy: a small file's Buffer is a view into a shared pool, at any offset.
+    const labels = new Int32Array(
+      Uint8Array.from(readFileSync(join(dir, `${split}_labels.i32`))).buffer,
+    );
     const images = new Uint8Array(readFileSync(join(dir, `${split}_images.u8`)));
     const classNames = Array.from({ length: 10 }, (_, i) => String(i));
     return { images, labels, shape: [32, 32, 3], classNames };
@@ -44,15 +47,17 @@ if (args[0] === '--worker') {
     },
   });
   const ev = await run.evaluate(test);
-  console.log(
-    JSON.stringify({
+  // writeSync: console.log to a pipe may not have written when the process exits.
+  writeSync(
+    1,
+    `${JSON.stringify({
       engine: backend,
       steps: result.steps,
       epochSeconds,
       trainSeconds: (performance.now() - start) / 1000 - ev.seconds,
       evalSeconds: ev.seconds,
       accuracy: ev.accuracy,
-    }),
+    })}\n`,
   );
   process.exit(0);
 }
@@ -100,12 +105,19 @@ for (const engine of engines) {
     .split('\n')
     .filter((l) => l.startsWith('{'));
   const last = lines.length ? JSON.parse(lines.pop()) : null;
-  if (!last || last.accuracy === undefined) {
+  if (!last || !Array.isArray(last.epochSeconds) || last.evalSeconds === undefined) {
     console.log(
-      `  ${engine.padEnd(8)} n/a (${(r.stderr || r.error?.message || 'no output').trim().split('\n').slice(-1)[0]})`,
+      // Node ends its error output with its version: say the error itself.
+      `  ${engine.padEnd(8)} n/a (${(r.stderr || r.error?.message || 'no output')
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !l.startsWith('Node.js v'))
+        .slice(-6)
+        .join(' | ')})`,
     );
     continue;
   }
+  for (const l of lines) console.log(`    ${l}`);
   results.push({ id: engine, ...last });
   const per = last.epochSeconds.map((s) => s.toFixed(1)).join(', ');
   console.log(
