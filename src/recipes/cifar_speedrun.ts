@@ -172,6 +172,12 @@ export interface SpeedrunTrainResult {
   seconds: number;
 }
 
+/** Options of {@link CifarSpeedrun.evaluate}. */
+export interface SpeedrunEvaluateOptions {
+  /** The test-time augmentation (default: the run's `tta` setting). */
+  tta?: TestTimeAugmentation;
+}
+
 /** What {@link CifarSpeedrun.evaluate} gives. */
 export interface SpeedrunEvaluation {
   /** The fraction of images classified right. */
@@ -203,7 +209,7 @@ export interface CifarSpeedrun {
    * Accuracy and loss on `data` (normalized) with the test-time augmentation of
    * `settings.tta`, or of `options.tta`.
    */
-  evaluate(data: ImageSet, options?: { tta?: TestTimeAugmentation }): Promise<SpeedrunEvaluation>;
+  evaluate(data: ImageSet, options?: SpeedrunEvaluateOptions): Promise<SpeedrunEvaluation>;
 }
 
 function positive(where: string, name: string, v: unknown, integer = false): number {
@@ -556,7 +562,7 @@ export function cifarSpeedrun(options: CifarSpeedrunOptions = {}): CifarSpeedrun
 
   async function evaluate(
     data: ImageSet,
-    evalOptions: { tta?: TestTimeAugmentation } = {},
+    evalOptions: SpeedrunEvaluateOptions = {},
   ): Promise<SpeedrunEvaluation> {
     const where = 'cifarSpeedrun.evaluate';
     checkOptions(where, evalOptions, ['tta']);

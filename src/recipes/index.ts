@@ -10,6 +10,7 @@ export {
   cifarSpeedrun,
   diracInit,
   type SpeedrunEpoch,
+  type SpeedrunEvaluateOptions,
   type SpeedrunEvaluation,
   type SpeedrunTrainOptions,
   type SpeedrunTrainResult,
