@@ -5,6 +5,23 @@
 
 export { decodeImage, encodePng, type RawImage, resizeBilinear } from '../data/image_codec.js';
 export {
+  type ClassIndex,
+  type ExplainBaseOptions,
+  type GradCamOptions,
+  type GradCamResult,
+  gradCam,
+  type IntegratedGradientsOptions,
+  type IntegratedGradientsResult,
+  integratedGradients,
+  type OcclusionOptions,
+  type OcclusionResult,
+  occlusion,
+  type SaliencyOptions,
+  type SaliencyResult,
+  type SmoothGradOptions,
+  saliency,
+} from './attribution.js';
+export {
   type ConfusionCounts,
   confusionChart,
   confusionCounts,
@@ -20,6 +37,13 @@ export {
   outputSize,
 } from './explain.js';
 export {
+  type Colormap,
+  colormap,
+  heatmapPng,
+  type OverlayOptions,
+  overlayHeatmap,
+} from './heatmap.js';
+export {
   convertChannels,
   type ImageToTensorOptions,
   imageToTensor,
@@ -31,6 +55,7 @@ export {
   toBytes,
   zoom,
 } from './images.js';
+export { type MaximizeOptions, type MaximizeResult, maximizeActivation } from './maximize.js';
 export { firstConvLayer, layerOutput, spatialLayerNames } from './model_graph.js';
 export { featureMaps, filterGrid, type GridOptions, tile } from './pictures.js';
 export { type Chart, renderVegaLite, trainingCurves } from './plots.js';
