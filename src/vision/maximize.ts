@@ -206,12 +206,21 @@ export async function maximizeActivation(
   const k = targets.length;
   const size = H * W * C;
   const img = new Float32Array(k * size);
-  for (let j = 0; j < img.length; j++) img[j] = lo + (hi - lo) * (0.5 + 0.01 * rng.normal());
   const useLogits = options.classIndex !== undefined;
   const objective = (x: Float32Array) =>
     activationAndGrad(model, node, x, [k, H, W, C], targets, useLogits);
-
-  const start = objective(img).values;
+  // Mid-grey with faint noise. A ReLU unit that stays at 0 there has no gradient to climb: its
+  // image starts again from stronger noise, where some patch of it usually responds.
+  let start: number[] = [];
+  for (const noise of [0.1, 0.25, 0.5]) {
+    for (let i = 0; i < k; i++) {
+      if (start.length > 0 && start[i] !== 0) continue;
+      for (let j = i * size; j < (i + 1) * size; j++)
+        img[j] = Math.min(hi, Math.max(lo, lo + (hi - lo) * (0.5 + noise * rng.normal())));
+    }
+    start = objective(img).values;
+    if (!start.includes(0)) break;
+  }
   const kernel = gauss3(sigma);
   for (let s = 0; s < steps; s++) {
     const dy = jitter ? rng.int(2 * jitter + 1) - jitter : 0;
