@@ -6,7 +6,7 @@
  */
 import './autograd.js'; // installs Tensor.backward
 
-export { checkNumerics, isGradEnabled, noGrad, valueAndGrads } from './autograd.js';
+export { checkNumerics, isGradEnabled, noGrad } from './autograd.js';
 export type { Backend, ConvInfo, DType, PoolInfo, Storage } from './backend/backend.js';
 export {
   backendNames,

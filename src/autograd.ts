@@ -159,6 +159,14 @@ function runBackward(root: Tensor, seed?: Tensor, collect?: Map<Tensor, Tensor>)
 
 installBackward(runBackward);
 
+/** What {@link valueAndGrads} returns. */
+export interface ValueAndGrads {
+  /** The function's value (a scalar tensor, off the tape). */
+  value: Tensor;
+  /** The gradient of the value with respect to each watched tensor, in watch order. */
+  grads: Tensor[];
+}
+
 /**
  * The value of a scalar function and its gradients with respect to chosen tensors only, which
  * `fn` marks with `watch(t)` (an input, or an inner layer's output as it is computed). Weights
@@ -168,10 +176,7 @@ installBackward(runBackward);
  * depend on it).
  * @throws GradientError if `fn` returns a tensor that is not a scalar
  */
-export function valueAndGrads(fn: (watch: (t: Tensor) => Tensor) => Tensor): {
-  value: Tensor;
-  grads: Tensor[];
-} {
+export function valueAndGrads(fn: (watch: (t: Tensor) => Tensor) => Tensor): ValueAndGrads {
   const prevTargets = targets;
   const prevRecording = recording;
   const watched: Tensor[] = [];

@@ -92,13 +92,12 @@ function prepare(model: Model, x: Tensor, where: string): Prepared {
   return { model, x, n: x.shape[0]!, classes, output };
 }
 
-/** The class of each image: the option, checked, or the argmax of `scores` [n, classes]. */
+/** The class of each image as the option says, checked; null for "the predicted one" (argmaxRows of the output). */
 function resolveClasses(
   p: Prepared,
   classIndex: ClassIndex | undefined,
-  scores: () => Float32Array,
   where: string,
-): number[] {
+): number[] | null {
   const check = (c: unknown, i: number) => {
     if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= p.classes)
       throw new ArgumentError(
@@ -106,15 +105,7 @@ function resolveClasses(
       );
     return c;
   };
-  if (classIndex === undefined) {
-    const s = scores();
-    return Array.from({ length: p.n }, (_, i) => {
-      let best = 0;
-      for (let k = 1; k < p.classes; k++)
-        if (s[i * p.classes + k]! > s[i * p.classes + best]!) best = k;
-      return best;
-    });
-  }
+  if (classIndex === undefined) return null;
   if (Array.isArray(classIndex)) {
     if (classIndex.length !== p.n)
       throw new ArgumentError(
@@ -124,6 +115,15 @@ function resolveClasses(
   }
   const c = check(classIndex, 0);
   return new Array(p.n).fill(c);
+}
+
+/** The index of the largest value of each row of an [n, k] array. */
+function argmaxRows(v: ArrayLike<number>, n: number, k: number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (v[i * k + j]! > v[i * k + best]!) best = j;
+    return best;
+  });
 }
 
 /** The logits of an output: what the softmax at its end (if any) was applied to. */
@@ -181,32 +181,40 @@ function softmaxRows(v: Float32Array, k: number): Float32Array {
 
 /**
  * One forward and backward pass: the gradient of the summed class scores (logits) with respect
- * to the input (`at` undefined) or to the output of node `at`, with that tensor's value and the
- * scores per image. Images do not interact in inference mode, so each image's gradient is its
- * own score's.
+ * to the input (`at` undefined) or to the output of node `at`, with that tensor's value, the
+ * scores per image and the classes (`null`: each image's predicted class, read from this pass's
+ * output). Images do not interact in inference mode, so each image's gradient is its own score's.
  */
 function gradientPass(
   p: Prepared,
   input: Tensor | Float32Array,
-  classes: number[],
+  classes: number[] | null,
   at?: SymbolicTensor,
-): { value: Float32Array; grad: Float32Array; shape: number[]; scores: number[] } {
+): {
+  value: Float32Array;
+  grad: Float32Array;
+  shape: number[];
+  scores: number[];
+  classes: number[];
+} {
   return stepScope(
     null,
     () => [],
     () => {
       let watched: Tensor | undefined;
       const x = inScope(p, input);
-      const mask = oneHot(classes, p.classes);
       let scores: number[] = [];
+      let cls: number[] = [];
       const { grads } = valueAndGrads((watch) => {
         const out = runGraph(p.model, x, [p.output], (node, v) => {
           if (node === (at ?? p.model.inputs[0])) watched = watch(v);
           return node === (at ?? p.model.inputs[0]) ? watched! : v;
         })[0]!;
-        const picked = mul(logitsOf(out), mask);
+        const logits = logitsOf(out);
+        cls = classes ?? argmaxRows(logits.dataSync(), p.n, p.classes);
+        const picked = mul(logits, oneHot(cls, p.classes));
         const rows = picked.dataSync();
-        scores = classes.map((_, i) => {
+        scores = cls.map((_, i) => {
           let s = 0;
           for (let k = 0; k < p.classes; k++) s += rows[i * p.classes + k]!;
           return s;
@@ -218,6 +226,7 @@ function gradientPass(
         grad: new Float32Array(grads[0]!.dataSync()),
         shape: watched!.shape,
         scores,
+        classes: cls,
       };
     },
   );
@@ -326,8 +335,12 @@ export async function gradCam(
     throw new ArgumentError(
       `${where}: layer '${node.layer.name}' has output [${node.shape.map((d) => d ?? 'batch').join(', ')}], not image-like [batch, h, w, c]; choose one of: ${spatialLayerNames(model).join(', ')}.`,
     );
-  const classes = resolveClasses(p, options.classIndex, () => outputValues(p, x, 'logits'), where);
-  const { value: A, grad: G, shape } = gradientPass(p, x, classes, node);
+  const {
+    value: A,
+    grad: G,
+    shape,
+    classes,
+  } = gradientPass(p, x, resolveClasses(p, options.classIndex, where), node);
   const [n, h, w, k] = shape as [number, number, number, number];
   const cam = camFromGradients(A, G, n, h * w, k, method);
   const scaled = scalePerImage(cam, n);
@@ -404,7 +417,7 @@ export interface SaliencyOptions extends ExplainBaseOptions {
 
 /** What {@link saliency} returns. */
 export interface SaliencyResult {
-  /** [n, H, W]: per pixel, the largest |∂ score / ∂ x| over the channels (averaged over SmoothGrad's samples). */
+  /** Shape [n, H, W]: per pixel, the largest |∂ score / ∂ x| over the channels (averaged over SmoothGrad's samples). */
   map: Tensor;
   /** The map (scaled to 0..1 per image) blended over each image. */
   picture: RawImage[];
@@ -463,12 +476,16 @@ export async function saliency(
       seed: o.seed ?? 0,
     };
   }
-  const classes = resolveClasses(p, options.classIndex, () => outputValues(p, x, 'logits'), where);
   const [n, H, W, C] = x.shape as [number, number, number, number];
   const map = new Float32Array(n * H * W);
+  let classes = resolveClasses(p, options.classIndex, where);
   if (!smooth) {
-    addChannelMaxAbs(gradientPass(p, x, classes).grad, C, map, 1);
+    const pass = gradientPass(p, x, classes);
+    addChannelMaxAbs(pass.grad, C, map, 1);
+    classes = pass.classes;
   } else {
+    // The noisy copies explain the class of the image itself.
+    classes ??= argmaxRows(outputValues(p, x, 'logits'), n, p.classes);
     const rng = new Random(smooth.seed);
     const v = x.dataSync();
     const size = H * W * C;
@@ -491,7 +508,7 @@ export async function saliency(
   return {
     map: result(map, [n, H, W]),
     picture: pictures(p, scalePerImage(map, n), options.picture),
-    classIndex: classes,
+    classIndex: classes!,
   };
 }
 
@@ -568,15 +585,18 @@ export async function integratedGradients(
   } else {
     throw new ArgumentError(`${where}: baseline must be a number or a Tensor, got ${String(b)}.`);
   }
-  const classes = resolveClasses(p, options.classIndex, () => outputValues(p, x, 'logits'), where);
+  let classes = resolveClasses(p, options.classIndex, where);
   const avg = new Float64Array(n * size);
   const point = new Float32Array(n * size);
   let first: number[] = [];
   let last: number[] = [];
-  for (let s = 0; s <= steps; s++) {
+  // x itself first: its pass decides the predicted classes.
+  for (const s of [steps, ...Array.from({ length: steps }, (_, i) => i)]) {
     const a = s / steps;
     for (let j = 0; j < point.length; j++) point[j] = base[j]! + a * (xv[j]! - base[j]!);
-    const { grad, scores } = gradientPass(p, point, classes);
+    const pass = gradientPass(p, point, classes);
+    const { grad, scores } = pass;
+    classes = pass.classes;
     // Trapezoidal rule: the two ends count half.
     const wgt = (s === 0 || s === steps ? 0.5 : 1) / steps;
     for (let j = 0; j < avg.length; j++) avg[j]! += wgt * grad[j]!;
@@ -600,7 +620,7 @@ export async function integratedGradients(
   return {
     attributions: result(attr, x.shape),
     picture: pictures(p, scalePerImage(mag, n), options.picture),
-    classIndex: classes,
+    classIndex: classes!,
     scoreDifference,
     convergenceDelta,
   };
@@ -623,7 +643,7 @@ export interface OcclusionOptions extends ExplainBaseOptions {
 /** What {@link occlusion} returns. */
 export interface OcclusionResult {
   /**
-   * [n, H, W]: per pixel, the mean drop of the class probability over the patches that cover it
+   * Shape [n, H, W]: per pixel, the mean drop of the class probability over the patches that cover it
    * (negative where hiding the pixel raised it; 0 where no patch reached).
    */
   map: Tensor;
@@ -694,7 +714,8 @@ export async function occlusion(
     );
   const batchSize = positiveInt(options.batchSize ?? 64, 'batchSize', where, 100000);
   const probs0 = outputValues(p, x, 'probabilities');
-  const classes = resolveClasses(p, options.classIndex, () => probs0, where);
+  const classes =
+    resolveClasses(p, options.classIndex, where) ?? argmaxRows(probs0, p.n, p.classes);
   const probability = classes.map((c, i) => probs0[i * p.classes + c]!);
   const xv = x.dataSync();
   const size = H * W * C;

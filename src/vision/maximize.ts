@@ -51,7 +51,7 @@ export interface MaximizeOptions {
 
 /** What {@link maximizeActivation} returns. */
 export interface MaximizeResult {
-  /** [k, H, W, C]: one image per filter or class, in the order asked. */
+  /** Shape [k, H, W, C]: one image per filter or class, in the order asked. */
   images: Tensor;
   /** Which filters (or classes) the images are for. */
   targets: number[];
