@@ -7,12 +7,14 @@
 //
 //   npm run build && node bench/explain.mjs [--backend native] [--batch 1] [--size 224] [--seconds 3] [--json]
 //
-// Timing as the other benches (common.mjs timeIt): warm-up for a second, then calls for at
-// least --seconds (at least 3 calls), the median call.
+// Timing: warm-up (one call each, then a second), then the three alternate, round after
+// round, for at least --seconds (at least 3 rounds), and each one's median call. Alternating
+// keeps the ratio fair on a machine whose load changes (timed one after the other, a busy spell
+// during one of them moved the ratio by 2×).
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { filled, timeIt } from './common.mjs';
+import { filled } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist', 'index.js');
@@ -51,17 +53,27 @@ try {
 rc.setSeed(1);
 const model = rc.models.resnet18({ numClasses: 1000, inputShape: [size, size, 3] });
 const x = rc.tensor(filled(batch * size * size * 3), [batch, size, size, 3]);
-const opts = { minSeconds: seconds, budgetSeconds: 10 * seconds + 60 };
-
-const predict = await timeIt(() => model.predict(x, { batchSize: batch }).dataSync(), opts);
-const gradCam = await timeIt(
-  async () => (await rc.vision.gradCam(model, x)).heatmap.dataSync(),
-  opts,
-);
-const saliency = await timeIt(
-  async () => (await rc.vision.saliency(model, x)).map.dataSync(),
-  opts,
-);
+const calls = {
+  predict: async () => model.predict(x, { batchSize: batch }).dataSync(),
+  gradCam: async () => (await rc.vision.gradCam(model, x)).heatmap.dataSync(),
+  saliency: async () => (await rc.vision.saliency(model, x)).map.dataSync(),
+};
+const times = { predict: [], gradCam: [], saliency: [] };
+const warm = performance.now();
+do for (const f of Object.values(calls)) await f();
+while (performance.now() - warm < 1000);
+const t0 = performance.now();
+while (times.predict.length < 3 || performance.now() - t0 < seconds * 1000) {
+  for (const [name, f] of Object.entries(calls)) {
+    const t = performance.now();
+    await f();
+    times[name].push((performance.now() - t) / 1000);
+  }
+}
+const median = (v) => ({ seconds: v.sort((a, b) => a - b)[v.length >> 1], iters: v.length });
+const predict = median(times.predict);
+const gradCam = median(times.gradCam);
+const saliency = median(times.saliency);
 const layer = (await rc.vision.gradCam(model, x)).layer;
 
 const result = {

@@ -16,7 +16,7 @@
  */
 import { noGrad, valueAndGrads } from '../autograd.js';
 import type { RawImage } from '../data/image_codec.js';
-import type { Model } from '../model/model.js';
+import { type Model, Model as ModelClass } from '../model/model.js';
 import type { SymbolicTensor } from '../nn/layer.js';
 import { mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
@@ -205,11 +205,18 @@ function gradientPass(
       const x = inScope(p, input);
       let scores: number[] = [];
       let cls: number[] = [];
+      // An inner layer's output comes from inference without the tape (fused where the
+      // backend fuses, as predict runs); only the graph after it is differentiated.
+      const given = new Map<SymbolicTensor, Tensor>();
+      if (at)
+        given.set(
+          at,
+          noGrad(() => prefixModel(p.model, at).call(x, { training: false })),
+        );
       const { grads } = valueAndGrads((watch) => {
-        const out = runGraph(p.model, x, [p.output], (node, v) => {
-          if (node === (at ?? p.model.inputs[0])) watched = watch(v);
-          return node === (at ?? p.model.inputs[0]) ? watched! : v;
-        })[0]!;
+        watched = watch(at ? given.get(at)! : x);
+        const start = new Map([[at ?? p.model.inputs[0]!, watched]]);
+        const out = runGraph(p.model, x, [p.output], undefined, start)[0]!;
         const logits = logitsOf(out);
         cls = classes ?? argmaxRows(logits.dataSync(), p.n, p.classes);
         const picked = mul(logits, oneHot(cls, p.classes));
@@ -230,6 +237,24 @@ function gradientPass(
       };
     },
   );
+}
+
+const prefixes = new WeakMap<Model, Map<SymbolicTensor, Model>>();
+
+/** The model from its input to `node` (the same layers and weights), made once per node. */
+function prefixModel(model: Model, node: SymbolicTensor): Model {
+  let byNode = prefixes.get(model);
+  if (!byNode) prefixes.set(model, (byNode = new Map()));
+  let m = byNode.get(node);
+  if (!m) {
+    m = new ModelClass({
+      inputs: model.inputs[0]!,
+      outputs: node,
+      name: `${model.name}_to_${node.layer.name}`,
+    });
+    byNode.set(node, m);
+  }
+  return m;
 }
 
 /** Bilinear upsampling (half-pixel centres, PyTorch's align_corners=False) of maps [n, h, w] to [n, H, W]. */

@@ -64,6 +64,19 @@ export function colormap(v: number, name: Colormap = 'inferno'): [number, number
   return [0, 1, 2].map((k) => Math.round(a[k]! + f * (b[k]! - a[k]!))) as [number, number, number];
 }
 
+const tables = new Map<Colormap, Uint8Array>();
+
+/** The colormap at 256 levels, [r, g, b] each (pictures look up a pixel's colour there). */
+function colorTable(name: Colormap): Uint8Array {
+  let t = tables.get(name);
+  if (!t) {
+    t = new Uint8Array(256 * 3);
+    for (let i = 0; i < 256; i++) t.set(colormap(i / 255, name), 3 * i);
+    tables.set(name, t);
+  }
+  return t;
+}
+
 /** Options of {@link overlayHeatmap} and {@link heatmapPng}. */
 export interface OverlayOptions {
   /** The colormap of the heat (default 'inferno'). */
@@ -115,6 +128,7 @@ export function overlayHeatmap(
   }
   const pix = images.dataSync();
   const hv = heat.dataSync();
+  const lut = colorTable(cmap);
   const out: RawImage[] = [];
   for (let i = 0; i < n; i++) {
     const base = toBytes(
@@ -128,10 +142,10 @@ export function overlayHeatmap(
       const v = hv[i * h * w + p]!;
       if (!Number.isFinite(v))
         throw new NonFiniteError(`${where}: heat value ${p} of image ${i} is ${v}.`);
-      const col = colormap(v, cmap);
+      const at = 3 * Math.round(Math.min(1, Math.max(0, v)) * 255);
       for (let k = 0; k < 3; k++) {
         const b = base[p * c + (c === 3 ? k : 0)]!;
-        data[p * 3 + k] = Math.round((1 - alpha) * b + alpha * col[k]!);
+        data[p * 3 + k] = Math.round((1 - alpha) * b + alpha * lut[at + k]!);
       }
     }
     out.push({ width: w, height: h, channels: 3, data });

@@ -71,13 +71,15 @@ export function checkModelInput(model: Model, x: Tensor, where: string): void {
  * Runs the part of the model's graph that `targets` depend on, in inference mode, from the
  * input x (checked with checkModelInput first). `onValue(node, value)` sees each computed
  * value and returns the one the rest of the graph uses (explanations watch an inner layer's
- * output there). Returns the targets' values. Records on the tape as the caller's mode says.
+ * output there). `given` supplies values of nodes already computed: the graph above them is
+ * not run again. Returns the targets' values. Records on the tape as the caller's mode says.
  */
 export function runGraph(
   model: Model,
   x: Tensor,
   targets: SymbolicTensor[],
   onValue: (node: SymbolicTensor, value: Tensor) => Tensor = (_, v) => v,
+  given: Map<SymbolicTensor, Tensor> = new Map(),
 ): Tensor[] {
   const input = model.inputs[0]!;
   // Only the nodes the targets depend on, inputs first.
@@ -86,11 +88,12 @@ export function runGraph(
   const visit = (t: SymbolicTensor) => {
     if (seen.has(t)) return;
     seen.add(t);
-    for (const i of t.inputs) visit(i);
+    if (!given.has(t)) for (const i of t.inputs) visit(i);
     order.push(t);
   };
   for (const t of targets) visit(t);
-  const values = new Map<SymbolicTensor, Tensor>([[input, onValue(input, x)]]);
+  const values = new Map<SymbolicTensor, Tensor>(given);
+  if (!values.has(input)) values.set(input, onValue(input, x));
   for (const t of order) {
     if (values.has(t)) continue;
     if (t.inputs.length === 0)
