@@ -1,13 +1,14 @@
 /**
  * Heat maps drawn over images: a colormap for values in 0..1 and the blend of a heat map over
  * the image it explains (what Grad-CAM, saliency, integrated gradients and occlusion return as
- * their `picture`, and what the command line writes to PNG).
+ * their `picture`, and what the command line writes to PNG with images.ts's heatmapPng). No
+ * image codec here: the pictures are drawn in browsers too.
  */
-import { encodePng, type RawImage } from '../data/image_codec.js';
+import type { RawImage } from '../data/image_codec.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
-import { type Normalize, toBytes } from './images.js';
+import { type Normalize, toBytes } from './pixels.js';
 
 /** How heat becomes colour: 'inferno' (default; dark to bright, readable in grey), 'viridis' or 'jet'. */
 export type Colormap = 'inferno' | 'viridis' | 'jet';
@@ -151,19 +152,6 @@ export function overlayHeatmap(
     out.push({ width: w, height: h, channels: 3, data });
   }
   return out;
-}
-
-/** PNG bytes of one image's heat map over it (overlayHeatmap, then encodePng); `index` picks the image. */
-export function heatmapPng(
-  images: Tensor,
-  heat: Tensor,
-  options: OverlayOptions & { index?: number } = {},
-): Uint8Array {
-  const { index = 0, ...rest } = options;
-  const pics = overlayHeatmap(images, heat, rest);
-  if (!Number.isInteger(index) || index < 0 || index >= pics.length)
-    throw new ArgumentError(`heatmapPng: index ${index} is outside the batch of ${pics.length}.`);
-  return encodePng(pics[index]!);
 }
 
 /**

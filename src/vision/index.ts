@@ -36,15 +36,10 @@ export {
   OUTPUT_SIZE_FORMULA,
   outputSize,
 } from './explain.js';
-export {
-  type Colormap,
-  colormap,
-  heatmapPng,
-  type OverlayOptions,
-  overlayHeatmap,
-} from './heatmap.js';
+export { type Colormap, colormap, type OverlayOptions, overlayHeatmap } from './heatmap.js';
 export {
   convertChannels,
+  heatmapPng,
   type ImageToTensorOptions,
   imageToTensor,
   type Normalize,

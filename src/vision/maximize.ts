@@ -16,9 +16,9 @@ import { stepScope } from '../train/step_scope.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 import { Random } from '../util/random.js';
-import { toBytes } from './images.js';
 import { layerNode, runGraph } from './model_graph.js';
 import { tile } from './pictures.js';
+import { toBytes } from './pixels.js';
 
 /** Options of {@link maximizeActivation}. */
 export interface MaximizeOptions {
