@@ -42,10 +42,12 @@ const ANCHORS: Record<'inferno' | 'viridis', number[][]> = {
 const COLORMAPS: Colormap[] = ['inferno', 'viridis', 'jet'];
 
 /**
- * The colour of a value v in 0..1 (clamped) under a colormap, as [r, g, b] bytes.
- * @throws ArgumentError for an unknown colormap
+ * The colour of a value v in 0..1 (clamped; NaN is 0) under a colormap, as [r, g, b] bytes.
+ * @throws ArgumentError for an unknown colormap or a value that is not a number
  */
 export function colormap(v: number, name: Colormap = 'inferno'): [number, number, number] {
+  if (typeof v !== 'number')
+    throw new ArgumentError(`colormap: the value must be a number in 0..1, got ${String(v)}.`);
   const t = Number.isNaN(v) ? 0 : Math.min(1, Math.max(0, v));
   if (name === 'jet') {
     // The classic piecewise-linear jet: blue, cyan, yellow, red.

@@ -16,6 +16,7 @@ test('colormaps: the ends and the middle', () => {
   assert.deepEqual(vision.colormap(7), vision.colormap(1));
   assert.deepEqual(vision.colormap(Number.NaN), vision.colormap(0));
   assert.throws(() => vision.colormap(0.5, 'rainbow' as 'jet'), rc.ArgumentError);
+  assert.throws(() => vision.colormap('1' as unknown as number), /must be a number in 0\.\.1/);
 });
 
 test('overlayHeatmap blends (1 − alpha)·image + alpha·colour; heatmapPng decodes to it', () => {
