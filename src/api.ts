@@ -83,8 +83,10 @@ export type {
   AdamWOptions,
   LearningRate,
   LearningRateSchedule,
+  LookaheadOptions,
   OptimizerConfig,
   OptimizerOptions,
+  ParamMultiplier,
   RMSpropOptions,
   SGDOptions,
 } from './optim/index.js';
@@ -94,6 +96,7 @@ export {
   clipGradNorm,
   clipGradValue,
   getOptimizer,
+  Lookahead,
   Optimizer,
   optimizerNames,
   RMSprop,
