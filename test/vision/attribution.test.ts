@@ -222,15 +222,19 @@ describe(`explanations of a CNN trained on shapes in noise (${rc.getBackend()})`
       v.every((p) => p >= 0 && p <= 1),
       'the images stay in the range',
     );
-    // A filter that is 0 at every start (a dead ReLU) has no gradient to climb; the others rise.
+    // Dead filters (0 at every start, so no gradient) are reported, left at 0, and skipped.
+    const dead = r.targets.filter((_, i) => r.start[i] === 0);
+    assert.deepEqual(r.skipped, dead);
+    for (const f of dead) assert.equal(r.end[f], 0);
     const live = r.start.map((s, i) => [s, r.end[i]!] as const).filter(([s]) => s > 0);
     assert.ok(live.length >= 10, `only ${live.length} of 16 filters respond at all`);
     const ratios = live.map(([s, e]) => e / s);
     assert.ok(
-      ratios.every((q) => q > 1),
-      `a filter did not rise: ${ratios.join(' ')}`,
+      ratios.every((q) => q >= 2),
+      `a filter did not double: ${ratios.map((q) => q.toFixed(1)).join(' ')}`,
     );
-    // Filters that already fire on grey (brightness detectors) have less room to grow.
+    // Filters that fire on every flat tone through their bias (1.1 to 1.7 even on black) reach
+    // only 4 to 10 at best, so not tenfold; the others rise tenfold and more.
     const tenfold = ratios.filter((q) => q >= 10).length;
     assert.ok(
       tenfold >= 0.6 * live.length,
