@@ -33,13 +33,13 @@ export interface MaximizeOptions {
   classIndex?: number | number[];
   /** Gradient-ascent steps (default 128). */
   steps?: number;
-  /** Step size, as a fraction of the value range per step of unit root-mean-square gradient (default 0.05). */
+  /** Step size, as a fraction of the value range per step of unit root-mean-square gradient (default 0.1). */
   learningRate?: number;
   /** Largest random shift in pixels before each step (default: a sixteenth of the image's side, at least 1; 0: none). */
   jitter?: number;
   /** Blur the image every this many steps (default 4; 0: never). */
   blurEvery?: number;
-  /** Standard deviation of the 3×3 Gaussian blur, in pixels (default 0.5). */
+  /** Standard deviation of the 3×3 Gaussian blur, in pixels (default 0.4). */
   blurSigma?: number;
   /** The values an image may take, [low, high] (default [0, 1]); the image is kept inside. */
   range?: [number, number];
@@ -59,14 +59,14 @@ export interface MaximizeResult {
    * Each target's activation (mean over the feature map, or the logit) at its start: the least
    * exciting, among faint-noise images around flat tones from the range's low end to its high
    * end (and, for targets none of those reaches, stronger noise around mid-grey), of those where
-   * the target responds at all.
+   * the target responds at all (has a gradient).
    */
   start: number[];
   /** The same at the final image. */
   end: number[];
   /**
-   * Dead targets: those that respond (activation above 0) to none of the starting images, so
-   * have no gradient to climb; their image is left mid-grey and their start and end are 0.
+   * Dead targets: those whose gradient is 0 at every starting image (a ReLU unit that no start
+   * turns on), so have nothing to climb; their image is left mid-grey.
    */
   skipped: number[];
   /** The images as one grid picture (each min-max normalized, enlarged to about 64 px per cell). */
@@ -191,7 +191,7 @@ export async function maximizeActivation(
   }
   if (targets.length === 0) throw new ArgumentError(`${where}: no filter or class to maximize.`);
   const steps = intIn(options.steps ?? 128, 'steps', 0, 100000);
-  const lr = numIn(options.learningRate ?? 0.05, 'learningRate', 0, 100);
+  const lr = numIn(options.learningRate ?? 0.1, 'learningRate', 0, 100);
   const jitter = intIn(
     options.jitter ?? Math.max(1, Math.round(Math.min(H, W) / 16)),
     'jitter',
@@ -199,7 +199,7 @@ export async function maximizeActivation(
     Math.min(H, W),
   );
   const blurEvery = intIn(options.blurEvery ?? 4, 'blurEvery', 0, 100000);
-  const sigma = numIn(options.blurSigma ?? 0.5, 'blurSigma', 0.01, 100);
+  const sigma = numIn(options.blurSigma ?? 0.4, 'blurSigma', 0.01, 100);
   const range = options.range ?? [0, 1];
   if (
     !Array.isArray(range) ||
@@ -220,8 +220,8 @@ export async function maximizeActivation(
   const objective = (x: Float32Array) =>
     activationAndGrad(model, node, x, [k, H, W, C], targets, useLogits);
   // The start: for each target, the least exciting of a few faint-noise images around flat
-  // tones (dark to light), among those where it responds at all (a ReLU unit at 0 has no
-  // gradient to climb). Many filters fire on any flat tone through their bias, and a grey start
+  // tones (dark to light), among those where it responds at all (has a gradient: a ReLU unit
+  // at 0 has none to climb). Many filters fire on any flat tone through their bias, and a grey start
   // would leave them little room; from their least exciting tone the rise is what the filter
   // learnt. Targets that respond to none, not even to strong noise, are dead: left at their
   // start and listed in `skipped`.
@@ -241,11 +241,13 @@ export async function maximizeActivation(
   for (const [tone, noise] of starts) {
     for (let j = 0; j < k * size; j++)
       candidate[j] = Math.min(hi, Math.max(lo, lo + (hi - lo) * (tone + noise * rng.normal())));
-    const values = objective(candidate).values;
+    const { values, grad } = objective(candidate);
     const next = found.slice();
     for (let i = 0; i < k; i++) {
       const v = values[i]!;
-      if (!(v > 0) || (found[i] && v >= start[i]!)) continue;
+      let moves = false;
+      for (let j = i * size; j < (i + 1) * size && !moves; j++) moves = grad[j] !== 0;
+      if (!moves || (found[i] && v >= start[i]!)) continue;
       // Strong noise is a last resort, for targets that no faint start reaches.
       if (noise > 0.1 && found[i]) continue;
       start[i] = v;

@@ -184,3 +184,79 @@ test('explain: bad input ends in one line and exit 1, nothing written', async ()
   // Saliency needs no spatial layer.
   ok(await receptive(['explain', 'flat', 'd1.png', '--method', 'saliency', '-o', 'flat.png']));
 });
+
+test('visualize --maximize: the grid of what excites each filter, start and end as the library gives them', async () => {
+  const r = await receptive([
+    'visualize',
+    'lenet',
+    '--maximize',
+    'conv2d_1',
+    '--filters',
+    '0,3,5',
+    '--steps',
+    '16',
+    '-o',
+    'max.png',
+  ]);
+  ok(r);
+  const lib = await rc.vision.maximizeActivation(model, {
+    layer: 'conv2d_1',
+    filter: [0, 3, 5],
+    steps: 16,
+  });
+  const lines = r.stdout.trim().split('\n');
+  assert.match(
+    lines[0]!,
+    /conv2d_1: mean activation of each filter, at the start and after 16 steps/,
+  );
+  [0, 3, 5].forEach((f, i) => {
+    const want = `  conv2d_1 filter ${f}: ${lib.start[i]!.toFixed(3)} -> ${lib.end[i]!.toFixed(3)}`;
+    assert.ok(lines[i + 1]!.startsWith(want), `${lines[i + 1]} starts with ${want}`);
+    assert.ok(lib.end[i]! > lib.start[i]!, `filter ${f} rises`);
+  });
+  const p = png('max.png');
+  assert.deepEqual(
+    [p.width, p.height, p.channels],
+    [lib.picture.width, lib.picture.height, lib.picture.channels],
+  );
+  assert.deepEqual(p.data, lib.picture.data);
+  // A class's score.
+  const c = await receptive([
+    'visualize',
+    'lenet',
+    '--maximize',
+    'output',
+    '--class',
+    '7',
+    '--steps',
+    '8',
+    '-o',
+    'seven.png',
+  ]);
+  ok(c);
+  assert.match(
+    c.stdout,
+    /class score \(logit\), at the start and after 8 steps[^\n]*\n {2}class 7: -?\d+\.\d{3} -> -?\d+\.\d{3}/,
+  );
+});
+
+test('visualize --maximize: bad input ends in one line and exit 1', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--maximize', 'nope'], /no layer named 'nope'\. Layers with image-like outputs: conv2d/],
+    [
+      ['--maximize', 'conv2d', '--filters', '1,x'],
+      /--filters: "1,x" is not a list of filter numbers/,
+    ],
+    [['--maximize', 'conv2d', '--filters', '6'], /filter must be an integer in 0\.\.5, got 6/],
+    [
+      ['--maximize', 'conv2d', '--class', '3'],
+      /--class raises a class's score; give --maximize output/,
+    ],
+    [['--maximize', 'output', '--class', '10'], /classIndex must be an integer in 0\.\.9, got 10/],
+    [['--steps', '3', '--filters'], /--class and --steps go with --maximize/],
+    [['--filters', 'one.png'], /a list of filters goes with --maximize/],
+  ];
+  for (const [extra, pattern] of cases)
+    assertCleanError(await receptive(['visualize', 'lenet', ...extra, '-o', 'bad.png']), pattern);
+  assert.ok(!existsSync(join(dir, 'bad.png')), 'nothing written on failure');
+});
