@@ -1,7 +1,8 @@
 // The playground's end-to-end test: the built site (web/dist) served on 127.0.0.1 with the
 // COOP/COEP headers, driven by Playwright (playwright-core: it never downloads a browser)
-// through Debian's Chromium. It draws digits and checks LeNet-5's answer, applies a Sobel kernel
-// and checks the output's pixels, and trains and sees the loss fall. Screenshots go to
+// through Debian's Chromium. It draws digits and checks LeNet-5's answer and the heat maps of
+// why, applies a Sobel kernel and checks the output's pixels, shows what LeNet-5's filters see,
+// and trains and sees the loss fall. Screenshots go to
 // $E2E_SCREENSHOTS (default /tmp/receptive-e2e). Run by `npm run test:e2e` after build:web.
 //
 // Every wait is on a condition the page sets (a data attribute, a text), never on elapsed time,
@@ -226,6 +227,218 @@ await test('draw a digit: a "1" and a "7" are recognized, with feature maps', as
   const seven = await predicted();
   assert(seven.digit === '7', `predicted ${seven.digit} for a 7`);
   await page.screenshot({ path: join(shots, 'draw-digit.png'), fullPage: true });
+});
+
+/** The explanation of the drawing as it is now: its class, the model's input and the three heat maps. */
+async function explained() {
+  await page.waitForFunction(() => {
+    const version = document.querySelector('#draw-canvas').dataset.version;
+    const e = document.querySelector('#draw-explain').dataset;
+    return version !== undefined && e.version === version && e.class !== '';
+  });
+  return page.evaluate(() => {
+    const values = (sel) => Array.from(document.querySelector(sel).values ?? []);
+    /** Distinct colours among the canvas's 28 × 28 pixels (the centre of each zoomed pixel). */
+    const colours = (sel) => {
+      const c = document.querySelector(sel);
+      const z = c.width / 28;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set();
+      for (let r = 0; r < 28; r++)
+        for (let q = 0; q < 28; q++) {
+          const i = 4 * ((r * z + Math.floor(z / 2)) * c.width + q * z + Math.floor(z / 2));
+          seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        }
+      return seen.size;
+    };
+    const e = document.querySelector('#draw-explain').dataset;
+    return {
+      classIndex: Number(e.class),
+      layer: e.layer,
+      msPredict: Number(e.msPredict),
+      msExplain: Number(e.msExplain),
+      input: values('#draw-input'),
+      heats: Object.fromEntries(
+        ['gradcam', 'saliency', 'occlusion'].map((k) => [
+          k,
+          { values: values(`#draw-${k}`), colours: colours(`#draw-${k}`) },
+        ]),
+      ),
+    };
+  });
+}
+
+/** Pixels within `radius` of ink (input > 0.3), as a mask of the 28 × 28 input. */
+function nearInk(input, radius) {
+  const mask = new Array(784).fill(false);
+  for (let i = 0; i < 784; i++) {
+    if (!(input[i] > 0.3)) continue;
+    const y = Math.floor(i / 28);
+    const x = i % 28;
+    for (let dy = -radius; dy <= radius; dy++)
+      for (let dx = -radius; dx <= radius; dx++) {
+        const yy = y + dy;
+        const xx = x + dx;
+        if (yy >= 0 && yy < 28 && xx >= 0 && xx < 28) mask[yy * 28 + xx] = true;
+      }
+  }
+  return mask;
+}
+
+/** Mean heat inside the mask over mean heat outside it, and the share of all heat inside. */
+function heatOn(values, mask) {
+  let on = 0;
+  let off = 0;
+  let nOn = 0;
+  for (let i = 0; i < 784; i++) {
+    if (mask[i]) {
+      on += values[i];
+      nOn++;
+    } else off += values[i];
+  }
+  return { ratio: on / nOn / (off / (784 - nOn)), share: on / (on + off) };
+}
+
+function checkHeat(name, h) {
+  const v = h.values;
+  assert(v.length === 784, `${name}: ${v.length} values, not 28 × 28`);
+  assert(
+    v.every((x) => Number.isFinite(x) && x >= 0 && x <= 1),
+    `${name}: values outside 0..1`,
+  );
+  const mean = v.reduce((s, x) => s + x, 0) / 784;
+  const sd = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / 784);
+  assert(
+    Math.max(...v) === 1 && sd > 0.05,
+    `${name}: a flat map (max ${Math.max(...v)}, sd ${sd})`,
+  );
+  assert(h.colours >= 20, `${name}: the canvas shows ${h.colours} colours: blank`);
+}
+
+const updates = [];
+await test('draw a digit: Grad-CAM, saliency and occlusion over the drawing; occlusion on the strokes', async () => {
+  await page.goto(`${base}#draw`);
+  await page.waitForSelector('#draw-canvas[data-ready="true"]');
+  for (const [digit, strokes] of [
+    [
+      '1',
+      [
+        [
+          [145, 40],
+          [138, 240],
+        ],
+      ],
+    ],
+    [
+      '7',
+      [
+        [
+          [60, 50],
+          [215, 50],
+          [115, 245],
+        ],
+      ],
+    ],
+    [
+      '0',
+      [
+        [
+          [140, 40],
+          [200, 80],
+          [210, 170],
+          [150, 240],
+          [85, 200],
+          [75, 110],
+          [140, 40],
+        ],
+      ],
+    ],
+  ]) {
+    await page.click('#draw-clear');
+    for (const s of strokes) await drawStroke(s);
+    const p = await predicted();
+    const e = await explained();
+    assert(p.digit === digit, `predicted ${p.digit} for a ${digit}`);
+    assert(e.classIndex === Number(digit), `explained ${e.classIndex}, predicted ${digit}`);
+    for (const k of ['gradcam', 'saliency', 'occlusion'])
+      checkHeat(`${k} of a ${digit}`, e.heats[k]);
+    // Known answer: hiding ink is what lowers the class's probability, so occlusion's heat
+    // lies on the strokes (not so Grad-CAM's, which finds LeNet-5's evidence in the empty
+    // space around them as often as on them; saliency lies beside the strokes too).
+    const on = heatOn(e.heats.occlusion.values, nearInk(e.input, 0));
+    const near = heatOn(e.heats.occlusion.values, nearInk(e.input, 1));
+    const sal = heatOn(e.heats.saliency.values, nearInk(e.input, 2));
+    const cam = heatOn(e.heats.gradcam.values, nearInk(e.input, 0));
+    console.log(
+      `     a ${digit}: occlusion ${on.ratio.toFixed(2)}x as hot on the ink as off it (${(100 * near.share).toFixed(0)}% of it within 1 px); saliency ${sal.ratio.toFixed(2)}x within 2 px; Grad-CAM ${cam.ratio.toFixed(2)}x on the ink`,
+    );
+    assert(on.ratio > 2, `occlusion of a ${digit}: only ${on.ratio.toFixed(2)}x as hot on the ink`);
+    assert(
+      near.share > 0.6,
+      `occlusion of a ${digit}: ${near.share.toFixed(2)} of the heat near the ink`,
+    );
+  }
+  await page.screenshot({ path: join(shots, 'draw-explain.png'), fullPage: true });
+  // Another class: the same drawing (a 0) explained for 6.
+  const before = await explained();
+  await page.selectOption('#draw-explain-class', '6');
+  const six = await explained();
+  assert(six.classIndex === 6, `explained ${six.classIndex} after choosing 6`);
+  const diff = six.heats.gradcam.values.reduce(
+    (s, x, i) => s + Math.abs(x - before.heats.gradcam.values[i]),
+    0,
+  );
+  assert(diff / 784 > 0.02, `Grad-CAM of 6 is that of 0 (mean difference ${diff / 784})`);
+  checkHeat('gradcam of 6', six.heats.gradcam);
+  await page.selectOption('#draw-explain-class', '');
+  // The worker's time per update, with and without the heat maps: the MNIST test digits.
+  await page.click('#draw-clear');
+  const samples = page.locator('#draw-samples button');
+  await page.waitForFunction(() => document.querySelectorAll('#draw-samples button').length === 10);
+  for (let round = 0; round < 2; round++)
+    for (let i = 0; i < 10; i++) {
+      await samples.nth(i).click();
+      await predicted();
+      const e = await explained();
+      updates.push([e.msPredict, e.msExplain]);
+    }
+  const median = (a) => a.slice().sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  console.log(
+    `     worker time per update (median of ${updates.length}): ${median(updates.map((u) => u[0])).toFixed(1)} ms for the prediction and feature maps, ${median(updates.map((u) => u[1])).toFixed(1)} ms more for the heat maps`,
+  );
+});
+
+await test('what filters see: maximizeActivation grids of both convolutions and the classes', async () => {
+  await page.goto(`${base}#filters`);
+  await page.click('#filters-run');
+  await page.waitForSelector('#filters-grids[data-done="true"]');
+  for (const [group, count] of [
+    ['conv2d', 6],
+    ['conv2d_1', 16],
+    ['classes', 10],
+  ]) {
+    const cells = await page.evaluate((g) => {
+      return Array.from(document.querySelectorAll(`[data-group="${g}"] canvas`)).map((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let lo = 255;
+        let hi = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          lo = Math.min(lo, d[i]);
+          hi = Math.max(hi, d[i]);
+        }
+        return { start: Number(c.dataset.start), end: Number(c.dataset.end), lo, hi };
+      });
+    }, group);
+    assert(cells.length === count, `${group}: ${cells.length} images, not ${count}`);
+    for (const [i, c] of cells.entries()) {
+      assert(c.hi - c.lo > 100, `${group} ${i}: a flat image (${c.lo}..${c.hi})`);
+      assert(c.end >= c.start - 1e-3, `${group} ${i}: activation fell from ${c.start} to ${c.end}`);
+    }
+    const gain = cells.reduce((s, c) => s + c.end - c.start, 0) / count;
+    console.log(`     ${group}: activation raised by ${gain.toFixed(2)} on average`);
+    assert(gain > (group === 'classes' ? 5 : 0.3), `${group}: activations rose by ${gain} only`);
+  }
+  await page.screenshot({ path: join(shots, 'filters.png'), fullPage: true });
 });
 
 await test('train live: the loss falls; pause, resume and stop work', async () => {

@@ -1,15 +1,25 @@
 /**
  * Draw a digit: what you draw is preprocessed as MNIST's digits were, and LeNet-5 (trained by
  * `receptive train lenet5`, shipped in public/models/lenet5/) predicts it in a worker as you
- * draw; the feature maps of each convolution and pooling layer are shown beside it.
+ * draw; the feature maps of each convolution and pooling layer are shown beside it, and heat
+ * maps of why it answered (Grad-CAM, saliency, occlusion) over the drawing.
  */
 import { $ } from './dom.js';
 import { mnistPreprocess } from './mnist_preprocess.js';
-import { drawZoomed, greyImageData, mapCanvas, toBytes } from './pixels.js';
-import type { DigitReply, DigitRequest, FeatureMap } from './protocol.js';
+import { drawZoomed, greyImageData, heatImageData, mapCanvas, toBytes } from './pixels.js';
+import type { DigitReply, DigitRequest, Explanation, FeatureMap } from './protocol.js';
 import { fromMnistSample, loadMnistSamples } from './sample_images.js';
 
 const STROKE = 22;
+const HEATS = ['gradCam', 'saliency', 'occlusion'] as const;
+
+/**
+ * Keeps the values a canvas shows on it (`canvas.values`), for the end-to-end test and the
+ * browser's console: the model's input on #draw-input, each heat map on its canvas.
+ */
+function keepValues(canvas: HTMLCanvasElement, values: Float32Array | null): void {
+  (canvas as HTMLCanvasElement & { values: Float32Array | null }).values = values;
+}
 
 export function initDrawDigit(onEnv: (text: string) => void): void {
   const canvas = $<HTMLCanvasElement>('#draw-canvas');
@@ -17,6 +27,16 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
   const inputCanvas = $<HTMLCanvasElement>('#draw-input');
   const status = $('#draw-status');
   const prediction = $('#draw-prediction');
+  const explainBox = $('#draw-explain');
+  const explainClass = $<HTMLSelectElement>('#draw-explain-class');
+  const heatCanvas = {
+    gradCam: $<HTMLCanvasElement>('#draw-gradcam'),
+    saliency: $<HTMLCanvasElement>('#draw-saliency'),
+    occlusion: $<HTMLCanvasElement>('#draw-occlusion'),
+  };
+  // The model's input of the drawing the latest request was made from.
+  let input = new Float32Array(784);
+  let predictMs = 0;
   const worker = new Worker(new URL('./workers/digit.worker.ts', import.meta.url), {
     type: 'module',
   });
@@ -43,7 +63,15 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     prediction.dataset.digit = '';
     renderProbs(null);
     $('#draw-maps').replaceChildren();
+    input = new Float32Array(784);
     drawZoomed(inputCanvas, greyImageData(new Uint8Array(784), 28, 28), 5);
+    keepValues(inputCanvas, input);
+    for (const k of HEATS) {
+      drawZoomed(heatCanvas[k], greyImageData(new Uint8Array(784), 28, 28), 5);
+      keepValues(heatCanvas[k], null);
+    }
+    explainBox.dataset.class = '';
+    $('#draw-explain-what').textContent = '';
   };
   clear();
 
@@ -60,12 +88,16 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     sent = drawn;
     if (!pixels) {
       prediction.dataset.version = String(sent); // nothing drawn: nothing to predict
+      explainBox.dataset.version = String(sent);
       return;
     }
+    input = pixels.slice();
     drawZoomed(inputCanvas, greyImageData(toBytes(pixels, 'clip'), 28, 28), 5);
+    keepValues(inputCanvas, input);
     inFlight = true;
     dirty = false;
-    send({ type: 'predict', id: nextId++, pixels }, [pixels.buffer]);
+    const explain = explainClass.value === '' ? null : Number(explainClass.value);
+    send({ type: 'predict', id: nextId++, pixels, explain }, [pixels.buffer]);
   }
 
   worker.onmessage = (e: MessageEvent<DigitReply>) => {
@@ -80,10 +112,18 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       canvas.dataset.ready = 'true';
       request();
     } else if (m.type === 'prediction') {
-      inFlight = false;
       render(m.probs, m.maps);
       prediction.dataset.version = String(sent);
+      predictMs = m.ms;
       status.textContent = `${about}: ${m.ms.toFixed(1)} ms for the prediction and the feature maps.`;
+    } else if (m.type === 'explanation') {
+      // The worker is free again only now: the next drawing goes after its heat maps.
+      inFlight = false;
+      renderExplanation(m.explanation);
+      explainBox.dataset.version = String(sent);
+      explainBox.dataset.msPredict = predictMs.toFixed(2);
+      explainBox.dataset.msExplain = m.ms.toFixed(2);
+      status.textContent = `${about}: ${predictMs.toFixed(1)} ms for the prediction and the feature maps, ${m.ms.toFixed(1)} ms for the heat maps.`;
       if (dirty) request();
     } else {
       inFlight = false;
@@ -135,6 +175,18 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       return row;
     });
     $('#draw-maps').replaceChildren(...rows);
+  }
+
+  function renderExplanation(e: Explanation): void {
+    for (const k of HEATS) {
+      drawZoomed(heatCanvas[k], heatImageData(e[k], input, 28, 28), 5);
+      keepValues(heatCanvas[k], e[k]);
+    }
+    explainBox.dataset.class = String(e.classIndex);
+    explainBox.dataset.layer = e.layer;
+    $('#draw-explain-what').textContent =
+      `why ${e.classIndex}${explainClass.value === '' ? ' (the prediction)' : ''}`;
+    $('#draw-gradcam-layer').textContent = e.layer;
   }
 
   function renderProbs(probs: Float32Array | null): void {
@@ -215,6 +267,14 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
   $('#draw-clear').addEventListener('click', clear);
+  explainClass.append(
+    ...Array.from({ length: 10 }, (_, d) => new Option(`the digit ${d}`, String(d))),
+  );
+  // Another class: the same drawing explained again (the prediction with it, as one request).
+  explainClass.addEventListener('change', () => {
+    changed();
+    request();
+  });
 
   void loadMnistSamples().then((samples) => {
     const box = $('#draw-samples');
