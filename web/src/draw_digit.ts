@@ -4,7 +4,7 @@
  * draw; the feature maps of each convolution and pooling layer are shown beside it, and heat
  * maps of why it answered (Grad-CAM, saliency, occlusion) over the drawing.
  */
-import { $ } from './dom.js';
+import { $, keepValues } from './dom.js';
 import { mnistPreprocess } from './mnist_preprocess.js';
 import { drawZoomed, greyImageData, heatImageData, mapCanvas, toBytes } from './pixels.js';
 import type { DigitReply, DigitRequest, Explanation, FeatureMap } from './protocol.js';
@@ -12,14 +12,6 @@ import { fromMnistSample, loadMnistSamples } from './sample_images.js';
 
 const STROKE = 22;
 const HEATS = ['gradCam', 'saliency', 'occlusion'] as const;
-
-/**
- * Keeps the values a canvas shows on it (`canvas.values`), for the end-to-end test and the
- * browser's console: the model's input on #draw-input, each heat map on its canvas.
- */
-function keepValues(canvas: HTMLCanvasElement, values: Float32Array | null): void {
-  (canvas as HTMLCanvasElement & { values: Float32Array | null }).values = values;
-}
 
 export function initDrawDigit(onEnv: (text: string) => void): void {
   const canvas = $<HTMLCanvasElement>('#draw-canvas');
@@ -29,6 +21,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
   const prediction = $('#draw-prediction');
   const explainBox = $('#draw-explain');
   const explainClass = $<HTMLSelectElement>('#draw-explain-class');
+  const camLayer = $<HTMLSelectElement>('#draw-gradcam-layer');
   const heatCanvas = {
     gradCam: $<HTMLCanvasElement>('#draw-gradcam'),
     saliency: $<HTMLCanvasElement>('#draw-saliency'),
@@ -97,7 +90,9 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     inFlight = true;
     dirty = false;
     const explain = explainClass.value === '' ? null : Number(explainClass.value);
-    send({ type: 'predict', id: nextId++, pixels, explain }, [pixels.buffer]);
+    send({ type: 'predict', id: nextId++, pixels, explain, camLayer: camLayer.value || null }, [
+      pixels.buffer,
+    ]);
   }
 
   worker.onmessage = (e: MessageEvent<DigitReply>) => {
@@ -106,6 +101,8 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       ready = true;
       about = `LeNet-5, ${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
       status.textContent = `${about}. Draw!`;
+      // Grad-CAM's layer: the library's default (the last, coarsest) or any other spatial one.
+      camLayer.append(...[...m.layers].reverse().map((name) => new Option(name, name)));
       onEnv(
         `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
       );
@@ -123,6 +120,11 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       explainBox.dataset.version = String(sent);
       explainBox.dataset.msPredict = predictMs.toFixed(2);
       explainBox.dataset.msExplain = m.ms.toFixed(2);
+      const t = m.explanation.ms;
+      explainBox.title = `In the worker: Grad-CAM ${t.gradCam.toFixed(1)} ms, saliency ${t.saliency.toFixed(1)} ms, occlusion ${t.occlusion.toFixed(1)} ms`;
+      explainBox.dataset.msGradcam = t.gradCam.toFixed(2);
+      explainBox.dataset.msSaliency = t.saliency.toFixed(2);
+      explainBox.dataset.msOcclusion = t.occlusion.toFixed(2);
       status.textContent = `${about}: ${predictMs.toFixed(1)} ms for the prediction and the feature maps, ${m.ms.toFixed(1)} ms for the heat maps.`;
       if (dirty) request();
     } else {
@@ -184,9 +186,9 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     }
     explainBox.dataset.class = String(e.classIndex);
     explainBox.dataset.layer = e.layer;
+    if (camLayer.value === '') camLayer.options[0]!.text = `the default, ${e.layer}`;
     $('#draw-explain-what').textContent =
       `why ${e.classIndex}${explainClass.value === '' ? ' (the prediction)' : ''}`;
-    $('#draw-gradcam-layer').textContent = e.layer;
   }
 
   function renderProbs(probs: Float32Array | null): void {
@@ -271,10 +273,11 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     ...Array.from({ length: 10 }, (_, d) => new Option(`the digit ${d}`, String(d))),
   );
   // Another class: the same drawing explained again (the prediction with it, as one request).
-  explainClass.addEventListener('change', () => {
-    changed();
-    request();
-  });
+  for (const select of [explainClass, camLayer])
+    select.addEventListener('change', () => {
+      changed();
+      request();
+    });
 
   void loadMnistSamples().then((samples) => {
     const box = $('#draw-samples');

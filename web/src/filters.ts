@@ -3,8 +3,8 @@
  * convolution filter and each class most (rc.vision.maximizeActivation), computed in a worker
  * when asked, group by group with a progress bar.
  */
-import { $ } from './dom.js';
-import { mapCanvas } from './pixels.js';
+import { $, keepValues } from './dom.js';
+import { divergingImageData, drawZoomed, mapCanvas } from './pixels.js';
 import type { FilterImage, FiltersReply, FiltersRequest } from './protocol.js';
 
 export function initFilters(): void {
@@ -18,13 +18,31 @@ export function initFilters(): void {
     const cells = box.querySelector<HTMLElement>(`[data-group="${group}"] .cells`)!;
     for (const im of images) {
       const cell = document.createElement('figure');
-      const canvas = mapCanvas(im.data, im.height, im.width, 3);
+      // As LeNet-5 sees its input (values 0..1): black no ink, white ink; not stretched, so
+      // that a plain image looks plain.
+      const canvas = mapCanvas(im.data, im.height, im.width, 3, 'clip');
       canvas.title = `${group === 'classes' ? 'class' : 'filter'} ${im.target}: activation ${im.start.toFixed(2)} at the starting noise, ${im.end.toFixed(2)} here`;
       canvas.dataset.start = String(im.start);
       canvas.dataset.end = String(im.end);
+      keepValues(canvas, im.data);
       const label = document.createElement('figcaption');
       label.textContent = String(im.target);
-      cell.append(canvas, label);
+      cell.append(canvas);
+      if (im.kernel) {
+        // The filter's own 5×5 weights: what a first-layer filter adds up, red + and blue −.
+        const weights = document.createElement('canvas');
+        weights.className = 'kernel';
+        weights.title = `filter ${im.target}'s weights: red positive, blue negative; bias ${im.kernel.bias.toFixed(3)}`;
+        weights.dataset.bias = String(im.kernel.bias);
+        keepValues(weights, im.kernel.data);
+        drawZoomed(
+          weights,
+          divergingImageData(im.kernel.data, im.kernel.height, im.kernel.width),
+          Math.round(84 / im.kernel.width / 2),
+        );
+        cell.append(weights);
+      }
+      cell.append(label);
       cells.append(cell);
     }
   };

@@ -19,8 +19,17 @@ export interface FeatureMap {
 
 export type DigitRequest =
   | { type: 'init'; modelUrl: string }
-  /** `explain`: the class the heat maps are for; null for the predicted one. */
-  | { type: 'predict'; id: number; pixels: Float32Array; explain: number | null };
+  /**
+   * `explain`: the class the heat maps are for, null for the predicted one; `camLayer`: the
+   * layer Grad-CAM weighs, null for the library's default.
+   */
+  | {
+      type: 'predict';
+      id: number;
+      pixels: Float32Array;
+      explain: number | null;
+      camLayer: string | null;
+    };
 
 /** Why the network answered: heat maps [28 × 28] of one class, each scaled to 0..1. */
 export interface Explanation {
@@ -34,6 +43,8 @@ export interface Explanation {
   saliency: Float32Array;
   /** The drop of the class probability where a patch is greyed out (negative drops as 0). */
   occlusion: Float32Array;
+  /** Milliseconds each took in the worker. */
+  ms: { gradCam: number; saliency: number; occlusion: number };
 }
 
 export type DigitReply =
@@ -52,6 +63,8 @@ export interface FilterImage {
   /** The filter's mean activation (or the class's logit) at the starting noise, and at the image. */
   start: number;
   end: number;
+  /** A first-layer filter's own weights [kh, kw] (its input has one channel), to set beside it. */
+  kernel?: { height: number; width: number; data: Float32Array; bias: number };
 }
 
 export type FiltersRequest = { type: 'run'; modelUrl: string };

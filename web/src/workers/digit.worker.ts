@@ -19,19 +19,25 @@ function toUnit(t: Tensor): Float32Array {
   return v;
 }
 
-async function explain(x: Tensor, classIndex: number): Promise<Explanation> {
+async function explain(x: Tensor, classIndex: number, layer: string | null): Promise<Explanation> {
   const m = model!;
-  // Grad-CAM at the library's default layer (LeNet-5's last 4×4 pooling output).
-  const cam = await vision.gradCam(m, x, { classIndex });
-  const sal = await vision.saliency(m, x, { classIndex });
+  const t0 = performance.now();
+  // Default layer: the library's (LeNet-5's last pooling output, 4×4).
+  const cam = await vision.gradCam(m, x, layer === null ? { classIndex } : { classIndex, layer });
+  const gradCam = new Float32Array(cam.heatmap.dataSync());
+  const t1 = performance.now();
+  const saliency = toUnit((await vision.saliency(m, x, { classIndex })).map);
+  const t2 = performance.now();
   // A 4×4 grey patch every 2 pixels: 13 × 13 positions, one batch of 169 small images.
-  const occ = await vision.occlusion(m, x, { classIndex, patch: 4, stride: 2 });
+  const occlusion = toUnit((await vision.occlusion(m, x, { classIndex, patch: 4, stride: 2 })).map);
+  const t3 = performance.now();
   return {
     classIndex,
-    gradCam: new Float32Array(cam.heatmap.dataSync()),
+    gradCam,
     layer: cam.layer,
-    saliency: toUnit(sal.map),
-    occlusion: toUnit(occ.map),
+    saliency,
+    occlusion,
+    ms: { gradCam: t1 - t0, saliency: t2 - t1, occlusion: t3 - t2 },
   };
 }
 
@@ -65,7 +71,7 @@ scope.onmessage = async (e: MessageEvent<DigitRequest>) => {
         ...maps.map((m) => m.data.buffer),
       ]);
       const t1 = performance.now();
-      const explanation = await explain(x, msg.explain ?? best);
+      const explanation = await explain(x, msg.explain ?? best, msg.camLayer);
       post({ type: 'explanation', id: msg.id, explanation, ms: performance.now() - t1 }, [
         explanation.gradCam.buffer,
         explanation.saliency.buffer,

@@ -15,6 +15,8 @@ interface Group {
   name: string;
   title: string;
   targets: number[];
+  /** A convolution's kernel [kh, kw, 1, filters] where its input is the grey image itself. */
+  kernel?: { shape: number[]; data: Float32Array; bias: Float32Array };
   /** maximizeActivation's target: a layer's filters, or the classes. */
   options: (targets: number[]) => { layer: string; filter: number[] } | { classIndex: number[] };
 }
@@ -25,7 +27,11 @@ function plan(model: Model): Group[] {
   >[];
   const groups: Group[] = convs.map((l) => {
     const filters = l.filters;
+    const k = l.kernel!;
+    const bias = l.bias ? (l.bias.dataSync() as Float32Array) : new Float32Array(filters);
     return {
+      kernel:
+        k.shape[2] === 1 ? { shape: k.shape, data: k.dataSync() as Float32Array, bias } : undefined,
       name: l.name,
       title: `${l.name} (Conv2D, ${filters} filters)`,
       targets: Array.from({ length: filters }, (_, i) => i),
@@ -39,6 +45,14 @@ function plan(model: Model): Group[] {
     options: (classIndex) => ({ classIndex }),
   });
   return groups;
+}
+
+/** Filter f's weights [kh, kw] of a kernel [kh, kw, 1, filters], and its bias. */
+function kernelOf(kernel: { shape: number[]; data: Float32Array; bias: Float32Array }, f: number) {
+  const [height, width, , filters] = kernel.shape as [number, number, number, number];
+  const data = new Float32Array(height * width);
+  for (let i = 0; i < height * width; i++) data[i] = kernel.data[i * filters + f]!;
+  return { height, width, data, bias: kernel.bias[f]! };
 }
 
 scope.onmessage = async (e: MessageEvent<FiltersRequest>) => {
@@ -69,12 +83,13 @@ scope.onmessage = async (e: MessageEvent<FiltersRequest>) => {
           data: new Float32Array(all.subarray(k * h * w, (k + 1) * h * w)),
           start: r.start[k]!,
           end: r.end[k]!,
+          kernel: g.kernel && kernelOf(g.kernel, target),
         }));
         done += targets.length;
-        post(
-          { type: 'images', group: g.name, images, done, total },
-          images.map((im) => im.data.buffer),
-        );
+        post({ type: 'images', group: g.name, images, done, total }, [
+          ...images.map((im) => im.data.buffer),
+          ...images.flatMap((im) => (im.kernel ? [im.kernel.data.buffer] : [])),
+        ]);
       }
     }
     post({ type: 'done', ms: performance.now() - t0 });
