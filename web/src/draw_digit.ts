@@ -48,8 +48,11 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     canvas.dataset.version = String(drawn);
   };
 
+  // The version the canvas was last cleared at: answers about a drawing before it are not shown.
+  let cleared = 0;
   const clear = () => {
     changed();
+    cleared = drawn;
     ctx.fillStyle = 'black';
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     prediction.textContent = '?';
@@ -90,9 +93,18 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     inFlight = true;
     dirty = false;
     const explain = explainClass.value === '' ? null : Number(explainClass.value);
-    send({ type: 'predict', id: nextId++, pixels, explain, camLayer: camLayer.value || null }, [
-      pixels.buffer,
-    ]);
+    send(
+      {
+        type: 'predict',
+        id: nextId++,
+        pixels,
+        explain,
+        camLayer: camLayer.value || null,
+        // Occlusion costs ten times Grad-CAM and saliency together: once the stroke ends.
+        occlusion: !drawing,
+      },
+      [pixels.buffer],
+    );
   }
 
   worker.onmessage = (e: MessageEvent<DigitReply>) => {
@@ -109,14 +121,14 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       canvas.dataset.ready = 'true';
       request();
     } else if (m.type === 'prediction') {
-      render(m.probs, m.maps);
+      if (sent >= cleared) render(m.probs, m.maps);
       prediction.dataset.version = String(sent);
       predictMs = m.ms;
       status.textContent = `${about}: ${m.ms.toFixed(1)} ms for the prediction and the feature maps.`;
     } else if (m.type === 'explanation') {
       // The worker is free again only now: the next drawing goes after its heat maps.
       inFlight = false;
-      renderExplanation(m.explanation);
+      if (sent >= cleared) renderExplanation(m.explanation);
       explainBox.dataset.version = String(sent);
       explainBox.dataset.msPredict = predictMs.toFixed(2);
       explainBox.dataset.msExplain = m.ms.toFixed(2);
@@ -181,12 +193,17 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
 
   function renderExplanation(e: Explanation): void {
     for (const k of HEATS) {
-      drawZoomed(heatCanvas[k], heatImageData(e[k], input, 28, 28), 5);
-      keepValues(heatCanvas[k], e[k]);
+      const heat = e[k];
+      // No occlusion while a stroke goes on: the last one stays, faded, until the stroke ends.
+      heatCanvas[k].classList.toggle('stale', heat === null);
+      if (heat === null) continue;
+      drawZoomed(heatCanvas[k], heatImageData(heat, input, 28, 28), 5);
+      keepValues(heatCanvas[k], heat);
     }
     explainBox.dataset.class = String(e.classIndex);
     explainBox.dataset.layer = e.layer;
-    if (camLayer.value === '') camLayer.options[0]!.text = `the default, ${e.layer}`;
+    if (camLayer.value === '') camLayer.options[0]!.text = `${e.layer} (the default)`;
+    $('#draw-gradcam-at').textContent = e.layer;
     $('#draw-explain-what').textContent =
       `why ${e.classIndex}${explainClass.value === '' ? ' (the prediction)' : ''}`;
   }
@@ -263,8 +280,11 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     if (drawing) strokeTo(pos(ev));
   });
   const end = () => {
+    if (!drawing) return;
     drawing = false;
     last = null;
+    changed(); // the stroke is done: the heat maps again, occlusion included
+    schedule();
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);

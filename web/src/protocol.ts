@@ -21,7 +21,8 @@ export type DigitRequest =
   | { type: 'init'; modelUrl: string }
   /**
    * `explain`: the class the heat maps are for, null for the predicted one; `camLayer`: the
-   * layer Grad-CAM weighs, null for the library's default.
+   * layer Grad-CAM weighs, null for the library's default; `occlusion`: whether to occlude
+   * too (the page asks only once a stroke ends: it costs ten times the rest).
    */
   | {
       type: 'predict';
@@ -29,6 +30,7 @@ export type DigitRequest =
       pixels: Float32Array;
       explain: number | null;
       camLayer: string | null;
+      occlusion: boolean;
     };
 
 /** Why the network answered: heat maps [28 × 28] of one class, each scaled to 0..1. */
@@ -41,9 +43,9 @@ export interface Explanation {
   layer: string;
   /** |∂ score / ∂ pixel|. */
   saliency: Float32Array;
-  /** The drop of the class probability where a patch is greyed out (negative drops as 0). */
-  occlusion: Float32Array;
-  /** Milliseconds each took in the worker. */
+  /** The drop of the class probability where a patch is greyed out (negative drops as 0); null when not asked. */
+  occlusion: Float32Array | null;
+  /** Milliseconds each took in the worker (occlusion: 0 when not asked). */
   ms: { gradCam: number; saliency: number; occlusion: number };
 }
 

@@ -19,7 +19,12 @@ function toUnit(t: Tensor): Float32Array {
   return v;
 }
 
-async function explain(x: Tensor, classIndex: number, layer: string | null): Promise<Explanation> {
+async function explain(
+  x: Tensor,
+  classIndex: number,
+  layer: string | null,
+  occlude: boolean,
+): Promise<Explanation> {
   const m = model!;
   const t0 = performance.now();
   // Default layer: the library's (LeNet-5's last pooling output, 4×4).
@@ -29,7 +34,9 @@ async function explain(x: Tensor, classIndex: number, layer: string | null): Pro
   const saliency = toUnit((await vision.saliency(m, x, { classIndex })).map);
   const t2 = performance.now();
   // A 4×4 grey patch every 2 pixels: 13 × 13 positions, one batch of 169 small images.
-  const occlusion = toUnit((await vision.occlusion(m, x, { classIndex, patch: 4, stride: 2 })).map);
+  const occlusion = occlude
+    ? toUnit((await vision.occlusion(m, x, { classIndex, patch: 4, stride: 2 })).map)
+    : null;
   const t3 = performance.now();
   return {
     classIndex,
@@ -71,11 +78,11 @@ scope.onmessage = async (e: MessageEvent<DigitRequest>) => {
         ...maps.map((m) => m.data.buffer),
       ]);
       const t1 = performance.now();
-      const explanation = await explain(x, msg.explain ?? best, msg.camLayer);
+      const explanation = await explain(x, msg.explain ?? best, msg.camLayer, msg.occlusion);
       post({ type: 'explanation', id: msg.id, explanation, ms: performance.now() - t1 }, [
         explanation.gradCam.buffer,
         explanation.saliency.buffer,
-        explanation.occlusion.buffer,
+        ...(explanation.occlusion ? [explanation.occlusion.buffer] : []),
       ]);
     }
   } catch (err) {
