@@ -1,6 +1,6 @@
 /**
  * What a filter (or a class) wants to see: activation maximization. Gradient ascent on the
- * input image, from faint noise, with two regularizers that keep the image natural-looking
+ * input image, from its least exciting faint-noise start, with two regularizers that keep the image natural-looking
  * instead of adversarial high-frequency noise: jitter (the image is shifted by a few random
  * pixels before each step) and blur (a small Gaussian blur every few steps). Gradients are taken
  * with respect to the image only (valueAndGrads); each step runs in a scope.
@@ -33,13 +33,13 @@ export interface MaximizeOptions {
   classIndex?: number | number[];
   /** Gradient-ascent steps (default 128). */
   steps?: number;
-  /** Step size, as a fraction of the value range per step of unit root-mean-square gradient (default 0.05). */
+  /** Step size, as a fraction of the value range per step of unit root-mean-square gradient (default 0.1). */
   learningRate?: number;
   /** Largest random shift in pixels before each step (default: a sixteenth of the image's side, at least 1; 0: none). */
   jitter?: number;
   /** Blur the image every this many steps (default 4; 0: never). */
   blurEvery?: number;
-  /** Standard deviation of the 3×3 Gaussian blur, in pixels (default 0.5). */
+  /** Standard deviation of the 3×3 Gaussian blur, in pixels (default 0.4). */
   blurSigma?: number;
   /** The values an image may take, [low, high] (default [0, 1]); the image is kept inside. */
   range?: [number, number];
@@ -55,10 +55,20 @@ export interface MaximizeResult {
   images: Tensor;
   /** Which filters (or classes) the images are for. */
   targets: number[];
-  /** Each target's activation (mean over the feature map, or the logit) at the starting noise. */
+  /**
+   * Each target's activation (mean over the feature map, or the logit) at its start: the least
+   * exciting, among faint-noise images around flat tones from the range's low end to its high
+   * end (and, for targets none of those reaches, stronger noise around mid-grey), of those where
+   * the target responds at all (has a gradient).
+   */
   start: number[];
   /** The same at the final image. */
   end: number[];
+  /**
+   * Dead targets: those whose gradient is 0 at every starting image (a ReLU unit that no start
+   * turns on), so have nothing to climb; their image is left mid-grey.
+   */
+  skipped: number[];
   /** The images as one grid picture (each min-max normalized, enlarged to about 64 px per cell). */
   picture: RawImage;
 }
@@ -181,7 +191,7 @@ export async function maximizeActivation(
   }
   if (targets.length === 0) throw new ArgumentError(`${where}: no filter or class to maximize.`);
   const steps = intIn(options.steps ?? 128, 'steps', 0, 100000);
-  const lr = numIn(options.learningRate ?? 0.05, 'learningRate', 0, 100);
+  const lr = numIn(options.learningRate ?? 0.1, 'learningRate', 0, 100);
   const jitter = intIn(
     options.jitter ?? Math.max(1, Math.round(Math.min(H, W) / 16)),
     'jitter',
@@ -189,7 +199,7 @@ export async function maximizeActivation(
     Math.min(H, W),
   );
   const blurEvery = intIn(options.blurEvery ?? 4, 'blurEvery', 0, 100000);
-  const sigma = numIn(options.blurSigma ?? 0.5, 'blurSigma', 0.01, 100);
+  const sigma = numIn(options.blurSigma ?? 0.4, 'blurSigma', 0.01, 100);
   const range = options.range ?? [0, 1];
   if (
     !Array.isArray(range) ||
@@ -209,18 +219,44 @@ export async function maximizeActivation(
   const useLogits = options.classIndex !== undefined;
   const objective = (x: Float32Array) =>
     activationAndGrad(model, node, x, [k, H, W, C], targets, useLogits);
-  // Mid-grey with faint noise. A ReLU unit that stays at 0 there has no gradient to climb: its
-  // image starts again from stronger noise, where some patch of it usually responds.
-  let start: number[] = [];
-  for (const noise of [0.1, 0.25, 0.5]) {
+  // The start: for each target, the least exciting of a few faint-noise images around flat
+  // tones (dark to light), among those where it responds at all (has a gradient: a ReLU unit
+  // at 0 has none to climb). Many filters fire on any flat tone through their bias, and a grey start
+  // would leave them little room; from their least exciting tone the rise is what the filter
+  // learnt. Targets that respond to none, not even to strong noise, are dead: left at their
+  // start and listed in `skipped`.
+  const starts: [number, number][] = [
+    [0, 0.02],
+    [0.25, 0.02],
+    [0.5, 0.02],
+    [0.75, 0.02],
+    [1, 0.02],
+    [0.5, 0.25],
+    [0.5, 0.5],
+  ];
+  const start = new Array<number>(k).fill(0);
+  img.fill(lo + 0.5 * (hi - lo));
+  const candidate = new Float32Array(k * size);
+  let found = new Array<boolean>(k).fill(false);
+  for (const [tone, noise] of starts) {
+    for (let j = 0; j < k * size; j++)
+      candidate[j] = Math.min(hi, Math.max(lo, lo + (hi - lo) * (tone + noise * rng.normal())));
+    const { values, grad } = objective(candidate);
+    const next = found.slice();
     for (let i = 0; i < k; i++) {
-      if (start.length > 0 && start[i] !== 0) continue;
-      for (let j = i * size; j < (i + 1) * size; j++)
-        img[j] = Math.min(hi, Math.max(lo, lo + (hi - lo) * (0.5 + noise * rng.normal())));
+      const v = values[i]!;
+      let moves = false;
+      for (let j = i * size; j < (i + 1) * size && !moves; j++) moves = grad[j] !== 0;
+      if (!moves || (found[i] && v >= start[i]!)) continue;
+      // Strong noise is a last resort, for targets that no faint start reaches.
+      if (noise > 0.1 && found[i]) continue;
+      start[i] = v;
+      next[i] = true;
+      img.set(candidate.subarray(i * size, (i + 1) * size), i * size);
     }
-    start = objective(img).values;
-    if (!start.includes(0)) break;
+    found = next;
   }
+  const skipped = targets.filter((_, i) => !found[i]);
   const kernel = gauss3(sigma);
   for (let s = 0; s < steps; s++) {
     const dy = jitter ? rng.int(2 * jitter + 1) - jitter : 0;
@@ -252,7 +288,7 @@ export async function maximizeActivation(
     gutter: 2,
     columns: Math.min(k, Math.ceil(Math.sqrt(k))),
   });
-  return { images, targets, start, end, picture };
+  return { images, targets, start, end, skipped, picture };
 }
 
 /** Each image's target activation, and the gradient of their sum with respect to the images. */

@@ -21,7 +21,7 @@ export function initFilters(): void {
       // As LeNet-5 sees its input (values 0..1): black no ink, white ink; not stretched, so
       // that a plain image looks plain.
       const canvas = mapCanvas(im.data, im.height, im.width, 3, 'clip');
-      canvas.title = `${group === 'classes' ? 'class' : 'filter'} ${im.target}: activation ${im.start.toFixed(2)} at the starting noise, ${im.end.toFixed(2)} here`;
+      canvas.title = `${group === 'classes' ? 'class' : 'filter'} ${im.target}: activation ${im.start.toFixed(2)} at its start (the least exciting faint-noise tone), ${im.end.toFixed(2)} here`;
       canvas.dataset.start = String(im.start);
       canvas.dataset.end = String(im.end);
       keepValues(canvas, im.data);
