@@ -296,6 +296,30 @@ const CASES: LayerCase[] = [
     params: 0,
   },
   {
+    name: 'Padding2D reflect, asymmetric',
+    make: () =>
+      new L.Padding2D({
+        padding: [
+          [2, 1],
+          [0, 2],
+        ],
+      }),
+    input: [2, 3, 4, 2],
+    params: 0,
+  },
+  {
+    name: 'Padding2D edge',
+    make: () => new L.Padding2D({ padding: [1, 3], mode: 'edge' }),
+    input: [1, 2, 3, 2],
+    params: 0,
+  },
+  {
+    name: 'Padding2D constant value',
+    make: () => new L.Padding2D({ padding: 1, mode: 'constant', value: -2.5 }),
+    input: [1, 2, 2, 3],
+    params: 0,
+  },
+  {
     name: 'UpSampling2D 2x3',
     make: () => new L.UpSampling2D({ size: [2, 3] }),
     input: [1, 2, 2, 2],

@@ -23,6 +23,77 @@ const ids = (values: number[]) => rc.tensor(values, [values.length], 'int32');
 const stats = (c: number) => [z(c), rc.ones([c]), rc.ones([c]), z(c)] as const;
 
 const rows: Row[] = [
+  // ---- pad ------------------------------------------------------------------------------------
+  {
+    name: 'pad: unknown mode',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { mode: 'wrap' as rc.PadMode },
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', /mode/, /'reflect'/, /wrap/],
+  },
+  {
+    name: 'pad: reflection as wide as the axis',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 3],
+        ],
+        { mode: 'reflect' },
+      ),
+    error: rc.ShapeError,
+    message: ['pad', '[2, 3]', /at most 2/],
+  },
+  {
+    name: 'pad: edge copies of an empty axis',
+    run: () =>
+      rc.pad(
+        z(2, 0),
+        [
+          [0, 0],
+          [1, 0],
+        ],
+        { mode: 'edge' },
+      ),
+    error: rc.ShapeError,
+    message: ['pad', '[2, 0]', /empty/],
+  },
+  {
+    name: 'pad: a value with mode reflect',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { mode: 'reflect', value: 2 },
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', /value 2/, /'constant'/],
+  },
+  {
+    name: 'pad: NaN value',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        Number.NaN,
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', /value/, /null|NaN/],
+  },
   // ---- conv2d ---------------------------------------------------------------------------------
   {
     name: 'conv2d: kernel input channels differ from the input',

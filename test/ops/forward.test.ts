@@ -236,6 +236,57 @@ test('transpose, slice, concat, pad, stack, reshape with -1, squeeze, expandDims
     ],
   );
   assert.deepEqual(vals(rc.pad(rc.tensor([1, 2]), [[1, 1]], 9)), [9, 1, 2, 9]);
+  assert.deepEqual(vals(rc.pad(rc.tensor([1, 2]), [[1, 1]], { value: -1 })), [-1, 1, 2, -1]);
+  // Reflection and edge copies, as numpy.pad's 'reflect' and 'edge' give them.
+  const x23 = rc.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assert.deepEqual(
+    vals(rc.pad(rc.tensor([1, 2, 3]), [[2, 2]], { mode: 'reflect' })),
+    [3, 2, 1, 2, 3, 2, 1],
+  );
+  assert.deepEqual(
+    vals(rc.pad(rc.tensor([1, 2, 3]), [[2, 2]], { mode: 'edge' })),
+    [1, 1, 1, 2, 3, 3, 3],
+  );
+  assert.deepEqual(
+    rc
+      .pad(
+        x23,
+        [
+          [1, 1],
+          [2, 1],
+        ],
+        { mode: 'reflect' },
+      )
+      .toArray(),
+    [
+      [6, 5, 4, 5, 6, 5],
+      [3, 2, 1, 2, 3, 2],
+      [6, 5, 4, 5, 6, 5],
+      [3, 2, 1, 2, 3, 2],
+    ],
+  );
+  assert.deepEqual(
+    rc
+      .pad(
+        x23,
+        [
+          [1, 2],
+          [0, 2],
+        ],
+        { mode: 'edge' },
+      )
+      .toArray(),
+    [
+      [1, 2, 3, 3, 3],
+      [1, 2, 3, 3, 3],
+      [4, 5, 6, 6, 6],
+      [4, 5, 6, 6, 6],
+      [4, 5, 6, 6, 6],
+    ],
+  );
 
   const a = rc.tensor([1, 2]);
   const b = rc.tensor([3, 4]);

@@ -278,6 +278,24 @@ test('reshape, transpose, slice, pad', () => {
       ),
     [rnd([2, 3])],
   );
+  // Each copied entry's gradient adds to the entry it copies (reflect: all but the edge row).
+  for (const mode of ['reflect', 'edge'] as const)
+    check(
+      ['pad'],
+      `pad ${mode}`,
+      (x) =>
+        rc.pad(
+          x!,
+          [
+            [0, 0],
+            [2, 1],
+            [1, 2],
+            [0, 0],
+          ],
+          { mode },
+        ),
+      [rnd([2, 3, 4, 2])],
+    );
 });
 
 test('concat (a tensor used twice accumulates both gradients) and stack', () => {

@@ -1,4 +1,4 @@
-/** Pooling and resampling layers: max/average pooling, global pooling, zero padding, upsampling. */
+/** Pooling and resampling layers: max/average pooling, global pooling, padding, upsampling. */
 import {
   axisGeometry,
   checkPadding,
@@ -7,7 +7,7 @@ import {
 } from '../../ops/conv_geometry.js';
 import { avgPool2d, maxPool2d } from '../../ops/pool.js';
 import { max, mean } from '../../ops/reduce.js';
-import { broadcastTo, pad, reshape } from '../../ops/shape.js';
+import { broadcastTo, type PadMode, pad, reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
@@ -147,10 +147,51 @@ export class GlobalMaxPooling2D extends GlobalPooling2D {
   }
 }
 
+/** Padding of a padding layer: a number (all sides), [h, w] (symmetric), or [[top, bottom], [left, right]]. */
+export type Padding2DSizes = number | [number, number] | [[number, number], [number, number]];
+
 /** Arguments of {@link ZeroPadding2D}. */
 export interface ZeroPadding2DArgs extends LayerArgs {
   /** A number (all sides), [h, w] (symmetric), or [[top, bottom], [left, right]]. Default 1. */
-  padding?: number | [number, number] | [[number, number], [number, number]];
+  padding?: Padding2DSizes;
+}
+
+/** [[top, bottom], [left, right]] from a padding layer's argument; an ArgumentError for anything else. */
+function paddingSizes(p: unknown, label: string): [[number, number], [number, number]] {
+  const isInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+  const isPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isInt);
+  if (isInt(p))
+    return [
+      [p as number, p as number],
+      [p as number, p as number],
+    ];
+  if (isPair(p)) {
+    const [h, w] = p as [number, number];
+    return [
+      [h, h],
+      [w, w],
+    ];
+  }
+  if (Array.isArray(p) && p.length === 2 && p.every(isPair))
+    return [[...(p[0] as [number, number])], [...(p[1] as [number, number])]];
+  throw new ArgumentError(
+    `${label}: padding must be a non-negative integer, [h, w] or [[top, bottom], [left, right]] of them, got ${JSON.stringify(p)}.`,
+  );
+}
+
+/** The shape of an image [batch, h, w, c] after padding. */
+function paddedShape(
+  layer: Layer,
+  s: Shape,
+  [[t, b], [l, r]]: [[number, number], [number, number]],
+): Shape {
+  expectInputRank(layer, s, 4, '[batch, height, width, channels]');
+  return [
+    s[0] ?? null,
+    s[1] === null ? null : s[1]! + t + b,
+    s[2] === null ? null : s[2]! + l + r,
+    s[3] ?? null,
+  ];
 }
 
 /**
@@ -165,43 +206,101 @@ export class ZeroPadding2D extends Layer {
   readonly padding: [[number, number], [number, number]];
   constructor(args: ZeroPadding2DArgs = {}) {
     super(args);
-    const p = args.padding ?? 1;
-    const isInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
-    const isPair = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every(isInt);
-    let pp: [[number, number], [number, number]] | null = null;
-    if (isInt(p))
-      pp = [
-        [p as number, p as number],
-        [p as number, p as number],
-      ];
-    else if (isPair(p)) {
-      const [h, w] = p as [number, number];
-      pp = [
-        [h, h],
-        [w, w],
-      ];
-    } else if (Array.isArray(p) && p.length === 2 && p.every(isPair))
-      pp = p as [[number, number], [number, number]];
-    if (!pp) {
-      throw new ArgumentError(
-        `${this.label}: padding must be a non-negative integer, [h, w] or [[top, bottom], [left, right]] of them, got ${JSON.stringify(p)}.`,
-      );
-    }
-    this.padding = pp;
+    this.padding = paddingSizes(args.padding ?? 1, this.label);
   }
   call(x: Tensor): Tensor {
     expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
     return pad(x, [[0, 0], this.padding[0], this.padding[1], [0, 0]]);
   }
   computeOutputShape(s: Shape): Shape {
-    expectInputRank(this, s, 4, '[batch, height, width, channels]');
-    const [[t, b], [l, r]] = this.padding;
-    return [
-      s[0] ?? null,
-      s[1] === null ? null : s[1]! + t + b,
-      s[2] === null ? null : s[2]! + l + r,
-      s[3] ?? null,
-    ];
+    return paddedShape(this, s, this.padding);
+  }
+}
+
+/** Arguments of {@link Padding2D}. */
+export interface Padding2DArgs extends LayerArgs {
+  /**
+   * A number (all sides), [h, w] (symmetric), or [[top, bottom], [left, right]].
+   * @default 1
+   */
+  padding?: Padding2DSizes;
+  /**
+   * What fills the border (see {@link PadMode}): `'constant'` (`value`), `'reflect'` (the image
+   * mirrored at its edge, the edge row not repeated: PyTorch's ReflectionPad2d) or `'edge'` (the
+   * edge row repeated: PyTorch's ReplicationPad2d).
+   * @default 'reflect'
+   */
+  mode?: PadMode;
+  /**
+   * The fill of mode `'constant'`.
+   * @default 0
+   */
+  value?: number;
+}
+
+const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'edge'];
+
+/**
+ * Pads the height and width of each image by reflection, edge copies or a constant (ONNX Pad's
+ * modes; PyTorch's ReflectionPad2d, ReplicationPad2d and ConstantPad2d): [batch, h, w, c] →
+ * [batch, h + top + bottom, w + left + right, c]. The gradient of each copied pixel flows back to
+ * the pixel it copies.
+ * @throws ArgumentError at construction for bad padding, an unknown mode, or a value that is not a number (or given with another mode than 'constant')
+ * @throws ShapeError when a reflection is as wide as the image or wider (at most its size less one)
+ * @example
+ * ```ts
+ * new rc.layers.Padding2D({ padding: 1, mode: 'reflect' }).apply(rc.zeros([1, 28, 28, 3])).shape;   // [1, 30, 30, 3]
+ * ```
+ */
+export class Padding2D extends Layer {
+  static override className = 'Padding2D';
+  static override configFields = ['padding', 'mode', 'value'];
+  /** [[top, bottom], [left, right]]. */
+  readonly padding: [[number, number], [number, number]];
+  /** How the border is filled. */
+  readonly mode: PadMode;
+  /** The fill of mode 'constant'. */
+  readonly value: number;
+  constructor(args: Padding2DArgs = {}) {
+    super(args);
+    this.padding = paddingSizes(args.padding ?? 1, this.label);
+    this.mode = args.mode ?? 'reflect';
+    if (!PAD_MODES.includes(this.mode))
+      throw new ArgumentError(
+        `${this.label}: mode must be one of ${PAD_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(args.mode)}.`,
+      );
+    this.value = args.value ?? 0;
+    if (typeof this.value !== 'number' || Number.isNaN(this.value))
+      throw new ArgumentError(
+        `${this.label}: value must be a number, got ${JSON.stringify(args.value)}.`,
+      );
+    if (this.mode !== 'constant' && this.value !== 0)
+      throw new ArgumentError(
+        `${this.label}: value ${this.value} is the fill of mode 'constant'; mode '${this.mode}' takes its values from the image.`,
+      );
+  }
+  call(x: Tensor): Tensor {
+    this.computeOutputShape(x.shape);
+    const [h, w] = this.padding;
+    return pad(x, [[0, 0], h, w, [0, 0]], { mode: this.mode, value: this.value });
+  }
+  computeOutputShape(s: Shape): Shape {
+    const out = paddedShape(this, s, this.padding);
+    if (this.mode === 'reflect') {
+      for (const a of [0, 1]) {
+        const d = s[1 + a];
+        const [before, after] = this.padding[a]!;
+        if (d !== null && d !== undefined && Math.max(before, after) > d - 1)
+          throw new ShapeError(
+            `${this.label}: mode 'reflect' pads the ${a === 0 ? 'height' : 'width'} by at most its size less one (${d - 1}) each side, got [${before}, ${after}] for the input ${fmtSymShape(s)}; use a smaller padding or mode 'edge'.`,
+          );
+      }
+    }
+    if (this.mode === 'edge' && (s[1] === 0 || s[2] === 0))
+      throw new ShapeError(
+        `${this.label}: mode 'edge' cannot pad an empty image ${fmtSymShape(s)}.`,
+      );
+    return out;
   }
 }
 
@@ -252,6 +351,7 @@ for (const cls of [
   GlobalAveragePooling2D,
   GlobalMaxPooling2D,
   ZeroPadding2D,
+  Padding2D,
   UpSampling2D,
 ]) {
   registerLayer(cls);

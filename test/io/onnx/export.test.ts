@@ -365,6 +365,23 @@ const layerCases: [string, () => rc.Model, number[]][] = [
     [3, 4, 2],
   ],
   [
+    'Padding2D: reflect, edge, constant',
+    () =>
+      single(
+        [4, 5, 2],
+        new layers.Padding2D({
+          padding: [
+            [2, 1],
+            [3, 0],
+          ],
+        }),
+        new layers.Conv2D({ filters: 3, kernelSize: 3 }),
+        new layers.Padding2D({ padding: [2, 1], mode: 'edge' }),
+        new layers.Padding2D({ padding: 1, mode: 'constant', value: 0.75 }),
+      ),
+    [4, 5, 2],
+  ],
+  [
     'SqueezeExcite and CBAM (with and without biases)',
     () =>
       single(

@@ -4,6 +4,7 @@ import {
   GlobalAveragePooling2D,
   GlobalMaxPooling2D,
   MaxPooling2D,
+  Padding2D,
   UpSampling2D,
   ZeroPadding2D,
 } from '../../../nn/layers/pooling.js';
@@ -45,6 +46,16 @@ function exportZeroPadding(l: ZeroPadding2D, [x]: Value[], ctx: ExportContext): 
   return { name: out, shape: ctx.outShape(l, [x!]), nchw: true };
 }
 
+/** Reflection, edge or constant padding: Pad in that mode (its constant_value for 'constant'). */
+function exportPadding(l: Padding2D, [x]: Value[], ctx: ExportContext): Value {
+  const v = ctx.graph.toNCHW(x!);
+  const [[t, b], [left, r]] = l.padding;
+  const pads = ctx.graph.int64s(`${l.name}_pads`, [0, 0, t, left, 0, 0, b, r]);
+  const inputs = l.mode === 'constant' ? [v.name, pads, ctx.graph.scalar(l.value)] : [v.name, pads];
+  const out = ctx.graph.node('Pad', inputs, { mode: attr.str(l.mode) }, l.name);
+  return { name: out, shape: ctx.outShape(l, [x!]), nchw: true };
+}
+
 /** Nearest-neighbour upsampling by whole factors: Resize with asymmetric coordinates, floor rounding. */
 function exportUpSampling(l: UpSampling2D, [x]: Value[], ctx: ExportContext): Value {
   const v = ctx.graph.toNCHW(x!);
@@ -67,4 +78,5 @@ registerOnnxExporter(AveragePooling2D.className, pool('AveragePool'));
 registerOnnxExporter(GlobalAveragePooling2D.className, globalPool('GlobalAveragePool'));
 registerOnnxExporter(GlobalMaxPooling2D.className, globalPool('GlobalMaxPool'));
 registerOnnxExporter(ZeroPadding2D.className, exportZeroPadding);
+registerOnnxExporter(Padding2D.className, exportPadding);
 registerOnnxExporter(UpSampling2D.className, exportUpSampling);
