@@ -64,6 +64,8 @@ export { batchNorm, localResponseNorm, moments } from './ops/norm.js';
 export type { Pool2DOptions } from './ops/pool.js';
 export { avgPool2d, maxPool2d } from './ops/pool.js';
 export { argMax, max, mean, min, sum } from './ops/reduce.js';
+export type { ResizeCoordinates, ResizeOptions } from './ops/resize.js';
+export { resize } from './ops/resize.js';
 export type { PadMode, PadOptions } from './ops/shape.js';
 export {
   broadcastTo,

@@ -2,24 +2,28 @@
 /** The `receptive` command. Each subcommand has --help. */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { backendNames, setBackend, setThreads } from '../backend/registry.js';
-import { decodeImage } from '../data/image_codec.js';
 import { toTensors } from '../data/image_set.js';
 import { toIOError } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
-import { outputActivation, outputsProbabilities } from '../model/head.js';
+import { outputsProbabilities } from '../model/head.js';
 import { modelNames, zooEntry } from '../models/registry.js';
 import { buildShapesOnly } from '../nn/layer.js';
-import { softmax } from '../ops/activations.js';
 import { optimizerNames } from '../optim/registry.js';
-import { tensor } from '../tensor.js';
 import { sparseCategoricalCrossentropy } from '../train/losses.js';
-import { ArgumentError, fmtShape, ReceptiveError } from '../util/errors.js';
+import { ArgumentError, ReceptiveError } from '../util/errors.js';
 import { didYouMean } from '../util/options.js';
 import { convolveCommand } from './convolve.js';
 import { checkDataArgs, loadDataset } from './datasets.js';
 import { explainConvCommand } from './explain_conv.js';
 import { registerExportCommand } from './export.js';
 import { describeModel, importCommand } from './import.js';
+import {
+  classNames,
+  imageInputShape,
+  probabilities,
+  readModelImage,
+  topClassLines,
+} from './model_image.js';
 import { type TrainArgs, train } from './train.js';
 import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
@@ -241,54 +245,12 @@ program
     'comma-separated class names (default: the model has them or 0..N-1)',
   )
   .action(async (dir: string, image: string, o) => {
-    const { readFileChecked } = await import('../io/files.js');
-    const { resizeBilinear } = await import('../data/image_codec.js');
-    const { convertChannels } = await import('../vision/images.js');
     const model = await loadModel(dir);
-    const shape = model.inputs[0]!.shape.slice(1) as number[];
-    const [h, w, c] = shape as [number, number, number];
-    if (shape.length !== 3 || (c !== 1 && c !== 3))
-      throw new ArgumentError(
-        `predict: the model's input is ${fmtShape(shape)} per example; predict feeds it an image, which needs [height, width, 1 or 3 channels].`,
-      );
+    imageInputShape(model, 'predict');
     // --classes must name every class the model scores: checked before the image is read.
-    const classes = o.classes === undefined ? undefined : String(o.classes).split(',');
-    const scored = model.outputs[0]!.shape[model.outputs[0]!.shape.length - 1];
-    if (classes && classes.length !== scored)
-      throw new ArgumentError(
-        `predict --classes: ${classes.length} name${classes.length === 1 ? '' : 's'} given, but the model scores ${scored} classes. Give ${scored} comma-separated names, in the order of the training classes.`,
-      );
-    let img = decodeImage(await readFileChecked(image, 'predict'), { name: image });
-    // The model sees the image as it was trained to: say what had to change to fit it.
-    const was = `${img.height}×${img.width}, ${img.channels === 1 ? 'grey' : 'RGB'}`;
-    const changes: string[] = [];
-    if (img.channels !== c) {
-      changes.push(c === 1 ? 'converted to grey' : 'its grey copied to 3 channels');
-      img = convertChannels(img, c);
-    }
-    if (img.height !== h || img.width !== w) {
-      changes.push(`resized to ${h}×${w}`);
-      img = resizeBilinear(img, h, w);
-    }
-    if (changes.length > 0)
-      console.error(
-        `receptive: warning: ${image} (${was}) was ${changes.join(' and ')} to fit the model's input ${h}×${w}×${c}; predictions on a changed image can be off.`,
-      );
-    const x = tensor(
-      Float32Array.from(img.data, (v) => v / 255),
-      [1, h, w, c],
-    );
-    // A model that gives logits (an imported one, often) is shown as probabilities too.
-    const y = model.predict(x);
-    const act = outputActivation(model);
-    const probs = (act === 'softmax' || act === 'sigmoid' ? y : softmax(y)).dataSync();
-    const names: string[] = classes ?? Array.from(probs, (_, i) => String(i));
-    const top = [...probs]
-      .map((p, i) => [p, i] as const)
-      .sort((a, b) => b[0] - a[0])
-      .slice(0, 5);
-    for (const [p, i] of top)
-      console.log(`${(names[i] ?? String(i)).padEnd(12)} ${(p * 100).toFixed(2)}%`);
+    const names = classNames(model, o.classes, 'predict');
+    const { x } = await readModelImage(model, image, 'predict');
+    for (const line of topClassLines(probabilities(model, x), names)) console.log(line);
   });
 
 program

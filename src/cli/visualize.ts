@@ -5,17 +5,16 @@
  * unit of the layer sees, drawn on the image).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { decodeImage, encodePng, type RawImage, resizeBilinear } from '../data/image_codec.js';
-import { readFileChecked, writeFileAtomic } from '../io/files.js';
+import { encodePng, type RawImage } from '../data/image_codec.js';
+import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
-import type { Model } from '../model/model.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape } from '../util/errors.js';
-import { imageToTensor } from '../vision/images.js';
 import { firstConvLayer, spatialLayerNames } from '../vision/model_graph.js';
 import { featureMaps, filterGrid } from '../vision/pictures.js';
 import { drawReceptiveField, receptiveField } from '../vision/receptive_field.js';
 import { position } from './conv_args.js';
+import { readModelImage } from './model_image.js';
 
 interface VisualizeOptions {
   layer?: string;
@@ -32,19 +31,6 @@ const positiveInt = (name: string) => (v: string) => {
     throw new InvalidArgumentError(`${name} must be a positive integer.`);
   return n;
 };
-
-/** The image as the model's input: its channels, resized to its size, values 0..1. */
-async function readInput(model: Model, file: string): Promise<RawImage> {
-  const [h, w, c] = model.inputs[0]!.shape.slice(1) as [number, number, number];
-  if (c !== 1 && c !== 3)
-    throw new ArgumentError(`the model's input has ${c} channels; images have 1 or 3.`);
-  let img = decodeImage(await readFileChecked(file, 'visualize'), { name: file, channels: c });
-  if (img.height !== h || img.width !== w) {
-    console.log(`(${file} is ${img.height}×${img.width}; resized to the model's ${h}×${w})`);
-    img = resizeBilinear(img, h, w);
-  }
-  return img;
-}
 
 export function visualizeCommand(): Command {
   return new Command('visualize')
@@ -83,7 +69,7 @@ export function visualizeCommand(): Command {
             (cin === 3 ? ', drawn in colour' : cin === 1 ? '' : `, one row per input channel`),
         );
       } else if (o.receptiveField) {
-        const img = image ? await readInput(model, image) : undefined;
+        const img = image ? (await readModelImage(model, image, 'visualize')).image : undefined;
         const rf = receptiveField(model, layerName, o.receptiveField, {
           ...(img ? { image: img } : {}),
           ...(o.scale ? { scale: o.scale } : {}),
@@ -108,7 +94,7 @@ export function visualizeCommand(): Command {
           throw new ArgumentError(
             'feature maps need an image: receptive visualize DIR image.png --layer NAME -o maps.png (or --filters).',
           );
-        const x = imageToTensor(await readInput(model, image));
+        const { x } = await readModelImage(model, image, 'visualize');
         const { maps, picture: p } = featureMaps(model, x, layerName, grid);
         picture = p;
         console.log(

@@ -656,6 +656,43 @@ const rows: Row[] = [
     error: rc.ArgumentError,
     message: ['conv2d', /kernel/, /null/],
   },
+  // ---- resize ---------------------------------------------------------------------------------
+  {
+    name: 'resize: rank-3 input',
+    run: () => rc.resize(z(4, 4, 1), [8, 8]),
+    error: rc.ShapeError,
+    message: ['resize', '[4, 4, 1]', /batch axis/],
+  },
+  {
+    name: 'resize: a size that is not two positive integers',
+    run: () => rc.resize(z(1, 4, 4, 1), [8, 0]),
+    error: rc.ArgumentError,
+    message: ['resize', '[height, width]', '[8,0]'],
+  },
+  {
+    name: 'resize: an absurd size',
+    run: () => rc.resize(z(1, 4, 4, 1), [1e9, 8]),
+    error: rc.ArgumentError,
+    message: ['resize', '65536'],
+  },
+  {
+    name: 'resize: an unknown method',
+    run: () => rc.resize(z(1, 4, 4, 1), [8, 8], { method: 'bicubic' as 'bilinear' }),
+    error: rc.ArgumentError,
+    message: ['resize', "'bilinear', 'nearest'", 'bicubic'],
+  },
+  {
+    name: 'resize: a misspelled option',
+    run: () => rc.resize(z(1, 4, 4, 1), [8, 8], { coordinate: 'asymmetric' } as rc.ResizeOptions),
+    error: rc.ArgumentError,
+    message: ['resize', 'coordinate', 'coordinates'],
+  },
+  {
+    name: 'resize: an image with no pixels',
+    run: () => rc.resize(z(1, 0, 4, 1), [8, 8]),
+    error: rc.ArgumentError,
+    message: ['resize', '[1, 0, 4, 1]', 'no pixels'],
+  },
 ];
 
 /** Rows that mix tensors of two backends: made under 'js-f64', used under 'js'. */

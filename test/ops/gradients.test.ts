@@ -16,6 +16,7 @@ import * as matmulOps from '../../src/ops/matmul.js';
 import * as normOps from '../../src/ops/norm.js';
 import * as poolOps from '../../src/ops/pool.js';
 import * as reduceOps from '../../src/ops/reduce.js';
+import * as resizeOps from '../../src/ops/resize.js';
 import * as shapeOps from '../../src/ops/shape.js';
 import { Random } from '../../src/util/random.js';
 import { f64, type GradcheckOptions, gradcheck, randomValues } from '../gradcheck.js';
@@ -677,6 +678,24 @@ test("avgPool2d ('valid' and 'same' with odd sizes)", () => {
   }
 });
 
+test('resize (bilinear and nearest, every coordinate mode, up and down)', () => {
+  for (const method of ['bilinear', 'nearest'] as const) {
+    for (const coordinates of ['half-pixel', 'align-corners', 'asymmetric'] as const) {
+      for (const size of [
+        [5, 7],
+        [2, 3],
+      ] as [number, number][]) {
+        check(
+          ['resize'],
+          `resize ${method} ${coordinates} [3, 4] → ${JSON.stringify(size)}`,
+          (x) => rc.resize(x!, size, { method, coordinates }),
+          [rnd([2, 3, 4, 2])],
+        );
+      }
+    }
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Normalization, dropout, loss
 // ---------------------------------------------------------------------------------------------
@@ -827,6 +846,7 @@ test('every differentiable op exported from src/index.ts has a gradient check', 
     normOps,
     poolOps,
     reduceOps,
+    resizeOps,
     shapeOps,
   ];
   const publicFns = new Set(Object.values(rc));
