@@ -3,6 +3,7 @@ import { record } from '../autograd.js';
 import type { DType } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { broadcastShapes, checkShape, normalizeAxis, sameShape, sizeOf } from '../util/shape.js';
 import { be, expectTensor, wrap } from './util.js';
 
@@ -188,7 +189,8 @@ export interface PadOptions {
   value?: number;
 }
 
-const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'edge'];
+/** The modes of {@link pad}. */
+export const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'edge'];
 
 /**
  * Pads each axis with [before, after] entries: copies of a value (zeros by default; a number as
@@ -214,11 +216,8 @@ export function pad(x: Tensor, paddings: number[][], options: number | PadOption
       `pad: paddings must give [before, after] non-negative integers for each of the ${x.rank} axes of ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}.`,
     );
   }
-  const opts = typeof options === 'number' ? { value: options } : (options ?? {});
-  if (typeof opts !== 'object')
-    throw new ArgumentError(
-      `pad: the third argument must be the fill value or { mode, value }, got ${JSON.stringify(options)}.`,
-    );
+  if (typeof options !== 'number') checkOptions('pad', options, ['mode', 'value']);
+  const opts: PadOptions = typeof options === 'number' ? { value: options } : (options ?? {});
   const mode = opts.mode ?? 'constant';
   if (!PAD_MODES.includes(mode))
     throw new ArgumentError(
@@ -232,7 +231,7 @@ export function pad(x: Tensor, paddings: number[][], options: number | PadOption
       );
     return pads.reduce((acc, [before, after], axis) => padAxis(acc, axis, before, after, mode), x);
   }
-  const value = expectFiniteOrInfinite(opts.value ?? 0);
+  const value = padValue(opts.value ?? 0);
   const shape = x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
   const out = wrap(be().pad(x.storage, x.shape, pads, value), shape);
   return record('pad', out, [x], (dy) => [
@@ -244,8 +243,8 @@ export function pad(x: Tensor, paddings: number[][], options: number | PadOption
   ]);
 }
 
-/** The fill value: a number (±Infinity allowed: max pooling pads with −∞), not NaN. */
-function expectFiniteOrInfinite(v: unknown): number {
+/** The fill value: a number (±Infinity allowed), not NaN. */
+function padValue(v: unknown): number {
   if (typeof v !== 'number' || Number.isNaN(v))
     throw new ArgumentError(`pad: value must be a number, got ${JSON.stringify(v)}.`);
   return v;

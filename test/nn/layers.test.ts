@@ -325,6 +325,50 @@ const CASES: LayerCase[] = [
     input: [1, 2, 2, 2],
     params: 0,
   },
+  {
+    name: 'UpSampling2D bilinear 2x3 (half-pixel)',
+    make: () => new L.UpSampling2D({ size: [2, 3], interpolation: 'bilinear' }),
+    input: [2, 3, 2, 2],
+    params: 0,
+  },
+  {
+    name: 'UpSampling2D bilinear asymmetric',
+    make: () =>
+      new L.UpSampling2D({ size: 2, interpolation: 'bilinear', coordinates: 'asymmetric' }),
+    input: [1, 2, 3, 2],
+    params: 0,
+  },
+  {
+    name: 'UpSampling2D nearest align-corners',
+    make: () => new L.UpSampling2D({ size: [3, 2], coordinates: 'align-corners' }),
+    input: [1, 2, 3, 1],
+    params: 0,
+  },
+  {
+    name: 'Resizing bilinear, up and down',
+    make: () => new L.Resizing({ height: 7, width: 2 }),
+    input: [2, 3, 5, 2],
+    params: 0,
+  },
+  {
+    name: 'Resizing bilinear align-corners',
+    make: () => new L.Resizing({ height: 5, width: 4, coordinates: 'align-corners' }),
+    input: [1, 3, 3, 2],
+    params: 0,
+  },
+  {
+    name: 'Resizing nearest',
+    make: () => new L.Resizing({ height: 5, width: 2, interpolation: 'nearest' }),
+    input: [1, 3, 4, 2],
+    params: 0,
+  },
+  {
+    name: 'Resizing with factors of its own',
+    make: () =>
+      new L.Resizing({ height: 5, width: 3, coordinates: 'asymmetric', scale: [1.7, 0.6] }),
+    input: [1, 3, 5, 2],
+    params: 0,
+  },
 
   // ---- normalization
   {

@@ -693,6 +693,26 @@ const rows: Row[] = [
     error: rc.ArgumentError,
     message: ['resize', '[1, 0, 4, 1]', 'no pixels'],
   },
+  {
+    name: 'resize: a factor of 0',
+    run: () => rc.resize(z(1, 4, 4, 1), [8, 8], { scale: [2, 0] }),
+    error: rc.ArgumentError,
+    message: ['resize', 'scale', '[2,0]'],
+  },
+  {
+    name: 'pad: a misspelled option',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { mdoe: 'edge' } as rc.PadOptions,
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', 'mdoe', 'mode'],
+  },
 ];
 
 /** Rows that mix tensors of two backends: made under 'js-f64', used under 'js'. */

@@ -7,7 +7,13 @@ import {
 } from '../../ops/conv_geometry.js';
 import { avgPool2d, maxPool2d } from '../../ops/pool.js';
 import { max, mean } from '../../ops/reduce.js';
-import { broadcastTo, type PadMode, pad, reshape } from '../../ops/shape.js';
+import {
+  RESIZE_COORDINATES as COORDINATES,
+  type ResizeCoordinates,
+  type ResizeOptions,
+  resize,
+} from '../../ops/resize.js';
+import { broadcastTo, PAD_MODES, type PadMode, pad, reshape } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
 import { pair } from '../../util/shape.js';
@@ -238,8 +244,6 @@ export interface Padding2DArgs extends LayerArgs {
   value?: number;
 }
 
-const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'edge'];
-
 /**
  * Pads the height and width of each image by reflection, edge copies or a constant (ONNX Pad's
  * modes; PyTorch's ReflectionPad2d, ReplicationPad2d and ConstantPad2d): [batch, h, w, c] →
@@ -304,6 +308,27 @@ export class Padding2D extends Layer {
   }
 }
 
+/** How {@link UpSampling2D} and {@link Resizing} fill in pixels between the input's. */
+export type Interpolation = 'nearest' | 'bilinear';
+
+const INTERPOLATIONS: readonly Interpolation[] = ['nearest', 'bilinear'];
+
+function checkInterpolation(v: unknown, label: string): Interpolation {
+  if (!INTERPOLATIONS.includes(v as Interpolation))
+    throw new ArgumentError(
+      `${label}: interpolation must be 'nearest' or 'bilinear', got ${JSON.stringify(v)}.`,
+    );
+  return v as Interpolation;
+}
+
+function checkCoordinates(v: unknown, label: string): ResizeCoordinates {
+  if (!COORDINATES.includes(v as ResizeCoordinates))
+    throw new ArgumentError(
+      `${label}: coordinates must be one of ${COORDINATES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(v)}.`,
+    );
+  return v as ResizeCoordinates;
+}
+
 /** Arguments of {@link UpSampling2D}. */
 export interface UpSampling2DArgs extends LayerArgs {
   /**
@@ -311,21 +336,51 @@ export interface UpSampling2DArgs extends LayerArgs {
    * @default 2
    */
   size?: number | [number, number];
+  /**
+   * `'nearest'` repeats each pixel; `'bilinear'` blends the nearest four with pixel centres
+   * aligned (half-pixel coordinates: Keras's and TensorFlow's `tf.image.resize`, PyTorch's
+   * `align_corners=False`).
+   * @default 'nearest'
+   */
+  interpolation?: Interpolation;
+  /**
+   * Where output pixels sample the input (see {@link ResizeCoordinates}): `'half-pixel'` is
+   * Keras's; TensorFlow.js's bilinear UpSampling2D and ONNX's Upsample sample `'asymmetric'`ally.
+   * Nearest upsampling repeats pixels with either; `'align-corners'` moves its samples too.
+   * @default 'half-pixel'
+   */
+  coordinates?: ResizeCoordinates;
 }
 
-/** Nearest-neighbour upsampling: each pixel becomes a size[0]×size[1] block. */
+/**
+ * Upsampling by whole factors: [batch, h, w, c] → [batch, h·size[0], w·size[1], c], each pixel
+ * repeated (nearest) or blended with its neighbours (bilinear).
+ */
 export class UpSampling2D extends Layer {
   static override className = 'UpSampling2D';
-  static override configFields = ['size'];
+  static override configFields = ['size', 'interpolation', 'coordinates'];
   /** [rows, columns] factor. */
   readonly size: [number, number];
+  /** Nearest neighbour or bilinear. */
+  readonly interpolation: Interpolation;
+  /** Where output pixels sample the input. */
+  readonly coordinates: ResizeCoordinates;
   constructor(args: UpSampling2DArgs = {}) {
     super(args);
     this.size = pair(args.size ?? 2, 'size', 'UpSampling2D');
+    this.interpolation = checkInterpolation(args.interpolation ?? 'nearest', this.label);
+    this.coordinates = checkCoordinates(args.coordinates ?? 'half-pixel', this.label);
   }
   call(x: Tensor): Tensor {
     expectInputRank(this, x.shape, 4, '[batch, height, width, channels]');
-    return upsampleNearest(x, this.size);
+    // Nearest by whole factors picks floor(i / k) at half-pixel and asymmetric coordinates alike.
+    if (this.interpolation === 'nearest' && this.coordinates !== 'align-corners')
+      return upsampleNearest(x, this.size);
+    const [, h, w] = x.shape as [number, number, number, number];
+    return resize(x, [h * this.size[0], w * this.size[1]], {
+      method: this.interpolation,
+      coordinates: this.coordinates,
+    });
   }
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
@@ -335,6 +390,94 @@ export class UpSampling2D extends Layer {
       s[2] === null ? null : s[2]! * this.size[1],
       s[3] ?? null,
     ];
+  }
+}
+
+/** Arguments of {@link Resizing}. */
+export interface ResizingArgs extends LayerArgs {
+  /** The output's height. */
+  height: number;
+  /** The output's width. */
+  width: number;
+  /**
+   * `'bilinear'` or `'nearest'`.
+   * @default 'bilinear'
+   */
+  interpolation?: Interpolation;
+  /**
+   * Where output pixels sample the input (see {@link ResizeCoordinates}).
+   * @default 'half-pixel'
+   */
+  coordinates?: ResizeCoordinates;
+  /**
+   * [height, width] factors, output over input, for the sampling positions where they are not
+   * the sizes' ratio (see {@link ResizeOptions.scale}); ONNX Resize by `scales` whose product
+   * with the input size is not whole.
+   */
+  scale?: [number, number];
+}
+
+/**
+ * Resizes each image to a fixed height and width, bilinear or nearest (Keras's Resizing, without
+ * cropping): [batch, h, w, c] → [batch, height, width, c], for any input size. Differentiable.
+ * @throws ArgumentError at construction for a size that is not a positive integer, an unknown interpolation or coordinates, or a bad scale
+ * @example
+ * ```ts
+ * new rc.layers.Resizing({ height: 224, width: 224 }).apply(rc.zeros([1, 160, 120, 3])).shape;   // [1, 224, 224, 3]
+ * ```
+ */
+export class Resizing extends Layer {
+  static override className = 'Resizing';
+  static override configFields = ['height', 'width', 'interpolation', 'coordinates', 'scale'];
+  /** The output's height. */
+  readonly height: number;
+  /** The output's width. */
+  readonly width: number;
+  /** Bilinear or nearest. */
+  readonly interpolation: Interpolation;
+  /** Where output pixels sample the input. */
+  readonly coordinates: ResizeCoordinates;
+  /** Factors for the sampling positions, where not the sizes' ratio. */
+  readonly scale: [number, number] | undefined;
+  constructor(args: ResizingArgs) {
+    super(args);
+    for (const key of ['height', 'width'] as const) {
+      const v = args?.[key];
+      if (!Number.isInteger(v) || v < 1 || v > 65536)
+        throw new ArgumentError(
+          `${this.label}: ${key} must be an integer from 1 to 65536, got ${JSON.stringify(v)}.`,
+        );
+    }
+    this.height = args.height;
+    this.width = args.width;
+    this.interpolation = checkInterpolation(args.interpolation ?? 'bilinear', this.label);
+    this.coordinates = checkCoordinates(args.coordinates ?? 'half-pixel', this.label);
+    const sc = args.scale;
+    if (
+      sc !== undefined &&
+      (!Array.isArray(sc) ||
+        sc.length !== 2 ||
+        !sc.every((f) => typeof f === 'number' && Number.isFinite(f) && f > 0))
+    )
+      throw new ArgumentError(
+        `${this.label}: scale must be [height, width], two positive factors, got ${JSON.stringify(sc)}.`,
+      );
+    this.scale = sc === undefined ? undefined : [sc[0], sc[1]];
+  }
+  call(x: Tensor): Tensor {
+    this.computeOutputShape(x.shape);
+    const options: ResizeOptions = {
+      method: this.interpolation,
+      coordinates: this.coordinates,
+    };
+    if (this.scale) options.scale = this.scale;
+    return resize(x, [this.height, this.width], options);
+  }
+  computeOutputShape(s: Shape): Shape {
+    expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    if (s[1] === 0 || s[2] === 0)
+      throw new ShapeError(`${this.label}: the input ${fmtSymShape(s)} has no pixels to resize.`);
+    return [s[0] ?? null, this.height, this.width, s[3] ?? null];
   }
 }
 
@@ -353,6 +496,7 @@ for (const cls of [
   ZeroPadding2D,
   Padding2D,
   UpSampling2D,
+  Resizing,
 ]) {
   registerLayer(cls);
 }

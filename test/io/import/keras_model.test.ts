@@ -165,6 +165,49 @@ test('an unknown layer class is a KerasImportError naming it; rc.registerLayer m
   assert.ok(d < 1e-5, `the custom layer's output differs by ${d}`);
 });
 
+test('bilinear UpSampling2D and Resizing (bilinear, nearest) predict as TensorFlow.js does; from Keras they sample at half pixels', async () => {
+  for (const interpolation of ['bilinear', 'nearest'] as const) {
+    const ref = tf.sequential();
+    ref.add(
+      tf.layers.conv2d({ inputShape: [5, 6, 2], filters: 3, kernelSize: 3, padding: 'same' }),
+    );
+    ref.add(tf.layers.upSampling2d({ size: [2, 3], interpolation: 'bilinear' }));
+    ref.add(tf.layers.resizing({ height: 7, width: 11, interpolation }));
+    randomize(ref);
+    const dir = join(tmp, `tfjs-resize-${interpolation}`);
+    await writeTfjsModel(dir, ref);
+    const m = await rc.loadModel(join(dir, 'model.json'));
+    // TF.js's Resizing fails inside a model (its call hands the op a list), so its own op (what
+    // Resizing.call runs: corners aligned unless cropping) finishes TF.js's prediction.
+    const x = input([5, 6, 2], 11);
+    const upTo = tf.model({
+      inputs: ref.inputs,
+      outputs: ref.layers[1]!.output as tf.SymbolicTensor,
+    });
+    const up = upTo.predict(tf.tensor(Float32Array.from(x.dataSync()), x.shape)) as tf.Tensor4D;
+    const want =
+      interpolation === 'bilinear'
+        ? tf.image.resizeBilinear(up, [7, 11], true)
+        : tf.image.resizeNearestNeighbor(up, [7, 11], true);
+    const got = m.predict(x);
+    assert.deepEqual(got.shape, [2, 7, 11, 3]);
+    const d = maxAbsDiff(got.dataSync(), want.dataSync());
+    const what = `TF.js UpSampling2D bilinear + Resizing ${interpolation}`;
+    console.log(`${what}: max |difference| from TensorFlow.js = ${d.toExponential(2)}`);
+    assert.ok(d < 1e-5, `${what}: predictions differ by ${d}`);
+    // TensorFlow.js samples bilinear upsampling asymmetrically and aligns Resizing's corners.
+    const coords = (model: rc.Model) =>
+      model.layers
+        .filter((l) => l instanceof rc.layers.UpSampling2D || l instanceof rc.layers.Resizing)
+        .map((l) => (l as rc.layers.Resizing).coordinates);
+    assert.deepEqual(coords(m), ['asymmetric', 'align-corners']);
+    // Keras (tf.image.resize) samples at half pixels.
+    const path = join(tmp, `resize-${interpolation}.keras`);
+    await writeKeras3(path, ref);
+    assert.deepEqual(coords(await rc.loadModel(path)), ['half-pixel', 'half-pixel']);
+  }
+});
+
 test('TensorFlow.js / Keras configs receptive cannot honour are clear errors naming the layer and the option', async () => {
   const ref = sequentialNet();
   const dir = join(tmp, 'tfjs-bad');
@@ -175,8 +218,8 @@ test('TensorFlow.js / Keras configs receptive cannot honour are clear errors nam
       /conv2d_Conv2D\d+' \(Conv2D\): data_format "channels_first" is not supported.*NHWC/,
     ],
     [
-      (j) => (j.modelTopology.config.layers[6].config.interpolation = 'bilinear'),
-      /\(UpSampling2D\): interpolation = "bilinear" is not supported/,
+      (j) => (j.modelTopology.config.layers[6].config.interpolation = 'bicubic'),
+      /\(UpSampling2D\): interpolation = "bicubic" is not supported/,
     ],
     [
       (j) => (j.modelTopology.config.layers[0].config.activation = 'selu'),

@@ -382,6 +382,50 @@ const layerCases: [string, () => rc.Model, number[]][] = [
     [4, 5, 2],
   ],
   [
+    'UpSampling2D bilinear (half-pixel, asymmetric), nearest (align-corners)',
+    () =>
+      single(
+        [3, 4, 2],
+        new layers.UpSampling2D({ size: [2, 3], interpolation: 'bilinear' }),
+        new layers.Conv2D({ filters: 2, kernelSize: 3 }),
+        new layers.UpSampling2D({ size: 2, interpolation: 'bilinear', coordinates: 'asymmetric' }),
+        new layers.UpSampling2D({ size: [1, 2], coordinates: 'align-corners' }),
+      ),
+    [3, 4, 2],
+  ],
+  [
+    'Resizing: bilinear and nearest, every coordinate mode, factors of its own',
+    () => {
+      const input = rc.Input([5, 6, 2]);
+      const modes = ['half-pixel', 'align-corners', 'asymmetric'] as const;
+      // 6 → 3 columns: nearest half-pixel and align-corners samples fall on ties (x.5).
+      const sizes = [
+        [7, 4],
+        [5, 3],
+      ] as const;
+      const outs = sizes.flatMap(([height, width]) =>
+        modes.flatMap((coordinates) =>
+          (['bilinear', 'nearest'] as const).map((interpolation) =>
+            new layers.Flatten().apply(
+              new layers.Resizing({ height, width, interpolation, coordinates }).apply(input),
+            ),
+          ),
+        ),
+      );
+      const own = new layers.Resizing({
+        height: 8,
+        width: 3,
+        coordinates: 'asymmetric',
+        scale: [1.7, 0.6],
+      }).apply(input);
+      return new rc.Model({
+        inputs: input,
+        outputs: new layers.Concatenate().apply([...outs, new layers.Flatten().apply(own)]),
+      });
+    },
+    [5, 6, 2],
+  ],
+  [
     'SqueezeExcite and CBAM (with and without biases)',
     () =>
       single(
