@@ -382,3 +382,27 @@ test('resizing modes receptive cannot reproduce are OnnxImportErrors that say wh
     );
   }
 });
+
+test('Padding2D, bilinear UpSampling2D and Resizing: exportOnnx → importOnnx gives the same layers and predictions', () => {
+  const L = rc.layers;
+  const inp = rc.Input([5, 6, 2]);
+  let t = new L.Resizing({ height: 7, width: 4 }).apply(inp);
+  t = new L.Padding2D({ padding: [1, 2], mode: 'edge' }).apply(t);
+  t = new L.UpSampling2D({ interpolation: 'bilinear' }).apply(t);
+  t = new L.Resizing({
+    height: 16,
+    width: 9,
+    interpolation: 'nearest',
+    coordinates: 'asymmetric',
+    scale: [0.9, 0.6],
+  }).apply(t);
+  const m = new rc.Model({ inputs: inp, outputs: t });
+  const back = rc.importOnnxBytes(rc.encodeOnnx(m));
+  assert.deepEqual(
+    back.layers.map((l) => l.className),
+    m.layers.map((l) => l.className),
+  );
+  const x = rc.randn([2, 5, 6, 2], { seed: 1 });
+  const d = maxAbsDiff(back.predict(x).dataSync(), m.predict(x).dataSync());
+  assert.ok(d < 1e-5, `the imported model differs by ${d}`);
+});

@@ -37,22 +37,37 @@ interface Request {
   out: [number, number];
 }
 
-/** ONNX's source coordinate of output pixel i (before rounding or interpolation). */
+/**
+ * ONNX's source coordinate of output pixel i (before rounding or interpolation), in float32
+ * arithmetic as ONNX Runtime computes it (where a nearest sample falls on a whole number, the
+ * rounding of each step decides the pixel).
+ */
 function onnxSource(ctm: string, i: number, inSize: number, outSize: number, s: number): number {
+  const f = Math.fround;
+  const scale = f(s);
   switch (ctm) {
     case 'half_pixel':
-      return (i + 0.5) / s - 0.5;
+      return f(f(f(i + 0.5) / scale) - 0.5);
     case 'pytorch_half_pixel':
-      return outSize > 1 ? (i + 0.5) / s - 0.5 : 0;
+      return outSize > 1 ? f(f(f(i + 0.5) / scale) - 0.5) : 0;
     case 'align_corners':
-      return outSize > 1 ? (i * (inSize - 1)) / (outSize - 1) : 0;
+      return outSize > 1 ? f(f(i * (inSize - 1)) / (outSize - 1)) : 0;
     case 'asymmetric':
-      return i / s;
+      return f(i / scale);
     case 'tf_half_pixel_for_nn':
-      return (i + 0.5) / s;
+      return f(f(i + 0.5) / scale);
     default:
       return Number.NaN;
   }
+}
+
+/** The shortest decimal with the same float32 value (0.6000000238418579 → 0.6): the factor as written. */
+function asWritten(s: number): number {
+  for (let p = 1; p <= 9; p++) {
+    const v = Number(s.toPrecision(p));
+    if (Math.fround(v) === Math.fround(s)) return v;
+  }
+  return s;
 }
 
 /** ONNX's nearest_mode rounding. */
@@ -73,7 +88,7 @@ function roundOnnx(x: number, rounding: string): number {
 function planAxis(r: Request, a: 0 | 1, inSize: number): AxisPlan | string {
   const out = r.out[a];
   const given = r.scales?.[a];
-  const s = given ?? out / inSize;
+  const s = given === undefined ? out / inSize : asWritten(given);
   // ONNX's factor where it is not the sizes' ratio (a float32 factor off by rounding is not).
   const own = Math.abs(s * inSize - out) > 1e-5 * out ? s : undefined;
   // align_corners divides by the output length less one: ONNX's reference takes it unrounded
