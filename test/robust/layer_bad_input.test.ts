@@ -987,45 +987,57 @@ const rows: Row[] = [
   },
 
   // ---- merge ------------------------------------------------------------------------------------
-  ...(['Add', 'Multiply', 'Subtract'] as const).flatMap((name): Row[] => [
-    {
+  ...(['Add', 'Multiply', 'Subtract', 'Maximum', 'Minimum', 'Divide', 'Power'] as const).flatMap(
+    (name): Row[] => [
+      {
+        layer: name,
+        what: 'shapes that do not broadcast',
+        kind: 'apply',
+        run: () => new L[name]().apply([z(2, 3), z(2, 4)]),
+        error: SHAPE,
+        shapes: [
+          [2, 3],
+          [2, 4],
+        ],
+      },
+      {
+        layer: name,
+        what: 'symbolic shapes that do not broadcast',
+        kind: 'apply',
+        run: () => new L[name]().apply([input(4, 4, 8), input(4, 4, 3)]),
+        error: SHAPE,
+        shapes: [
+          [null, 4, 4, 8],
+          [null, 4, 4, 3],
+        ],
+      },
+      {
+        layer: name,
+        what: 'one tensor, not a list',
+        kind: 'apply',
+        run: () => new L[name]().apply(z(2, 3)),
+        error: ARG,
+      },
+      {
+        layer: name,
+        what: 'NaN inputShape',
+        kind: 'construct',
+        run: () => new L[name]({ inputShape: [Number.NaN] }),
+        error: ARG,
+        message: /inputShape/,
+      },
+    ],
+  ),
+  ...(['Subtract', 'Divide', 'Power'] as const).map(
+    (name): Row => ({
       layer: name,
-      what: 'shapes that do not broadcast',
+      what: 'three inputs',
       kind: 'apply',
-      run: () => new L[name]().apply([z(2, 3), z(2, 4)]),
-      error: SHAPE,
-      shapes: [
-        [2, 3],
-        [2, 4],
-      ],
-    },
-    {
-      layer: name,
-      what: 'symbolic shapes that do not broadcast',
-      kind: 'apply',
-      run: () => new L[name]().apply([input(4, 4, 8), input(4, 4, 3)]),
-      error: SHAPE,
-      shapes: [
-        [null, 4, 4, 8],
-        [null, 4, 4, 3],
-      ],
-    },
-    {
-      layer: name,
-      what: 'one tensor, not a list',
-      kind: 'apply',
-      run: () => new L[name]().apply(z(2, 3)),
+      run: () => new L[name]().apply([z(2, 3), z(2, 3), z(2, 3)]),
       error: ARG,
-    },
-    {
-      layer: name,
-      what: 'NaN inputShape',
-      kind: 'construct',
-      run: () => new L[name]({ inputShape: [Number.NaN] }),
-      error: ARG,
-      message: /inputShape/,
-    },
-  ]),
+      message: /exactly two inputs, got 3/,
+    }),
+  ),
   ...sizeRows('Concatenate', 'axis', (v) => new L.Concatenate({ axis: bad(v) }), [
     1.5,
     Number.NaN,

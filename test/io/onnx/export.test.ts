@@ -426,6 +426,43 @@ const layerCases: [string, () => rc.Model, number[]][] = [
     [5, 6, 2],
   ],
   [
+    'Maximum, Minimum, Divide, Power (broadcasting), ConstantArithmetic maximum, minimum, power',
+    () => {
+      const input = rc.Input([4, 5, 3]);
+      const a = new layers.Conv2D({ filters: 3, kernelSize: 1 }).apply(input);
+      const b = new layers.GlobalAveragePooling2D({ keepDims: true }).apply(a);
+      const hi = new layers.Maximum().apply([input, a, b]);
+      const lo = new layers.Minimum().apply([input, b]);
+      const positive = new layers.ConstantArithmetic({
+        op: 'maximum',
+        constantShape: [],
+        name: 'floor_at',
+      }).apply(new layers.Activation({ activation: 'sigmoid' }).apply(hi));
+      const ratio = new layers.Divide().apply([
+        lo,
+        new layers.ConstantArithmetic({ op: 'add', constantShape: [] }).apply(positive),
+      ]);
+      const power = new layers.Power().apply([positive, ratio]);
+      const squared = new layers.ConstantArithmetic({
+        op: 'power',
+        constantShape: [3],
+        name: 'squared',
+      }).apply(power);
+      const out = new layers.ConstantArithmetic({
+        op: 'minimum',
+        constantShape: [],
+        constantFirst: true,
+        name: 'capped',
+      }).apply(squared);
+      const m = new rc.Model({ inputs: input, outputs: out });
+      m.getLayer('floor_at').setWeights([new Float32Array([0.25])]);
+      m.getLayer('squared').setWeights([new Float32Array([2, 1.5, 3])]);
+      m.getLayer('capped').setWeights([new Float32Array([0.9])]);
+      return m;
+    },
+    [4, 5, 3],
+  ],
+  [
     'SqueezeExcite and CBAM (with and without biases)',
     () =>
       single(

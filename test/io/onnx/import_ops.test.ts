@@ -1,9 +1,9 @@
 /**
  * importOnnx of single operators in their many modes, each a hand-written one-node graph run in
  * ONNX Runtime (the reference) and imported: Resize and Upsample (linear and nearest, every
- * coordinate transformation, scales and sizes, opsets 7 to 13) and Pad (reflect, edge, a
- * constant). The outputs must agree on NHWC input; modes receptive cannot reproduce are
- * OnnxImportErrors that say why.
+ * coordinate transformation, scales and sizes, opsets 7 to 13), Pad (reflect, edge, a
+ * constant), and Div, Pow, Max, Min between computed tensors. The outputs must agree on NHWC
+ * input; modes receptive cannot reproduce are OnnxImportErrors that say why.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -263,6 +263,58 @@ for (const c of padCases) {
     if (c.layers) assert.deepEqual(classes, c.layers);
   });
 }
+
+test('Div, Pow, Max and Min between computed tensors (broadcasting; images and vectors) and with constants give ONNX Runtime outputs', async () => {
+  const { bytes } = modelBytes(
+    {
+      inputs: [['x', ['N', 3, 4, 5]]],
+      outputs: ['out', 'vec'],
+      floats: {
+        half: [[], [0.5]],
+        cap: [
+          [1, 3, 1, 1],
+          [0.2, 0.4, 0.6],
+        ],
+        two: [
+          [3, 1, 1],
+          [2, 1, 3],
+        ],
+      },
+      nodes: [
+        { op: 'Sigmoid', inputs: ['x'], outputs: ['s'] },
+        { op: 'Add', inputs: ['s', 'half'], outputs: ['pos'] },
+        { op: 'Tanh', inputs: ['x'], outputs: ['t'] },
+        { op: 'GlobalAveragePool', inputs: ['x'], outputs: ['g'] },
+        { op: 'Div', inputs: ['t', 'pos'], outputs: ['ratio'] },
+        { op: 'Pow', inputs: ['pos', 'ratio'], outputs: ['pw'] },
+        { op: 'Max', inputs: ['pw', 'g', 'x'], outputs: ['hi'] },
+        { op: 'Min', inputs: ['hi', 'cap', 't'], outputs: ['lo'] },
+        { op: 'Min', inputs: ['lo'], outputs: ['same'] },
+        { op: 'Pow', inputs: ['pos', 'two'], outputs: ['sq'] },
+        { op: 'Div', inputs: ['half', 'sq'], outputs: ['inv'] },
+        { op: 'Max', inputs: ['same', 'inv'], outputs: ['out'] },
+        { op: 'Flatten', inputs: ['g'], outputs: ['gf'] },
+        { op: 'Flatten', inputs: ['pos'], outputs: ['pf'] },
+        { op: 'ReduceMean', inputs: ['pos'], outputs: ['pm'], attrs: { axes: attr.ints([2, 3]) } },
+        { op: 'Flatten', inputs: ['pm'], outputs: ['pmf'] },
+        { op: 'Div', inputs: ['gf', 'pmf'], outputs: ['vec'] },
+      ],
+    },
+    13,
+  );
+  const x = rc.randn([2, 3, 4, 5], { seed: 3 });
+  const [out, vec] = await runOnnx(bytes, [x]);
+  const m = rc.importOnnxBytes(bytes);
+  const [y, v] = m.callAll(rc.transpose(x, [0, 2, 3, 1]), { training: false });
+  const d = maxAbsDiff(rc.transpose(y!, [0, 3, 1, 2]).dataSync(), out!);
+  const dv = maxAbsDiff(v!.dataSync(), vec!);
+  assert.ok(d < 1e-5 && dv < 1e-5, `differs from ONNX Runtime by ${d} (image), ${dv} (vector)`);
+  const classes = new Set(m.layers.map((l) => l.className));
+  for (const c of ['Divide', 'Power', 'Maximum', 'Minimum', 'ConstantArithmetic'])
+    assert.ok(classes.has(c), `a ${c} layer: ${[...classes].join(', ')}`);
+  // The image stays NHWC throughout: no transposes for the merges.
+  assert.ok(!classes.has('Permute'), [...classes].join(', '));
+});
 
 test('resizing modes receptive cannot reproduce are OnnxImportErrors that say why', () => {
   const refused: [OpCase, RegExp][] = [
