@@ -23,7 +23,7 @@ import {
 import { Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from '../../nn/layers/conv.js';
 import { Activation, Dense, Dropout, Flatten, ReLU, Reshape } from '../../nn/layers/core.js';
 import * as builtinLayers from '../../nn/layers/index.js';
-import { Add, Concatenate, Multiply, Subtract } from '../../nn/layers/merge.js';
+import { Add, Concatenate, Maximum, Minimum, Multiply, Subtract } from '../../nn/layers/merge.js';
 import { BatchNormalization } from '../../nn/layers/normalization.js';
 import {
   AveragePooling2D,
@@ -494,6 +494,8 @@ const TRANSLATORS: Record<string, Translator> = {
   Add: (k) => merge(k, Add),
   Subtract: (k) => merge(k, Subtract),
   Multiply: (k) => merge(k, Multiply),
+  Maximum: (k) => merge(k, Maximum),
+  Minimum: (k) => merge(k, Minimum),
   Concatenate(k) {
     const axis = k.int('axis') ?? -1;
     k.finish();
@@ -522,7 +524,10 @@ function globalPooling(
   return chain(new cls({ ...base(k), keepDims }), null);
 }
 
-function merge(k: Keys, cls: typeof Add | typeof Subtract | typeof Multiply): Built {
+function merge(
+  k: Keys,
+  cls: typeof Add | typeof Subtract | typeof Multiply | typeof Maximum | typeof Minimum,
+): Built {
   k.finish();
   const l = new cls(base(k));
   return { apply: (x) => l.apply(x) as SymbolicTensor };

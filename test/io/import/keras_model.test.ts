@@ -208,6 +208,23 @@ test('bilinear UpSampling2D and Resizing (bilinear, nearest) predict as TensorFl
   }
 });
 
+test('TensorFlow.js Maximum and Minimum merge layers load and predict as TF.js does', async () => {
+  const x0 = tf.input({ shape: [6, 6, 2] });
+  const a = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(x0);
+  const b = tf.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(x0);
+  const hi = tf.layers.maximum().apply([a, b, x0] as tf.SymbolicTensor[]);
+  const lo = tf.layers.minimum().apply([a, b] as tf.SymbolicTensor[]);
+  const out = tf.layers.concatenate().apply([hi, lo] as tf.SymbolicTensor[]) as tf.SymbolicTensor;
+  const ref = tf.model({ inputs: x0, outputs: out });
+  randomize(ref);
+  const dir = join(tmp, 'tfjs-maxmin');
+  await writeTfjsModel(dir, ref);
+  const m = await rc.loadModel(join(dir, 'model.json'));
+  assert.ok(m.layers.some((l) => l instanceof rc.layers.Maximum));
+  assert.ok(m.layers.some((l) => l instanceof rc.layers.Minimum));
+  assertSame(m, ref, input([6, 6, 2], 21), 'TF.js Maximum + Minimum');
+});
+
 test('TensorFlow.js / Keras configs receptive cannot honour are clear errors naming the layer and the option', async () => {
   const ref = sequentialNet();
   const dir = join(tmp, 'tfjs-bad');
