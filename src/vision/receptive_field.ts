@@ -76,7 +76,7 @@ function geometry(layer: Layer): Geometry {
       kind: 'window',
       k: f.poolSize,
       s: f.strides!,
-      d: [1, 1],
+      d: f.dilationRate ?? [1, 1],
       padding: f.padding as Padding,
     };
   // Its widest branch is the 5×5 convolution ('same', stride 1); the 3×3 pool is inside it.

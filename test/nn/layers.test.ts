@@ -242,6 +242,13 @@ const CASES: LayerCase[] = [
     params: 0,
   },
   {
+    name: 'MaxPooling2D dilated 2x3 window, explicit padding',
+    make: () =>
+      new L.MaxPooling2D({ poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: [2, 2] }),
+    input: [1, 6, 7, 2],
+    params: 0,
+  },
+  {
     name: 'AveragePooling2D 2x2 stride 1',
     make: () => new L.AveragePooling2D({ poolSize: 2, strides: 1 }),
     input: [2, 4, 5, 2],

@@ -694,6 +694,32 @@ const rows: Row[] = [
     message: ['resize', '[1, 0, 4, 1]', 'no pixels'],
   },
   {
+    name: 'avgPool2d: a dilated window',
+    run: () => rc.avgPool2d(z(1, 6, 6, 1), { poolSize: 2, dilationRate: 2 }),
+    error: rc.ArgumentError,
+    message: ['avgPool2d', 'dilationRate', /only max pooling/],
+  },
+  {
+    name: 'maxPool2d: dilated taps that all fall in the padding',
+    run: () =>
+      rc.maxPool2d(z(1, 1, 4, 1), {
+        poolSize: [2, 1],
+        padding: [
+          [1, 2],
+          [0, 0],
+        ],
+        dilationRate: [2, 1],
+      }),
+    error: rc.ShapeError,
+    message: ['maxPool2d', '[1, 1, 4, 1]', /all fall in the padding/],
+  },
+  {
+    name: 'maxPool2d: a dilated window larger than the input',
+    run: () => rc.maxPool2d(z(1, 4, 4, 1), { poolSize: 3, dilationRate: 2 }),
+    error: rc.ShapeError,
+    message: ['maxPool2d', /dilation 2x2/, /spans 5x5/],
+  },
+  {
     name: 'resize: a factor of 0',
     run: () => rc.resize(z(1, 4, 4, 1), [8, 8], { scale: [2, 0] }),
     error: rc.ArgumentError,

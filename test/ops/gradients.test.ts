@@ -670,6 +670,19 @@ test('maxPool2d (distinct values, so no ties)', () => {
     (x) => rc.maxPool2d(x!, { poolSize: 2, padding: 'same' }),
     [neg],
   );
+  // Dilated windows (composed of slices and maxima): explicit padding, 'same', strides.
+  const dilated: rc.Pool2DOptions[] = [
+    { poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: 2 },
+    { poolSize: 3, strides: 2, padding: 'same', dilationRate: [2, 3] },
+    { poolSize: 2, strides: 1, dilationRate: [1, 2] },
+  ];
+  for (const options of dilated)
+    check(
+      ['maxPool2d'],
+      `maxPool2d dilated ${JSON.stringify(options)}`,
+      (x) => rc.maxPool2d(x!, options),
+      [distinct([2, 7, 8, 2])],
+    );
 });
 
 test("avgPool2d ('valid' and 'same' with odd sizes)", () => {

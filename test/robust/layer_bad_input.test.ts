@@ -465,6 +465,22 @@ const rows: Row[] = [
       ...tooBigRows(name, () => make({ poolSize: 5 }), [1, 3, 3, 2], /5x5/),
     ];
   }),
+  ...sizeRows('MaxPooling2D', 'dilationRate', (v) => new L.MaxPooling2D({ dilationRate: bad(v) }), [
+    0,
+    -1,
+    1.5,
+    Number.NaN,
+    [2, 0],
+  ]),
+  {
+    layer: 'MaxPooling2D',
+    what: 'a dilated window larger than the input',
+    kind: 'apply',
+    run: () => new L.MaxPooling2D({ poolSize: 3, dilationRate: 2 }).apply(input(4, 6, 2)),
+    error: SHAPE,
+    shapes: [[null, 4, 6, 2]],
+    message: /dilation 2x2/,
+  },
   ...(['GlobalAveragePooling2D', 'GlobalMaxPooling2D'] as const).flatMap((name): Row[] => [
     {
       layer: name,

@@ -45,6 +45,10 @@ abstract class Pooling2D extends Layer {
   readonly strides: [number, number];
   /** The padding. */
   readonly padding: Padding;
+  /** [rows, columns] spacing of the window's taps (1: adjacent). */
+  protected get dilation(): [number, number] {
+    return [1, 1];
+  }
 
   constructor(args: Pooling2DArgs = {}) {
     super(args);
@@ -56,28 +60,48 @@ abstract class Pooling2D extends Layer {
 
   computeOutputShape(s: Shape): Shape {
     expectInputRank(this, s, 4, '[batch, height, width, channels]');
+    const dilated = this.dilation[0] !== 1 || this.dilation[1] !== 1;
     const out = [0, 1].map((a) => {
       const d = s[1 + a];
       if (d === null || d === undefined) return null;
-      const g = axisGeometry(d, this.poolSize[a]!, this.strides[a]!, 1, this.padding, a as 0 | 1);
+      const g = axisGeometry(
+        d,
+        this.poolSize[a]!,
+        this.strides[a]!,
+        this.dilation[a]!,
+        this.padding,
+        a as 0 | 1,
+      );
       if (g.out < 1) {
         throw new ShapeError(
-          `${this.label}: the ${this.poolSize.join('x')} window does not fit in the input ${fmtSymShape(s)}; use padding 'same' or a smaller poolSize.`,
+          `${this.label}: the ${this.poolSize.join('x')} window${dilated ? ` (dilation ${this.dilation.join('x')})` : ''} does not fit in the input ${fmtSymShape(s)}; use padding 'same' or a smaller poolSize.`,
         );
       }
-      checkPoolWindows(
-        this.label,
-        a as 0 | 1,
-        d,
-        this.poolSize,
-        this.strides[a]!,
-        g,
-        fmtSymShape(s),
-      );
+      // (A dilated window's taps are checked when it runs: see maxPool2d.)
+      if (!dilated)
+        checkPoolWindows(
+          this.label,
+          a as 0 | 1,
+          d,
+          this.poolSize,
+          this.strides[a]!,
+          g,
+          fmtSymShape(s),
+        );
       return g.out;
     });
     return [s[0] ?? null, ...out, s[3] ?? null];
   }
+}
+
+/** Arguments of {@link MaxPooling2D}. */
+export interface MaxPooling2DArgs extends Pooling2DArgs {
+  /**
+   * The spacing of the window's taps: one number for both axes, or [rows, columns] (PyTorch's
+   * MaxPool2d `dilation`); a k-tap window spans dilation·(k − 1) + 1 pixels.
+   * @default 1
+   */
+  dilationRate?: number | [number, number];
 }
 
 /**
@@ -90,9 +114,23 @@ abstract class Pooling2D extends Layer {
  */
 export class MaxPooling2D extends Pooling2D {
   static override className = 'MaxPooling2D';
-  static override args: readonly string[] = [];
+  static override configFields = ['dilationRate'];
+  /** [rows, columns] spacing of the window's taps. */
+  readonly dilationRate: [number, number];
+  protected override get dilation(): [number, number] {
+    return this.dilationRate;
+  }
+  constructor(args: MaxPooling2DArgs = {}) {
+    super(args);
+    this.dilationRate = pair(args.dilationRate ?? 1, 'dilationRate', this.className);
+  }
   call(x: Tensor): Tensor {
-    return maxPool2d(x, { poolSize: this.poolSize, strides: this.strides, padding: this.padding });
+    return maxPool2d(x, {
+      poolSize: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+    });
   }
 }
 

@@ -365,6 +365,16 @@ const layerCases: [string, () => rc.Model, number[]][] = [
     [3, 4, 2],
   ],
   [
+    'MaxPooling2D with dilated windows (explicit padding, same)',
+    () =>
+      single(
+        [9, 8, 2],
+        new layers.MaxPooling2D({ poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: 2 }),
+        new layers.MaxPooling2D({ poolSize: 2, strides: 1, padding: 'same', dilationRate: [1, 2] }),
+      ),
+    [9, 8, 2],
+  ],
+  [
     'Padding2D: reflect, edge, constant',
     () =>
       single(

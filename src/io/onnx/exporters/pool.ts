@@ -19,7 +19,8 @@ import { windowAttrs } from './conv.js';
 function pool(op: 'MaxPool' | 'AveragePool') {
   return (l: MaxPooling2D | AveragePooling2D, [x]: Value[], ctx: ExportContext): Value => {
     const v = ctx.graph.toNCHW(x!);
-    const attrs = windowAttrs(v.shape, l.poolSize, l.strides, [1, 1], l.padding);
+    const dilation = l instanceof MaxPooling2D ? l.dilationRate : ([1, 1] as [number, number]);
+    const attrs = windowAttrs(v.shape, l.poolSize, l.strides, dilation, l.padding);
     // receptive averages over the real pixels only; max pooling ignores padding in both.
     if (op === 'AveragePool') attrs.count_include_pad = attr.int(0);
     const out = ctx.graph.node(op, [v.name], attrs, l.name);
