@@ -225,6 +225,37 @@ test('TensorFlow.js Maximum and Minimum merge layers load and predict as TF.js d
   assertSame(m, ref, input([6, 6, 2], 21), 'TF.js Maximum + Minimum');
 });
 
+test('BatchNormalization without center or scale (fewer weights) loads from TF.js, Keras 3 and Keras 2 and predicts as TF.js does', async () => {
+  const ref = tf.sequential();
+  ref.add(tf.layers.conv2d({ inputShape: [6, 6, 3], filters: 4, kernelSize: 3 }));
+  ref.add(tf.layers.batchNormalization({ center: false }));
+  ref.add(tf.layers.conv2d({ filters: 3, kernelSize: 1 }));
+  ref.add(tf.layers.batchNormalization({ scale: false }));
+  ref.add(tf.layers.batchNormalization({ center: false, scale: false }));
+  randomize(ref);
+  const dir = join(tmp, 'tfjs-bn');
+  await writeTfjsModel(dir, ref);
+  const keras3 = join(tmp, 'bn.keras');
+  await writeKeras3(keras3, ref);
+  const keras2 = join(tmp, 'bn.h5');
+  await writeKeras2H5(keras2, ref);
+  for (const [what, source] of [
+    ['TF.js', join(dir, 'model.json')],
+    ['Keras 3', keras3],
+    ['Keras 2', keras2],
+  ] as const) {
+    const m = await rc.loadModel(source);
+    assert.equal(m.countParams(), ref.countParams(), what);
+    const bns = m.layers.filter((l) => l instanceof rc.layers.BatchNormalization);
+    assert.deepEqual(
+      bns.map((l) => l.weights.length),
+      [3, 3, 2],
+      `${what}: gamma or beta left out where Keras leaves them out`,
+    );
+    assertSame(m, ref, input([6, 6, 3], 31), `${what} BatchNormalization center/scale false`);
+  }
+});
+
 test('TensorFlow.js / Keras configs receptive cannot honour are clear errors naming the layer and the option', async () => {
   const ref = sequentialNet();
   const dir = join(tmp, 'tfjs-bad');
