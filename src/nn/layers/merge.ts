@@ -78,6 +78,8 @@ export class Add extends ElementwiseMerge {
 
 /** A merge of exactly two inputs, in order (Subtract, Divide, Power). */
 abstract class BinaryMerge extends ElementwiseMerge {
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
   override computeOutputShape(inputs: Shape | Shape[]): Shape {
     const list = asList(this, inputs);
     if (list.length !== 2)
