@@ -114,6 +114,7 @@ export interface MaxPooling2DArgs extends Pooling2DArgs {
  */
 export class MaxPooling2D extends Pooling2D {
   static override className = 'MaxPooling2D';
+  /** Constructor arguments getConfig copies (see {@link Layer.configFields}): the base's, then dilationRate. */
   static override configFields = ['dilationRate'];
   /** [rows, columns] spacing of the window's taps. */
   readonly dilationRate: [number, number];
