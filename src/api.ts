@@ -84,8 +84,10 @@ export type {
   AdamWOptions,
   LearningRate,
   LearningRateSchedule,
+  LookaheadOptions,
   OptimizerConfig,
   OptimizerOptions,
+  ParamMultiplier,
   RMSpropOptions,
   SGDOptions,
 } from './optim/index.js';
@@ -95,6 +97,7 @@ export {
   clipGradNorm,
   clipGradValue,
   getOptimizer,
+  Lookahead,
   Optimizer,
   optimizerNames,
   RMSprop,

@@ -39,6 +39,14 @@ function seedOf(seed: number, op: string): void {
 
 type Source<T> = (epoch: number) => AsyncIterable<T> | Iterable<T>;
 
+/** Where an element passes through {@link Dataset.map}: the epoch, and its position in it. */
+export interface MapPlace {
+  /** The epoch being iterated (0 first). */
+  epoch: number;
+  /** The element's position in this epoch's stream, from 0. */
+  index: number;
+}
+
 /**
  * A lazy data pipeline, in the spirit of tf.data: from arrays or a generator, then shuffle,
  * map, take, skip, batch and prefetch. Each operation returns a new Dataset; nothing is
@@ -126,10 +134,15 @@ export class Dataset<T = Example> {
 
   /**
    * Each element through `fn`. `rng` is a generator seeded per epoch (by `options.seed`, default
-   * 0), so random augmentations differ between epochs yet repeat from run to run.
+   * 0), so random augmentations differ between epochs yet repeat from run to run; `place` says
+   * which epoch it is and where the element comes in it (an image's identity when the map comes
+   * before `shuffle`, as `augment.alternatingFlip` needs).
    * @throws ArgumentError if fn is not a function or the seed is not an integer
    */
-  map<U>(fn: (e: T, rng: Random) => U, options: { seed?: number } = {}): Dataset<U> {
+  map<U>(
+    fn: (e: T, rng: Random, place: MapPlace) => U,
+    options: { seed?: number } = {},
+  ): Dataset<U> {
     checkOptions('Dataset.map', options, ['seed']);
     if (typeof fn !== 'function')
       throw new ArgumentError(
@@ -140,7 +153,8 @@ export class Dataset<T = Example> {
     // Per-epoch generator, so random augmentations differ each epoch yet repeat for a seed.
     return new Dataset<U>(async function* (epoch) {
       const rng = new Random((options.seed ?? 0) * 1000003 + epoch);
-      for await (const e of self.iterate(epoch)) yield fn(e, rng);
+      let index = 0;
+      for await (const e of self.iterate(epoch)) yield fn(e, rng, { epoch, index: index++ });
     }, this.size);
   }
 

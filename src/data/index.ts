@@ -1,7 +1,7 @@
 /** Data: the Dataset pipeline, MNIST / CIFAR-10 / image-folder loaders, augmentation, image codecs. */
 export * as augment from './augment.js';
 export { CIFAR10_CLASSES, concatSets, loadCifar10, parseCifarBatch, parseMeta } from './cifar10.js';
-export { BatchedDataset, Dataset, type Example } from './dataset.js';
+export { BatchedDataset, Dataset, type Example, type MapPlace } from './dataset.js';
 export { download, type RemoteFile, verifyChecksum } from './download.js';
 export { DataError, DataNotFoundError } from './errors.js';
 export { parseIdx } from './idx.js';

@@ -17,7 +17,13 @@ import type { Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor.js';
 import type { BatchSource } from '../train/batches.js';
 import type { History, Logs } from '../train/callbacks.js';
-import type { CompileConfig, Compiled, EvaluateOptions, FitOptions } from '../train/trainer.js';
+import type {
+  CompileConfig,
+  Compiled,
+  EvaluateOptions,
+  FitOptions,
+  PredictOptions,
+} from '../train/trainer.js';
 import * as trainer from '../train/trainer.js';
 import { type FreezeOptions, freeze, type ReplaceHeadOptions, replaceHeadArgs } from './head.js';
 
@@ -44,7 +50,11 @@ export class Model extends Functional {
     return trainer.fit(this, x, y, options);
   }
 
-  /** The loss and metrics over x and y (or a dataset), with dropout off and BN in inference mode. */
+  /**
+   * The loss and metrics over x and y (or a dataset), with dropout off and BN in inference mode;
+   * `tta: 'flip'` or `'flipTranslate'` averages over moved copies of each image (test-time
+   * augmentation, airbench's multi-crop evaluation).
+   */
   evaluate(
     x: Tensor | BatchSource,
     y?: Tensor | EvaluateOptions,
@@ -53,8 +63,11 @@ export class Model extends Functional {
     return trainer.evaluate(this, x, y, options);
   }
 
-  /** The outputs for x, in batches; only the result outlives the call. */
-  predict(x: Tensor, options?: { batchSize?: number }): Tensor {
+  /**
+   * The outputs for x, in batches; only the result outlives the call. `tta` averages over
+   * moved copies of each image, as in evaluate.
+   */
+  predict(x: Tensor, options?: PredictOptions): Tensor {
     return trainer.predict(this, x, options);
   }
 

@@ -71,7 +71,7 @@ export class Adam extends Optimizer {
     };
   }
 
-  protected update(p: Tensor, g: Tensor, state: ParamState, lr: number): Tensor {
+  protected update(p: Tensor, g: Tensor, state: ParamState, lr: number, _decay = 1): Tensor {
     const { beta1, beta2 } = this;
     const s = state.slots;
     const t = state.step;
@@ -137,8 +137,19 @@ export class AdamW extends Adam {
     return { ...super.hyperparameters(), weightDecay: this.weightDecay };
   }
 
-  protected override update(p: Tensor, g: Tensor, state: ParamState, lr: number): Tensor {
-    const decayed = this.weightDecay !== 0 ? mul(p, 1 - lr * this.weightDecay) : p;
-    return super.update(decayed, g, state, lr);
+  protected override hasWeightDecay(): boolean {
+    return true;
+  }
+
+  protected override update(
+    p: Tensor,
+    g: Tensor,
+    state: ParamState,
+    lr: number,
+    decay: number,
+  ): Tensor {
+    const wd = this.weightDecay * decay;
+    const decayed = wd !== 0 ? mul(p, 1 - lr * wd) : p;
+    return super.update(decayed, g, state, lr, decay);
   }
 }

@@ -2,10 +2,13 @@
 
 export type { AdamOptions, AdamWOptions } from './adam.js';
 export { Adam, AdamW } from './adam.js';
+export type { LookaheadOptions } from './lookahead.js';
+export { Lookahead } from './lookahead.js';
 export type {
   LearningRate,
   OptimizerConfig,
   OptimizerOptions,
+  ParamMultiplier,
   ParamState,
 } from './optimizer.js';
 export { clipGradNorm, clipGradValue, Optimizer } from './optimizer.js';

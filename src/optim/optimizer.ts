@@ -37,6 +37,29 @@ export interface OptimizerOptions {
   clipNorm?: number;
   /** Clamp every gradient value to [-clipValue, clipValue] (torch.nn.utils.clip_grad_value_). */
   clipValue?: number;
+  /**
+   * Per-weight multipliers of the learning rate and of the weight decay, PyTorch's parameter
+   * groups by weight name: the first rule whose `match` (a regular expression) matches a
+   * weight's name (`'<layer>/<weight>'`, e.g. `'batch_normalization_1/beta'`) applies to it.
+   * Airbench's BatchNorm biases: `[{ match: '/beta$', learningRate: 64, weightDecay: 1 / 64 }]`.
+   */
+  paramMultipliers?: ParamMultiplier[];
+}
+
+/** One rule of {@link OptimizerOptions.paramMultipliers}. */
+export interface ParamMultiplier {
+  /** A regular expression (source text) tested against the weight's name. */
+  match: string;
+  /**
+   * The weight's learning rate is the optimizer's times this (> 0).
+   * @default 1
+   */
+  learningRate?: number;
+  /**
+   * The weight's decay is the optimizer's `weightDecay` times this (>= 0; SGD and AdamW only).
+   * @default 1
+   */
+  weightDecay?: number;
 }
 
 /** A JSON-safe description of an optimizer: `getConfig()` gives one, `fromConfig()` rebuilds. */
@@ -49,6 +72,8 @@ export interface OptimizerConfig {
   clipNorm?: number;
   /** The value clipping, if set. */
   clipValue?: number;
+  /** The per-weight multipliers, if set. */
+  paramMultipliers?: ParamMultiplier[];
   [hyperparameter: string]: unknown;
 }
 
@@ -105,7 +130,61 @@ export function checkOptionNames(where: string, options: object, known: readonly
       `${where}: options must be an object such as { learningRate: 0.01 }, got ${String(options)}.`,
     );
   }
-  checkOptions(where, options, ['learningRate', 'clipNorm', 'clipValue', ...known]);
+  checkOptions(where, options, [
+    'learningRate',
+    'clipNorm',
+    'clipValue',
+    'paramMultipliers',
+    ...known,
+  ]);
+}
+
+const MULTIPLIER_KEYS = ['match', 'learningRate', 'weightDecay'];
+
+/** Checks paramMultipliers' rules; returns copies, each with its compiled expression. */
+function checkMultipliers(
+  where: string,
+  rules: unknown,
+  hasWeightDecay: boolean,
+): { rule: ParamMultiplier; re: RegExp }[] {
+  const example = "[{ match: '/beta$', learningRate: 64 }]";
+  if (!Array.isArray(rules))
+    throw new ArgumentError(
+      `${where}: paramMultipliers must be an array of rules such as ${example}, got ${String(rules)}.`,
+    );
+  return rules.map((r: unknown, i) => {
+    const at = `${where}: paramMultipliers[${i}]`;
+    if (r === null || typeof r !== 'object' || Array.isArray(r))
+      throw new ArgumentError(`${at} must be an object such as ${example}, got ${String(r)}.`);
+    checkOptions(at, r, MULTIPLIER_KEYS);
+    const { match, learningRate, weightDecay } = r as ParamMultiplier;
+    if (typeof match !== 'string' || match === '')
+      throw new ArgumentError(
+        `${at}.match must be a regular expression (a non-empty string) tested against weight names, got ${String(match)}.`,
+      );
+    let re: RegExp;
+    try {
+      re = new RegExp(match);
+    } catch (e) {
+      throw new ArgumentError(
+        `${at}.match '${match}' is not a regular expression: ${(e as Error).message}.`,
+      );
+    }
+    const rule: ParamMultiplier = { match };
+    if (learningRate !== undefined)
+      rule.learningRate = checkNumber(at, 'learningRate', learningRate, {
+        min: 0,
+        minExclusive: true,
+      });
+    if (weightDecay !== undefined) {
+      if (!hasWeightDecay)
+        throw new ArgumentError(
+          `${at}: weightDecay multiplies the optimizer's weight decay, and ${where} has none (SGD and AdamW do).`,
+        );
+      rule.weightDecay = checkNumber(at, 'weightDecay', weightDecay, { min: 0 });
+    }
+    return { rule, re };
+  });
 }
 
 function checkLearningRate(where: string, lr: unknown): LearningRate {
@@ -277,6 +356,9 @@ export abstract class Optimizer {
   /** The parameters of the last step (or setState): zeroGrad() and step() use them by default. */
   protected params: Tensor[] = [];
   private _learningRate: LearningRate;
+  private readonly multipliers: { rule: ParamMultiplier; re: RegExp }[];
+  /** Each parameter's [learning-rate, weight-decay] multipliers, found once by its name. */
+  private readonly multiplierOf = new Map<Tensor, [number, number]>();
 
   protected constructor(where: string, options: OptimizerOptions, defaultLearningRate: number) {
     this._learningRate = checkLearningRate(where, options.learningRate ?? defaultLearningRate);
@@ -294,6 +376,26 @@ export abstract class Optimizer {
       options.clipValue === undefined
         ? undefined
         : checkNumber(where, 'clipValue', options.clipValue, { min: 0, minExclusive: true });
+    this.multipliers =
+      options.paramMultipliers === undefined
+        ? []
+        : checkMultipliers(where, options.paramMultipliers, this.hasWeightDecay());
+  }
+
+  /** Whether the update has a weight decay that paramMultipliers' `weightDecay` can scale. */
+  protected hasWeightDecay(): boolean {
+    return false;
+  }
+
+  /** The [learning-rate, weight-decay] multipliers of `p`: its first matching rule's, or 1s. */
+  private multipliersFor(p: Tensor): [number, number] {
+    let m = this.multiplierOf.get(p);
+    if (!m) {
+      const hit = this.multipliers.find(({ re }) => p.name !== undefined && re.test(p.name));
+      m = [hit?.rule.learningRate ?? 1, hit?.rule.weightDecay ?? 1];
+      this.multiplierOf.set(p, m);
+    }
+    return m;
   }
 
   /** The names of the per-parameter slots, in the order getState() writes them. */
@@ -304,10 +406,17 @@ export abstract class Optimizer {
 
   /**
    * The new value of `param` after one update with gradient `grad` (already clipped) and
-   * learning rate `lr`. `state.step` already counts this update. Runs under noGrad; it may
-   * replace the tensors in `state.slots` but must not modify any storage.
+   * learning rate `lr` (its paramMultipliers' included). `state.step` already counts this
+   * update. `decay` multiplies the optimizer's weight decay for this param (paramMultipliers).
+   * Runs under noGrad; it may replace the tensors in `state.slots` but must not modify any storage.
    */
-  protected abstract update(param: Tensor, grad: Tensor, state: ParamState, lr: number): Tensor;
+  protected abstract update(
+    param: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    lr: number,
+    decay: number,
+  ): Tensor;
 
   /** The learning rate: a number, or a schedule evaluated at `iterations`. */
   get learningRate(): LearningRate {
@@ -371,7 +480,8 @@ export abstract class Optimizer {
       active.forEach((p, i) => {
         const st = this.stateFor(p);
         st.step += 1;
-        p.storage = this.update(p, grads[i]!, st, lr).storage;
+        const [lrMul, decayMul] = this.multipliersFor(p);
+        p.storage = this.update(p, grads[i]!, st, lr * lrMul, decayMul).storage;
       });
     });
     this.iterations += 1;
@@ -416,6 +526,8 @@ export abstract class Optimizer {
     };
     if (this.clipNorm !== undefined) config.clipNorm = this.clipNorm;
     if (this.clipValue !== undefined) config.clipValue = this.clipValue;
+    if (this.multipliers.length > 0)
+      config.paramMultipliers = this.multipliers.map(({ rule }) => ({ ...rule }));
     return config;
   }
 
@@ -501,7 +613,12 @@ export abstract class Optimizer {
     return st;
   }
 
-  private resolveParams(where: string, params: Tensor[] | undefined, required: boolean): Tensor[] {
+  /** The given params (checked, deduplicated) or, without them, those of the last step. */
+  protected resolveParams(
+    where: string,
+    params: Tensor[] | undefined,
+    required: boolean,
+  ): Tensor[] {
     if (params === undefined) {
       if (required && this.params.length === 0) {
         throw new ArgumentError(

@@ -2,6 +2,7 @@
 import { ArgumentError } from '../util/errors.js';
 import { didYouMean } from '../util/options.js';
 import { Adam, AdamW } from './adam.js';
+import { Lookahead } from './lookahead.js';
 import { Optimizer, type OptimizerConfig, type OptimizerOptions } from './optimizer.js';
 import { RMSprop } from './rmsprop.js';
 import { SGD } from './sgd.js';
@@ -13,22 +14,29 @@ type OptimizerClass = (new (
   fromConfig(config: OptimizerConfig): Optimizer;
 };
 
-const classes: Record<string, OptimizerClass> = {
-  sgd: SGD as OptimizerClass,
-  adam: Adam as OptimizerClass,
-  adamw: AdamW as OptimizerClass,
-  rmsprop: RMSprop as OptimizerClass,
-};
+// Built on first use: Lookahead imports this module (for its inner optimizer), so its class may
+// not exist yet while this module is first evaluated.
+let table: Record<string, OptimizerClass> | undefined;
+function classes(): Record<string, OptimizerClass> {
+  table ??= {
+    sgd: SGD as OptimizerClass,
+    adam: Adam as OptimizerClass,
+    adamw: AdamW as OptimizerClass,
+    rmsprop: RMSprop as OptimizerClass,
+    lookahead: Lookahead as unknown as OptimizerClass,
+  };
+  return table;
+}
 
 /** The names getOptimizer knows (lower case; matching ignores case). */
 export function optimizerNames(): string[] {
-  return Object.keys(classes);
+  return Object.keys(classes());
 }
 
 function lookup(where: string, name: string): OptimizerClass {
   // Any case, and Keras's spellings with underscores ('adam_w').
   const key = typeof name === 'string' ? name.toLowerCase().replace(/_/g, '') : '';
-  const cls = Object.hasOwn(classes, key) ? classes[key] : undefined;
+  const cls = Object.hasOwn(classes(), key) ? classes()[key] : undefined;
   if (!cls) {
     throw new ArgumentError(
       `${where}: unknown optimizer '${String(name)}'.${typeof name === 'string' ? didYouMean(name.toLowerCase(), optimizerNames()) : ''} Known optimizers: ${optimizerNames().join(', ')} ` +
@@ -39,7 +47,7 @@ function lookup(where: string, name: string): OptimizerClass {
 }
 
 /**
- * An optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop', any case) with optional
+ * An optimizer from a name ('sgd', 'adam', 'adamw', 'rmsprop', 'lookahead', any case) with optional
  * option overrides, from a config (getConfig()'s output, className picks the class), or an
  * Optimizer instance returned as is.
  */
@@ -59,13 +67,17 @@ export function getOptimizer(
   }
   if (typeof nameOrInstance === 'string') {
     const cls = lookup(where, nameOrInstance);
+    if (cls === (Lookahead as unknown) && overrides?.optimizer === undefined)
+      throw new ArgumentError(
+        `${where}: 'lookahead' wraps another optimizer; pass new rc.Lookahead({ optimizer: new rc.SGD({ momentum: 0.9 }) }) or getOptimizer('lookahead', { optimizer: 'sgd' }).`,
+      );
     return new cls((overrides ?? {}) as never);
   }
   if (nameOrInstance !== null && typeof nameOrInstance === 'object') {
     const config = nameOrInstance;
     if (typeof config.className !== 'string') {
       throw new ArgumentError(
-        `${where}: a config needs a className ('SGD', 'Adam', 'AdamW', 'RMSprop'), got ${String(config.className)}.`,
+        `${where}: a config needs a className ('SGD', 'Adam', 'AdamW', 'RMSprop', 'Lookahead'), got ${String(config.className)}.`,
       );
     }
     const cls = lookup(where, config.className);

@@ -60,8 +60,13 @@ export class SGD extends Optimizer {
     return { momentum: this.momentum, nesterov: this.nesterov, weightDecay: this.weightDecay };
   }
 
-  protected update(p: Tensor, grad: Tensor, state: ParamState, lr: number): Tensor {
-    let g = this.weightDecay !== 0 ? add(grad, mul(p, this.weightDecay)) : grad;
+  protected override hasWeightDecay(): boolean {
+    return true;
+  }
+
+  protected update(p: Tensor, grad: Tensor, state: ParamState, lr: number, decay: number): Tensor {
+    const wd = this.weightDecay * decay;
+    let g = wd !== 0 ? add(grad, mul(p, wd)) : grad;
     if (this.momentum > 0) {
       // The buffer starts at zero, so the first step gives buf = g exactly as PyTorch's clone.
       const buf = add(mul(state.slots.momentum!, this.momentum), g);

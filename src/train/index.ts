@@ -21,4 +21,5 @@ export {
 export * as losses from './losses.js';
 export * as metrics from './metrics.js';
 export { ProgressBar } from './progress.js';
-export type { CompileConfig, EvaluateOptions, FitOptions } from './trainer.js';
+export type { CompileConfig, EvaluateOptions, FitOptions, PredictOptions } from './trainer.js';
+export type { TestTimeAugmentation } from './tta.js';

@@ -10,7 +10,7 @@ import { mean, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { oneHot, type Tensor } from '../tensor.js';
 import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
-import { didYouMean, lookupName } from '../util/options.js';
+import { checkOptions, didYouMean, lookupName } from '../util/options.js';
 
 /** A loss: labels and predictions in, a scalar tensor (the batch's mean) out; gradients flow through yPred. */
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
@@ -73,19 +73,47 @@ export interface CrossentropyOptions {
    */
   fromLogits?: boolean;
   /**
-   * Spread this much probability evenly over all classes of the target (e.g. 0.1).
+   * Spread this much probability evenly over all classes of the target (e.g. 0.1): the target
+   * becomes `(1 − ε)·target + ε / classes`, as Keras's label_smoothing and PyTorch's
+   * `F.cross_entropy(label_smoothing=ε)`. A number in [0, 1).
    * @default 0
    */
   labelSmoothing?: number;
 }
 
+/** Options of {@link sparseCategoricalCrossentropy}: those of {@link categoricalCrossentropy}. */
+export type SparseCrossentropyOptions = CrossentropyOptions;
+
+/** Checks the cross-entropy options once, when the loss is made: unknown keys, fromLogits, labelSmoothing. */
+function crossentropyOptions(
+  where: string,
+  options: CrossentropyOptions,
+): Required<CrossentropyOptions> {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new ArgumentError(
+      `${where}: options must be an object such as { fromLogits: true }, got ${String(options)}.`,
+    );
+  checkOptions(where, options, ['fromLogits', 'labelSmoothing']);
+  const { fromLogits = false, labelSmoothing = 0 } = options;
+  if (typeof fromLogits !== 'boolean')
+    throw new ArgumentError(
+      `${where}: fromLogits must be true or false, got ${String(fromLogits)}.`,
+    );
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing < 1))
+    throw new ArgumentError(
+      `${where}: labelSmoothing must be a number in [0, 1) (the probability spread over all classes, 0.1 is usual), got ${String(labelSmoothing)}.`,
+    );
+  return { fromLogits, labelSmoothing };
+}
+
 /**
  * Cross-entropy against one-hot (or soft) targets [n, classes]: the mean over examples of
- * −Σ target·log(p).
+ * −Σ target·log(p), the target smoothed first when `labelSmoothing` is set.
+ * @throws ArgumentError for an unknown option or labelSmoothing outside [0, 1)
  * @throws ShapeError (when called) if targets and predictions differ in shape
  */
 export function categoricalCrossentropy(options: CrossentropyOptions = {}): LossFn {
-  const { fromLogits = false, labelSmoothing = 0 } = options;
+  const { fromLogits, labelSmoothing } = crossentropyOptions('categoricalCrossentropy', options);
   return (yTrue, yPred) => {
     checkSameShape('categoricalCrossentropy', yTrue, yPred);
     if (yTrue.dtype !== 'float32')
@@ -104,11 +132,15 @@ export function categoricalCrossentropy(options: CrossentropyOptions = {}): Loss
 }
 
 /**
- * Cross-entropy against int32 class ids [n]: categoricalCrossentropy of their one-hot rows.
+ * Cross-entropy against int32 class ids [n]: categoricalCrossentropy of their one-hot rows
+ * (smoothed by `labelSmoothing`, as PyTorch's `F.cross_entropy(logits, ids, label_smoothing=ε)`).
+ * @throws ArgumentError for an unknown option or labelSmoothing outside [0, 1)
  * @throws ArgumentError (when called) for a class id outside the predictions' classes, naming it
  */
-export function sparseCategoricalCrossentropy(options: { fromLogits?: boolean } = {}): LossFn {
-  const cce = categoricalCrossentropy(options);
+export function sparseCategoricalCrossentropy(options: SparseCrossentropyOptions = {}): LossFn {
+  const cce = categoricalCrossentropy(
+    crossentropyOptions('sparseCategoricalCrossentropy', options),
+  );
   return (yTrue, yPred) => {
     if (yTrue.dtype !== 'int32') {
       throw new DTypeError(
@@ -126,21 +158,24 @@ export function sparseCategoricalCrossentropy(options: { fromLogits?: boolean } 
 }
 
 /**
- * Binary cross-entropy, −(y·log p + (1 − y)·log(1 − p)) averaged, for sigmoid outputs and labels in 0..1.
+ * Binary cross-entropy, −(y·log p + (1 − y)·log(1 − p)) averaged, for sigmoid outputs and labels
+ * in 0..1; `labelSmoothing` ε makes the labels `(1 − ε)·y + ε / 2` (Keras's rule).
+ * @throws ArgumentError for an unknown option or labelSmoothing outside [0, 1)
  * @throws ArgumentError (when called) for labels outside 0..1
  */
 export function binaryCrossentropy(options: CrossentropyOptions = {}): LossFn {
-  const { fromLogits = false } = options;
+  const { fromLogits, labelSmoothing } = crossentropyOptions('binaryCrossentropy', options);
   return (yTrue, yPred) => {
     checkSameShape('binaryCrossentropy', yTrue, yPred);
     checkTargets('binaryCrossentropy', yTrue, 1);
+    const y = labelSmoothing > 0 ? add(mul(yTrue, 1 - labelSmoothing), labelSmoothing / 2) : yTrue;
     if (fromLogits) {
       // max(x, 0) − x·y + log(1 + exp(−|x|)): stable for large |x|.
       const x = yPred;
-      return mean(add(sub(maximum(x, 0), mul(x, yTrue)), log(add(1, expNeg(abs(x))))));
+      return mean(add(sub(maximum(x, 0), mul(x, y)), log(add(1, expNeg(abs(x))))));
     }
     const p = clip(yPred);
-    return mean(neg(add(mul(yTrue, log(p)), mul(sub(1, yTrue), log(sub(1, p))))));
+    return mean(neg(add(mul(y, log(p)), mul(sub(1, y), log(sub(1, p))))));
   };
 }
 

@@ -39,6 +39,7 @@ import { getLoss, type LossFn, type LossName } from './losses.js';
 import { getMetric, type MetricFn, type MetricName } from './metrics.js';
 import { ProgressBar } from './progress.js';
 import { stepScope } from './step_scope.js';
+import { callWithTta, checkTta, type TestTimeAugmentation } from './tta.js';
 
 /**
  * What `model.compile` takes: how to train.
@@ -128,7 +129,7 @@ const FIT_KEYS = [
   'seed',
   'checkFinite',
 ];
-const EVALUATE_KEYS = ['batchSize', 'verbose', 'checkFinite'];
+const EVALUATE_KEYS = ['batchSize', 'verbose', 'checkFinite', 'tta'];
 
 /** Options of `model.evaluate`. */
 export interface EvaluateOptions {
@@ -141,6 +142,27 @@ export interface EvaluateOptions {
   verbose?: 0 | 1;
   /** Stop with a NonFiniteError on NaN or infinite data or loss (default true); see FitOptions. */
   checkFinite?: boolean;
+  /**
+   * Test-time augmentation of image inputs: `'flip'` averages the outputs for each image and
+   * its mirror image, `'flipTranslate'` adds copies moved by a pixel (airbench's). See
+   * {@link TestTimeAugmentation}.
+   * @default 'none'
+   */
+  tta?: TestTimeAugmentation;
+}
+
+/** Options of `model.predict`. */
+export interface PredictOptions {
+  /**
+   * Examples per step (memory, not results, depends on it).
+   * @default 32
+   */
+  batchSize?: number;
+  /**
+   * Test-time augmentation of image inputs, as in {@link EvaluateOptions.tta}.
+   * @default 'none'
+   */
+  tta?: TestTimeAugmentation;
 }
 
 export interface Compiled {
@@ -217,11 +239,12 @@ function runBatch(
   train: boolean,
   acc: Averager,
   rng?: Random,
+  tta: TestTimeAugmentation = 'none',
 ): number {
   return stepScope(
     c.retained,
     () => [...model.weights, ...c.optimizer.slotTensors()],
-    () => runBatchUnscoped(model, c, batch, train, acc, rng),
+    () => runBatchUnscoped(model, c, batch, train, acc, rng, tta),
   );
 }
 
@@ -237,6 +260,7 @@ function runBatchUnscoped(
   train: boolean,
   acc: Averager,
   rng?: Random,
+  tta: TestTimeAugmentation = 'none',
 ): number {
   const n = x.shape[0]!;
   let outputs: Tensor[];
@@ -251,7 +275,7 @@ function runBatchUnscoped(
       c.optimizer.zeroGrad();
     }
   } else {
-    outputs = noGrad(() => model.callAll(x, { training: false }));
+    outputs = noGrad(() => callWithTta(model, x, tta, `${model.label}.evaluate`));
     lossValue = noGrad(() => batchLoss(model, c, outputs, y)).item();
   }
   acc.add('loss', lossValue * n, n);
@@ -503,6 +527,7 @@ async function evaluateSource(
   prefix = '',
   checkFinite = true,
   epoch?: number,
+  tta: TestTimeAugmentation = 'none',
 ): Promise<Logs> {
   const acc = new Averager();
   const where = `${model.label}.${epoch === undefined ? 'evaluate' : 'fit'}`;
@@ -515,7 +540,7 @@ async function evaluateSource(
       checkFiniteBatch(where, 'x', batch.x, place);
       checkFiniteBatch(where, 'y', batch.y, place);
     }
-    const lossValue = runBatch(model, c, batch, false, acc);
+    const lossValue = runBatch(model, c, batch, false, acc, undefined, tta);
     if (checkFinite && !Number.isFinite(lossValue))
       throw nonFiniteLoss(where, lossValue, place, false);
     freeOwnBatch(source, batch);
@@ -536,14 +561,17 @@ export async function evaluate(
   const options = ((isBatchSource(x) ? yOrOptions : maybeOptions) ?? {}) as EvaluateOptions;
   checkOptions(`${model.label}.evaluate`, options, EVALUATE_KEYS);
   const checkFinite = options.checkFinite ?? true;
+  const tta = checkTta(`${model.label}.evaluate`, options.tta);
   const source = toSource(model, 'evaluate', x, y, options.batchSize ?? 32, null);
   checkSource(model, 'evaluate', source, checkFinite);
-  return evaluateSource(model, c, source, '', checkFinite);
+  return evaluateSource(model, c, source, '', checkFinite, undefined, tta);
 }
 
-export function predict(model: Model, x: Tensor, options: { batchSize?: number } = {}): Tensor {
-  checkOptions(`${model.label}.predict`, options, ['batchSize']);
+export function predict(model: Model, x: Tensor, options: PredictOptions = {}): Tensor {
+  checkOptions(`${model.label}.predict`, options, ['batchSize', 'tta']);
   options ??= {};
+  const where = `${model.label}.predict`;
+  const tta = checkTta(where, options.tta);
   const batchSize = options.batchSize ?? 32;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new ArgumentError(
@@ -569,10 +597,10 @@ export function predict(model: Model, x: Tensor, options: { batchSize?: number }
     (out) => [out],
     () =>
       noGrad(() => {
-        if (n <= batchSize) return model.callAll(x, { training: false })[0]!;
+        if (n <= batchSize) return callWithTta(model, x, tta, where)[0]!;
         const rows = new TensorBatches(x, x, batchSize, null);
         const outs: Tensor[] = [];
-        for (const b of rows.batches()) outs.push(model.callAll(b.x, { training: false })[0]!);
+        for (const b of rows.batches()) outs.push(callWithTta(model, b.x, tta, where)[0]!);
         return concat(outs, 0);
       }),
   );

@@ -10,7 +10,7 @@ import '../train/trainer.js';
 import { encodePng } from '../data/image_codec.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { classIds, confusionChart, confusionCounts } from './confusion.js';
-import { toBytes } from './images.js';
+import { toBytes } from './pixels.js';
 import { trainingCurves } from './plots.js';
 
 /** One sample prediction in the report. */

@@ -133,6 +133,10 @@ test('every train argument is checked before any data is read', async () => {
   const never = join(cwd, 'never-written');
   for (const [args, pattern] of [
     [['--optimizer', 'adamm'], /unknown optimizer 'adamm'\. Did you mean 'adam'\?/],
+    [
+      ['--optimizer', 'lookahead'],
+      /unknown optimizer 'lookahead'\. Known: sgd, adam, adamw, rmsprop\./,
+    ],
     [['--image-size', '8,8'], /--image-size resizes the images of a folder dataset/],
     [['--data-dir', join(cwd, 'nowhere')], /--data-dir .*nowhere: the folder does not exist/],
   ] as const) {

@@ -173,6 +173,19 @@ const y = rc.tensor(Int32Array.from([0, 1, 0, 1, 0, 1, 0, 1]), [8], 'int32');`,
     after: `assert.ok(!fs.existsSync('runs/backup'), 'the finished fit removed its backup');`,
   },
   {
+    find: 'loss: rc.losses.sparseCategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.2 }),',
+    after: `
+assert.ok(logs.loss > 0 && Number.isFinite(logs.loss));
+assert.ok(logs.accuracy >= 0 && logs.accuracy <= 1);
+assert.deepEqual(logits.shape, [64, 2]);
+const mirror = rc.tensor(x.dataSync().slice(), x.shape);
+const m = mirror.dataSync();
+for (let n = 0; n < 64; n++) for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) for (let k = 0; k < 3; k++)
+  m[((n * 8 + r) * 8 + c) * 3 + k] = x.dataSync()[((n * 8 + r) * 8 + 7 - c) * 3 + k];
+const both = rc.div(rc.add(model.predict(x), model.predict(rc.tensor(m, x.shape))), 2);
+assert.ok(rc.max(rc.abs(rc.sub(both, logits))).item() < 1e-5, 'flip TTA is the mean of both logits');`,
+  },
+  {
     find: 'rc.kernels.sobelX();',
     before: `const pngOrJpegBytes = fs.readFileSync(REPO + '/docs/images/horse.png');`,
     values: ['rc.kernels.sobelX()'],

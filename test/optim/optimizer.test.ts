@@ -300,7 +300,7 @@ test('each optimizer minimizes a quadratic', () => {
 });
 
 test('getOptimizer: names in any case, overrides, instances, unknown names', () => {
-  assert.deepEqual(optimizerNames(), ['sgd', 'adam', 'adamw', 'rmsprop']);
+  assert.deepEqual(optimizerNames(), ['sgd', 'adam', 'adamw', 'rmsprop', 'lookahead']);
   assert.ok(getOptimizer('sgd') instanceof SGD);
   assert.ok(getOptimizer('Adam') instanceof Adam);
   assert.ok(getOptimizer('ADAMW') instanceof AdamW);

@@ -1103,6 +1103,14 @@ const rows: Row[] = [
     (v) => new L.BatchNormalization({ epsilon: bad(v) }),
     [0, -1e-3, Number.NaN, Number.POSITIVE_INFINITY],
   ),
+  ...sizeRows('BatchNormalization', 'center', (v) => new L.BatchNormalization({ center: bad(v) }), [
+    'false',
+    0,
+  ]),
+  ...sizeRows('BatchNormalization', 'scale', (v) => new L.BatchNormalization({ scale: bad(v) }), [
+    'false',
+    1,
+  ]),
   {
     layer: 'BatchNormalization',
     what: 'rank-1 input',

@@ -26,7 +26,8 @@ export interface BatchNormalizationArgs extends LayerArgs {
    */
   center?: boolean;
   /**
-   * Learn gamma (a per-channel scale); without it gamma stays 1.
+   * Learn gamma (a per-channel scale); without it gamma stays 1 (airbench's BatchNorm). To
+   * train beta faster than the other weights, see the optimizers' `paramMultipliers`.
    * @default true
    */
   scale?: boolean;
@@ -35,7 +36,8 @@ export interface BatchNormalizationArgs extends LayerArgs {
 /**
  * Normalizes each channel (the last axis). Training: batch mean and variance, and the moving
  * averages move toward them. Inference: the moving averages, nothing updated.
- * @throws ArgumentError at construction for momentum outside [0, 1) or epsilon not > 0
+ * @throws ArgumentError at construction for momentum outside [0, 1), epsilon not > 0, or center
+ * or scale not a boolean
  */
 export class BatchNormalization extends Layer {
   static override className = 'BatchNormalization';
@@ -71,6 +73,12 @@ export class BatchNormalization extends Layer {
       throw new ArgumentError(
         `${this.label}: epsilon must be a positive finite number, got ${String(args.epsilon)}.`,
       );
+    // A string 'false' would be truthy: the weight would train when the user froze it.
+    for (const k of ['center', 'scale'] as const)
+      if (typeof this[k] !== 'boolean')
+        throw new ArgumentError(
+          `${this.label}: ${k} must be true or false, got ${JSON.stringify(args[k])}.`,
+        );
   }
 
   override build(s: Shape): void {
