@@ -66,6 +66,7 @@ export { avgPool2d, maxPool2d } from './ops/pool.js';
 export { argMax, max, mean, min, sum } from './ops/reduce.js';
 export type { ResizeCoordinates, ResizeOptions } from './ops/resize.js';
 export { resize } from './ops/resize.js';
+export type { PadMode, PadOptions } from './ops/shape.js';
 export {
   broadcastTo,
   cast,

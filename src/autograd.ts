@@ -5,11 +5,16 @@
  * so a tensor used twice (a residual connection) receives both contributions.
  */
 
-import { type GradNode, installBackward, onesLike, Tensor } from './tensor.js';
+import { type GradNode, installBackward, onesLike, Tensor, zerosLike } from './tensor.js';
 import { fmtShape, GradientError, NonFiniteError, ShapeError } from './util/errors.js';
 import { sameShape } from './util/shape.js';
 
 let recording = true;
+/**
+ * Inside valueAndGrads: the tensors whose gradients are wanted. Only they (and what is computed
+ * from them) go on the tape; weights' requiresGrad is ignored, so they get no gradient.
+ */
+let targets: Set<Tensor> | null = null;
 let checking =
   (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
     ?.RECEPTIVE_CHECK_NUMERICS === '1';
@@ -57,7 +62,7 @@ export function noGrad<T>(fn: () => T): T {
 
 /** Whether a tensor takes part in gradients: a leaf that asks for them, or an op's output that depends on one. */
 export function needsGrad(t: Tensor): boolean {
-  return t.requiresGrad || t.node !== null;
+  return t.node !== null || (targets ? targets.has(t) : t.requiresGrad);
 }
 
 /**
@@ -84,7 +89,7 @@ function accumulate(a: Tensor | undefined, b: Tensor): Tensor {
   return new Tensor(be.binary('add', a.storage, a.shape, b.storage, b.shape, a.shape), a.shape);
 }
 
-function runBackward(root: Tensor, seed?: Tensor): void {
+function runBackward(root: Tensor, seed?: Tensor, collect?: Map<Tensor, Tensor>): void {
   if (!needsGrad(root)) {
     throw new GradientError(
       'backward: this tensor does not depend on any tensor with requiresGrad = true, so there is nothing to differentiate. ' +
@@ -128,6 +133,7 @@ function runBackward(root: Tensor, seed?: Tensor): void {
       const t = order[i]!;
       const g = grads.get(t);
       if (!g) continue;
+      if (collect && targets?.has(t)) collect.set(t, g);
       if (t.node) {
         const inGrads = t.node.backward(g);
         t.node.inputs.forEach((inp, k) => {
@@ -144,7 +150,7 @@ function runBackward(root: Tensor, seed?: Tensor): void {
         t.node = null;
         grads.delete(t);
       }
-      if (t.requiresGrad) {
+      if (t.requiresGrad && !collect) {
         t.grad = accumulate(t.grad ?? undefined, g);
       }
     }
@@ -152,3 +158,49 @@ function runBackward(root: Tensor, seed?: Tensor): void {
 }
 
 installBackward(runBackward);
+
+/** What {@link valueAndGrads} returns. */
+export interface ValueAndGrads {
+  /** The function's value (a scalar tensor, off the tape). */
+  value: Tensor;
+  /** The gradient of the value with respect to each watched tensor, in watch order. */
+  grads: Tensor[];
+}
+
+/**
+ * The value of a scalar function and its gradients with respect to chosen tensors only, which
+ * `fn` marks with `watch(t)` (an input, or an inner layer's output as it is computed). Weights
+ * take no part: they get no `.grad` and their gradients are never computed (a convolution
+ * computes only its input's gradient), which is what explanations need (Grad-CAM, saliency).
+ * Returns one gradient per watched tensor, in watch order (zeros where the value does not
+ * depend on it).
+ * @throws GradientError if `fn` returns a tensor that is not a scalar
+ */
+export function valueAndGrads(fn: (watch: (t: Tensor) => Tensor) => Tensor): ValueAndGrads {
+  const prevTargets = targets;
+  const prevRecording = recording;
+  const watched: Tensor[] = [];
+  targets = new Set();
+  recording = true;
+  try {
+    const value = fn((t) => {
+      // A tensor already on the tape would carry its history (and the weights') along: cut it.
+      const leaf = t.node ? t.detach() : t;
+      targets!.add(leaf);
+      watched.push(leaf);
+      return leaf;
+    });
+    if (value.size !== 1) {
+      throw new GradientError(
+        `valueAndGrads: the function returned a tensor of shape ${fmtShape(value.shape)}; it must return a scalar (reduce it with rc.sum).`,
+      );
+    }
+    const collect = new Map<Tensor, Tensor>();
+    if (value.node !== null || targets.has(value)) runBackward(value, undefined, collect);
+    const grads = watched.map((t) => collect.get(t) ?? zerosLike(t));
+    return { value: value.detach(), grads };
+  } finally {
+    targets = prevTargets;
+    recording = prevRecording;
+  }
+}

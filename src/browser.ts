@@ -32,6 +32,7 @@ export {
   type NamedArray,
 } from './io/safetensors.js';
 
+import { gradCam, integratedGradients, occlusion, saliency } from './vision/attribution.js';
 import {
   describePadding,
   explainConv,
@@ -39,10 +40,29 @@ import {
   OUTPUT_SIZE_FORMULA,
   outputSize,
 } from './vision/explain.js';
+import { colormap, overlayHeatmap } from './vision/heatmap.js';
+import { maximizeActivation } from './vision/maximize.js';
 import { firstConvLayer, layerOutput, spatialLayerNames } from './vision/model_graph.js';
 
-/** The pictures' arithmetic without the image codecs: the convolution explainer and layer outputs. */
+/**
+ * The pictures' arithmetic without the image codecs: the convolution explainer, layer outputs,
+ * and the explanations (their pictures are RawImages: draw them with a canvas's ImageData).
+ */
 export const vision = {
+  /** Grad-CAM (or Grad-CAM++) heat maps of a class at a convolution layer. */
+  gradCam,
+  /** Saliency maps (SmoothGrad as an option). */
+  saliency,
+  /** Integrated gradients: each input value's share of the class score. */
+  integratedGradients,
+  /** Occlusion maps: the class probability's drop where a patch is greyed out. */
+  occlusion,
+  /** The input images that most excite filters or classes. */
+  maximizeActivation,
+  /** Heat maps blended over images, as RGB RawImages. */
+  overlayHeatmap,
+  /** A colormap's colour for a value in 0..1. */
+  colormap,
   /** How a padding splits into before / after on each axis, in words. */
   describePadding,
   /** A small convolution written out term by term (the CLI's explain-conv). */

@@ -14,6 +14,7 @@ import { ArgumentError, ReceptiveError } from '../util/errors.js';
 import { didYouMean } from '../util/options.js';
 import { convolveCommand } from './convolve.js';
 import { checkDataArgs, loadDataset } from './datasets.js';
+import { explainCommand } from './explain.js';
 import { explainConvCommand } from './explain_conv.js';
 import { registerExportCommand } from './export.js';
 import { describeModel, importCommand } from './import.js';
@@ -332,6 +333,7 @@ program
 
 program.addCommand(importCommand());
 program.addCommand(convolveCommand());
+program.addCommand(explainCommand());
 program.addCommand(explainConvCommand());
 program.addCommand(visualizeCommand());
 

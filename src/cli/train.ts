@@ -21,6 +21,7 @@ import '../train/terminal_bar.js';
 import '../train/trainer.js';
 import { ArgumentError, IOError, MissingPackageError } from '../util/errors.js';
 import { setSeed } from '../util/random.js';
+import { spatialLayerNames } from '../vision/model_graph.js';
 import { trainingCurves } from '../vision/plots.js';
 import { trainingReport } from '../vision/report.js';
 import { checkDataArgs, loadDataset } from './datasets.js';
@@ -297,6 +298,8 @@ export async function train(
         ],
         ['Test loss', loss!.toFixed(4)],
       ],
+      // Grad-CAM beside each sample, where the model has a layer with feature maps to weigh.
+      gradCam: spatialLayerNames(model).length > 0,
     });
     await writeFileAtomic(args.report, html, 'train --report');
     written.push(args.report);

@@ -2,7 +2,9 @@
  * `receptive visualize DIR image.png --layer conv2d -o maps.png`: pictures of a saved model.
  * Feature maps of a layer for an image (the default), `--filters` (a grid of a convolution's
  * filters, the first one by default), or `--receptive-field row,col` (the input pixels that a
- * unit of the layer sees, drawn on the image).
+ * unit of the layer sees, drawn on the image), or `--maximize LAYER` (the images that most
+ * excite the layer's filters, synthesized by gradient ascent, with each filter's activation at
+ * the start and the end).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { encodePng, type RawImage } from '../data/image_codec.js';
@@ -10,6 +12,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape } from '../util/errors.js';
+import { maximizeActivation } from '../vision/maximize.js';
 import { firstConvLayer, spatialLayerNames } from '../vision/model_graph.js';
 import { featureMaps, filterGrid } from '../vision/pictures.js';
 import { drawReceptiveField, receptiveField } from '../vision/receptive_field.js';
@@ -18,7 +21,10 @@ import { readModelImage } from './model_image.js';
 
 interface VisualizeOptions {
   layer?: string;
-  filters?: boolean;
+  filters?: boolean | string;
+  maximize?: string;
+  class?: number;
+  steps?: number;
   receptiveField?: [number, number];
   out: string;
   scale?: number;
@@ -32,13 +38,50 @@ const positiveInt = (name: string) => (v: string) => {
   return n;
 };
 
+const nonNegativeInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${name} must be a whole number, 0 or more.`);
+  return n;
+};
+
+/** `--filters 0,3,5` or `all` as maximizeActivation's filter option. */
+function filterList(v: string | boolean | undefined): number[] | 'all' | undefined {
+  if (v === undefined || v === true) return undefined;
+  if (v === 'all') return 'all';
+  const list = String(v).split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n < 0))
+    throw new ArgumentError(
+      `visualize --filters: ${JSON.stringify(v)} is not a list of filter numbers; give 0,1,2 or all.`,
+    );
+  return list;
+}
+
+/** The `visualize` command. */
 export function visualizeCommand(): Command {
   return new Command('visualize')
     .description("pictures of a saved model: a layer's feature maps, filters, receptive field")
     .argument('<dir>', 'a model directory (from train --out or model.save)')
     .argument('[image]', 'a PNG or JPEG (needed for feature maps)')
     .option('--layer <name>', 'the layer (default: the first convolution)')
-    .option('--filters', "draw the layer's filters (its kernel) instead of feature maps")
+    .option(
+      '--filters [list]',
+      "draw the layer's filters (its kernel) instead of feature maps; with --maximize: which filters, 0,1,... or all (default: the first 16)",
+    )
+    .option(
+      '--maximize <layer>',
+      "synthesize the images that most excite the layer's filters (activation maximization), as a grid",
+    )
+    .option(
+      '--class <k>',
+      "with --maximize: the class whose score is raised instead of a layer's filters (give --maximize output)",
+      nonNegativeInt('--class'),
+    )
+    .option(
+      '--steps <n>',
+      'with --maximize: gradient-ascent steps (default 128)',
+      positiveInt('--steps'),
+    )
     .option(
       '--receptive-field <row,col>',
       "draw the input region that the layer's unit at row,col sees",
@@ -55,7 +98,40 @@ export function visualizeCommand(): Command {
       };
       const layerName = o.layer ?? firstConvLayer(model).name;
       let picture: RawImage;
-      if (o.filters) {
+      if (o.maximize !== undefined) {
+        const byClass = o.class !== undefined;
+        if (byClass && o.maximize !== 'output')
+          throw new ArgumentError(
+            "visualize --class raises a class's score; give --maximize output with it, or leave --class out to maximize a layer's filters.",
+          );
+        const filter = filterList(o.filters);
+        const r = await maximizeActivation(model, {
+          ...(byClass ? { classIndex: o.class } : { layer: o.maximize }),
+          ...(filter === undefined || byClass ? {} : { filter }),
+          ...(o.steps ? { steps: o.steps } : {}),
+        });
+        picture = r.picture;
+        const what = byClass ? 'class' : `${o.maximize} filter`;
+        console.log(
+          `${byClass ? 'class score (logit)' : `${o.maximize}: mean activation of each filter`}, at the start and after ${o.steps ?? 128} steps of gradient ascent:`,
+        );
+        r.targets.forEach((t, i) => {
+          const s = r.start[i]!;
+          const e = r.end[i]!;
+          console.log(
+            r.skipped.includes(t)
+              ? `  ${what} ${t}: dead (0 at every start, no gradient), skipped`
+              : `  ${what} ${t}: ${s.toFixed(3)} -> ${e.toFixed(3)}` +
+                  (s > 0 ? ` (×${(e / s).toFixed(1)})` : ''),
+          );
+        });
+      } else if (o.class !== undefined || o.steps !== undefined) {
+        throw new ArgumentError('visualize --class and --steps go with --maximize.');
+      } else if (typeof o.filters === 'string') {
+        throw new ArgumentError(
+          `visualize --filters ${o.filters}: a list of filters goes with --maximize; to draw the kernel, give --filters alone (the image, if any, before it).`,
+        );
+      } else if (o.filters) {
         const layer = model.getLayer(layerName);
         const kernel = (layer as { kernel?: Tensor }).kernel;
         if (kernel?.rank !== 4)

@@ -38,10 +38,23 @@ export interface ResizeOptions {
    * @default 'half-pixel'
    */
   coordinates?: ResizeCoordinates;
+  /**
+   * [height, width] factors, output over input, that the sampling positions of `'half-pixel'` and
+   * `'asymmetric'` use where they are not the sizes' own ratio: a resize by a factor whose
+   * product with the input size is not whole (PyTorch's `interpolate(scale_factor=0.6)` without
+   * `recompute_scale_factor`, ONNX Resize's `scales`). `'align-corners'` does not use it.
+   * @default [height / inHeight, width / inWidth]
+   */
+  scale?: [number, number];
 }
 
 const METHODS = ['bilinear', 'nearest'];
-const COORDINATES = ['half-pixel', 'align-corners', 'asymmetric'];
+/** The coordinate modes of {@link resize}. */
+export const RESIZE_COORDINATES: readonly ResizeCoordinates[] = [
+  'half-pixel',
+  'align-corners',
+  'asymmetric',
+];
 /** Larger sides are almost surely a mistake (and [H, h] weight matrices would be huge). */
 const MAX_SIDE = 1 << 16;
 
@@ -60,15 +73,15 @@ const MAX_SIDE = 1 << 16;
  */
 export function resize(x: Tensor, size: [number, number], options: ResizeOptions = {}): Tensor {
   expectFloat(expectTensor(x, 'resize', 'x', { rank: 4 }), 'resize', 'x');
-  checkOptions('resize', options, ['method', 'coordinates']);
-  const { method = 'bilinear', coordinates = 'half-pixel' } = options;
+  checkOptions('resize', options, ['method', 'coordinates', 'scale']);
+  const { method = 'bilinear', coordinates = 'half-pixel', scale } = options;
   if (!METHODS.includes(method))
     throw new ArgumentError(
       `resize: method must be one of ${METHODS.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(method)}.`,
     );
-  if (!COORDINATES.includes(coordinates))
+  if (!RESIZE_COORDINATES.includes(coordinates))
     throw new ArgumentError(
-      `resize: coordinates must be one of ${COORDINATES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(coordinates)}.`,
+      `resize: coordinates must be one of ${RESIZE_COORDINATES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(coordinates)}.`,
     );
   if (
     !Array.isArray(size) ||
@@ -78,32 +91,42 @@ export function resize(x: Tensor, size: [number, number], options: ResizeOptions
     throw new ArgumentError(
       `resize: size must be [height, width], two integers from 1 to ${MAX_SIDE}, got ${JSON.stringify(size)}.`,
     );
+  if (
+    scale !== undefined &&
+    (!Array.isArray(scale) ||
+      scale.length !== 2 ||
+      !scale.every((f) => typeof f === 'number' && Number.isFinite(f) && f > 0))
+  )
+    throw new ArgumentError(
+      `resize: scale must be [height, width], two positive factors, got ${JSON.stringify(scale)}.`,
+    );
   const [, h, w] = x.shape as [number, number, number, number];
   if (h === 0 || w === 0)
     throw new ArgumentError(`resize: x ${fmtShape(x.shape)} has no pixels to interpolate from.`);
   let y = x;
-  if (size[0] !== h) y = alongAxis(y, 1, weights(h, size[0], method, coordinates));
-  if (size[1] !== w) y = alongAxis(y, 2, weights(w, size[1], method, coordinates));
+  // An axis of the same size is the input itself, unless a factor of its own moves its samples.
+  const moves = (a: 0 | 1, d: number) =>
+    size[a] !== d || (scale !== undefined && coordinates !== 'align-corners' && scale[a] !== 1);
+  if (moves(0, h)) y = alongAxis(y, 1, weights(h, size[0], method, coordinates, scale?.[0]));
+  if (moves(1, w)) y = alongAxis(y, 2, weights(w, size[1], method, coordinates, scale?.[1]));
   return y;
 }
 
-/** The [out, in] interpolation matrix of one axis. */
+/** The [out, in] interpolation matrix of one axis (`factor`: output over input, where given). */
 function weights(
   inSize: number,
   outSize: number,
   method: 'bilinear' | 'nearest',
   coordinates: ResizeCoordinates,
+  factor?: number,
 ): Tensor {
   const m = new Float32Array(outSize * inSize);
-  const scale = inSize / outSize;
+  // Input pixels per output pixel.
+  const scale = factor === undefined ? inSize / outSize : 1 / factor;
   for (let i = 0; i < outSize; i++) {
     const row = i * inSize;
     if (method === 'nearest') {
-      const src =
-        coordinates === 'align-corners'
-          ? Math.round(outSize > 1 ? (i * (inSize - 1)) / (outSize - 1) : 0)
-          : Math.floor(coordinates === 'half-pixel' ? (i + 0.5) * scale : i * scale);
-      m[row + Math.min(src, inSize - 1)] = 1;
+      m[row + nearestSource(i, inSize, outSize, coordinates, factor)] = 1;
       continue;
     }
     let src =
@@ -123,6 +146,25 @@ function weights(
     m[row + i1] += f;
   }
   return tensor(m, [outSize, inSize]);
+}
+
+/**
+ * The input pixel that output pixel `i` of one axis copies in mode 'nearest' (`factor`: output
+ * over input, where given); ONNX import matches ONNX's rounding modes against it.
+ */
+export function nearestSource(
+  i: number,
+  inSize: number,
+  outSize: number,
+  coordinates: ResizeCoordinates,
+  factor?: number,
+): number {
+  const scale = factor === undefined ? inSize / outSize : 1 / factor;
+  const src =
+    coordinates === 'align-corners'
+      ? Math.round(outSize > 1 ? (i * (inSize - 1)) / (outSize - 1) : 0)
+      : Math.floor(coordinates === 'half-pixel' ? (i + 0.5) * scale : i * scale);
+  return Math.min(src, inSize - 1);
 }
 
 /** M · x along one axis of x: that axis moved to the front, flattened, multiplied, moved back. */

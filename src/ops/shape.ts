@@ -3,6 +3,7 @@ import { record } from '../autograd.js';
 import type { DType } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../util/errors.js';
+import { checkOptions } from '../util/options.js';
 import { broadcastShapes, checkShape, normalizeAxis, sameShape, sizeOf } from '../util/shape.js';
 import { be, expectTensor, wrap } from './util.js';
 
@@ -169,18 +170,68 @@ export function stack(xs: Tensor[], axis = 0): Tensor {
   );
 }
 
-/** Pads each axis with [before, after] copies of `value` (zeros by default). */
-export function pad(x: Tensor, paddings: number[][], value = 0): Tensor {
+/** How {@link pad} fills the border: ONNX Pad's modes (PyTorch's constant, reflect, replicate). */
+export type PadMode = 'constant' | 'reflect' | 'edge';
+
+/** Options of {@link pad}. */
+export interface PadOptions {
+  /**
+   * `'constant'` fills with `value`; `'reflect'` mirrors the values next to the edge, the edge
+   * itself not repeated ([1, 2, 3] padded by 2 each side: [3, 2, 1, 2, 3, 2, 1]); `'edge'`
+   * repeats the edge value ([1, 1, 1, 2, 3, 3, 3]).
+   * @default 'constant'
+   */
+  mode?: PadMode;
+  /**
+   * The fill of mode `'constant'`.
+   * @default 0
+   */
+  value?: number;
+}
+
+/** The modes of {@link pad}. */
+export const PAD_MODES: readonly PadMode[] = ['constant', 'reflect', 'edge'];
+
+/**
+ * Pads each axis with [before, after] entries: copies of a value (zeros by default; a number as
+ * the third argument is that value), or the input's own values mirrored or repeated at its edges
+ * (`{ mode: 'reflect' | 'edge' }`, whose gradient adds each copy's back to the value it came from).
+ * @throws ArgumentError for paddings that are not [before, after] non-negative integers per axis, or an unknown mode
+ * @throws ShapeError for a reflection wider than the axis less one, or an edge copy of an empty axis
+ * @example
+ * ```ts
+ * rc.pad(rc.tensor([1, 2, 3]), [[2, 2]], { mode: 'reflect' }).dataSync();   // [3, 2, 1, 2, 3, 2, 1]
+ * ```
+ */
+export function pad(x: Tensor, paddings: number[][], options: number | PadOptions = 0): Tensor {
   expectTensor(x, 'pad', 'x');
   if (
+    !Array.isArray(paddings) ||
     paddings.length !== x.rank ||
-    paddings.some((p) => p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))
+    paddings.some(
+      (p) => !Array.isArray(p) || p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0),
+    )
   ) {
     throw new ArgumentError(
       `pad: paddings must give [before, after] non-negative integers for each of the ${x.rank} axes of ${fmtShape(x.shape)}, got ${JSON.stringify(paddings)}.`,
     );
   }
+  if (typeof options !== 'number') checkOptions('pad', options, ['mode', 'value']);
+  const opts: PadOptions = typeof options === 'number' ? { value: options } : (options ?? {});
+  const mode = opts.mode ?? 'constant';
+  if (!PAD_MODES.includes(mode))
+    throw new ArgumentError(
+      `pad: mode must be one of ${PAD_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(opts.mode)}.`,
+    );
   const pads = paddings as [number, number][];
+  if (mode !== 'constant') {
+    if (opts.value !== undefined && opts.value !== 0)
+      throw new ArgumentError(
+        `pad: mode '${mode}' takes its values from the input; value ${opts.value} is for mode 'constant' only.`,
+      );
+    return pads.reduce((acc, [before, after], axis) => padAxis(acc, axis, before, after, mode), x);
+  }
+  const value = padValue(opts.value ?? 0);
   const shape = x.shape.map((d, i) => d + pads[i]![0] + pads[i]![1]);
   const out = wrap(be().pad(x.storage, x.shape, pads, value), shape);
   return record('pad', out, [x], (dy) => [
@@ -190,6 +241,53 @@ export function pad(x: Tensor, paddings: number[][], value = 0): Tensor {
       x.shape,
     ),
   ]);
+}
+
+/** The fill value: a number (±Infinity allowed), not NaN. */
+function padValue(v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v))
+    throw new ArgumentError(`pad: value must be a number, got ${JSON.stringify(v)}.`);
+  return v;
+}
+
+/**
+ * One axis padded by reflection or edge copies: slices and a concat, so the gradient of each
+ * copy flows back to the value it copies (no kernel of its own).
+ */
+function padAxis(x: Tensor, axis: number, before: number, after: number, mode: PadMode): Tensor {
+  if (before === 0 && after === 0) return x;
+  const n = x.shape[axis]!;
+  const limit = mode === 'reflect' ? n - 1 : n > 0 ? Number.POSITIVE_INFINITY : 0;
+  if (before > limit || after > limit)
+    throw new ShapeError(
+      mode === 'reflect'
+        ? `pad: mode 'reflect' pads axis ${axis} of ${fmtShape(x.shape)} by at most ${n - 1} (its size less one) each side, got [${before}, ${after}].`
+        : `pad: mode 'edge' cannot pad axis ${axis} of ${fmtShape(x.shape)}: it is empty.`,
+    );
+  const row = (i: number) =>
+    slice(
+      x,
+      x.shape.map((_, k) => (k === axis ? i : 0)),
+      x.shape.map((d, k) => (k === axis ? 1 : d)),
+    );
+  const copies = (count: number, from: (k: number) => number, edge: number): Tensor[] => {
+    if (count === 0) return [];
+    if (mode === 'edge')
+      return [
+        broadcastTo(
+          row(edge),
+          x.shape.map((d, k) => (k === axis ? count : d)),
+        ),
+      ];
+    return Array.from({ length: count }, (_, k) => row(from(k)));
+  };
+  // Before: x[before], ..., x[1] (reflect) or x[0] repeated; after: x[n-2], ..., x[n-1-after].
+  const parts = [
+    ...copies(before, (k) => before - k, 0),
+    x,
+    ...copies(after, (k) => n - 2 - k, n - 1),
+  ];
+  return concat(parts, axis);
 }
 
 /** Removes axes of size 1 (all of them, or the given ones). */

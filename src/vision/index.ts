@@ -5,6 +5,23 @@
 
 export { decodeImage, encodePng, type RawImage, resizeBilinear } from '../data/image_codec.js';
 export {
+  type ClassIndex,
+  type ExplainBaseOptions,
+  type GradCamOptions,
+  type GradCamResult,
+  gradCam,
+  type IntegratedGradientsOptions,
+  type IntegratedGradientsResult,
+  integratedGradients,
+  type OcclusionOptions,
+  type OcclusionResult,
+  occlusion,
+  type SaliencyOptions,
+  type SaliencyResult,
+  type SmoothGradOptions,
+  saliency,
+} from './attribution.js';
+export {
   type ConfusionCounts,
   confusionChart,
   confusionCounts,
@@ -19,8 +36,10 @@ export {
   OUTPUT_SIZE_FORMULA,
   outputSize,
 } from './explain.js';
+export { type Colormap, colormap, type OverlayOptions, overlayHeatmap } from './heatmap.js';
 export {
   convertChannels,
+  heatmapPng,
   type ImageToTensorOptions,
   imageToTensor,
   type Normalize,
@@ -31,6 +50,7 @@ export {
   toBytes,
   zoom,
 } from './images.js';
+export { type MaximizeOptions, type MaximizeResult, maximizeActivation } from './maximize.js';
 export { firstConvLayer, layerOutput, spatialLayerNames } from './model_graph.js';
 export { featureMaps, filterGrid, type GridOptions, tile } from './pictures.js';
 export { type Chart, renderVegaLite, trainingCurves } from './plots.js';

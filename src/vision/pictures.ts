@@ -9,8 +9,8 @@ import type { Model } from '../model/model.js';
 import { reshape } from '../ops/shape.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
-import { toBytes } from './images.js';
 import { layerOutput } from './model_graph.js';
+import { toBytes } from './pixels.js';
 
 /** How a grid picture is laid out. */
 export interface GridOptions {

@@ -50,6 +50,8 @@ type Fields = {
   dilationRate?: [number, number];
   padding?: unknown;
   size?: [number, number];
+  interpolation?: string;
+  coordinates?: string;
   outputPadding?: [number, number] | null;
 };
 
@@ -74,7 +76,7 @@ function geometry(layer: Layer): Geometry {
       kind: 'window',
       k: f.poolSize,
       s: f.strides!,
-      d: [1, 1],
+      d: f.dilationRate ?? [1, 1],
       padding: f.padding as Padding,
     };
   // Its widest branch is the 5×5 convolution ('same', stride 1); the 3×3 pool is inside it.
@@ -97,7 +99,14 @@ function geometry(layer: Layer): Geometry {
     const p = f.padding as [[number, number], [number, number]];
     return { kind: 'pad', before: [p[0][0], p[1][0]] };
   }
-  if (c === 'UpSampling2D' && f.size) return { kind: 'up', f: f.size };
+  // Nearest upsampling repeats pixels; a bilinear one also reads neighbours (not traced).
+  if (
+    c === 'UpSampling2D' &&
+    f.size &&
+    (f.interpolation ?? 'nearest') === 'nearest' &&
+    f.coordinates !== 'align-corners'
+  )
+    return { kind: 'up', f: f.size };
   throw new ArgumentError(
     `receptiveField: the geometry of layer '${layer.name}' (${c}) is not known, so the field cannot be traced through it. ` +
       'Pick a layer before it.',

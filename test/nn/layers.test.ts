@@ -242,6 +242,13 @@ const CASES: LayerCase[] = [
     params: 0,
   },
   {
+    name: 'MaxPooling2D dilated 2x3 window, explicit padding',
+    make: () =>
+      new L.MaxPooling2D({ poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: [2, 2] }),
+    input: [1, 6, 7, 2],
+    params: 0,
+  },
+  {
     name: 'AveragePooling2D 2x2 stride 1',
     make: () => new L.AveragePooling2D({ poolSize: 2, strides: 1 }),
     input: [2, 4, 5, 2],
@@ -296,9 +303,77 @@ const CASES: LayerCase[] = [
     params: 0,
   },
   {
+    name: 'Padding2D reflect, asymmetric',
+    make: () =>
+      new L.Padding2D({
+        padding: [
+          [2, 1],
+          [0, 2],
+        ],
+      }),
+    input: [2, 3, 4, 2],
+    params: 0,
+  },
+  {
+    name: 'Padding2D edge',
+    make: () => new L.Padding2D({ padding: [1, 3], mode: 'edge' }),
+    input: [1, 2, 3, 2],
+    params: 0,
+  },
+  {
+    name: 'Padding2D constant value',
+    make: () => new L.Padding2D({ padding: 1, mode: 'constant', value: -2.5 }),
+    input: [1, 2, 2, 3],
+    params: 0,
+  },
+  {
     name: 'UpSampling2D 2x3',
     make: () => new L.UpSampling2D({ size: [2, 3] }),
     input: [1, 2, 2, 2],
+    params: 0,
+  },
+  {
+    name: 'UpSampling2D bilinear 2x3 (half-pixel)',
+    make: () => new L.UpSampling2D({ size: [2, 3], interpolation: 'bilinear' }),
+    input: [2, 3, 2, 2],
+    params: 0,
+  },
+  {
+    name: 'UpSampling2D bilinear asymmetric',
+    make: () =>
+      new L.UpSampling2D({ size: 2, interpolation: 'bilinear', coordinates: 'asymmetric' }),
+    input: [1, 2, 3, 2],
+    params: 0,
+  },
+  {
+    name: 'UpSampling2D nearest align-corners',
+    make: () => new L.UpSampling2D({ size: [3, 2], coordinates: 'align-corners' }),
+    input: [1, 2, 3, 1],
+    params: 0,
+  },
+  {
+    name: 'Resizing bilinear, up and down',
+    make: () => new L.Resizing({ height: 7, width: 2 }),
+    input: [2, 3, 5, 2],
+    params: 0,
+  },
+  {
+    name: 'Resizing bilinear align-corners',
+    make: () => new L.Resizing({ height: 5, width: 4, coordinates: 'align-corners' }),
+    input: [1, 3, 3, 2],
+    params: 0,
+  },
+  {
+    name: 'Resizing nearest',
+    make: () => new L.Resizing({ height: 5, width: 2, interpolation: 'nearest' }),
+    input: [1, 3, 4, 2],
+    params: 0,
+  },
+  {
+    name: 'Resizing with factors of its own',
+    make: () =>
+      new L.Resizing({ height: 5, width: 3, coordinates: 'asymmetric', scale: [1.7, 0.6] }),
+    input: [1, 3, 5, 2],
     params: 0,
   },
 

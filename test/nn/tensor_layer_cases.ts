@@ -1,6 +1,6 @@
 /**
  * Layer-harness rows for the layers imported graphs are made of (Permute, Slice,
- * ConstantArithmetic, Subtract, and the activation layers); layers.test.ts runs them with
+ * ConstantArithmetic, the two-input merges, and the activation layers); layers.test.ts runs them with
  * every other layer's.
  */
 import * as rc from '../../src/index.js';
@@ -83,5 +83,73 @@ export const TENSOR_LAYER_CASES: LayerCase[] = [
       [2, 3],
     ],
     params: 0,
+  },
+  {
+    name: 'Maximum of three, broadcasting',
+    make: () => new L.Maximum(),
+    input: [
+      [2, 3, 4, 2],
+      [2, 1, 4, 2],
+      [2, 3, 4, 1],
+    ],
+    params: 0,
+  },
+  {
+    name: 'Minimum',
+    make: () => new L.Minimum(),
+    input: [
+      [2, 5],
+      [2, 5],
+    ],
+    params: 0,
+  },
+  {
+    name: 'Divide, broadcasting the divisor',
+    make: () => new L.Divide(),
+    input: [
+      [2, 3, 3, 2],
+      [2, 1, 1, 2],
+    ],
+    params: 0,
+    inputScale: 0.3,
+    inputShift: 2,
+  },
+  {
+    name: 'Power',
+    make: () => new L.Power(),
+    input: [
+      [2, 4],
+      [2, 4],
+    ],
+    params: 0,
+    inputScale: 0.3,
+    inputShift: 1.5,
+  },
+  {
+    name: 'ConstantArithmetic power, trainable',
+    make: () =>
+      new L.ConstantArithmetic({ op: 'power', constantShape: [3], trainableConstant: true }),
+    input: [2, 3],
+    params: 3,
+    inputScale: 0.3,
+    inputShift: 1.5,
+  },
+  {
+    name: 'ConstantArithmetic maximum',
+    make: () => new L.ConstantArithmetic({ op: 'maximum', constantShape: [2, 1] }),
+    input: [2, 2, 3],
+    params: 2,
+  },
+  {
+    name: 'ConstantArithmetic minimum, constant first',
+    make: () =>
+      new L.ConstantArithmetic({
+        op: 'minimum',
+        constantShape: [],
+        constantFirst: true,
+        trainableConstant: true,
+      }),
+    input: [2, 3],
+    params: 1,
   },
 ];

@@ -57,7 +57,7 @@ test('argument and shape errors name the layer and what is wrong', () => {
   assert.throws(() => new L.HardSigmoid({ beta: Number.NaN }), /beta/);
   assert.throws(() => new L.PReLU({ alphaShape: [4] }).apply(rc.Input([2, 3])), /do not broadcast/);
   assert.throws(
-    () => new L.ConstantArithmetic({ op: 'pow' as 'add', constantShape: [] }),
+    () => new L.ConstantArithmetic({ op: 'modulo' as 'add', constantShape: [] }),
     /op must be/,
   );
   assert.throws(() => new L.ConstantArithmetic({ op: 'add', constantShape: [0] }), /constantShape/);

@@ -23,6 +23,77 @@ const ids = (values: number[]) => rc.tensor(values, [values.length], 'int32');
 const stats = (c: number) => [z(c), rc.ones([c]), rc.ones([c]), z(c)] as const;
 
 const rows: Row[] = [
+  // ---- pad ------------------------------------------------------------------------------------
+  {
+    name: 'pad: unknown mode',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { mode: 'wrap' as rc.PadMode },
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', /mode/, /'reflect'/, /wrap/],
+  },
+  {
+    name: 'pad: reflection as wide as the axis',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 3],
+        ],
+        { mode: 'reflect' },
+      ),
+    error: rc.ShapeError,
+    message: ['pad', '[2, 3]', /at most 2/],
+  },
+  {
+    name: 'pad: edge copies of an empty axis',
+    run: () =>
+      rc.pad(
+        z(2, 0),
+        [
+          [0, 0],
+          [1, 0],
+        ],
+        { mode: 'edge' },
+      ),
+    error: rc.ShapeError,
+    message: ['pad', '[2, 0]', /empty/],
+  },
+  {
+    name: 'pad: a value with mode reflect',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { mode: 'reflect', value: 2 },
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', /value 2/, /'constant'/],
+  },
+  {
+    name: 'pad: NaN value',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        Number.NaN,
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', /value/, /null|NaN/],
+  },
   // ---- conv2d ---------------------------------------------------------------------------------
   {
     name: 'conv2d: kernel input channels differ from the input',
@@ -621,6 +692,52 @@ const rows: Row[] = [
     run: () => rc.resize(z(1, 0, 4, 1), [8, 8]),
     error: rc.ArgumentError,
     message: ['resize', '[1, 0, 4, 1]', 'no pixels'],
+  },
+  {
+    name: 'avgPool2d: a dilated window',
+    run: () => rc.avgPool2d(z(1, 6, 6, 1), { poolSize: 2, dilationRate: 2 }),
+    error: rc.ArgumentError,
+    message: ['avgPool2d', 'dilationRate', /only max pooling/],
+  },
+  {
+    name: 'maxPool2d: dilated taps that all fall in the padding',
+    run: () =>
+      rc.maxPool2d(z(1, 1, 4, 1), {
+        poolSize: [2, 1],
+        padding: [
+          [1, 2],
+          [0, 0],
+        ],
+        dilationRate: [2, 1],
+      }),
+    error: rc.ShapeError,
+    message: ['maxPool2d', '[1, 1, 4, 1]', /all fall in the padding/],
+  },
+  {
+    name: 'maxPool2d: a dilated window larger than the input',
+    run: () => rc.maxPool2d(z(1, 4, 4, 1), { poolSize: 3, dilationRate: 2 }),
+    error: rc.ShapeError,
+    message: ['maxPool2d', /dilation 2x2/, /spans 5x5/],
+  },
+  {
+    name: 'resize: a factor of 0',
+    run: () => rc.resize(z(1, 4, 4, 1), [8, 8], { scale: [2, 0] }),
+    error: rc.ArgumentError,
+    message: ['resize', 'scale', '[2,0]'],
+  },
+  {
+    name: 'pad: a misspelled option',
+    run: () =>
+      rc.pad(
+        z(2, 3),
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        { mdoe: 'edge' } as rc.PadOptions,
+      ),
+    error: rc.ArgumentError,
+    message: ['pad', 'mdoe', 'mode'],
   },
 ];
 

@@ -236,6 +236,57 @@ test('transpose, slice, concat, pad, stack, reshape with -1, squeeze, expandDims
     ],
   );
   assert.deepEqual(vals(rc.pad(rc.tensor([1, 2]), [[1, 1]], 9)), [9, 1, 2, 9]);
+  assert.deepEqual(vals(rc.pad(rc.tensor([1, 2]), [[1, 1]], { value: -1 })), [-1, 1, 2, -1]);
+  // Reflection and edge copies, as numpy.pad's 'reflect' and 'edge' give them.
+  const x23 = rc.tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assert.deepEqual(
+    vals(rc.pad(rc.tensor([1, 2, 3]), [[2, 2]], { mode: 'reflect' })),
+    [3, 2, 1, 2, 3, 2, 1],
+  );
+  assert.deepEqual(
+    vals(rc.pad(rc.tensor([1, 2, 3]), [[2, 2]], { mode: 'edge' })),
+    [1, 1, 1, 2, 3, 3, 3],
+  );
+  assert.deepEqual(
+    rc
+      .pad(
+        x23,
+        [
+          [1, 1],
+          [2, 1],
+        ],
+        { mode: 'reflect' },
+      )
+      .toArray(),
+    [
+      [6, 5, 4, 5, 6, 5],
+      [3, 2, 1, 2, 3, 2],
+      [6, 5, 4, 5, 6, 5],
+      [3, 2, 1, 2, 3, 2],
+    ],
+  );
+  assert.deepEqual(
+    rc
+      .pad(
+        x23,
+        [
+          [1, 2],
+          [0, 2],
+        ],
+        { mode: 'edge' },
+      )
+      .toArray(),
+    [
+      [1, 2, 3, 3, 3],
+      [1, 2, 3, 3, 3],
+      [4, 5, 6, 6, 6],
+      [4, 5, 6, 6, 6],
+      [4, 5, 6, 6, 6],
+    ],
+  );
 
   const a = rc.tensor([1, 2]);
   const b = rc.tensor([3, 4]);
@@ -283,6 +334,31 @@ test('oneHot', () => {
 // ---------------------------------------------------------------------------------------------
 // Pooling, LRN
 // ---------------------------------------------------------------------------------------------
+
+test('maxPool2d with dilated windows equals PyTorch (max_pool2d with dilation)', () => {
+  // torch.nn.functional.max_pool2d(x, (2, 3), stride=(2, 1), padding=(1, 1), dilation=(2, 2)),
+  // torch 1.13, on x[c, i] = ((i·7 + c) mod 23) − 11 as NCHW [1, 2, 5, 6]; here NHWC.
+  const x = rc.tensor(
+    [
+      -11, -8, -4, -1, 3, 6, 10, -10, -6, -3, 1, 4, 8, 11, -8, -5, -1, 2, 6, 9, -10, -7, -3, 0, 4,
+      7, 11, -9, -5, -2, 2, 5, 9, -11, -7, -4, 0, 3, 7, 10, -9, -6, -2, 1, 5, 8, -11, -8, -4, -1, 3,
+      6, 10, -10, -6, -3, 1, 4, 8, 11,
+    ],
+    [1, 5, 6, 2],
+  );
+  const y = rc.maxPool2d(x, { poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: 2 });
+  assert.deepEqual(y.shape, [1, 3, 4, 2]);
+  assert.deepEqual(
+    vals(y),
+    [6, 9, 8, 11, 6, 9, -1, 2, 7, 10, 8, 11, 7, 10, 5, 8, 7, 10, 5, 8, 7, 10, 5, 8],
+  );
+  // Dilation 1 is the plain window.
+  const plain = rc.maxPool2d(x, { poolSize: 2, strides: 1 });
+  assert.deepEqual(
+    vals(rc.maxPool2d(x, { poolSize: 2, strides: 1, dilationRate: 1 })),
+    vals(plain),
+  );
+});
 
 test("maxPool2d 'same': padding never wins, even when every value is negative", () => {
   const x = img([

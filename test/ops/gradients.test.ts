@@ -279,6 +279,24 @@ test('reshape, transpose, slice, pad', () => {
       ),
     [rnd([2, 3])],
   );
+  // Each copied entry's gradient adds to the entry it copies (reflect: all but the edge row).
+  for (const mode of ['reflect', 'edge'] as const)
+    check(
+      ['pad'],
+      `pad ${mode}`,
+      (x) =>
+        rc.pad(
+          x!,
+          [
+            [0, 0],
+            [2, 1],
+            [1, 2],
+            [0, 0],
+          ],
+          { mode },
+        ),
+      [rnd([2, 3, 4, 2])],
+    );
 });
 
 test('concat (a tensor used twice accumulates both gradients) and stack', () => {
@@ -652,6 +670,19 @@ test('maxPool2d (distinct values, so no ties)', () => {
     (x) => rc.maxPool2d(x!, { poolSize: 2, padding: 'same' }),
     [neg],
   );
+  // Dilated windows (composed of slices and maxima): explicit padding, 'same', strides.
+  const dilated: rc.Pool2DOptions[] = [
+    { poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: 2 },
+    { poolSize: 3, strides: 2, padding: 'same', dilationRate: [2, 3] },
+    { poolSize: 2, strides: 1, dilationRate: [1, 2] },
+  ];
+  for (const options of dilated)
+    check(
+      ['maxPool2d'],
+      `maxPool2d dilated ${JSON.stringify(options)}`,
+      (x) => rc.maxPool2d(x!, options),
+      [distinct([2, 7, 8, 2])],
+    );
 });
 
 test("avgPool2d ('valid' and 'same' with odd sizes)", () => {

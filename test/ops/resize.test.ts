@@ -84,3 +84,35 @@ test('resize passes gradients through to what it resizes (a heat map upsampled a
   // Bilinear weights of each output pixel sum to 1, so the gradient totals the 24 outputs.
   assert.ok(Math.abs(rc.sum(x.grad!).item() - 24) < 1e-4);
 });
+
+test("resize with a factor of its own equals PyTorch's interpolate(scale_factor) without recompute_scale_factor", () => {
+  // torch.nn.functional.interpolate(arange(15).reshape(1, 1, 3, 5), scale_factor=(1.7, 0.6),
+  // recompute_scale_factor=False), torch 1.13: output 5×3, sampled with 1/1.7 and 1/0.6.
+  const x = rc.reshape(rc.range(15), [1, 3, 5, 1]);
+  const bilinear = rc.resize(x, [5, 3], { scale: [1.7, 0.6] });
+  assertClose(
+    bilinear.dataSync(),
+    [
+      0.3333333134651184, 2.0, 3.6666665077209473, 2.245098352432251, 3.9117648601531982,
+      5.578431606292725, 5.186275005340576, 6.852941513061523, 8.519608497619629, 8.127450942993164,
+      9.79411792755127, 11.460784912109375, 10.333333015441895, 11.999999046325684,
+      13.666666984558105,
+    ],
+    { msg: 'bilinear' },
+  );
+  // PyTorch's 'nearest' is asymmetric: floor(i / factor).
+  const nearest = rc.resize(x, [5, 3], {
+    method: 'nearest',
+    coordinates: 'asymmetric',
+    scale: [1.7, 0.6],
+  });
+  assert.deepEqual(
+    Array.from(nearest.dataSync()),
+    [0, 1, 3, 0, 1, 3, 5, 6, 8, 5, 6, 8, 10, 11, 13],
+  );
+  // Without the factor, the sizes' ratio places the samples elsewhere.
+  assert.notDeepEqual(Array.from(rc.resize(x, [5, 3]).dataSync()), Array.from(bilinear.dataSync()));
+  // A factor on an axis of the same size still moves its samples.
+  const same = rc.resize(x, [3, 5], { coordinates: 'asymmetric', scale: [1, 2] });
+  assert.deepEqual(Array.from(same.dataSync()).slice(0, 5), [0, 0.5, 1, 1.5, 2]);
+});

@@ -242,6 +242,12 @@ test('train --report writes one self-contained HTML file: curves, confusion matr
   ])
     assert.ok(html.includes(part), `the report has '${part}'`);
   assert.equal((html.match(/<figure class="(right|wrong)">/g) ?? []).length, 24);
+  // Each of the 24 beside its Grad-CAM (LeNet-5 has convolutions).
+  assert.equal(
+    (html.match(/<img src="data:image\/png;base64,[^"]+" alt="Grad-CAM of /g) ?? []).length,
+    24,
+  );
+  assert.ok(html.includes('its Grad-CAM at layer average_pooling2d_1'));
   assert.doesNotMatch(html, /<script|<link|(src|href)="(https?:)?\/\//i);
 });
 

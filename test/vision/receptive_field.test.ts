@@ -135,3 +135,13 @@ test('the picture frames the field in red and dims the rest; bad positions and l
   assert.throws(() => vision.receptiveField(model, model.layers[1]!.name, [0, 0]), /image-like/);
   assert.throws(() => vision.receptiveField(model, 'missing', [0, 0]), /no layer named 'missing'/);
 });
+
+test('a dilated max pool widens the field by dilation·(k − 1); a bilinear upsampling is not traced', () => {
+  const model = new rc.Sequential([
+    new layers.MaxPooling2D({ inputShape: [12, 12, 1], poolSize: 3, strides: 1, dilationRate: 2 }),
+    new layers.UpSampling2D({ interpolation: 'bilinear', name: 'up' }),
+  ]);
+  const rf = vision.receptiveField(model, model.layers[0]!.name, [0, 0]);
+  assert.deepEqual(rf.size, [5, 5]);
+  assert.throws(() => vision.receptiveField(model, 'up', [0, 0]), /UpSampling2D\) is not known/);
+});

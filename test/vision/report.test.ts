@@ -74,3 +74,60 @@ test('reportHtml escapes names; base64 matches Buffer', () => {
     Buffer.from([0, 255, 10]).toString('base64'),
   );
 });
+
+test('trainingReport with gradCam: each sample beside its Grad-CAM for the predicted class', async () => {
+  rc.setSeed(3);
+  const model = new rc.Sequential([
+    new layers.Conv2D({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      inputShape: [8, 8, 1],
+      name: 'c1',
+    }),
+    new layers.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu', name: 'c2' }),
+    new layers.Flatten(),
+    new layers.Dense({ units: 3, activation: 'softmax' }),
+  ]);
+  const x = rc.randomUniform([5, 8, 8, 1], { seed: 4 });
+  const y = rc.tensor([0, 1, 2, 0, 1], [5], 'int32');
+  const html = await vision.trainingReport(model, x, y, {}, { gradCam: true });
+  const imgs = [...html.matchAll(/src="data:image\/png;base64,([^"]+)"/g)].map((m) => m[1]!);
+  assert.equal(imgs.length, 10, 'five samples, each with its heat map');
+  assert.ok(html.includes('its Grad-CAM at layer c2'), 'the default layer is named');
+  const predicted = Array.from({ length: 5 }, (_, i) => {
+    const p = model
+      .predict(x)
+      .dataSync()
+      .subarray(i * 3, i * 3 + 3);
+    return p.indexOf(Math.max(...p));
+  });
+  const cam = await vision.gradCam(model, x, { classIndex: predicted });
+  for (let i = 0; i < 5; i++) {
+    const heat = vision.decodeImage(new Uint8Array(Buffer.from(imgs[2 * i + 1]!, 'base64')));
+    assert.deepEqual([heat.width, heat.height, heat.channels], [8, 8, 3]);
+    assert.deepEqual(heat.data, cam.picture[i]!.data, `sample ${i}: its Grad-CAM`);
+    assert.ok(html.includes(`alt="Grad-CAM of ${predicted[i]}"`));
+  }
+  const at = await vision.trainingReport(model, x, y, {}, { gradCam: 'c1' });
+  assert.ok(at.includes('its Grad-CAM at layer c1'));
+  // Without the option: no heat maps.
+  const plain = await vision.trainingReport(model, x, y, {});
+  assert.equal((plain.match(/data:image\/png/g) ?? []).length, 5);
+  assert.doesNotMatch(plain, /Grad-CAM/);
+  // A model without feature maps cannot have them; the error says why.
+  const dense = new rc.Sequential([
+    new layers.Flatten({ inputShape: [8, 8, 1] }),
+    new layers.Dense({ units: 3, activation: 'softmax' }),
+  ]);
+  await assert.rejects(
+    vision.trainingReport(dense, x, y, {}, { gradCam: true }),
+    (e: Error) =>
+      e instanceof rc.ArgumentError && /Grad-CAM needs a convolutional model/.test(e.message),
+  );
+  await assert.rejects(
+    vision.trainingReport(model, x, y, {}, { gradCam: 'nope' }),
+    (e: Error) => e instanceof rc.ArgumentError && /no layer named 'nope'/.test(e.message),
+  );
+});

@@ -1,5 +1,5 @@
 // Makes the README's picture of the playground (docs/images/playground.png): a hand-drawn 3 in
-// "Draw a digit". Needs web/dist (npm run build:web). Usage:
+// "Draw a digit", its prediction, heat maps and feature maps. Needs web/dist (npm run build:web). Usage:
 //   node web/e2e/readme_screenshot.mjs docs/images/playground.png
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -49,7 +49,11 @@ await stroke([
   [140, 250],
   [80, 230],
 ]);
-await page.waitForTimeout(1500);
+// The prediction and heat maps of the drawing as it is (the page tags them with its version).
+await page.waitForFunction(() => {
+  const version = document.querySelector('#draw-canvas').dataset.version;
+  return document.querySelector('#draw-explain').dataset.version === version;
+});
 const bottom = await page.evaluate(
   () => document.querySelector('#tab-draw').getBoundingClientRect().bottom,
 );

@@ -1,7 +1,8 @@
 // The playground's end-to-end test: the built site (web/dist) served on 127.0.0.1 with the
 // COOP/COEP headers, driven by Playwright (playwright-core: it never downloads a browser)
-// through Debian's Chromium. It draws digits and checks LeNet-5's answer, applies a Sobel kernel
-// and checks the output's pixels, and trains and sees the loss fall. Screenshots go to
+// through Debian's Chromium. It draws digits and checks LeNet-5's answer and the heat maps of
+// why, applies a Sobel kernel and checks the output's pixels, shows what LeNet-5's filters see,
+// and trains and sees the loss fall. Screenshots go to
 // $E2E_SCREENSHOTS (default /tmp/receptive-e2e). Run by `npm run test:e2e` after build:web.
 //
 // Every wait is on a condition the page sets (a data attribute, a text), never on elapsed time,
@@ -226,6 +227,255 @@ await test('draw a digit: a "1" and a "7" are recognized, with feature maps', as
   const seven = await predicted();
   assert(seven.digit === '7', `predicted ${seven.digit} for a 7`);
   await page.screenshot({ path: join(shots, 'draw-digit.png'), fullPage: true });
+});
+
+/** The explanation of the drawing as it is now: its class, the model's input and the three heat maps. */
+async function explained() {
+  await page.waitForFunction(() => {
+    const version = document.querySelector('#draw-canvas').dataset.version;
+    const e = document.querySelector('#draw-explain').dataset;
+    return version !== undefined && e.version === version && e.class !== '';
+  });
+  return page.evaluate(() => {
+    const values = (sel) => Array.from(document.querySelector(sel).values ?? []);
+    /** Distinct colours among the canvas's 28 × 28 pixels (the centre of each zoomed pixel). */
+    const colours = (sel) => {
+      const c = document.querySelector(sel);
+      const z = c.width / 28;
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set();
+      for (let r = 0; r < 28; r++)
+        for (let q = 0; q < 28; q++) {
+          const i = 4 * ((r * z + Math.floor(z / 2)) * c.width + q * z + Math.floor(z / 2));
+          seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        }
+      return seen.size;
+    };
+    const e = document.querySelector('#draw-explain').dataset;
+    return {
+      classIndex: Number(e.class),
+      layer: e.layer,
+      msPredict: Number(e.msPredict),
+      msExplain: Number(e.msExplain),
+      msEach: [Number(e.msGradcam), Number(e.msSaliency), Number(e.msOcclusion)],
+      input: values('#draw-input'),
+      heats: Object.fromEntries(
+        ['gradcam', 'saliency', 'occlusion'].map((k) => [
+          k,
+          { values: values(`#draw-${k}`), colours: colours(`#draw-${k}`) },
+        ]),
+      ),
+    };
+  });
+}
+
+/** Pixels within `radius` of ink (input > 0.3), as a mask of the 28 × 28 input. */
+function nearInk(input, radius) {
+  const mask = new Array(784).fill(false);
+  for (let i = 0; i < 784; i++) {
+    if (!(input[i] > 0.3)) continue;
+    const y = Math.floor(i / 28);
+    const x = i % 28;
+    for (let dy = -radius; dy <= radius; dy++)
+      for (let dx = -radius; dx <= radius; dx++) {
+        const yy = y + dy;
+        const xx = x + dx;
+        if (yy >= 0 && yy < 28 && xx >= 0 && xx < 28) mask[yy * 28 + xx] = true;
+      }
+  }
+  return mask;
+}
+
+/** Mean heat inside the mask over mean heat outside it, and the share of all heat inside. */
+function heatOn(values, mask) {
+  let on = 0;
+  let off = 0;
+  let nOn = 0;
+  for (let i = 0; i < 784; i++) {
+    if (mask[i]) {
+      on += values[i];
+      nOn++;
+    } else off += values[i];
+  }
+  return { ratio: on / nOn / (off / (784 - nOn)), share: on / (on + off) };
+}
+
+function checkHeat(name, h) {
+  const v = h.values;
+  assert(v.length === 784, `${name}: ${v.length} values, not 28 × 28`);
+  assert(
+    v.every((x) => Number.isFinite(x) && x >= 0 && x <= 1),
+    `${name}: values outside 0..1`,
+  );
+  const mean = v.reduce((s, x) => s + x, 0) / 784;
+  const sd = Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / 784);
+  // Scaled to 0..1 (Grad-CAM's upsampling from 4×4 or 8×8 may miss the peak of 1 a little).
+  assert(
+    Math.max(...v) > 0.8 && sd > 0.05,
+    `${name}: a flat map (max ${Math.max(...v)}, sd ${sd})`,
+  );
+  assert(h.colours >= 20, `${name}: the canvas shows ${h.colours} colours: blank`);
+}
+
+const updates = [];
+await test('draw a digit: Grad-CAM, saliency and occlusion over the drawing; occlusion on the strokes', async () => {
+  await page.goto(`${base}#draw`);
+  await page.waitForSelector('#draw-canvas[data-ready="true"]');
+  for (const [digit, strokes] of [
+    [
+      '1',
+      [
+        [
+          [145, 40],
+          [138, 240],
+        ],
+      ],
+    ],
+    [
+      '7',
+      [
+        [
+          [60, 50],
+          [215, 50],
+          [115, 245],
+        ],
+      ],
+    ],
+    [
+      '0',
+      [
+        [
+          [140, 40],
+          [200, 80],
+          [210, 170],
+          [150, 240],
+          [85, 200],
+          [75, 110],
+          [140, 40],
+        ],
+      ],
+    ],
+  ]) {
+    await page.click('#draw-clear');
+    for (const s of strokes) await drawStroke(s);
+    const p = await predicted();
+    const e = await explained();
+    assert(p.digit === digit, `predicted ${p.digit} for a ${digit}`);
+    assert(e.classIndex === Number(digit), `explained ${e.classIndex}, predicted ${digit}`);
+    for (const k of ['gradcam', 'saliency', 'occlusion'])
+      checkHeat(`${k} of a ${digit}`, e.heats[k]);
+    // Known answer: hiding ink is what lowers the class's probability, so occlusion's heat
+    // lies on the strokes (not so Grad-CAM's, which finds LeNet-5's evidence in the empty
+    // space around them as often as on them; saliency lies beside the strokes too).
+    const on = heatOn(e.heats.occlusion.values, nearInk(e.input, 0));
+    const near = heatOn(e.heats.occlusion.values, nearInk(e.input, 1));
+    const sal = heatOn(e.heats.saliency.values, nearInk(e.input, 2));
+    const cam = heatOn(e.heats.gradcam.values, nearInk(e.input, 0));
+    console.log(
+      `     a ${digit}: occlusion ${on.ratio.toFixed(2)}x as hot on the ink as off it (${(100 * near.share).toFixed(0)}% of it within 1 px); saliency ${sal.ratio.toFixed(2)}x within 2 px; Grad-CAM ${cam.ratio.toFixed(2)}x on the ink`,
+    );
+    assert(on.ratio > 2, `occlusion of a ${digit}: only ${on.ratio.toFixed(2)}x as hot on the ink`);
+    assert(
+      near.share > 0.6,
+      `occlusion of a ${digit}: ${near.share.toFixed(2)} of the heat near the ink`,
+    );
+  }
+  await page.screenshot({ path: join(shots, 'draw-explain.png'), fullPage: true });
+  // Another class: the same drawing (a 0) explained for 6.
+  const before = await explained();
+  await page.selectOption('#draw-explain-class', '6');
+  const six = await explained();
+  assert(six.classIndex === 6, `explained ${six.classIndex} after choosing 6`);
+  const diff = six.heats.gradcam.values.reduce(
+    (s, x, i) => s + Math.abs(x - before.heats.gradcam.values[i]),
+    0,
+  );
+  assert(diff / 784 > 0.02, `Grad-CAM of 6 is that of 0 (mean difference ${diff / 784})`);
+  checkHeat('gradcam of 6', six.heats.gradcam);
+  await page.selectOption('#draw-explain-class', '');
+  // Another layer: Grad-CAM at the second convolution (8×8 maps) instead of the last pooling (4×4).
+  const last = await explained();
+  assert(last.layer === 'average_pooling2d_1', `the default Grad-CAM layer is ${last.layer}`);
+  await page.selectOption('#draw-gradcam-layer', 'conv2d_1');
+  const conv = await explained();
+  assert(
+    conv.layer === 'conv2d_1' && conv.classIndex === 0,
+    `${conv.layer}, class ${conv.classIndex}`,
+  );
+  checkHeat('gradcam at conv2d_1', conv.heats.gradcam);
+  await page.selectOption('#draw-gradcam-layer', '');
+  // The worker's time per update, with and without the heat maps: the MNIST test digits.
+  await page.click('#draw-clear');
+  const samples = page.locator('#draw-samples button');
+  await page.waitForFunction(() => document.querySelectorAll('#draw-samples button').length === 10);
+  for (let round = 0; round < 2; round++)
+    for (let i = 0; i < 10; i++) {
+      await samples.nth(i).click();
+      await predicted();
+      const e = await explained();
+      updates.push([e.msPredict, e.msExplain, ...e.msEach]);
+    }
+  const median = (i) => updates.map((u) => u[i]).sort((x, y) => x - y)[updates.length >> 1];
+  console.log(
+    `     worker time per update (median of ${updates.length}): ${median(0).toFixed(1)} ms for the prediction and feature maps, ${median(1).toFixed(1)} ms more for the heat maps (Grad-CAM ${median(2).toFixed(1)}, saliency ${median(3).toFixed(1)}, occlusion ${median(4).toFixed(1)})`,
+  );
+});
+
+await test('what filters see: maximizeActivation grids of both convolutions and the classes', async () => {
+  await page.goto(`${base}#filters`);
+  await page.click('#filters-run');
+  await page.waitForSelector('#filters-grids[data-done="true"]');
+  for (const [group, count] of [
+    ['conv2d', 6],
+    ['conv2d_1', 16],
+    ['classes', 10],
+  ]) {
+    const cells = await page.evaluate((g) => {
+      return Array.from(document.querySelectorAll(`[data-group="${g}"] figure`)).map((f) => {
+        const c = f.querySelector('canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let lo = 255;
+        let hi = 0;
+        for (let i = 0; i < d.length; i += 4) {
+          lo = Math.min(lo, d[i]);
+          hi = Math.max(hi, d[i]);
+        }
+        const k = f.querySelector('canvas.kernel');
+        return {
+          start: Number(c.dataset.start),
+          end: Number(c.dataset.end),
+          lo,
+          hi,
+          image: Array.from(c.values),
+          kernel: k ? { weights: Array.from(k.values), bias: Number(k.dataset.bias) } : null,
+        };
+      });
+    }, group);
+    assert(cells.length === count, `${group}: ${cells.length} images, not ${count}`);
+    for (const [i, c] of cells.entries()) {
+      // Plain images are right for the first convolution (below); the others see patterns.
+      if (group !== 'conv2d')
+        assert(c.hi - c.lo > 100, `${group} ${i}: a flat image (${c.lo}..${c.hi})`);
+      assert(c.end >= c.start - 1e-3, `${group} ${i}: activation fell from ${c.start} to ${c.end}`);
+    }
+    if (group === 'conv2d') {
+      // Known answer: a plain image of grey level v makes a first-layer filter (tanh, 5×5 on the
+      // grey input) output tanh(v·Σw + b) everywhere, largest at v = 1 if Σw > 0, else at v = 0.
+      // The ascent must do at least that well, and its image lean the same way.
+      for (const [i, c] of cells.entries()) {
+        assert(c.kernel?.weights.length === 25, `conv2d ${i}: no 5×5 weights beside the image`);
+        const sw = c.kernel.weights.reduce((s, w) => s + w, 0);
+        const plain = Math.max(Math.tanh(c.kernel.bias), Math.tanh(sw + c.kernel.bias));
+        const mean = c.image.reduce((s, v) => s + v, 0) / c.image.length;
+        assert(c.end >= plain - 0.02, `conv2d ${i}: ${c.end} < ${plain}, a plain image's`);
+        assert(sw > 0 === mean > 0.5, `conv2d ${i}: Σw = ${sw}, yet the image's mean is ${mean}`);
+      }
+    }
+    const gain = cells.reduce((s, c) => s + c.end - c.start, 0) / count;
+    console.log(`     ${group}: activation raised by ${gain.toFixed(2)} on average`);
+    assert(gain > (group === 'classes' ? 5 : 0.3), `${group}: activations rose by ${gain} only`);
+  }
+  await page.screenshot({ path: join(shots, 'filters.png'), fullPage: true });
 });
 
 await test('train live: the loss falls; pause, resume and stop work', async () => {

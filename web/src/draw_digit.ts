@@ -1,15 +1,17 @@
 /**
  * Draw a digit: what you draw is preprocessed as MNIST's digits were, and LeNet-5 (trained by
  * `receptive train lenet5`, shipped in public/models/lenet5/) predicts it in a worker as you
- * draw; the feature maps of each convolution and pooling layer are shown beside it.
+ * draw; the feature maps of each convolution and pooling layer are shown beside it, and heat
+ * maps of why it answered (Grad-CAM, saliency, occlusion) over the drawing.
  */
-import { $ } from './dom.js';
+import { $, keepValues } from './dom.js';
 import { mnistPreprocess } from './mnist_preprocess.js';
-import { drawZoomed, greyImageData, mapCanvas, toBytes } from './pixels.js';
-import type { DigitReply, DigitRequest, FeatureMap } from './protocol.js';
+import { drawZoomed, greyImageData, heatImageData, mapCanvas, toBytes } from './pixels.js';
+import type { DigitReply, DigitRequest, Explanation, FeatureMap } from './protocol.js';
 import { fromMnistSample, loadMnistSamples } from './sample_images.js';
 
 const STROKE = 22;
+const HEATS = ['gradCam', 'saliency', 'occlusion'] as const;
 
 export function initDrawDigit(onEnv: (text: string) => void): void {
   const canvas = $<HTMLCanvasElement>('#draw-canvas');
@@ -17,6 +19,17 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
   const inputCanvas = $<HTMLCanvasElement>('#draw-input');
   const status = $('#draw-status');
   const prediction = $('#draw-prediction');
+  const explainBox = $('#draw-explain');
+  const explainClass = $<HTMLSelectElement>('#draw-explain-class');
+  const camLayer = $<HTMLSelectElement>('#draw-gradcam-layer');
+  const heatCanvas = {
+    gradCam: $<HTMLCanvasElement>('#draw-gradcam'),
+    saliency: $<HTMLCanvasElement>('#draw-saliency'),
+    occlusion: $<HTMLCanvasElement>('#draw-occlusion'),
+  };
+  // The model's input of the drawing the latest request was made from.
+  let input = new Float32Array(784);
+  let predictMs = 0;
   const worker = new Worker(new URL('./workers/digit.worker.ts', import.meta.url), {
     type: 'module',
   });
@@ -35,15 +48,26 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     canvas.dataset.version = String(drawn);
   };
 
+  // The version the canvas was last cleared at: answers about a drawing before it are not shown.
+  let cleared = 0;
   const clear = () => {
     changed();
+    cleared = drawn;
     ctx.fillStyle = 'black';
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     prediction.textContent = '?';
     prediction.dataset.digit = '';
     renderProbs(null);
     $('#draw-maps').replaceChildren();
+    input = new Float32Array(784);
     drawZoomed(inputCanvas, greyImageData(new Uint8Array(784), 28, 28), 5);
+    keepValues(inputCanvas, input);
+    for (const k of HEATS) {
+      drawZoomed(heatCanvas[k], greyImageData(new Uint8Array(784), 28, 28), 5);
+      keepValues(heatCanvas[k], null);
+    }
+    explainBox.dataset.class = '';
+    $('#draw-explain-what').textContent = '';
   };
   clear();
 
@@ -60,12 +84,27 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     sent = drawn;
     if (!pixels) {
       prediction.dataset.version = String(sent); // nothing drawn: nothing to predict
+      explainBox.dataset.version = String(sent);
       return;
     }
+    input = pixels.slice();
     drawZoomed(inputCanvas, greyImageData(toBytes(pixels, 'clip'), 28, 28), 5);
+    keepValues(inputCanvas, input);
     inFlight = true;
     dirty = false;
-    send({ type: 'predict', id: nextId++, pixels }, [pixels.buffer]);
+    const explain = explainClass.value === '' ? null : Number(explainClass.value);
+    send(
+      {
+        type: 'predict',
+        id: nextId++,
+        pixels,
+        explain,
+        camLayer: camLayer.value || null,
+        // Occlusion costs ten times Grad-CAM and saliency together: once the stroke ends.
+        occlusion: !drawing,
+      },
+      [pixels.buffer],
+    );
   }
 
   worker.onmessage = (e: MessageEvent<DigitReply>) => {
@@ -74,16 +113,31 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       ready = true;
       about = `LeNet-5, ${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
       status.textContent = `${about}. Draw!`;
+      // Grad-CAM's layer: the library's default (the last, coarsest) or any other spatial one.
+      camLayer.append(...[...m.layers].reverse().map((name) => new Option(name, name)));
       onEnv(
         `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
       );
       canvas.dataset.ready = 'true';
       request();
     } else if (m.type === 'prediction') {
-      inFlight = false;
-      render(m.probs, m.maps);
+      if (sent >= cleared) render(m.probs, m.maps);
       prediction.dataset.version = String(sent);
+      predictMs = m.ms;
       status.textContent = `${about}: ${m.ms.toFixed(1)} ms for the prediction and the feature maps.`;
+    } else if (m.type === 'explanation') {
+      // The worker is free again only now: the next drawing goes after its heat maps.
+      inFlight = false;
+      if (sent >= cleared) renderExplanation(m.explanation);
+      explainBox.dataset.version = String(sent);
+      explainBox.dataset.msPredict = predictMs.toFixed(2);
+      explainBox.dataset.msExplain = m.ms.toFixed(2);
+      const t = m.explanation.ms;
+      explainBox.title = `In the worker: Grad-CAM ${t.gradCam.toFixed(1)} ms, saliency ${t.saliency.toFixed(1)} ms, occlusion ${t.occlusion.toFixed(1)} ms`;
+      explainBox.dataset.msGradcam = t.gradCam.toFixed(2);
+      explainBox.dataset.msSaliency = t.saliency.toFixed(2);
+      explainBox.dataset.msOcclusion = t.occlusion.toFixed(2);
+      status.textContent = `${about}: ${predictMs.toFixed(1)} ms for the prediction and the feature maps, ${m.ms.toFixed(1)} ms for the heat maps.`;
       if (dirty) request();
     } else {
       inFlight = false;
@@ -135,6 +189,23 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       return row;
     });
     $('#draw-maps').replaceChildren(...rows);
+  }
+
+  function renderExplanation(e: Explanation): void {
+    for (const k of HEATS) {
+      const heat = e[k];
+      // No occlusion while a stroke goes on: the last one stays, faded, until the stroke ends.
+      heatCanvas[k].classList.toggle('stale', heat === null);
+      if (heat === null) continue;
+      drawZoomed(heatCanvas[k], heatImageData(heat, input, 28, 28), 5);
+      keepValues(heatCanvas[k], heat);
+    }
+    explainBox.dataset.class = String(e.classIndex);
+    explainBox.dataset.layer = e.layer;
+    if (camLayer.value === '') camLayer.options[0]!.text = `${e.layer} (the default)`;
+    $('#draw-gradcam-at').textContent = e.layer;
+    $('#draw-explain-what').textContent =
+      `why ${e.classIndex}${explainClass.value === '' ? ' (the prediction)' : ''}`;
   }
 
   function renderProbs(probs: Float32Array | null): void {
@@ -209,12 +280,24 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     if (drawing) strokeTo(pos(ev));
   });
   const end = () => {
+    if (!drawing) return;
     drawing = false;
     last = null;
+    changed(); // the stroke is done: the heat maps again, occlusion included
+    schedule();
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
   $('#draw-clear').addEventListener('click', clear);
+  explainClass.append(
+    ...Array.from({ length: 10 }, (_, d) => new Option(`the digit ${d}`, String(d))),
+  );
+  // Another class: the same drawing explained again (the prediction with it, as one request).
+  for (const select of [explainClass, camLayer])
+    select.addEventListener('change', () => {
+      changed();
+      request();
+    });
 
   void loadMnistSamples().then((samples) => {
     const box = $('#draw-samples');

@@ -1,10 +1,11 @@
 /**
- * The playground's page: four tabs, each started the first time it is shown. The page draws;
+ * The playground's page: five tabs, each started the first time it is shown. The page draws;
  * the library runs in Web Workers (the convolution lab's tiny convolutions excepted).
  */
 import { initConvLab } from './conv_lab.js';
 import { $ } from './dom.js';
 import { initDrawDigit } from './draw_digit.js';
+import { initFilters } from './filters.js';
 import { initTrainLive } from './train_live.js';
 import { initZoo } from './zoo.js';
 
@@ -15,6 +16,7 @@ const setEnv = (text: string) => {
 const tabs: Record<string, () => void> = {
   conv: initConvLab,
   draw: () => initDrawDigit(setEnv),
+  filters: initFilters,
   train: () => initTrainLive(setEnv),
   zoo: initZoo,
 };

@@ -1,4 +1,5 @@
-/** Numbers to pixels: grey images, diverging weights, and a zoomed canvas with crisp pixels. */
+/** Numbers to pixels: grey images, diverging weights, heat maps, and a zoomed canvas with crisp pixels. */
+import { vision } from './rc.js';
 
 export type Normalize = 'abs' | 'clip' | 'minmax';
 
@@ -58,6 +59,30 @@ export function divergingImageData(
     img.data[4 * i] = t >= 0 ? 255 : fade;
     img.data[4 * i + 1] = fade;
     img.data[4 * i + 2] = t <= 0 ? 255 : fade;
+    img.data[4 * i + 3] = 255;
+  }
+  return img;
+}
+
+/** The library's heat colormap ('inferno', as its pictures use) at 256 levels, [r, g, b] each. */
+const heatColors = Array.from({ length: 256 }, (_, i) => vision.colormap(i / 255));
+
+/**
+ * A heat map (values in 0..1) blended over a grey image (values in 0..1) as the library's
+ * pictures are (rc.vision.overlayHeatmap): (1 − alpha)·image + alpha·colormap(heat).
+ */
+export function heatImageData(
+  heat: ArrayLike<number>,
+  grey: ArrayLike<number>,
+  height: number,
+  width: number,
+  alpha = 0.5,
+): ImageData {
+  const img = new ImageData(width, height);
+  for (let i = 0; i < width * height; i++) {
+    const c = heatColors[Math.round(Math.min(1, Math.max(0, heat[i]!)) * 255)]!;
+    const g = 255 * Math.min(1, Math.max(0, grey[i]!));
+    for (let k = 0; k < 3; k++) img.data[4 * i + k] = Math.round((1 - alpha) * g + alpha * c[k]!);
     img.data[4 * i + 3] = 255;
   }
   return img;

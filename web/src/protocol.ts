@@ -19,11 +19,62 @@ export interface FeatureMap {
 
 export type DigitRequest =
   | { type: 'init'; modelUrl: string }
-  | { type: 'predict'; id: number; pixels: Float32Array };
+  /**
+   * `explain`: the class the heat maps are for, null for the predicted one; `camLayer`: the
+   * layer Grad-CAM weighs, null for the library's default; `occlusion`: whether to occlude
+   * too (the page asks only once a stroke ends: it costs ten times the rest).
+   */
+  | {
+      type: 'predict';
+      id: number;
+      pixels: Float32Array;
+      explain: number | null;
+      camLayer: string | null;
+      occlusion: boolean;
+    };
+
+/** Why the network answered: heat maps [28 × 28] of one class, each scaled to 0..1. */
+export interface Explanation {
+  /** The class explained. */
+  classIndex: number;
+  /** Grad-CAM at `layer`, upsampled to the input's size. */
+  gradCam: Float32Array;
+  /** The layer Grad-CAM weighs. */
+  layer: string;
+  /** |∂ score / ∂ pixel|. */
+  saliency: Float32Array;
+  /** The drop of the class probability where a patch is greyed out (negative drops as 0); null when not asked. */
+  occlusion: Float32Array | null;
+  /** Milliseconds each took in the worker (occlusion: 0 when not asked). */
+  ms: { gradCam: number; saliency: number; occlusion: number };
+}
 
 export type DigitReply =
   | { type: 'ready'; env: EnvInfo; params: number; layers: string[] }
   | { type: 'prediction'; id: number; probs: Float32Array; maps: FeatureMap[]; ms: number }
+  /** Follows each prediction: the worker takes the next drawing only after it. */
+  | { type: 'explanation'; id: number; explanation: Explanation; ms: number }
+  | { type: 'error'; message: string };
+
+/** One filter's (or class's) synthesized image: [h, w] values, what it most responds to. */
+export interface FilterImage {
+  target: number;
+  height: number;
+  width: number;
+  data: Float32Array;
+  /** The filter's mean activation (or the class's logit) at the starting noise, and at the image. */
+  start: number;
+  end: number;
+  /** A first-layer filter's own weights [kh, kw] (its input has one channel), to set beside it. */
+  kernel?: { height: number; width: number; data: Float32Array; bias: number };
+}
+
+export type FiltersRequest = { type: 'run'; modelUrl: string };
+
+export type FiltersReply =
+  | { type: 'plan'; groups: { name: string; title: string; count: number }[]; env: EnvInfo }
+  | { type: 'images'; group: string; images: FilterImage[]; done: number; total: number }
+  | { type: 'done'; ms: number }
   | { type: 'error'; message: string };
 
 export interface TrainConfig {

@@ -23,13 +23,15 @@ import {
 import { Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D } from '../../nn/layers/conv.js';
 import { Activation, Dense, Dropout, Flatten, ReLU, Reshape } from '../../nn/layers/core.js';
 import * as builtinLayers from '../../nn/layers/index.js';
-import { Add, Concatenate, Multiply, Subtract } from '../../nn/layers/merge.js';
+import { Add, Concatenate, Maximum, Minimum, Multiply, Subtract } from '../../nn/layers/merge.js';
 import { BatchNormalization } from '../../nn/layers/normalization.js';
 import {
   AveragePooling2D,
   GlobalAveragePooling2D,
   GlobalMaxPooling2D,
+  type Interpolation,
   MaxPooling2D,
+  Resizing,
   UpSampling2D,
   ZeroPadding2D,
 } from '../../nn/layers/pooling.js';
@@ -48,6 +50,11 @@ export interface KerasConfigContext {
   where: string;
   /** Keras 3 wrote it (its hard_sigmoid differs from Keras 2's and TensorFlow.js's). */
   keras3: boolean;
+  /**
+   * TensorFlow.js runs it (a model.json): its bilinear UpSampling2D and its Resizing sample
+   * other positions than Keras's, and the model is built to predict what TensorFlow.js does.
+   */
+  tfjs?: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -59,6 +66,14 @@ interface Built {
 }
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The interpolation of a resizing layer: 'nearest' or 'bilinear'. */
+function interpolationOf(k: Keys, fallback: Interpolation): Interpolation {
+  const v = k.take('interpolation') ?? fallback;
+  if (v !== 'nearest' && v !== 'bilinear')
+    k.fail(`interpolation = ${JSON.stringify(v)} is not supported (nearest or bilinear).`);
+  return v as Interpolation;
+}
 
 /** The keys of one layer's config, taken one by one; what is left at the end is checked. */
 class Keys {
@@ -368,9 +383,33 @@ const TRANSLATORS: Record<string, Translator> = {
   },
   UpSampling2D(k) {
     const size = k.ints('size') ?? 2;
-    k.only('interpolation', ['nearest'], 'receptive upsamples by nearest neighbour');
+    const interpolation = interpolationOf(k, 'nearest');
     k.finish();
-    return chain(new UpSampling2D({ ...base(k), size: size as [number, number] }), null);
+    // Keras samples bilinear upsampling at half pixels; TensorFlow.js asymmetrically.
+    const coordinates = k.ctx.tfjs ? 'asymmetric' : 'half-pixel';
+    return chain(
+      new UpSampling2D({ ...base(k), size: size as [number, number], interpolation, coordinates }),
+      null,
+    );
+  },
+  Resizing(k) {
+    const height = k.int('height');
+    const width = k.int('width');
+    if (height === undefined || width === undefined) k.fail('height and width are required.');
+    const interpolation = interpolationOf(k, 'bilinear');
+    k.only('crop_to_aspect_ratio', [false], 'receptive resizes without cropping');
+    k.only('pad_to_aspect_ratio', [false], 'receptive resizes without padding');
+    k.only('antialias', [false], 'receptive resizes without an antialiasing filter');
+    // The fill of pad_to_aspect_ratio, which is off.
+    k.take('fill_mode');
+    k.take('fill_value');
+    k.finish();
+    // TensorFlow.js's Resizing aligns the corners (resizeBilinear with alignCorners true).
+    const coordinates = k.ctx.tfjs ? 'align-corners' : 'half-pixel';
+    return chain(
+      new Resizing({ ...base(k), height: height!, width: width!, interpolation, coordinates }),
+      null,
+    );
   },
   Flatten(k) {
     k.finish();
@@ -455,6 +494,8 @@ const TRANSLATORS: Record<string, Translator> = {
   Add: (k) => merge(k, Add),
   Subtract: (k) => merge(k, Subtract),
   Multiply: (k) => merge(k, Multiply),
+  Maximum: (k) => merge(k, Maximum),
+  Minimum: (k) => merge(k, Minimum),
   Concatenate(k) {
     const axis = k.int('axis') ?? -1;
     k.finish();
@@ -483,7 +524,10 @@ function globalPooling(
   return chain(new cls({ ...base(k), keepDims }), null);
 }
 
-function merge(k: Keys, cls: typeof Add | typeof Subtract | typeof Multiply): Built {
+function merge(
+  k: Keys,
+  cls: typeof Add | typeof Subtract | typeof Multiply | typeof Maximum | typeof Minimum,
+): Built {
   k.finish();
   const l = new cls(base(k));
   return { apply: (x) => l.apply(x) as SymbolicTensor };

@@ -42,7 +42,7 @@ export async function tfjsModelFromJson(
     );
   const topology = json.modelTopology as Json | undefined;
   const version = String(topology?.keras_version ?? '');
-  const model = modelFromKerasConfig(topology, { where, keras3: /^3\./.test(version) });
+  const model = modelFromKerasConfig(topology, { where, keras3: /^3\./.test(version), tfjs: true });
   const manifest = json.weightsManifest;
   if (!Array.isArray(manifest))
     throw new KerasImportError(`${where}: has no weightsManifest (the list of weight shards).`);

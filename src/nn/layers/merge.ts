@@ -1,5 +1,8 @@
-/** Layers that join several inputs: Add (residual connections), Subtract, Multiply, Concatenate (dense and inception blocks). */
-import { add, mul, sub } from '../../ops/elementwise.js';
+/**
+ * Layers that join several inputs: Add (residual connections), Subtract, Multiply, Maximum,
+ * Minimum, Divide, Power, Concatenate (dense and inception blocks).
+ */
+import { add, div, maximum, minimum, mul, pow, sub } from '../../ops/elementwise.js';
 import { concat } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
@@ -73,9 +76,8 @@ export class Add extends ElementwiseMerge {
   }
 }
 
-/** The first input minus the second (Keras's Subtract: exactly two inputs). */
-export class Subtract extends ElementwiseMerge {
-  static override className = 'Subtract';
+/** A merge of exactly two inputs, in order (Subtract, Divide, Power). */
+abstract class BinaryMerge extends ElementwiseMerge {
   /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
   static override args: readonly string[] = [];
   override computeOutputShape(inputs: Shape | Shape[]): Shape {
@@ -84,6 +86,13 @@ export class Subtract extends ElementwiseMerge {
       throw new ArgumentError(`${this.label}: expects exactly two inputs, got ${list.length}.`);
     return super.computeOutputShape(list);
   }
+}
+
+/** The first input minus the second (Keras's Subtract: exactly two inputs). */
+export class Subtract extends BinaryMerge {
+  static override className = 'Subtract';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
   protected combine(a: Tensor, b: Tensor): Tensor {
     return sub(a, b);
   }
@@ -96,6 +105,49 @@ export class Multiply extends ElementwiseMerge {
   static override args: readonly string[] = [];
   protected combine(a: Tensor, b: Tensor): Tensor {
     return mul(a, b);
+  }
+}
+
+/** Elementwise largest of the inputs (Keras's Maximum); the gradient goes to the first of ties. */
+export class Maximum extends ElementwiseMerge {
+  static override className = 'Maximum';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return maximum(a, b);
+  }
+}
+
+/** Elementwise smallest of the inputs (Keras's Minimum); the gradient goes to the first of ties. */
+export class Minimum extends ElementwiseMerge {
+  static override className = 'Minimum';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return minimum(a, b);
+  }
+}
+
+/** The first input divided by the second (exactly two inputs; ONNX Div of two computed tensors). */
+export class Divide extends BinaryMerge {
+  static override className = 'Divide';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return div(a, b);
+  }
+}
+
+/**
+ * The first input to the power of the second (exactly two inputs; ONNX Pow of two computed
+ * tensors). The exponent's gradient uses log(base): it exists where the base is positive.
+ */
+export class Power extends BinaryMerge {
+  static override className = 'Power';
+  /** The constructor arguments getConfig writes itself (see {@link Layer.args}). */
+  static override args: readonly string[] = [];
+  protected combine(a: Tensor, b: Tensor): Tensor {
+    return pow(a, b);
   }
 }
 
@@ -138,4 +190,5 @@ export class Concatenate extends Layer {
   }
 }
 
-for (const cls of [Add, Subtract, Multiply, Concatenate]) registerLayer(cls);
+for (const cls of [Add, Subtract, Multiply, Maximum, Minimum, Divide, Power, Concatenate])
+  registerLayer(cls);

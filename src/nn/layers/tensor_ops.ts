@@ -3,7 +3,7 @@
  * Slice (a box of each example), and arithmetic with a stored constant (a normalization's
  * mean and scale, a bias on its own).
  */
-import { add, div, mul, sub } from '../../ops/elementwise.js';
+import { add, div, maximum, minimum, mul, pow, sub } from '../../ops/elementwise.js';
 import { slice, transpose } from '../../ops/shape.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, ShapeError } from '../../util/errors.js';
@@ -50,17 +50,27 @@ export class Permute extends Layer {
 }
 
 /** The operation ConstantArithmetic applies between its input and its constant. */
-export type ArithmeticOp = 'add' | 'subtract' | 'multiply' | 'divide';
+export type ArithmeticOp =
+  | 'add'
+  | 'subtract'
+  | 'multiply'
+  | 'divide'
+  | 'maximum'
+  | 'minimum'
+  | 'power';
 
 const ARITHMETIC: Record<ArithmeticOp, (a: Tensor, b: Tensor) => Tensor> = {
   add: (a, b) => add(a, b),
   subtract: (a, b) => sub(a, b),
   multiply: (a, b) => mul(a, b),
   divide: (a, b) => div(a, b),
+  maximum: (a, b) => maximum(a, b),
+  minimum: (a, b) => minimum(a, b),
+  power: (a, b) => pow(a, b),
 };
 
 export interface ConstantArithmeticArgs extends LayerArgs {
-  /** add, subtract, multiply or divide. */
+  /** add, subtract, multiply, divide, maximum, minimum or power (x to the c). */
   op: ArithmeticOp;
   /** The constant's shape; it broadcasts against the input, axes aligned from the right. */
   constantShape: number[];
@@ -71,14 +81,15 @@ export interface ConstantArithmeticArgs extends LayerArgs {
 }
 
 /**
- * x + c, x − c, x·c or x / c (or c ∘ x) for a constant c stored as the layer's weight, so that
- * it is saved with the model. Imported graphs use it for the arithmetic a framework keeps
- * outside its layers (input normalization, a scale, a bias on its own).
+ * x + c, x − c, x·c, x / c, max(x, c), min(x, c) or x^c (or c ∘ x) for a constant c stored as
+ * the layer's weight, so that it is saved with the model. Imported graphs use it for the
+ * arithmetic a framework keeps outside its layers (input normalization, a scale, a bias on its
+ * own, a clamp, a square).
  */
 export class ConstantArithmetic extends Layer {
   static override className = 'ConstantArithmetic';
   static override configFields = ['op', 'constantShape', 'constantFirst', 'trainableConstant'];
-  /** add, subtract, multiply or divide. */
+  /** add, subtract, multiply, divide, maximum, minimum or power. */
   readonly op: ArithmeticOp;
   /** The constant's shape (it broadcasts against the input). */
   readonly constantShape: number[];
@@ -109,7 +120,7 @@ export class ConstantArithmetic extends Layer {
     this.constant = this.addWeight(
       'constant',
       this.constantShape,
-      this.op === 'multiply' || this.op === 'divide' ? 'ones' : 'zeros',
+      this.op === 'multiply' || this.op === 'divide' || this.op === 'power' ? 'ones' : 'zeros',
       this.trainableConstant,
     );
   }

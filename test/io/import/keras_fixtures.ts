@@ -31,10 +31,11 @@ export function randomize(m: tf.LayersModel): void {
       continue;
     }
     if (l.getWeights().length === 0) continue;
-    const ws = l.getWeights().map((w, i) => {
+    const ws = l.getWeights().map((w, i, all) => {
       const s = seed++;
+      // Batch normalization's moving variance (its last weight, with or without gamma and beta) > 0.
       if (l.getClassName() === 'BatchNormalization')
-        return tf.randomUniform(w.shape, i === 3 ? 0.5 : -0.5, 1.5, 'float32', s);
+        return tf.randomUniform(w.shape, i === all.length - 1 ? 0.5 : -0.5, 1.5, 'float32', s);
       return tf.randomNormal(w.shape, 0, w.shape.length === 1 ? 0.2 : 0.3, 'float32', s);
     });
     l.setWeights(ws);

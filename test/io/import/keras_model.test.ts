@@ -165,6 +165,97 @@ test('an unknown layer class is a KerasImportError naming it; rc.registerLayer m
   assert.ok(d < 1e-5, `the custom layer's output differs by ${d}`);
 });
 
+test('bilinear UpSampling2D and Resizing (bilinear, nearest) predict as TensorFlow.js does; from Keras they sample at half pixels', async () => {
+  for (const interpolation of ['bilinear', 'nearest'] as const) {
+    const ref = tf.sequential();
+    ref.add(
+      tf.layers.conv2d({ inputShape: [5, 6, 2], filters: 3, kernelSize: 3, padding: 'same' }),
+    );
+    ref.add(tf.layers.upSampling2d({ size: [2, 3], interpolation: 'bilinear' }));
+    ref.add(tf.layers.resizing({ height: 7, width: 11, interpolation }));
+    randomize(ref);
+    const dir = join(tmp, `tfjs-resize-${interpolation}`);
+    await writeTfjsModel(dir, ref);
+    const m = await rc.loadModel(join(dir, 'model.json'));
+    // TF.js's Resizing fails inside a model (its call hands the op a list), so its own op (what
+    // Resizing.call runs: corners aligned unless cropping) finishes TF.js's prediction.
+    const x = input([5, 6, 2], 11);
+    const upTo = tf.model({
+      inputs: ref.inputs,
+      outputs: ref.layers[1]!.output as tf.SymbolicTensor,
+    });
+    const up = upTo.predict(tf.tensor(Float32Array.from(x.dataSync()), x.shape)) as tf.Tensor4D;
+    const want =
+      interpolation === 'bilinear'
+        ? tf.image.resizeBilinear(up, [7, 11], true)
+        : tf.image.resizeNearestNeighbor(up, [7, 11], true);
+    const got = m.predict(x);
+    assert.deepEqual(got.shape, [2, 7, 11, 3]);
+    const d = maxAbsDiff(got.dataSync(), want.dataSync());
+    const what = `TF.js UpSampling2D bilinear + Resizing ${interpolation}`;
+    console.log(`${what}: max |difference| from TensorFlow.js = ${d.toExponential(2)}`);
+    assert.ok(d < 1e-5, `${what}: predictions differ by ${d}`);
+    // TensorFlow.js samples bilinear upsampling asymmetrically and aligns Resizing's corners.
+    const coords = (model: rc.Model) =>
+      model.layers
+        .filter((l) => l instanceof rc.layers.UpSampling2D || l instanceof rc.layers.Resizing)
+        .map((l) => (l as rc.layers.Resizing).coordinates);
+    assert.deepEqual(coords(m), ['asymmetric', 'align-corners']);
+    // Keras (tf.image.resize) samples at half pixels.
+    const path = join(tmp, `resize-${interpolation}.keras`);
+    await writeKeras3(path, ref);
+    assert.deepEqual(coords(await rc.loadModel(path)), ['half-pixel', 'half-pixel']);
+  }
+});
+
+test('TensorFlow.js Maximum and Minimum merge layers load and predict as TF.js does', async () => {
+  const x0 = tf.input({ shape: [6, 6, 2] });
+  const a = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }).apply(x0);
+  const b = tf.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(x0);
+  const hi = tf.layers.maximum().apply([a, b, x0] as tf.SymbolicTensor[]);
+  const lo = tf.layers.minimum().apply([a, b] as tf.SymbolicTensor[]);
+  const out = tf.layers.concatenate().apply([hi, lo] as tf.SymbolicTensor[]) as tf.SymbolicTensor;
+  const ref = tf.model({ inputs: x0, outputs: out });
+  randomize(ref);
+  const dir = join(tmp, 'tfjs-maxmin');
+  await writeTfjsModel(dir, ref);
+  const m = await rc.loadModel(join(dir, 'model.json'));
+  assert.ok(m.layers.some((l) => l instanceof rc.layers.Maximum));
+  assert.ok(m.layers.some((l) => l instanceof rc.layers.Minimum));
+  assertSame(m, ref, input([6, 6, 2], 21), 'TF.js Maximum + Minimum');
+});
+
+test('BatchNormalization without center or scale (fewer weights) loads from TF.js, Keras 3 and Keras 2 and predicts as TF.js does', async () => {
+  const ref = tf.sequential();
+  ref.add(tf.layers.conv2d({ inputShape: [6, 6, 3], filters: 4, kernelSize: 3 }));
+  ref.add(tf.layers.batchNormalization({ center: false }));
+  ref.add(tf.layers.conv2d({ filters: 3, kernelSize: 1 }));
+  ref.add(tf.layers.batchNormalization({ scale: false }));
+  ref.add(tf.layers.batchNormalization({ center: false, scale: false }));
+  randomize(ref);
+  const dir = join(tmp, 'tfjs-bn');
+  await writeTfjsModel(dir, ref);
+  const keras3 = join(tmp, 'bn.keras');
+  await writeKeras3(keras3, ref);
+  const keras2 = join(tmp, 'bn.h5');
+  await writeKeras2H5(keras2, ref);
+  for (const [what, source] of [
+    ['TF.js', join(dir, 'model.json')],
+    ['Keras 3', keras3],
+    ['Keras 2', keras2],
+  ] as const) {
+    const m = await rc.loadModel(source);
+    assert.equal(m.countParams(), ref.countParams(), what);
+    const bns = m.layers.filter((l) => l instanceof rc.layers.BatchNormalization);
+    assert.deepEqual(
+      bns.map((l) => l.weights.length),
+      [3, 3, 2],
+      `${what}: gamma or beta left out where Keras leaves them out`,
+    );
+    assertSame(m, ref, input([6, 6, 3], 31), `${what} BatchNormalization center/scale false`);
+  }
+});
+
 test('TensorFlow.js / Keras configs receptive cannot honour are clear errors naming the layer and the option', async () => {
   const ref = sequentialNet();
   const dir = join(tmp, 'tfjs-bad');
@@ -175,8 +266,8 @@ test('TensorFlow.js / Keras configs receptive cannot honour are clear errors nam
       /conv2d_Conv2D\d+' \(Conv2D\): data_format "channels_first" is not supported.*NHWC/,
     ],
     [
-      (j) => (j.modelTopology.config.layers[6].config.interpolation = 'bilinear'),
-      /\(UpSampling2D\): interpolation = "bilinear" is not supported/,
+      (j) => (j.modelTopology.config.layers[6].config.interpolation = 'bicubic'),
+      /\(UpSampling2D\): interpolation = "bicubic" is not supported/,
     ],
     [
       (j) => (j.modelTopology.config.layers[0].config.activation = 'selu'),

@@ -2,7 +2,8 @@
  * ONNX's backend conformance cases (Debian's libonnx-testdata: a model.onnx and
  * test_data_set_N/{input,output}_K.pb each) run through importOnnx. A case's extra graph
  * inputs that feed weights (Conv's W, Gemm's B ...) are made initializers first: receptive
- * models hold their weights; inputs that meet the data in Add/Sub/Mul/Concat stay inputs.
+ * models hold their weights; inputs that meet the data in Add/Sub/Mul/Div/Pow/Max/Min/Concat
+ * stay inputs.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export interface CaseResult {
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs's plain objects.
 type Plain = any;
 
-const MERGE_OPS = new Set(['Add', 'Sub', 'Mul', 'Concat']);
+const MERGE_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Concat']);
 
 function readTensor(path: string): Plain {
   const T = onnxType('TensorProto');

@@ -365,6 +365,114 @@ const layerCases: [string, () => rc.Model, number[]][] = [
     [3, 4, 2],
   ],
   [
+    'MaxPooling2D with dilated windows (explicit padding, same)',
+    () =>
+      single(
+        [9, 8, 2],
+        new layers.MaxPooling2D({ poolSize: [2, 3], strides: [2, 1], padding: 1, dilationRate: 2 }),
+        new layers.MaxPooling2D({ poolSize: 2, strides: 1, padding: 'same', dilationRate: [1, 2] }),
+      ),
+    [9, 8, 2],
+  ],
+  [
+    'Padding2D: reflect, edge, constant',
+    () =>
+      single(
+        [4, 5, 2],
+        new layers.Padding2D({
+          padding: [
+            [2, 1],
+            [3, 0],
+          ],
+        }),
+        new layers.Conv2D({ filters: 3, kernelSize: 3 }),
+        new layers.Padding2D({ padding: [2, 1], mode: 'edge' }),
+        new layers.Padding2D({ padding: 1, mode: 'constant', value: 0.75 }),
+      ),
+    [4, 5, 2],
+  ],
+  [
+    'UpSampling2D bilinear (half-pixel, asymmetric), nearest (align-corners)',
+    () =>
+      single(
+        [3, 4, 2],
+        new layers.UpSampling2D({ size: [2, 3], interpolation: 'bilinear' }),
+        new layers.Conv2D({ filters: 2, kernelSize: 3 }),
+        new layers.UpSampling2D({ size: 2, interpolation: 'bilinear', coordinates: 'asymmetric' }),
+        new layers.UpSampling2D({ size: [1, 2], coordinates: 'align-corners' }),
+      ),
+    [3, 4, 2],
+  ],
+  [
+    'Resizing: bilinear and nearest, every coordinate mode, factors of its own',
+    () => {
+      const input = rc.Input([5, 6, 2]);
+      const modes = ['half-pixel', 'align-corners', 'asymmetric'] as const;
+      // 6 → 3 columns: nearest half-pixel and align-corners samples fall on ties (x.5).
+      const sizes = [
+        [7, 4],
+        [5, 3],
+      ] as const;
+      const outs = sizes.flatMap(([height, width]) =>
+        modes.flatMap((coordinates) =>
+          (['bilinear', 'nearest'] as const).map((interpolation) =>
+            new layers.Flatten().apply(
+              new layers.Resizing({ height, width, interpolation, coordinates }).apply(input),
+            ),
+          ),
+        ),
+      );
+      const own = new layers.Resizing({
+        height: 8,
+        width: 3,
+        coordinates: 'asymmetric',
+        scale: [1.7, 0.6],
+      }).apply(input);
+      return new rc.Model({
+        inputs: input,
+        outputs: new layers.Concatenate().apply([...outs, new layers.Flatten().apply(own)]),
+      });
+    },
+    [5, 6, 2],
+  ],
+  [
+    'Maximum, Minimum, Divide, Power (broadcasting), ConstantArithmetic maximum, minimum, power',
+    () => {
+      const input = rc.Input([4, 5, 3]);
+      const a = new layers.Conv2D({ filters: 3, kernelSize: 1 }).apply(input);
+      const b = new layers.GlobalAveragePooling2D({ keepDims: true }).apply(a);
+      const hi = new layers.Maximum().apply([input, a, b]);
+      const lo = new layers.Minimum().apply([input, b]);
+      const positive = new layers.ConstantArithmetic({
+        op: 'maximum',
+        constantShape: [],
+        name: 'floor_at',
+      }).apply(new layers.Activation({ activation: 'sigmoid' }).apply(hi));
+      const ratio = new layers.Divide().apply([
+        lo,
+        new layers.ConstantArithmetic({ op: 'add', constantShape: [] }).apply(positive),
+      ]);
+      const power = new layers.Power().apply([positive, ratio]);
+      const squared = new layers.ConstantArithmetic({
+        op: 'power',
+        constantShape: [3],
+        name: 'squared',
+      }).apply(power);
+      const out = new layers.ConstantArithmetic({
+        op: 'minimum',
+        constantShape: [],
+        constantFirst: true,
+        name: 'capped',
+      }).apply(squared);
+      const m = new rc.Model({ inputs: input, outputs: out });
+      m.getLayer('floor_at').setWeights([new Float32Array([0.25])]);
+      m.getLayer('squared').setWeights([new Float32Array([2, 1.5, 3])]);
+      m.getLayer('capped').setWeights([new Float32Array([0.9])]);
+      return m;
+    },
+    [4, 5, 3],
+  ],
+  [
     'SqueezeExcite and CBAM (with and without biases)',
     () =>
       single(

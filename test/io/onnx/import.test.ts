@@ -12,7 +12,7 @@ import * as rc from '../../../src/index.js';
 import { attr } from '../../../src/io/onnx/graph.js';
 import { onnxType } from '../../../src/io/onnx/schema.js';
 import { tempDirs } from '../../helpers.js';
-import { maxAbsDiff, randomizeWeights, runOnnx } from './helpers.js';
+import { type Built, f, maxAbsDiff, modelBytes, randomizeWeights, runOnnx } from './helpers.js';
 
 const tempDir = tempDirs('receptive-onnx-import-');
 
@@ -46,95 +46,6 @@ for (const [name, shape] of roundTrips) {
 }
 
 // --- a hand-written NCHW graph, checked against ONNX Runtime ----------------------------------
-
-/** Deterministic values in [-1, 1) (or [lo, hi)). */
-function values(n: number, seed: number, lo = -1, hi = 1): number[] {
-  let s = seed * 9301 + 49297;
-  return Array.from({ length: n }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return lo + ((hi - lo) * s) / 2147483648;
-  });
-}
-
-interface Built {
-  bytes: Uint8Array;
-}
-
-/** A graph as ONNX ModelProto bytes, from plain node records. */
-function modelBytes(
-  graph: {
-    nodes: {
-      op: string;
-      inputs: string[];
-      outputs?: string[];
-      attrs?: Record<string, ReturnType<typeof attr.int>>;
-      name?: string;
-    }[];
-    floats?: Record<string, [number[], number[]]>;
-    ints?: Record<string, [number[], number[]]>;
-    inputs: [string, (number | string)[]][];
-    outputs: string[];
-  },
-  opset = 13,
-): Built {
-  const vi = (name: string, dims?: (number | string)[]) => ({
-    name,
-    type: {
-      tensor_type: {
-        elem_type: 1,
-        ...(dims
-          ? {
-              shape: {
-                dim: dims.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })),
-              },
-            }
-          : {}),
-      },
-    },
-  });
-  const M = onnxType('ModelProto');
-  const msg = M.fromObject({
-    ir_version: 8,
-    opset_import: [{ domain: '', version: opset }],
-    graph: {
-      name: 'handmade',
-      node: graph.nodes.map((n, i) => ({
-        name: n.name ?? `${n.op.toLowerCase()}_${i}`,
-        op_type: n.op,
-        input: n.inputs,
-        output: n.outputs ?? [`${n.op.toLowerCase()}_${i}_out`],
-        attribute: Object.entries(n.attrs ?? {}).map(([k, a]) => ({ name: k, ...a })),
-      })),
-      initializer: [
-        ...Object.entries(graph.floats ?? {}).map(([name, [dims, data]]) => ({
-          name,
-          dims,
-          data_type: 1,
-          float_data: data,
-        })),
-        ...Object.entries(graph.ints ?? {}).map(([name, [dims, data]]) => ({
-          name,
-          dims,
-          data_type: 7,
-          int64_data: data,
-        })),
-      ],
-      input: graph.inputs.map(([n, d]) => vi(n, d)),
-      output: graph.outputs.map((n) => vi(n)),
-    },
-  });
-  return { bytes: M.encode(msg).finish() };
-}
-
-const f = (dims: number[], seed: number, lo = -1, hi = 1): [number[], number[]] => [
-  dims,
-  values(
-    dims.reduce((a, d) => a * d, 1),
-    seed,
-    lo,
-    hi,
-  ),
-];
 
 /**
  * Normalization constants, Conv (pads; groups with SAME_LOWER and stride 2; depthwise),

@@ -1,7 +1,8 @@
 /**
  * Models exported by PyTorch's own ONNX exporter (test/golden/make_onnx_models.py writes them:
- * ResNet, MobileNetV2/V3 and ShuffleNet/Inception/DenseNet-style pieces at opsets 9, 13 and
- * 17) import and give PyTorch's outputs within 1e-4 relative on NHWC input, with the NCHW
+ * ResNet, MobileNetV2/V3, ShuffleNet/Inception/DenseNet-style pieces and a decoder's resampling
+ * (reflection padding, dilated pooling, bilinear upsampling, max/min/div/pow) at opsets 9 or 11,
+ * 13 and 17) import and give PyTorch's outputs within 1e-4 relative on NHWC input, with the NCHW
  * layout folded away (Permute layers only where the graph itself permutes: a channel shuffle).
  * The weights are read from the file's bytes without keeping them.
  */
@@ -22,14 +23,19 @@ const io = readJson<
  * Permute layers each model may need: the channel shuffle's Reshape → Transpose → Reshape (3),
  * and the input transform's channels joined along ONNX's axis 1 before a convolution (1).
  */
-const PERMUTES: Record<string, number> = { resnet_tiny: 0, mobilenet_tiny: 0, mixed_tiny: 4 };
+const PERMUTES: Record<string, number> = {
+  resnet_tiny: 0,
+  mobilenet_tiny: 0,
+  mixed_tiny: 4,
+  resample_tiny: 0,
+};
 
 const files = readdirSync(DIR)
   .filter((f) => f.endsWith('.onnx'))
   .sort();
 
-test('the PyTorch-exported fixtures are there (3 models × 3 opsets)', () => {
-  assert.equal(files.length, 9, files.join(', '));
+test('the PyTorch-exported fixtures are there (4 models × 3 opsets)', () => {
+  assert.equal(files.length, 12, files.join(', '));
 });
 
 for (const file of files) {
@@ -38,7 +44,9 @@ for (const file of files) {
     const c = io[name]!;
     const m = await rc.importOnnx(join(DIR, file));
     const x = rc.transpose(rc.tensor(Float32Array.from(c.x), c.input), [0, 2, 3, 1]);
-    const y = m.predict(x);
+    // A 4-D output (a decoder's image) comes out NHWC: compared in PyTorch's NCHW.
+    const out = m.predict(x);
+    const y = out.rank === 4 ? rc.transpose(out, [0, 3, 1, 2]) : out;
     assert.deepEqual(y.shape, c.y_shape);
     const got = y.dataSync();
     let worst = 0;

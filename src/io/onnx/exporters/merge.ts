@@ -1,5 +1,18 @@
-/** ONNX for the merge layers: Add, Multiply (broadcasting as receptive's), Concatenate. */
-import { Add, Concatenate, Multiply } from '../../../nn/layers/merge.js';
+/**
+ * ONNX for the merge layers: Add, Multiply, Maximum, Minimum, Divide, Power (broadcasting as
+ * receptive's), Concatenate.
+ */
+
+import type { Layer } from '../../../nn/layer.js';
+import {
+  Add,
+  Concatenate,
+  Divide,
+  Maximum,
+  Minimum,
+  Multiply,
+  Power,
+} from '../../../nn/layers/merge.js';
 import { normalizeAxis } from '../../../util/shape.js';
 import { type ExportContext, registerOnnxExporter } from '../context.js';
 import { attr, NHWC_TO_NCHW_AXIS, type Value } from '../graph.js';
@@ -10,8 +23,8 @@ function sameLayout(ctx: ExportContext, inputs: Value[]): Value[] {
   return inputs.map((v) => (images ? ctx.graph.toNCHW(v) : ctx.graph.toNHWC(v)));
 }
 
-function elementwise(op: 'Add' | 'Mul') {
-  return (l: Add | Multiply, inputs: Value[], ctx: ExportContext): Value => {
+function elementwise(op: 'Add' | 'Mul' | 'Max' | 'Min' | 'Div' | 'Pow') {
+  return (l: Layer, inputs: Value[], ctx: ExportContext): Value => {
     const vs = sameLayout(ctx, inputs);
     let acc = vs[0]!.name;
     vs.slice(1).forEach((v, i) => {
@@ -37,4 +50,8 @@ function exportConcatenate(l: Concatenate, inputs: Value[], ctx: ExportContext):
 
 registerOnnxExporter(Add.className, elementwise('Add'));
 registerOnnxExporter(Multiply.className, elementwise('Mul'));
+registerOnnxExporter(Maximum.className, elementwise('Max'));
+registerOnnxExporter(Minimum.className, elementwise('Min'));
+registerOnnxExporter(Divide.className, elementwise('Div'));
+registerOnnxExporter(Power.className, elementwise('Pow'));
 registerOnnxExporter(Concatenate.className, exportConcatenate);

@@ -45,7 +45,15 @@ registerOnnxExporter(Slice.className, (l: Slice, [x], ctx) => {
   return { name: out, shape: ctx.outShape(l, [x!]), nchw: false };
 });
 
-const ARITHMETIC_OPS = { add: 'Add', subtract: 'Sub', multiply: 'Mul', divide: 'Div' } as const;
+const ARITHMETIC_OPS = {
+  add: 'Add',
+  subtract: 'Sub',
+  multiply: 'Mul',
+  divide: 'Div',
+  maximum: 'Max',
+  minimum: 'Min',
+  power: 'Pow',
+} as const;
 
 registerOnnxExporter(ConstantArithmetic.className, (l: ConstantArithmetic, [x], ctx) => {
   const g = ctx.graph;

@@ -202,27 +202,32 @@ const folders: Record<string, Folder> = {
     const ends = old ? cx.attr<number[]>(node, 'ends', []) : [...need(cx, inputs[2], 'ends').data];
     const axes = old ? cx.attr<number[]>(node, 'axes') : inputs[3] && [...inputs[3].data];
     const steps = old ? undefined : inputs[4] && [...inputs[4].data];
+    // ONNX's rules: negative starts and ends count from the end, then clamp to [0, d] going
+    // forward and to [0, d − 1] / [−1, d − 1] going backward (a step of −1 reverses: PyTorch
+    // writes its pads reversed so).
     const begin = new Array<number>(rank).fill(0);
     const step = new Array<number>(rank).fill(1);
-    const end = [...t.dims];
+    const dims = [...t.dims];
     starts.forEach((s, i) => {
       const a = normAxis(cx, axes?.[i] ?? i, rank);
       const d = t.dims[a]!;
       const st = steps?.[i] ?? 1;
-      if (st !== 1)
-        throw cx.error('Slice with a step other than 1 on a constant is not supported.');
-      const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
-      begin[a] = clamp(s);
-      end[a] = clamp(ends[i]!);
+      if (!Number.isInteger(st) || st === 0)
+        throw cx.error(`Slice step ${st} must be a non-zero integer.`);
+      const at = (v: number) => (v < 0 ? v + d : v);
+      const [lo, hi] = st > 0 ? [0, d] : [0, d - 1];
+      const b = Math.min(Math.max(at(s), lo), hi);
+      const e = Math.min(Math.max(at(ends[i]!), st > 0 ? 0 : -1), hi);
+      begin[a] = b;
       step[a] = st;
+      dims[a] = Math.max(Math.ceil((e - b) / st), 0);
     });
-    const dims = end.map((e, i) => Math.max(e - begin[i]!, 0));
     const out: number[] = [];
     const idx = new Array<number>(rank).fill(0);
     const strides = t.dims.map((_, i) => sizeOf(t.dims.slice(i + 1)));
     for (let o = 0; o < sizeOf(dims); o++) {
       let src = 0;
-      for (let i = 0; i < rank; i++) src += (begin[i]! + idx[i]!) * strides[i]!;
+      for (let i = 0; i < rank; i++) src += (begin[i]! + idx[i]! * step[i]!) * strides[i]!;
       out.push(t.data[src]!);
       for (let i = rank - 1; i >= 0; i--) {
         if (++idx[i]! < dims[i]!) break;

@@ -1,4 +1,7 @@
-/** MaxPool / AveragePool (pads, ceil_mode, count_include_pad), GlobalAveragePool, GlobalMaxPool. */
+/**
+ * MaxPool (dilations) / AveragePool (pads, ceil_mode, count_include_pad), GlobalAveragePool,
+ * GlobalMaxPool.
+ */
 import {
   AveragePooling2D,
   GlobalAveragePooling2D,
@@ -21,8 +24,11 @@ registerOp(['MaxPool', 'AveragePool'], (node, cx) => {
     );
   let x = cx.toNhwc(cx.tensorInput(node, 0));
   const win = windowOf(cx, node, spatialSize(cx, x), [ks[0]!, ks[1]!]);
-  if (win.dilations.some((d) => d !== 1))
-    throw cx.error(`dilations ${JSON.stringify(win.dilations)}: dilated pooling is not supported.`);
+  const dilated = win.dilations.some((d) => d !== 1);
+  if (dilated && node.opType === 'AveragePool')
+    throw cx.error(
+      `dilations ${JSON.stringify(win.dilations)}: dilated average pooling is not supported.`,
+    );
   const name = cx.layerName(node.name);
   let pads = win.pads;
   if (node.opType === 'AveragePool' && cx.attr<number>(node, 'count_include_pad', 0) === 1) {
@@ -50,7 +56,13 @@ registerOp(['MaxPool', 'AveragePool'], (node, cx) => {
     }
   }
   const args = { name, poolSize: win.kernel, strides: win.strides, padding: paddingArg(pads) };
-  const layer = node.opType === 'MaxPool' ? new MaxPooling2D(args) : new AveragePooling2D(args);
+  const layer =
+    node.opType === 'MaxPool'
+      ? new MaxPooling2D({
+          ...args,
+          ...(dilated ? { dilationRate: win.dilations as [number, number] } : {}),
+        })
+      : new AveragePooling2D(args);
   cx.setOutput(node, cx.tensor(cx.apply(layer, x.t), { kind: 'nhwc' }));
 });
 

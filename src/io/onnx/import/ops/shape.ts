@@ -5,7 +5,7 @@
  */
 import { Dropout, Flatten, Reshape } from '../../../../nn/layers/core.js';
 import { Concatenate } from '../../../../nn/layers/merge.js';
-import { ZeroPadding2D } from '../../../../nn/layers/pooling.js';
+import { Padding2D, ZeroPadding2D } from '../../../../nn/layers/pooling.js';
 import { Permute, Slice } from '../../../../nn/layers/tensor_ops.js';
 import {
   HELD_TO_ONNX,
@@ -138,19 +138,24 @@ registerOp('Concat', (node, cx) => {
   );
 });
 
+// Pad of an image's height and width: ZeroPadding2D for zeros, Padding2D for another constant,
+// reflection ('reflect') or edge copies ('edge').
 registerOp('Pad', (node, cx) => {
   const old = cx.opset < 11;
   const mode = cx.attr<string>(node, 'mode', 'constant');
-  if (mode !== 'constant')
-    throw cx.error(`mode '${mode}': only constant (zero) padding is supported.`);
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge')
+    throw cx.error(`mode '${mode}': only the modes constant, reflect and edge are supported.`);
   const pads = old ? cx.attr<number[]>(node, 'pads', []) : [...cx.constInput(node, 1, 'pads').data];
-  const value = old
-    ? cx.attr<number>(node, 'value', 0)
-    : node.inputs[2]
-      ? cx.constInput(node, 2, 'constant_value').data[0]!
-      : 0;
+  const value =
+    mode !== 'constant'
+      ? 0
+      : old
+        ? cx.attr<number>(node, 'value', 0)
+        : node.inputs[2]
+          ? (cx.constInput(node, 2, 'constant_value').data[0] ?? 0)
+          : 0;
   if (node.inputs[3]) throw cx.error('the axes input is not supported.');
-  if (value !== 0) throw cx.error(`padding with ${value}: only zero padding is supported.`);
+  if (Number.isNaN(value)) throw cx.error('its constant_value is NaN.');
   const v = cx.tensorInput(node, 0);
   if (cx.rank(v) !== 4 || pads.length !== 8)
     throw cx.error('only the height and width of 4-D images can be padded.');
@@ -171,13 +176,15 @@ registerOp('Pad', (node, cx) => {
   if ([t, l, b, r].some((p) => p < 0))
     throw cx.error(`pads ${JSON.stringify(pads)}: negative pads (cropping) are not supported.`);
   const x = cx.toNhwc(v);
-  const layer = new ZeroPadding2D({
-    name: cx.layerName(node.name),
-    padding: [
-      [t, b],
-      [l, r],
-    ],
-  });
+  const padding: [[number, number], [number, number]] = [
+    [t, b],
+    [l, r],
+  ];
+  const name = cx.layerName(node.name);
+  const layer =
+    mode === 'constant' && value === 0
+      ? new ZeroPadding2D({ name, padding })
+      : new Padding2D({ name, padding, mode, value });
   cx.setOutput(node, cx.tensor(cx.apply(layer, x.t), { kind: 'nhwc' }));
 });
 
