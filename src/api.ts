@@ -104,6 +104,7 @@ export {
   SGD,
 } from './optim/index.js';
 export * as schedules from './optim/schedules.js';
+export * as recipes from './recipes/index.js';
 export type { NestedArray, TensorLike } from './tensor.js';
 export {
   full,

@@ -26,6 +26,7 @@ import {
   topClassLines,
 } from './model_image.js';
 import { type TrainArgs, train } from './train.js';
+import { trainSpeedrun } from './train_speedrun.js';
 import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
 import '../backend/native/register.js'; // the 'native' backend, the default where its addon loads
@@ -94,7 +95,10 @@ program
   .description(
     'train a zoo model on MNIST, CIFAR-10 or a folder of images, or fine-tune a saved or imported one (--from)',
   )
-  .argument('[model]', `model name: ${modelNames().join(', ')}`)
+  .argument(
+    '[model]',
+    `model name: ${modelNames().join(', ')}; or cifar-speedrun, airbench94's recipe (rc.recipes.cifarSpeedrun: its own network, optimizer and augmentation)`,
+  )
   .option(
     '--from <dir>',
     'fine-tune this model instead of a zoo one: a model directory (from import, train or model.save) or a file rc.loadModel reads (model.onnx ...)',
@@ -177,6 +181,37 @@ program
       throw new InvalidArgumentError(
         '--trainable names the layers that train besides the classifier when the rest is frozen: give --freeze body too.',
       );
+    if (model === 'cifar-speedrun') {
+      const not = [
+        'from',
+        'resume',
+        'lr',
+        'optimizer',
+        'augment',
+        'report',
+        'validation',
+        'numClasses',
+        'freeze',
+        'trainable',
+      ];
+      const bad = not.filter((k) => cmd.getOptionValueSource(k) === 'cli');
+      if (bad.length > 0)
+        throw new InvalidArgumentError(
+          `train cifar-speedrun runs airbench94's recipe as it is: ${bad.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} do not apply (it takes --dataset, --data-dir, --epochs, --batch-size, --seed, --backend, --threads, --limit, --image-size, --out).`,
+        );
+      await trainSpeedrun({
+        dataset: o.dataset,
+        dataDir: o.dataDir,
+        ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
+        ...(cmd.getOptionValueSource('batchSize') === 'cli' ? { batchSize: o.batchSize } : {}),
+        seed: o.seed,
+        backend: o.backend,
+        limit: o.limit,
+        imageSize: o.imageSize,
+        out: o.out,
+      });
+      return;
+    }
     if (model) zooEntry(model);
     await train({
       model: model ?? '',
