@@ -453,7 +453,7 @@ const lossOf = (s: CifarSpeedrunSettings) =>
  * const { train, test } = await rc.data.loadCifar10();
  * const run = rc.recipes.cifarSpeedrun();
  * await run.train(train, { onEpoch: (e) => console.log(e.epoch, e.accuracy, e.seconds) });
- * const { accuracy } = await run.evaluate(test); // about 0.93–0.94
+ * const { accuracy } = await run.evaluate(test); // with TTA
  * ```
  * @throws ArgumentError for an unknown option or a value out of range
  */
