@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape } from '../util/errors.js';
-import { maximizeActivation } from '../vision/maximize.js';
+import { type MaximizeOptions, maximizeActivation } from '../vision/maximize.js';
 import { firstConvLayer, spatialLayerNames } from '../vision/model_graph.js';
 import { featureMaps, filterGrid } from '../vision/pictures.js';
 import { drawReceptiveField, receptiveField } from '../vision/receptive_field.js';
@@ -25,6 +25,7 @@ interface VisualizeOptions {
   maximize?: string;
   class?: number;
   steps?: number;
+  objective?: string;
   receptiveField?: [number, number];
   out: string;
   scale?: number;
@@ -83,6 +84,10 @@ export function visualizeCommand(): Command {
       positiveInt('--steps'),
     )
     .option(
+      '--objective <what>',
+      "with --maximize: 'mean' (each filter's mean over its feature map, the default) or 'centre' (its unit at the centre of the map)",
+    )
+    .option(
       '--receptive-field <row,col>',
       "draw the input region that the layer's unit at row,col sees",
       position('--receptive-field'),
@@ -109,11 +114,14 @@ export function visualizeCommand(): Command {
           ...(byClass ? { classIndex: o.class } : { layer: o.maximize }),
           ...(filter === undefined || byClass ? {} : { filter }),
           ...(o.steps ? { steps: o.steps } : {}),
+          ...(o.objective !== undefined
+            ? { objective: o.objective as MaximizeOptions['objective'] }
+            : {}),
         });
         picture = r.picture;
         const what = byClass ? 'class' : `${o.maximize} filter`;
         console.log(
-          `${byClass ? 'class score (logit)' : `${o.maximize}: mean activation of each filter`}, at the start and after ${o.steps ?? 128} steps of gradient ascent:`,
+          `${byClass ? 'class score (logit)' : `${o.maximize}: ${o.objective === 'centre' ? 'centre unit' : 'mean activation'} of each filter`}, at the start and after ${o.steps ?? 128} steps of gradient ascent:`,
         );
         r.targets.forEach((t, i) => {
           const s = r.start[i]!;
@@ -125,8 +133,8 @@ export function visualizeCommand(): Command {
                   (s > 0 ? ` (×${(e / s).toFixed(1)})` : ''),
           );
         });
-      } else if (o.class !== undefined || o.steps !== undefined) {
-        throw new ArgumentError('visualize --class and --steps go with --maximize.');
+      } else if (o.class !== undefined || o.steps !== undefined || o.objective !== undefined) {
+        throw new ArgumentError('visualize --class, --steps and --objective go with --maximize.');
       } else if (typeof o.filters === 'string') {
         throw new ArgumentError(
           `visualize --filters ${o.filters}: a list of filters goes with --maximize; to draw the kernel, give --filters alone (the image, if any, before it).`,

@@ -47,6 +47,13 @@ export interface MaximizeOptions {
   inputShape?: number[];
   /** Seed of the starting noise and the jitter (default 0). */
   seed?: number;
+  /**
+   * What of a filter is raised: 'mean' (default), its mean over the whole feature map; or
+   * 'centre', its one unit at the centre of the map (row ⌊h/2⌋, column ⌊w/2⌋), which sees a
+   * patch of the image (its receptive field), so the rest of the image is left free. For a
+   * [batch, units] output or a class score both are the same.
+   */
+  objective?: 'mean' | 'centre';
 }
 
 /** What {@link maximizeActivation} returns. */
@@ -56,8 +63,8 @@ export interface MaximizeResult {
   /** Which filters (or classes) the images are for. */
   targets: number[];
   /**
-   * Each target's activation (mean over the feature map, or the logit) at its start: the least
-   * exciting, among faint-noise images around flat tones from the range's low end to its high
+   * Each target's activation (mean over the feature map, its centre unit with objective
+   * 'centre', or the logit) at its start: the least exciting, among faint-noise images around flat tones from the range's low end to its high
    * end (and, for targets none of those reaches, stronger noise around mid-grey), of those where
    * the target responds at all (has a gradient).
    */
@@ -85,6 +92,7 @@ const KEYS = [
   'range',
   'inputShape',
   'seed',
+  'objective',
 ];
 
 function intIn(v: unknown, name: string, lo: number, hi: number): number {
@@ -104,16 +112,18 @@ function numIn(v: unknown, name: string, lo: number, hi: number): number {
 }
 
 /**
- * Synthesizes the input that most excites a filter of a layer (the mean of its feature map) or
- * a class's score, by gradient ascent with jitter and blur. Several filters or classes give
- * several images, optimized together as one batch, and `picture` shows them as a grid.
+ * Synthesizes the input that most excites a filter of a layer (the mean of its feature map, or
+ * with `objective: 'centre'` its unit at the map's centre) or a class's score, by gradient
+ * ascent with jitter and blur. Several filters or classes give several images, optimized
+ * together as one batch, and `picture` shows them as a grid.
  *
  * ```ts
  * const { picture, start, end } = await rc.vision.maximizeActivation(model, { layer: 'conv2d_2', filter: 'all' });
+ * await rc.vision.maximizeActivation(model, { layer: 'conv2d_2', filter: 3, objective: 'centre' });
  * await rc.vision.maximizeActivation(model, { classIndex: 7, steps: 256 });
  * ```
  * @throws ArgumentError for an unknown layer, a filter or class out of range, neither layer
- *   nor classIndex (or both), bad settings
+ *   nor classIndex (or both), bad settings (an objective other than 'mean' or 'centre')
  */
 export async function maximizeActivation(
   model: Model,
@@ -212,13 +222,18 @@ export async function maximizeActivation(
     );
   const [lo, hi] = range;
   const rng = new Random(options.seed ?? 0);
+  const mode = options.objective ?? 'mean';
+  if (mode !== 'mean' && mode !== 'centre')
+    throw new ArgumentError(
+      `${where}: objective must be 'mean' or 'centre', got ${JSON.stringify(mode)}.`,
+    );
 
   const k = targets.length;
   const size = H * W * C;
   const img = new Float32Array(k * size);
   const useLogits = options.classIndex !== undefined;
   const objective = (x: Float32Array) =>
-    activationAndGrad(model, node, x, [k, H, W, C], targets, useLogits);
+    activationAndGrad(model, node, x, [k, H, W, C], targets, useLogits, mode === 'centre');
   // The start: for each target, the least exciting of a few faint-noise images around flat
   // tones (dark to light), among those where it responds at all (has a gradient: a ReLU unit
   // at 0 has none to climb). Many filters fire on any flat tone through their bias, and a grey start
@@ -299,6 +314,7 @@ function activationAndGrad(
   shape: number[],
   targets: number[],
   useLogits: boolean,
+  centre: boolean,
 ): { values: number[]; grad: Float32Array } {
   return stepScope(
     null,
@@ -312,8 +328,14 @@ function activationAndGrad(
         const c = out.shape[out.rank - 1]!;
         const per = out.size / (targets.length * c);
         const m = new Float32Array(out.size);
+        // The centre unit of an [batch, h, w, c] map: row ⌊h/2⌋, column ⌊w/2⌋.
+        const mid =
+          centre && out.rank === 4
+            ? Math.floor(out.shape[1]! / 2) * out.shape[2]! + Math.floor(out.shape[2]! / 2)
+            : -1;
         targets.forEach((t, i) => {
-          for (let q = 0; q < per; q++) m[(i * per + q) * c + t] = 1 / per;
+          if (mid >= 0) m[(i * per + mid) * c + t] = 1;
+          else for (let q = 0; q < per; q++) m[(i * per + q) * c + t] = 1 / per;
         });
         const picked = mul(out, tensor(m, out.shape));
         const v = picked.dataSync();

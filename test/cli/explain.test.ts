@@ -220,6 +220,36 @@ test('visualize --maximize: the grid of what excites each filter, start and end 
     [lib.picture.width, lib.picture.height, lib.picture.channels],
   );
   assert.deepEqual(p.data, lib.picture.data);
+  // The centre unit of each filter instead of its mean.
+  const m = await receptive([
+    'visualize',
+    'lenet',
+    '--maximize',
+    'conv2d_1',
+    '--filters',
+    '3',
+    '--steps',
+    '16',
+    '--objective',
+    'centre',
+    '-o',
+    'centre.png',
+  ]);
+  ok(m);
+  const mid = await rc.vision.maximizeActivation(model, {
+    layer: 'conv2d_1',
+    filter: 3,
+    steps: 16,
+    objective: 'centre',
+  });
+  assert.match(m.stdout, /conv2d_1: centre unit of each filter, at the start and after 16 steps/);
+  assert.ok(
+    m.stdout.includes(
+      `  conv2d_1 filter 3: ${mid.start[0]!.toFixed(3)} -> ${mid.end[0]!.toFixed(3)}`,
+    ),
+    m.stdout,
+  );
+  assert.deepEqual(png('centre.png').data, mid.picture.data);
   // A class's score.
   const c = await receptive([
     'visualize',
@@ -253,7 +283,12 @@ test('visualize --maximize: bad input ends in one line and exit 1', async () => 
       /--class raises a class's score; give --maximize output/,
     ],
     [['--maximize', 'output', '--class', '10'], /classIndex must be an integer in 0\.\.9, got 10/],
-    [['--steps', '3', '--filters'], /--class and --steps go with --maximize/],
+    [['--steps', '3', '--filters'], /--class, --steps and --objective go with --maximize/],
+    [['--objective', 'centre', '--filters'], /--objective go with --maximize/],
+    [
+      ['--maximize', 'conv2d', '--objective', 'max'],
+      /objective must be 'mean' or 'centre', got "max"/,
+    ],
     [['--filters', 'one.png'], /a list of filters goes with --maximize/],
   ];
   for (const [extra, pattern] of cases)

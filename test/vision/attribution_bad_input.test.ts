@@ -201,6 +201,10 @@ test('maximizeActivation: neither or both targets, unknown layer, filter out of 
     /does not fit the model's input/,
   );
   await assert.rejects(
+    vision.maximizeActivation(model, { layer: 'conv', objective: 'max' as 'mean' }),
+    /objective must be 'mean' or 'centre', got "max"/,
+  );
+  await assert.rejects(
     vision.maximizeActivation(model, { layer: 'conv', filters: 1 } as object),
     /unknown option 'filters'/,
   );
