@@ -78,12 +78,19 @@ export function normalizeAxes(
   return out.sort((x, y) => x - y);
 }
 
+/** A value as a message shows it: NaN and Infinity as themselves (JSON writes them as null). */
+function shown(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return `[${v.map(shown).join(',')}]`;
+  return JSON.stringify(v) ?? String(v);
+}
+
 /** A number or a pair, as Keras takes kernelSize, strides, dilationRate and poolSize. */
 export function pair(v: number | readonly number[], name: string, where: string): [number, number] {
   const p: unknown[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && (x as number) >= 1)) {
     throw new ArgumentError(
-      `${where}: ${name} must be a positive integer or a pair of positive integers [h, w], got ${JSON.stringify(v)}.`,
+      `${where}: ${name} must be a positive integer or a pair of positive integers [h, w], got ${shown(v)}.`,
     );
   }
   return [p[0] as number, p[1] as number];

@@ -308,6 +308,24 @@ const rows: Row[] = [
     message: ['maxPool2d', /strides/],
   },
   {
+    name: 'maxPool2d: dilationRate 0',
+    run: () => rc.maxPool2d(z(1, 6, 6, 1), { poolSize: 2, dilationRate: 0 }),
+    error: rc.ArgumentError,
+    message: ['maxPool2d', /dilationRate/],
+  },
+  {
+    name: 'maxPool2d: dilationRate NaN',
+    run: () => rc.maxPool2d(z(1, 6, 6, 1), { poolSize: 2, dilationRate: Number.NaN }),
+    error: rc.ArgumentError,
+    message: ['maxPool2d', /dilationRate/, /NaN/],
+  },
+  {
+    name: 'maxPool2d: a dilated window wider than the input',
+    run: () => rc.maxPool2d(z(1, 4, 4, 1), { poolSize: 3, dilationRate: 2 }),
+    error: rc.ShapeError,
+    message: ['maxPool2d', '[1, 4, 4, 1]'],
+  },
+  {
     name: 'maxPool2d: poolSize 0',
     run: () => rc.maxPool2d(z(1, 4, 4, 1), { poolSize: 0 }),
     error: rc.ArgumentError,
