@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import h5wasm from 'h5wasm/node';
 import * as rc from '../../../src/index.js';
 import { maxAbsDiff } from '../onnx/helpers.js';
+import { artifactsOf } from './keras_fixtures.js';
 
 const { layers } = rc;
 const tmp = mkdtempSync(join(tmpdir(), 'receptive-tfjs-'));
@@ -117,17 +118,6 @@ const tfPredict = (m: tf.LayersModel) =>
   (
     m.predict(tf.tensor(xData.dataSync() as Float32Array, xData.shape)) as tf.Tensor
   ).dataSync() as Float32Array;
-
-async function artifactsOf(m: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | null = null;
-  await m.save(
-    tf.io.withSaveHandler(async (a) => {
-      saved = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return saved!;
-}
 
 test('TensorFlow.js model.json + shards load by layer name and give the same predictions', async () => {
   const tfm = tfjsNet();
