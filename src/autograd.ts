@@ -7,6 +7,7 @@
 
 import { type GradNode, installBackward, onesLike, Tensor, zerosLike } from './tensor.js';
 import { fmtShape, GradientError, NonFiniteError, ShapeError } from './util/errors.js';
+import { firstNonFinite } from './util/finite.js';
 import { sameShape } from './util/shape.js';
 
 let recording = true;
@@ -28,16 +29,14 @@ export function checkNumerics(enabled: boolean): void {
   checking = enabled;
 }
 
-function firstNonFinite(t: Tensor): number {
-  if (t.dtype !== 'float32') return -1;
-  const v = t.dataSync();
-  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
-  return -1;
+/** Where a float tensor's first NaN or infinity is (-1: none; int32 tensors have none). */
+function firstNonFiniteOf(t: Tensor): number {
+  return t.dtype === 'float32' ? firstNonFinite(t.dataSync()) : -1;
 }
 
 function checkOutput(op: string, out: Tensor, inputs: Tensor[]): void {
-  const bad = firstNonFinite(out);
-  if (bad < 0 || inputs.some((t) => firstNonFinite(t) >= 0)) return;
+  const bad = firstNonFiniteOf(out);
+  if (bad < 0 || inputs.some((t) => firstNonFiniteOf(t) >= 0)) return;
   throw new NonFiniteError(
     `${op} produced ${out.dataSync()[bad]} at index ${bad} of its output ${fmtShape(out.shape)} from finite inputs ` +
       `${inputs.map((t) => fmtShape(t.shape)).join(', ')}. Look at what feeds it: a log or division of zero, an overflow (lower the learning rate), or a variance that is not positive.`,

@@ -25,6 +25,7 @@ import { reshape } from '../ops/shape.js';
 import { oneHot, Tensor, tensor } from '../tensor.js';
 import { stepScope } from '../train/step_scope.js';
 import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
+import { firstNonFinite } from '../util/finite.js';
 import { checkOptions } from '../util/options.js';
 import { Random } from '../util/random.js';
 import { type OverlayOptions, overlayHeatmap, scalePerImage } from './heatmap.js';
@@ -77,12 +78,11 @@ function prepare(model: Model, x: Tensor, where: string): Prepared {
   if (model.graphNodes.length === 0) model.build([null, ...x.shape.slice(1)]);
   checkModelInput(model, x, where);
   const v = x.dataSync();
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i]!))
-      throw new NonFiniteError(
-        `${where}: x holds ${v[i]} at index ${i}; explanations need finite pixels. Check how the image was loaded and normalized.`,
-      );
-  }
+  const bad = firstNonFinite(v);
+  if (bad >= 0)
+    throw new NonFiniteError(
+      `${where}: x holds ${v[bad]} at index ${bad}; explanations need finite pixels. Check how the image was loaded and normalized.`,
+    );
   const output = model.outputs[0]!;
   const classes = output.shape[output.shape.length - 1];
   if (output.shape.length !== 2 || typeof classes !== 'number')
