@@ -3,7 +3,7 @@
  * it did. Prints the top classes and the class explained, and writes each image beside its heat
  * map (Grad-CAM, Grad-CAM++, saliency, SmoothGrad, integrated gradients or occlusion) in one row.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { encodePng, type RawImage } from '../data/image_codec.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
@@ -14,6 +14,7 @@ import { gradCam, integratedGradients, occlusion, saliency } from '../vision/att
 import { convertChannels } from '../vision/images.js';
 import { spatialLayerNames } from '../vision/model_graph.js';
 import { tile } from '../vision/pictures.js';
+import { positiveInt } from './arg_parsers.js';
 import {
   classNames,
   imageInputShape,
@@ -53,13 +54,6 @@ interface ExplainCliOptions {
   scale?: number;
   out: string;
 }
-
-const positiveInt = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`${name} must be a positive integer.`);
-  return n;
-};
 
 /** `--class` as an index: a number in 0..classes-1, or one of the `--classes` names. */
 function classArg(v: string, classes: number, names: string[] | undefined): number {

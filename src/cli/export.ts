@@ -1,9 +1,10 @@
 /** `receptive export DIR --format onnx|torch [-o FILE]`: a saved model for other runtimes. */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
 import { exportTorchWeights } from '../io/import/torch.js';
 import { encodeOnnx } from '../io/onnx/export.js';
+import { positiveInt } from './arg_parsers.js';
 
 const DEFAULT_FILE = { onnx: 'model.onnx', torch: 'model.torch.safetensors' } as const;
 
@@ -21,12 +22,11 @@ export function registerExportCommand(program: Command): void {
       '-o, --out <file>',
       `output file (default DIR/${DEFAULT_FILE.onnx} or DIR/${DEFAULT_FILE.torch})`,
     )
-    .option('--batch-size <n>', 'ONNX only: a fixed batch size instead of a symbolic one', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1)
-        throw new InvalidArgumentError('--batch-size must be a positive integer.');
-      return n;
-    })
+    .option(
+      '--batch-size <n>',
+      'ONNX only: a fixed batch size instead of a symbolic one',
+      positiveInt('--batch-size'),
+    )
     .action(
       async (dir: string, o: { format: 'onnx' | 'torch'; out?: string; batchSize?: number }) => {
         const path = await import('node:path');

@@ -12,6 +12,7 @@ import { optimizerNames } from '../optim/registry.js';
 import { sparseCategoricalCrossentropy } from '../train/losses.js';
 import { ArgumentError, ReceptiveError } from '../util/errors.js';
 import { didYouMean } from '../util/options.js';
+import { positiveInt } from './arg_parsers.js';
 import { convolveCommand } from './convolve.js';
 import { checkDataArgs, loadDataset } from './datasets.js';
 import { explainCommand } from './explain.js';
@@ -31,14 +32,6 @@ import { visualizeCommand } from './visualize.js';
 import '../train/trainer.js';
 import '../backend/native/register.js'; // the 'native' backend, the default where its addon loads
 
-function int(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${name} must be a positive integer.`);
-    return n;
-  };
-}
 function positive(v: string): number {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('must be a positive number.');
@@ -82,7 +75,7 @@ const threadsOption = () =>
   new Option(
     '--threads <n>',
     'threads for the kernels (default: every core, at most 8; or RECEPTIVE_THREADS)',
-  ).argParser(int('--threads'));
+  ).argParser(positiveInt('--threads'));
 
 // --threads applies before any command runs (the backend may start while data loads).
 program.hook('preAction', (_program, action) => {
@@ -106,7 +99,7 @@ program
   .option(
     '--num-classes <n>',
     "with --from: a new classifier for N classes (the dataset's) in place of the model's own",
-    int('--num-classes'),
+    positiveInt('--num-classes'),
   )
   .addOption(
     new Option(
@@ -130,8 +123,12 @@ program
     '--data-dir <dir>',
     "read the dataset's official files from DIR (any IDX dataset such as Fashion-MNIST with --dataset mnist)",
   )
-  .option('--epochs <n>', "epochs (default 10; with --resume, the run's own)", int('--epochs'))
-  .option('--batch-size <n>', 'batch size', int('--batch-size'), 128)
+  .option(
+    '--epochs <n>',
+    "epochs (default 10; with --resume, the run's own)",
+    positiveInt('--epochs'),
+  )
+  .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 128)
   .option('--lr <rate>', 'learning rate (default: the optimizer default)', positive)
   .option('--optimizer <name>', 'sgd, adam, adamw or rmsprop', optimizerArg, 'adam')
   .option(
@@ -154,7 +151,7 @@ program
   .option(
     '--limit <n>',
     'use only N training images and N/6 test images, spread evenly over the set so every class stays (quick runs)',
-    int('--limit'),
+    positiveInt('--limit'),
   )
   .option('--image-size <h,w>', 'resize folder images to H,W', size)
   .option('--augment', 'random crops (4 pixels of padding) and horizontal flips, new every epoch')
@@ -303,7 +300,7 @@ program
     `model name (${modelNames().join(', ')}), or a model directory or file (from import, train, model.save; model.onnx ...)`,
   )
   .option('--input-shape <h,w,c>', 'zoo models: input shape, e.g. 32,32,3', inputShapeArg)
-  .option('--classes <n>', 'zoo models: number of classes', int('--classes'))
+  .option('--classes <n>', 'zoo models: number of classes', positiveInt('--classes'))
   .action(async (name: string, o: { inputShape?: number[]; classes?: number }) => {
     if (!modelNames().includes(name)) {
       const fs = await import('node:fs/promises');

@@ -16,6 +16,7 @@ import { type MaximizeOptions, maximizeActivation } from '../vision/maximize.js'
 import { firstConvLayer, spatialLayerNames } from '../vision/model_graph.js';
 import { featureMaps, filterGrid } from '../vision/pictures.js';
 import { drawReceptiveField, receptiveField } from '../vision/receptive_field.js';
+import { positiveInt } from './arg_parsers.js';
 import { position } from './conv_args.js';
 import { readModelImage } from './model_image.js';
 
@@ -31,13 +32,6 @@ interface VisualizeOptions {
   scale?: number;
   columns?: number;
 }
-
-const positiveInt = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`${name} must be a positive integer.`);
-  return n;
-};
 
 const nonNegativeInt = (name: string) => (v: string) => {
   const n = Number(v);
