@@ -7,7 +7,8 @@
  * must put their heat on it: the mean heat inside the shape's box at least twice the mean
  * outside, for at least 90% of the images. Integrated gradients are complete within 1% at the
  * default steps (of one logit unit where the difference is smaller); activation maximization
- * raises tenfold and more every filter that a flat image turns off.
+ * raises tenfold and more every filter that a flat image turns off, and every other one as far as
+ * a much stronger unregularized search finds it can go (within 60%).
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -211,7 +212,7 @@ describe(`explanations of a CNN trained on shapes in noise (${rc.getBackend()})`
     });
   });
 
-  test('activation maximization raises tenfold every filter that a flat image turns off; dead ones are skipped', async () => {
+  test('activation maximization raises tenfold every filter whose ceiling allows it; dead ones are skipped', async () => {
     const r = await rc.vision.maximizeActivation(model, { layer: 'last_conv', filter: 'all' });
     assert.deepEqual(r.images.shape, [16, S, S, 1]);
     assert.deepEqual(
@@ -236,8 +237,10 @@ describe(`explanations of a CNN trained on shapes in noise (${rc.getBackend()})`
     );
     // Every filter that some flat image (black to white) nearly turns off rises tenfold and
     // more. The others fire above 1 on every flat tone through their bias (1.1 to 1.7 even on
-    // black, which gradient descent does not get below), and no ascent found more than about 10
-    // for them, so tenfold is out of their reach; they are the only ones let off.
+    // black, which gradient descent does not get below). A filter is let off tenfold only where
+    // a much stronger search from the same start (no jitter, no blur, 1,000 small steps, three
+    // seeds) does not reach tenfold either, and then the default must come within 60% of that
+    // search's best: the ceiling, not the method, is what stops it.
     const tones = [0, 0.25, 0.5, 0.75, 1];
     const flat = rc.tensor(
       Float32Array.from(
@@ -264,6 +267,33 @@ describe(`explanations of a CNN trained on shapes in noise (${rc.getBackend()})`
         r.end[f]! >= 10 * r.start[f]!,
         `filter ${f} rose from ${r.start[f]} only to ${r.end[f]} (less than tenfold)`,
       );
+    const short = r.targets.filter((f) => !r.skipped.includes(f) && r.end[f]! < 10 * r.start[f]!);
+    assert.ok(short.length <= 4, `${short.length} filters short of tenfold: ${short.join(' ')}`);
+    if (short.length > 0) {
+      const best = short.map(() => 0);
+      for (const seed of [0, 1, 2]) {
+        const strong = await rc.vision.maximizeActivation(model, {
+          layer: 'last_conv',
+          filter: short,
+          jitter: 0,
+          blurEvery: 0,
+          learningRate: 0.05,
+          steps: 1000,
+          seed,
+        });
+        strong.end.forEach((e, i) => (best[i] = Math.max(best[i]!, e)));
+      }
+      short.forEach((f, i) => {
+        assert.ok(
+          best[i]! < 10 * r.start[f]!,
+          `filter ${f}: the strong search reached ${best[i]} from ${r.start[f]}, the default only ${r.end[f]}`,
+        );
+        assert.ok(
+          r.end[f]! >= 0.6 * best[i]!,
+          `filter ${f}: the default reached ${r.end[f]}, the strong search ${best[i]}`,
+        );
+      });
+    }
     // objective 'centre': each filter's unit at the centre of its 6×6 map (row 3, column 3),
     // as the layer gives it for the final images; it rises for every live filter too. Tenfold is
     // not asked of it: the four filters that fire through their bias on every flat image reach
