@@ -281,7 +281,9 @@ describe(`explanations of a CNN trained on shapes in noise (${rc.getBackend()})`
           steps: 1000,
           seed,
         });
-        strong.end.forEach((e, i) => (best[i] = Math.max(best[i]!, e)));
+        strong.end.forEach((e, i) => {
+          best[i] = Math.max(best[i]!, e);
+        });
       }
       short.forEach((f, i) => {
         assert.ok(
