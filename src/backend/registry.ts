@@ -16,12 +16,17 @@ import type { Backend } from './backend.js';
 import { JsBackend } from './js/js_backend.js';
 import { checkThreadCount, hardwareThreads } from './shared/threads.js';
 import { WasmBackend, wasmSupported } from './wasm/wasm_backend.js';
+import { createWebGpuBackend } from './webgpu/webgpu_backend.js';
 
 const factories = new Map<string, () => Backend>([
   ['js', () => new JsBackend()],
   ['js-f64', () => new JsBackend({ float64: true })],
   ['wasm', () => new WasmBackend()],
 ]);
+/** Backends that start asynchronously (a GPU device is requested): setBackend awaits them. */
+const asyncFactories = new Map<string, () => Promise<Backend>>([['webgpu', createWebGpuBackend]]);
+/** Where an asynchronous backend could not start: its fallback, to say so once. */
+const fallbacks = new Map<string, string>();
 const instances = new Map<string, Backend>();
 let current: Backend | null = null;
 
@@ -30,23 +35,54 @@ export function registerBackend(name: string, factory: () => Backend): void {
   factories.set(name, factory);
 }
 
-/** The backends that can be chosen: `js`, `js-f64`, `wasm`, and `native` where it registered. */
+/**
+ * The backends that can be chosen: `js`, `js-f64`, `wasm`, `webgpu` (where an adapter exists),
+ * and `native` where it registered.
+ */
 export function backendNames(): string[] {
-  return [...factories.keys()];
+  return [...factories.keys(), ...asyncFactories.keys()];
 }
 
 /**
- * Chooses the backend new tensors and ops run on (`'js'`, `'wasm'`, `'native'`). Tensors made
- * before stay on theirs. RECEPTIVE_BACKEND sets the default in Node.
+ * Chooses the backend new tensors and ops run on (`'js'`, `'wasm'`, `'native'`, `'webgpu'`).
+ * Tensors made before stay on theirs. RECEPTIVE_BACKEND sets the default in Node. The CPU
+ * backends switch at once; `webgpu` first asks the browser for a GPU, so await it:
+ * `await rc.setBackend('webgpu')`. Where no adapter exists it warns (console.warn, saying why)
+ * and falls back to `wasm`. Resolves to the name of the backend in use.
  * @throws BackendError for an unknown name, listing the available ones
  */
-export function setBackend(name: string): void {
+export function setBackend(name: string): Promise<string> {
+  const start = asyncFactories.get(name);
+  if (start && !instances.has(name)) {
+    return start().then(
+      (b) => {
+        instances.set(name, b);
+        current = b;
+        return b.name;
+      },
+      (e: unknown) => {
+        const fallback = 'wasm';
+        if (!fallbacks.has(name))
+          console.warn(
+            `receptive: ${name} is not available here (${e instanceof Error ? e.message : String(e)}); using ${fallback}.`,
+          );
+        fallbacks.set(name, fallback);
+        current = backendByName(fallback);
+        return current.name;
+      },
+    );
+  }
   current = backendByName(name);
+  return Promise.resolve(current.name);
 }
 
 export function backendByName(name: string): Backend {
   let b = instances.get(name);
   if (!b) {
+    if (asyncFactories.has(name))
+      throw new BackendError(
+        `The ${name} backend starts asynchronously: call \`await rc.setBackend('${name}')\` first.`,
+      );
     const make = factories.get(name);
     if (!make) {
       throw new BackendError(
