@@ -123,13 +123,15 @@ const BINARY: Record<BinaryOp, string> = {
   div: 'a / b',
   pow: 'powJs(a, b)',
   // Math.max / Math.min: NaN if either is NaN.
-  maximum: 'select(select(a, b, b > a), a + b, a != a || b != b)',
-  minimum: 'select(select(a, b, b < a), a + b, a != a || b != b)',
+  maximum: 'select(select(a, b, b > a), a + b, isNanF(a) || isNanF(b))',
+  minimum: 'select(select(a, b, b < a), a + b, isNanF(a) || isNanF(b))',
   equal: 'select(0.0, 1.0, a == b)',
   greater: 'select(0.0, 1.0, a > b)',
 };
 
 const POW = `
+// NaN from its bits: float comparisons may be ordered (v != v is false for NaN on SwiftShader).
+fn isNanF(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 // Math.pow: negative bases with whole exponents keep their sign; 0^0 and x^0 are 1.
 fn powJs(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
