@@ -36,15 +36,22 @@ function nextPow2(n: number): number {
   return p;
 }
 
+/** Rows up to this long, and rows up to SHORT_ROW_MANY long when there are MANY_ROWS, take one thread each. */
+const SHORT_ROW = 16;
+const SHORT_ROW_MANY = 128;
+const MANY_ROWS = 4096;
+
 /**
- * The tile of a row kernel: `rowLen` values per row; `innerRun` is how many consecutive rows
- * sit next to each other in memory (0 where each row's own values are contiguous).
+ * The tile of a row kernel: `rows` rows of `rowLen` values; `innerRun` is how many consecutive
+ * rows sit next to each other in memory (0 where each row's own values are contiguous). Short
+ * rows take one thread each (TY = 1: no workgroup memory, no barriers) where there are rows
+ * enough to keep the GPU busy.
  */
-function tile(rowLen: number, innerRun: number): [tx: number, ty: number] {
+function tile(rows: number, rowLen: number, innerRun: number): [tx: number, ty: number] {
+  if (rowLen <= SHORT_ROW || (rows >= MANY_ROWS && rowLen <= SHORT_ROW_MANY)) return [THREADS, 1];
   let ty: number;
   if (innerRun === 0) ty = Math.min(THREADS, nextPow2(rowLen));
   else ty = Math.min(THREADS / Math.min(64, nextPow2(innerRun)), nextPow2(rowLen));
-  ty = Math.max(1, ty);
   return [THREADS / ty, ty];
 }
 
@@ -56,12 +63,29 @@ function groupGrid(total: number): [number, number] {
 /** WGSL: the flat index of this workgroup (kernels return when it is past the last). */
 const GROUP_INDEX = 'let w = wid.y * nwg.x + wid.x;';
 
-/** WGSL: the tree over TY threads of each row in `sh` (index li = lid.y·TX + lid.x). */
-function tree(tx: number, ty: number, combine: (a: string, b: string) => string): string {
-  let s = '';
+/**
+ * WGSL: `result` = `value` combined over the TY threads of each row, through a tree in `sh`
+ * (index li = lid.y·TX + lid.x); `reuse` adds a barrier after it so `sh` can be written again.
+ */
+function combineRow(
+  tx: number,
+  ty: number,
+  value: string,
+  result: string,
+  combine: (a: string, b: string) => string,
+  reuse = false,
+): string {
+  if (ty === 1) return `let ${result} = ${value};`;
+  let s = `sh[li] = ${value};\n  workgroupBarrier();\n`;
   for (let step = ty / 2; step >= 1; step /= 2)
     s += `  if (lid.y < ${step}u) { sh[li] = ${combine('sh[li]', `sh[li + ${step * tx}u]`)}; }\n  workgroupBarrier();\n`;
-  return s;
+  s += `  let ${result} = sh[lid.x];`;
+  return reuse ? `${s}\n  workgroupBarrier();` : s;
+}
+
+/** WGSL: the workgroup memory of a tile with TY > 1. */
+function shared(ty: number, name = 'sh', type = 'f32'): string {
+  return ty === 1 ? '' : `var<workgroup> ${name}: array<${type}, ${THREADS}>;`;
 }
 
 /** max and min that propagate NaN (as the reference's `v > m || isNaN(v)`). */
@@ -169,7 +193,7 @@ function reduceRows(
   red: Dims,
   innerKept: boolean,
 ): GpuStorage {
-  const [tx, ty] = tile(rowLen, innerKept ? kept[kept.length - 1]![0] : 0);
+  const [tx, ty] = tile(rows, rowLen, innerKept ? kept[kept.length - 1]![0] : 0);
   const rowGroups = Math.ceil(rows / tx);
   const perThread =
     rowGroups >= BUSY_GROUPS
@@ -196,7 +220,7 @@ function reduceRows(
 ${NAN_HELPERS}
 ${offsetFn('keptOffset', 'k', kept.length)}
 ${offsetFn('redOffset', 'r', red.length)}
-var<workgroup> sh: array<f32, ${THREADS}>;
+${shared(ty)}
 @compute @workgroup_size(${tx}, ${ty})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -214,9 +238,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
   }
   let li = lid.y * ${tx}u + lid.x;
-  sh[li] = acc;
-  workgroupBarrier();
-${tree(tx, ty, combine)}  if (lid.y == 0u && valid) { out[c * p.rows + row] = sh[lid.x]; }
+  ${combineRow(tx, ty, 'acc', 'rowAcc', combine)}
+  if (lid.y == 0u && valid) { out[c * p.rows + row] = rowAcc; }
 }`,
     inputs: [x],
     outputs: [{ size: rows * chunks, dtype: 'float32' }],
@@ -268,20 +291,24 @@ const ENTRY = `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
 export function argMax(rt: GpuRuntime, x: Storage, shape: number[], axis: number): GpuStorage {
   const [outer, n, inner] = around(shape, axis);
   const rows = outer * inner;
-  const [tx, ty] = tile(n, inner === 1 ? 0 : inner);
+  const [tx, ty] = tile(rows, n, inner === 1 ? 0 : inner);
   const rowGroups = Math.ceil(rows / tx);
   const t = wgslType(x.dtype);
   // A thread's best is the first of its values above all before it (NaN never is); ties
   // between threads go to the lower index; a row with no value above −∞ gives 0.
   const better = (a: string, b: string) =>
     `shv[${b}] > shv[${a}] || (shv[${b}] == shv[${a}] && shi[${b}] < shi[${a}])`;
-  let treeCode = '';
-  for (let step = ty / 2; step >= 1; step /= 2)
-    treeCode += `  if (lid.y < ${step}u && (${better('li', `li + ${step * tx}u`)})) {
+  let rowBest = 'let rowIndex = bi;';
+  if (ty > 1) {
+    rowBest = 'shv[li] = best;\n  shi[li] = bi;\n  workgroupBarrier();\n';
+    for (let step = ty / 2; step >= 1; step /= 2)
+      rowBest += `  if (lid.y < ${step}u && (${better('li', `li + ${step * tx}u`)})) {
     shv[li] = shv[li + ${step * tx}u];
     shi[li] = shi[li + ${step * tx}u];
   }
   workgroupBarrier();\n`;
+    rowBest += '  let rowIndex = shi[lid.x];';
+  }
   return rt.run({
     key: `argmax_${t}_${tx}x${ty}`,
     wgsl: () => `${bindings(
@@ -295,8 +322,8 @@ export function argMax(rt: GpuRuntime, x: Storage, shape: number[], axis: number
         ['negInf', 'f32'],
       ],
     )}
-var<workgroup> shv: array<f32, ${THREADS}>;
-var<workgroup> shi: array<u32, ${THREADS}>;
+${shared(ty, 'shv')}
+${shared(ty, 'shi', 'u32')}
 @compute @workgroup_size(${tx}, ${ty})
 ${ENTRY} {
   ${rowStart(tx)}
@@ -308,10 +335,8 @@ ${ENTRY} {
       if (v > best) { best = v; bi = k; }
     }
   }
-  shv[li] = best;
-  shi[li] = bi;
-  workgroupBarrier();
-${treeCode}  if (lid.y == 0u && valid) { out[row] = select(i32(shi[lid.x]), 0, shi[lid.x] == 0xffffffffu); }
+  ${rowBest}
+  if (lid.y == 0u && valid) { out[row] = select(i32(rowIndex), 0, rowIndex == 0xffffffffu); }
 }`,
     inputs: [x],
     outputs: [{ size: rows, dtype: 'int32' }],
@@ -336,13 +361,15 @@ export function softmax(
 ): GpuStorage {
   const [outer, n, inner] = around(shape, axis);
   const rows = n === 0 ? 0 : outer * inner;
-  const [tx, ty] = tile(n, inner === 1 ? 0 : inner);
+  const [tx, ty] = tile(rows, n, inner === 1 ? 0 : inner);
   const rowGroups = Math.ceil(rows / tx);
   const t = wgslType(x.dtype);
   const value = (k: string) => load(x.dtype, `base + ${k} * p.inner`);
+  // softmax keeps each exp in `out` (the thread reads back only what it wrote), then divides.
+  const keep = log ? '' : '\n      out[base + k * p.inner] = e;';
   // A NaN anywhere in the row (or ∞ − ∞ from an infinite maximum) makes the whole row NaN, as
   // in the reference; exp and log of NaN are not trusted to give NaN.
-  const write = `select(${log ? 'z - log(total)' : 'expNaN(z) / total'}, total, isNan(total))`;
+  const result = log ? `${value('k')} - rowMax - logTotal` : 'out[base + k * p.inner] / total';
   return rt.run({
     key: `softmax_${log ? 'log' : 'exp'}_${t}_${tx}x${ty}`,
     wgsl: () => `${bindings(
@@ -357,7 +384,7 @@ export function softmax(
       ],
     )}
 ${NAN_HELPERS}
-var<workgroup> sh: array<f32, ${THREADS}>;
+${shared(ty)}
 @compute @workgroup_size(${tx}, ${ty})
 ${ENTRY} {
   ${rowStart(tx)}
@@ -365,21 +392,18 @@ ${ENTRY} {
   if (valid) {
     for (var k = lid.y; k < p.n; k += ${ty}u) { m = maxNaN(m, ${value('k')}); }
   }
-  sh[li] = m;
-  workgroupBarrier();
-${tree(tx, ty, COMBINE.max)}  let rowMax = sh[lid.x];
-  workgroupBarrier();
+  ${combineRow(tx, ty, 'm', 'rowMax', COMBINE.max, true)}
   var s = 0.0;
   if (valid) {
-    for (var k = lid.y; k < p.n; k += ${ty}u) { s += expNaN(${value('k')} - rowMax); }
+    for (var k = lid.y; k < p.n; k += ${ty}u) {
+      let e = expNaN(${value('k')} - rowMax);
+      s += e;${keep}
+    }
   }
-  sh[li] = s;
-  workgroupBarrier();
-${tree(tx, ty, COMBINE.sum)}  let total = sh[lid.x];
+  ${combineRow(tx, ty, 's', 'total', COMBINE.sum)}${log ? '\n  let logTotal = log(total);' : ''}
   if (valid) {
     for (var k = lid.y; k < p.n; k += ${ty}u) {
-      let z = ${value('k')} - rowMax;
-      out[base + k * p.inner] = ${write};
+      out[base + k * p.inner] = select(${result}, total, isNan(total));
     }
   }
 }`,
