@@ -96,12 +96,12 @@ test('fit, evaluate and predict make no synchronous read and match the js backen
   assert.equal(be.syncReads, 0);
   assert.deepEqual(Object.keys(got.history).sort(), Object.keys(ref.history).sort());
   for (const [k, v] of Object.entries(ref.history))
-    v.forEach((e, i) =>
+    v.forEach((e, i) => {
       assert.ok(
         Math.abs(got.history[k]![i]! - e) <= 1e-6 * (1 + Math.abs(e)),
         `${k}[${i}]: ${got.history[k]![i]} vs ${e}`,
-      ),
-    );
+      );
+    });
   for (const [k, v] of Object.entries(ref.ev)) assert.ok(Math.abs(got.ev[k]! - v) <= 1e-6);
   assert.deepEqual(Array.from(got.p), Array.from(ref.p));
   // Every batch still ends with onBatchEnd, in order (19 a epoch of 150 at 8).
