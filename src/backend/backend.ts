@@ -195,6 +195,12 @@ export interface Backend {
    * Left out by the CPU backends, whose read is immediate.
    */
   readAsync?(s: Storage): Promise<Float32Array | Int32Array>;
+  /**
+   * For backends whose reads are asynchronous (deferReads): copies s to the CPU and keeps the
+   * copy, so that `read` works on it from then on (storages never change). Model saving and
+   * export await it for the weights before they read them.
+   */
+  makeReadable?(s: Storage): Promise<void>;
   /** The values as float64 numbers (for tests and printing; a copy). */
   readF64(s: Storage): Float64Array;
   /**

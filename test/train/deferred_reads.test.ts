@@ -11,6 +11,9 @@ import { after, test } from 'node:test';
 import type { Storage } from '../../src/backend/backend.js';
 import { JsBackend } from '../../src/backend/js/js_backend.js';
 import * as rc from '../../src/index.js';
+import { tempDirs } from '../helpers.js';
+
+const tmp = tempDirs('receptive-deferred-');
 
 /** The js kernels, with reads as webgpu allows them: values from the CPU only, or awaited. */
 class AsyncReadsJs extends JsBackend {
@@ -36,6 +39,9 @@ class AsyncReadsJs extends JsBackend {
   }
   async readAsync(s: Storage): Promise<Float32Array | Int32Array> {
     return super.read(s);
+  }
+  async makeReadable(s: Storage): Promise<void> {
+    this.fromCpu.add(s);
   }
 }
 
@@ -140,4 +146,24 @@ test('what needs a synchronous read says so', async () => {
     custom.fit(x, y, { verbose: 0 }),
     /reads its values synchronously, which the js-async-reads backend cannot do/,
   );
+});
+
+test('after training there: save, load, ONNX export and EarlyStopping read the weights', async () => {
+  await rc.setBackend('js-async-reads');
+  const train = data(48, 6);
+  const m = model();
+  const stop = new rc.callbacks.EarlyStopping({
+    monitor: 'loss',
+    patience: 5,
+    restoreBestWeights: true,
+  });
+  await m.fit(train.x, train.y, { epochs: 2, batchSize: 8, verbose: 0, callbacks: [stop] });
+  const dir = tmp();
+  await m.save(dir);
+  await m.exportOnnx(`${dir}/model.onnx`);
+  const back = await rc.loadModel(dir);
+  const a = await m.predict(train.x).data();
+  const b = await back.predict(train.x).data();
+  assert.deepEqual(Array.from(b), Array.from(a));
+  assert.equal(be.syncReads, 0);
 });

@@ -106,6 +106,11 @@ export class WebGpuBackend implements Backend {
     return this.rt.read(g);
   }
 
+  async makeReadable(s: Storage): Promise<void> {
+    const g = this.rt.check(s);
+    g.host ??= await this.rt.read(g);
+  }
+
   readF64(s: Storage): Float64Array {
     const g = this.rt.check(s);
     if (g.host) return Float64Array.from(g.host);
