@@ -233,8 +233,22 @@ export function batchNormBackward(
   return { dx, dMean: dMean!, dVariance: dVariance!, dGamma: dGamma!, dBeta: dBeta! };
 }
 
-/** Σ x² over the clipped window [c − r, c + r] of the row that starts at `base`. */
+/**
+ * Σ x² over the clipped window [c − r, c + r] of the row that starts at `base`; and d^−β as
+ * JavaScript's d ** −β gives it where WGSL's pow leaves it undefined: d = 0 (a window of zeros
+ * with bias 0) and d < 0 (a negative alpha; finite for whole β).
+ */
 const WINDOW_SQUARES = `
+fn powNeg(d: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (d > 0.0) { return pow(d, -b); }
+  // Infinity and NaN from runtime bits: WGSL rejects them as constants.
+  let z = bitcast<u32>(d) & 0u;
+  if (d == 0.0) { return select(0.0, bitcast<f32>(0x7f800000u | z), b > 0.0); }
+  if (floor(b) != b) { return bitcast<f32>(0x7fc00000u | z); }
+  let m = pow(-d, -b);
+  return select(m, -m, fract(b * 0.5) != 0.0);
+}
 fn windowSquares(base: u32, c: u32) -> f32 {
   let lo = base + select(0u, c - p.radius, c > p.radius);
   let hi = base + min(p.channels - 1u, c + p.radius);
@@ -268,7 +282,7 @@ export function lrn(
       `${bindings([['x', 'f32']], [['out', 'f32']], LRN_PARAMS)}\n${WINDOW_SQUARES}\n${linearMain(
         `let c = i % p.channels;
   let d = p.bias + p.alpha * windowSquares(i - c, c);
-  out[i] = x[i] * pow(d, -p.beta);`,
+  out[i] = x[i] * powNeg(d, p.beta);`,
       )}`,
     inputs: [x],
     outputs: [{ size: n, dtype: 'float32' }],
@@ -323,7 +337,7 @@ export function lrnBackward(
       )}\n${WINDOW_SQUARES}\n${linearMain(
         `let c = i % p.channels;
   let d = p.bias + p.alpha * windowSquares(i - c, c);
-  let dp = pow(d, -p.beta);
+  let dp = powNeg(d, p.beta);
   dpow[i] = dp;
   t[i] = dy[i] * x[i] * dp / d;`,
       )}`,
