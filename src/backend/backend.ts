@@ -157,6 +157,11 @@ export interface Backend {
   readonly threads?: number;
   /** Asks for n threads; a backend may stay below (no shared memory, no workers). */
   setThreads?(n: number): void;
+  /**
+   * Reads of computed values are asynchronous only (a GPU): `read` refuses them, and the
+   * training loop keeps its losses and metrics on the device, reading them every few batches.
+   */
+  readonly deferReads?: boolean;
 
   // Scopes, for backends whose storage the garbage collector cannot see well (wasm memory):
   // train/step_scope.ts frees a step's intermediates deterministically through these.

@@ -53,6 +53,7 @@ export function syncReadError(what: string): BackendError {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  readonly deferReads = true;
   readonly rt: GpuRuntime;
 
   constructor(
