@@ -37,9 +37,13 @@ import * as red from './kernels/reduce.js';
 
 /** What the adapter says about itself (GPUAdapterInfo's fields). */
 export interface GpuAdapterInfo {
+  /** The GPU's maker, e.g. 'nvidia', 'apple', or 'google' for SwiftShader. */
   vendor: string;
+  /** Its family, e.g. 'ampere', or 'swiftshader' for the software adapter. */
   architecture: string;
+  /** A device name where the browser gives one (often empty). */
   device: string;
+  /** A free-form description where the browser gives one (often empty). */
   description: string;
 }
 
