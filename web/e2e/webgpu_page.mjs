@@ -28,9 +28,10 @@ export const WEBGPU_ARGS = [
 
 /**
  * Bundles `entry` (a file path), opens it in Chromium and returns what `globalThis.__result`
- * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines.
+ * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines; `query`
+ * ('?a=b') is the page's URL query; `alias` maps imports for esbuild.
  */
-export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias } = {}) {
+export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias, query = '' } = {}) {
   const site = mkdtempSync(join(tmpdir(), 'receptive-webgpu-'));
   const server = await serve(site);
   let browser;
@@ -62,7 +63,7 @@ export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias }
       onLog?.(m.text());
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.goto(`http://127.0.0.1:${server.address().port}/${query}`);
     await page.waitForFunction(() => globalThis.__result !== undefined, null, {
       timeout: timeoutMs,
     });
