@@ -111,14 +111,18 @@ function load(dtype: DType, index: string): string {
 }
 
 /** Axes of one kind merged: [size, stride] from the outermost, size-1 axes dropped. */
-type Dims = [size: number, stride: number][];
+export type Dims = [size: number, stride: number][];
 
 /**
- * The reduction's geometry with neighbouring axes of the same kind merged: the kept axes (the
- * output's, in order) and the reduced ones, each as sizes and input strides, and whether the
- * innermost axis of size > 1 is kept.
+ * The reduction's geometry with neighbouring axes of the same kind merged and axes of size 1
+ * dropped: the kept axes (the output's, in order) and the reduced ones, each as [size, input
+ * stride] from the outermost, and whether the innermost axis of size > 1 is kept. Input offset
+ * of output row o and reduced index r: o and r each split over their axes row-major.
  */
-function geometry(shape: number[], axes: number[]): { kept: Dims; red: Dims; innerKept: boolean } {
+export function reduceGeometry(
+  shape: number[],
+  axes: number[],
+): { kept: Dims; red: Dims; innerKept: boolean } {
   const reduced = new Set(axes);
   const kept: Dims = [];
   const red: Dims = [];
@@ -171,7 +175,7 @@ export function reduce(
   shape: number[],
   axes: number[],
 ): GpuStorage {
-  const { kept, red, innerKept } = geometry(shape, axes);
+  const { kept, red, innerKept } = reduceGeometry(shape, axes);
   const rows = kept.reduce((a, [n]) => a * n, 1);
   const rowLen = red.reduce((a, [n]) => a * n, 1);
   if (shape.some((n) => n === 0)) {
