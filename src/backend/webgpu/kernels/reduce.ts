@@ -21,14 +21,16 @@ import type { GpuStorage } from '../gpu_storage.js';
 /** Threads per workgroup of the row kernels (TX · TY). */
 const THREADS = 256;
 
-/** Values one thread reduces per chunk when rows are few (more chunks, more workgroups). */
-const PER_THREAD = 32;
+/** Values a thread of a row should have at least (fewer threads per row below that). */
+const MIN_PER_THREAD = 16;
 
-/** Values one thread reduces at most in one pass (longer rows take a second pass). */
-const MAX_PER_THREAD = 256;
-
-/** Workgroups beyond which the rows alone keep the GPU busy (long rows are then not chunked). */
-const BUSY_GROUPS = 512;
+/**
+ * Values one thread reduces at most in one pass: longer rows are cut into chunks of
+ * TY · PER_THREAD values, reduced again in a second pass. (Fewer, fuller workgroups: on
+ * SwiftShader each workgroup costs much more than its values; 256 sequential float32 sums
+ * stay within ~1e-6 of their value.)
+ */
+const PER_THREAD = 256;
 
 function nextPow2(n: number): number {
   let p = 1;
@@ -36,8 +38,7 @@ function nextPow2(n: number): number {
   return p;
 }
 
-/** Rows up to this long, and rows up to SHORT_ROW_MANY long when there are MANY_ROWS, take one thread each. */
-const SHORT_ROW = 16;
+/** Rows up to this long take one thread each where there are MANY_ROWS of them. */
 const SHORT_ROW_MANY = 128;
 const MANY_ROWS = 4096;
 
@@ -45,13 +46,12 @@ const MANY_ROWS = 4096;
  * The tile of a row kernel: `rows` rows of `rowLen` values; `innerRun` is how many consecutive
  * rows sit next to each other in memory (0 where each row's own values are contiguous). Short
  * rows take one thread each (TY = 1: no workgroup memory, no barriers) where there are rows
- * enough to keep the GPU busy.
+ * enough to keep the GPU busy; otherwise each thread takes MIN_PER_THREAD values or more.
  */
 function tile(rows: number, rowLen: number, innerRun: number): [tx: number, ty: number] {
-  if (rowLen <= SHORT_ROW || (rows >= MANY_ROWS && rowLen <= SHORT_ROW_MANY)) return [THREADS, 1];
-  let ty: number;
-  if (innerRun === 0) ty = Math.min(THREADS, nextPow2(rowLen));
-  else ty = Math.min(THREADS / Math.min(64, nextPow2(innerRun)), nextPow2(rowLen));
+  if (rows >= MANY_ROWS && rowLen <= SHORT_ROW_MANY) return [THREADS, 1];
+  let ty = Math.min(THREADS, nextPow2(Math.ceil(rowLen / MIN_PER_THREAD)));
+  if (innerRun > 0) ty = Math.min(ty, THREADS / Math.min(64, nextPow2(innerRun)));
   return [THREADS / ty, ty];
 }
 
@@ -63,9 +63,24 @@ function groupGrid(total: number): [number, number] {
 /** WGSL: the flat index of this workgroup (kernels return when it is past the last). */
 const GROUP_INDEX = 'let w = wid.y * nwg.x + wid.x;';
 
+/** Values one thread combines per level of the workgroup tree (fewer levels, fewer barriers). */
+const RADIX = 16;
+
+/** The tree's levels over TY threads: [threads left, values each combines], top down. */
+function levels(ty: number): [next: number, fan: number][] {
+  const out: [number, number][] = [];
+  for (let width = ty; width > 1; ) {
+    const fan = Math.min(RADIX, width);
+    width /= fan;
+    out.push([width, fan]);
+  }
+  return out;
+}
+
 /**
  * WGSL: `result` = `value` combined over the TY threads of each row, through a tree in `sh`
- * (index li = lid.y·TX + lid.x); `reuse` adds a barrier after it so `sh` can be written again.
+ * (index li = lid.y·TX + lid.x) where each thread left combines up to RADIX values per level;
+ * `reuse` adds a barrier after it so `sh` can be written again.
  */
 function combineRow(
   tx: number,
@@ -77,8 +92,13 @@ function combineRow(
 ): string {
   if (ty === 1) return `let ${result} = ${value};`;
   let s = `sh[li] = ${value};\n  workgroupBarrier();\n`;
-  for (let step = ty / 2; step >= 1; step /= 2)
-    s += `  if (lid.y < ${step}u) { sh[li] = ${combine('sh[li]', `sh[li + ${step * tx}u]`)}; }\n  workgroupBarrier();\n`;
+  for (const [next, fan] of levels(ty))
+    s += `  if (lid.y < ${next}u) {
+    var v = sh[li];
+    for (var j = 1u; j < ${fan}u; j++) { v = ${combine('v', `sh[li + j * ${next * tx}u]`)}; }
+    sh[li] = v;
+  }
+  workgroupBarrier();\n`;
   s += `  let ${result} = sh[lid.x];`;
   return reuse ? `${s}\n  workgroupBarrier();` : s;
 }
@@ -199,11 +219,7 @@ function reduceRows(
 ): GpuStorage {
   const [tx, ty] = tile(rows, rowLen, innerKept ? kept[kept.length - 1]![0] : 0);
   const rowGroups = Math.ceil(rows / tx);
-  const perThread =
-    rowGroups >= BUSY_GROUPS
-      ? Math.min(MAX_PER_THREAD, Math.max(PER_THREAD, Math.ceil(rowLen / ty)))
-      : PER_THREAD;
-  const chunk = ty * perThread;
+  const chunk = ty * PER_THREAD;
   const chunks = Math.max(1, Math.ceil(rowLen / chunk));
   const t = wgslType(x.dtype);
   const fields: [string, 'u32' | 'f32'][] = [
@@ -300,15 +316,20 @@ export function argMax(rt: GpuRuntime, x: Storage, shape: number[], axis: number
   const t = wgslType(x.dtype);
   // A thread's best is the first of its values above all before it (NaN never is); ties
   // between threads go to the lower index; a row with no value above −∞ gives 0.
-  const better = (a: string, b: string) =>
-    `shv[${b}] > shv[${a}] || (shv[${b}] == shv[${a}] && shi[${b}] < shi[${a}])`;
   let rowBest = 'let rowIndex = bi;';
   if (ty > 1) {
     rowBest = 'shv[li] = best;\n  shi[li] = bi;\n  workgroupBarrier();\n';
-    for (let step = ty / 2; step >= 1; step /= 2)
-      rowBest += `  if (lid.y < ${step}u && (${better('li', `li + ${step * tx}u`)})) {
-    shv[li] = shv[li + ${step * tx}u];
-    shi[li] = shi[li + ${step * tx}u];
+    for (const [next, fan] of levels(ty))
+      rowBest += `  if (lid.y < ${next}u) {
+    var v = shv[li];
+    var vi = shi[li];
+    for (var j = 1u; j < ${fan}u; j++) {
+      let v2 = shv[li + j * ${next * tx}u];
+      let i2 = shi[li + j * ${next * tx}u];
+      if (v2 > v || (v2 == v && i2 < vi)) { v = v2; vi = i2; }
+    }
+    shv[li] = v;
+    shi[li] = vi;
   }
   workgroupBarrier();\n`;
     rowBest += '  let rowIndex = shi[lid.x];';
