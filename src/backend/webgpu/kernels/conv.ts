@@ -16,38 +16,11 @@
  * conv2dFused applies bias, residual and ReLU as each value is stored.
  */
 import type { ConvFusion, ConvInfo, Storage } from '../../backend.js';
-import { bindings, type GpuRuntime, linearGroups, linearIndex } from '../gpu_runtime.js';
+import type { GpuRuntime } from '../gpu_runtime.js';
 import type { GpuStorage } from '../gpu_storage.js';
+import * as depthwise from './conv_depthwise.js';
+import { elemType, epilogue, geometry } from './conv_params.js';
 import { readF32, runGemm } from './gemm_tiles.js';
-
-type Geometry = [name: string, type: 'i32', value: number][];
-
-/** The convolution's geometry as uniform fields (i32: coordinates go negative in the padding). */
-function geometry(c: ConvInfo): Geometry {
-  const fields: [string, number][] = [
-    ['inH', c.inH],
-    ['inW', c.inW],
-    ['inC', c.inC],
-    ['outH', c.outH],
-    ['outW', c.outW],
-    ['outC', c.outC],
-    ['kh', c.kh],
-    ['kw', c.kw],
-    ['strideH', c.strideH],
-    ['strideW', c.strideW],
-    ['dilationH', c.dilationH],
-    ['dilationW', c.dilationW],
-    ['padTop', c.padTop],
-    ['padLeft', c.padLeft],
-    ['icPerG', c.inC / c.groups],
-    ['ocPerG', c.outC / c.groups],
-  ];
-  return fields.map(([n, v]) => [n, 'i32', v]);
-}
-
-function elemType(s: Storage): string {
-  return s.dtype === 'int32' ? 'i32' : 'f32';
-}
 
 /** x's im2col element: output pixel r, (tap, input channel) kk of group g; 0 in the padding. */
 function im2col(x: Storage, r: string, kk: string, g: string): string {
@@ -65,27 +38,6 @@ function im2col(x: Storage, r: string, kk: string, g: string): string {
   return ${readF32('x', x, `((b * p.inH + ih) * p.inW + iw) * p.inC + i32(${g}) * p.icPerG + ic`)};`;
 }
 
-/** The inputs and WGSL of the stored value's epilogue: `out` at flat index o, channel ch. */
-function epilogue(fused: ConvFusion | null): {
-  key: string;
-  inputs: [string, string, Storage][];
-  wgsl: string;
-} {
-  if (!fused) return { key: 'plain', inputs: [], wgsl: 'return v;' };
-  const inputs: [string, string, Storage][] = [['bias', elemType(fused.bias), fused.bias]];
-  const lines = [`var s = v + ${readF32('bias', fused.bias, 'ch')};`];
-  const res = fused.residual ?? null;
-  if (res) {
-    inputs.push(['residual', elemType(res), res]);
-    lines.push(`s = s + ${readF32('residual', res, 'o')};`);
-  }
-  // NaN stays NaN, as the relu unary kernel keeps it.
-  if (fused.relu) lines.push('s = select(s, 0.0, s <= 0.0);');
-  lines.push('return s;');
-  const key = `bias${res ? '_res' : ''}${fused.relu ? '_relu' : ''}_${inputs.map(([, t]) => t).join('')}`;
-  return { key, inputs, wgsl: lines.join('\n  ') };
-}
-
 /** The forward convolution, with an optional epilogue. */
 function forward(
   rt: GpuRuntime,
@@ -96,7 +48,7 @@ function forward(
 ): GpuStorage {
   const ep = epilogue(fused);
   const size = c.batch * c.outH * c.outW * c.outC;
-  if (c.groups === c.inC && c.groups > 1) return depthwise(rt, x, w, c, ep, size);
+  if (c.inC === c.groups) return depthwise.forward(rt, x, w, c, ep);
   const types = `${elemType(x)}${elemType(w)}`;
   return runGemm(rt, {
     key: `conv2d_${types}_${ep.key}`,
@@ -112,66 +64,8 @@ function forward(
     store: `let ch = i32(z) * p.ocPerG + i32(col);
   let o = i32(row) * p.outC + ch;
   y[o] = epilogue(v, o, ch);`,
-    helpers: `fn epilogue(v: f32, o: i32, ch: i32) -> f32 {
-  ${ep.wgsl}
-}`,
+    helpers: ep.wgsl,
   });
-}
-
-/** Depthwise forward (one input channel a group): one thread an output value, a direct sum. */
-function depthwise(
-  rt: GpuRuntime,
-  x: Storage,
-  w: Storage,
-  c: ConvInfo,
-  ep: ReturnType<typeof epilogue>,
-  size: number,
-): GpuStorage {
-  const inputs: [string, string, Storage][] = [
-    ['x', elemType(x), x],
-    ['w', elemType(w), w],
-    ...ep.inputs,
-  ];
-  const geo = geometry(c);
-  return rt.run({
-    key: `conv2d_depthwise_${elemType(x)}${elemType(w)}_${ep.key}`,
-    wgsl: () => `${bindings(
-      inputs.map(([n, t]) => [n, t]),
-      [['y', 'f32']],
-      [['n', 'u32'], ...geo.map(([n, t]): [string, 'i32'] => [n, t])],
-    )}
-fn epilogue(v: f32, o: i32, ch: i32) -> f32 {
-  ${ep.wgsl}
-}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${linearIndex()}
-  if (i >= p.n) { return; }
-  let o = i32(i);
-  let oc = o % p.outC;
-  let pix = o / p.outC;
-  let ow = pix % p.outW;
-  let t = pix / p.outW;
-  let oh = t % p.outH;
-  let b = t / p.outH;
-  let g = oc / p.ocPerG;
-  var s = 0.0;
-  for (var ki = 0; ki < p.kh; ki++) {
-    let ih = oh * p.strideH - p.padTop + ki * p.dilationH;
-    if (ih < 0 || ih >= p.inH) { continue; }
-    for (var kj = 0; kj < p.kw; kj++) {
-      let iw = ow * p.strideW - p.padLeft + kj * p.dilationW;
-      if (iw < 0 || iw >= p.inW) { continue; }
-      s += ${readF32('x', x, '((b * p.inH + ih) * p.inW + iw) * p.inC + g')} * ${readF32('w', w, '(ki * p.kw + kj) * p.outC + oc')};
-    }
-  }
-  y[o] = epilogue(s, o, oc);
-}`,
-    inputs: inputs.map(([, , s]) => s),
-    outputs: [{ size, dtype: 'float32' }],
-    params: [['u32', size], ...geo.map(([, t, v]): ['i32', number] => [t, v])],
-    groups: linearGroups(size),
-  })[0]!;
 }
 
 export function conv2d(rt: GpuRuntime, x: Storage, w: Storage, info: ConvInfo): Storage {
@@ -189,6 +83,7 @@ export function conv2dFused(
 }
 
 export function conv2dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, c: ConvInfo): Storage {
+  if (c.inC === c.groups) return depthwise.backwardInput(rt, dy, w, c);
   return runGemm(rt, {
     key: `conv2d_dx_${elemType(dy)}${elemType(w)}`,
     inputs: [
@@ -229,6 +124,7 @@ export function conv2dBackwardFilter(
   dy: Storage,
   c: ConvInfo,
 ): Storage {
+  if (c.inC === c.groups) return depthwise.backwardFilter(rt, x, dy, c);
   return runGemm(rt, {
     key: `conv2d_dw_${elemType(x)}${elemType(dy)}`,
     inputs: [
