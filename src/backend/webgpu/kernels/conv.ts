@@ -68,10 +68,12 @@ function forward(
   });
 }
 
+/** y = conv(x, w), NHWC [batch, outH, outW, outC]. */
 export function conv2d(rt: GpuRuntime, x: Storage, w: Storage, info: ConvInfo): Storage {
   return forward(rt, x, w, info, null);
 }
 
+/** relu?(conv(x, w) + bias (+ residual)), applied as each value is stored. */
 export function conv2dFused(
   rt: GpuRuntime,
   x: Storage,
@@ -82,6 +84,7 @@ export function conv2dFused(
   return forward(rt, x, w, info, fused);
 }
 
+/** dL/dx, of the input's size. */
 export function conv2dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, c: ConvInfo): Storage {
   if (c.inC === c.groups) return depthwise.backwardInput(rt, dy, w, c);
   return runGemm(rt, {
@@ -118,6 +121,7 @@ export function conv2dBackwardInput(rt: GpuRuntime, dy: Storage, w: Storage, c: 
   });
 }
 
+/** dL/dw, of the filter's size. */
 export function conv2dBackwardFilter(
   rt: GpuRuntime,
   x: Storage,

@@ -55,6 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   })[0]!;
 }
 
+/** The forward convolution (with the epilogue, plain or fused). */
 export function forward(
   rt: GpuRuntime,
   x: Storage,
@@ -91,6 +92,7 @@ export function forward(
   );
 }
 
+/** dL/dx. */
 export function backwardInput(rt: GpuRuntime, dy: Storage, w: Storage, c: ConvInfo): GpuStorage {
   return linearKernel(
     rt,
@@ -127,6 +129,7 @@ export function backwardInput(rt: GpuRuntime, dy: Storage, w: Storage, c: ConvIn
   );
 }
 
+/** dL/dw. */
 export function backwardFilter(rt: GpuRuntime, x: Storage, dy: Storage, c: ConvInfo): GpuStorage {
   const size = c.kh * c.kw * c.outC;
   const all: Fields = [['n', 'u32', size], ...geometry(c)];

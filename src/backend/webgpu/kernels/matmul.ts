@@ -7,6 +7,7 @@ import type { GpuRuntime } from '../gpu_runtime.js';
 import type { GpuStorage } from '../gpu_storage.js';
 import { readF32, runGemm } from './gemm_tiles.js';
 
+/** C[b] = op(A[b]) · op(B[b]) for every b of the batch. */
 export function matmul(rt: GpuRuntime, a: Storage, b: Storage, info: MatmulInfo): GpuStorage {
   const { batch, m, n, k, transA, transB } = info;
   const ta = a.dtype === 'int32' ? 'i32' : 'f32';
