@@ -52,7 +52,11 @@ function forward(
   const types = `${elemType(x)}${elemType(w)}`;
   return runGemm(rt, {
     key: `conv2d_${types}_${ep.key}`,
-    inputs: [['x', elemType(x), x], ['w', elemType(w), w], ...ep.inputs],
+    inputs: [
+      ['x', elemType(x), x],
+      ['w', elemType(w), w],
+    ],
+    storeInputs: ep.inputs,
     output: ['y', size],
     params: geometry(c),
     m: c.batch * c.outH * c.outW,
@@ -64,7 +68,7 @@ function forward(
     store: `let ch = i32(z) * p.ocPerG + i32(col);
   let o = i32(row) * p.outC + ch;
   y[o] = epilogue(v, o, ch);`,
-    helpers: ep.wgsl,
+    storeHelpers: ep.wgsl,
   });
 }
 
