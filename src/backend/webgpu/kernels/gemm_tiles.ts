@@ -6,7 +6,7 @@
  *
  * A workgroup of 16 × 16 threads computes a 64 × 64 tile of C, 4 × 4 values a thread, walking K
  * in steps of 16: each step the 256 threads copy a 64 × 16 tile of A and a 16 × 64 tile of B
- * into workgroup memory (4 values each, zeros past the edges), then each thread accumulates its
+ * into workgroup memory (a vec4 of each, zeros past the edges), then each thread accumulates its
  * 4 × 4 block from them with vec4 products. The workgroups stride over z, the row tiles and the
  * column tiles, so any M, N and batch fit the 65535-per-dimension grid.
  *
@@ -109,6 +109,27 @@ fn loadA(z: u32, row: u32, k: u32) -> f32 {
 fn loadB(z: u32, k: u32, col: u32) -> f32 {
   ${spec.loadB}
 }
+// 4 consecutive rows of A (columns of B), zeros past the edges.
+fn loadA4(z: u32, row: u32, k: u32, kEnd: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k < kEnd) {
+    if (row < p.M) { v.x = loadA(z, row, k); }
+    if (row + 1u < p.M) { v.y = loadA(z, row + 1u, k); }
+    if (row + 2u < p.M) { v.z = loadA(z, row + 2u, k); }
+    if (row + 3u < p.M) { v.w = loadA(z, row + 3u, k); }
+  }
+  return v;
+}
+fn loadB4(z: u32, k: u32, col: u32, kEnd: u32) -> vec4<f32> {
+  var v = vec4<f32>(0.0);
+  if (k < kEnd) {
+    if (col < p.N) { v.x = loadB(z, k, col); }
+    if (col + 1u < p.N) { v.y = loadB(z, k, col + 1u); }
+    if (col + 2u < p.N) { v.z = loadB(z, k, col + 2u); }
+    if (col + 3u < p.N) { v.w = loadB(z, k, col + 3u); }
+  }
+  return v;
+}
 ${split ? '' : storeFn(spec)}
 
 @compute @workgroup_size(16, 16)
@@ -132,21 +153,11 @@ fn main(
         let col0 = tn * ${TILE}u;
         var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
         for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}u) {
-          for (var e = 0u; e < 4u; e++) {
-            let idx = li + e * 256u;
-            // A: consecutive threads take consecutive k of one row.
-            let ar = idx / ${TK}u;
-            let ak = idx % ${TK}u;
-            var av = 0.0;
-            if (row0 + ar < p.M && k0 + ak < kEnd) { av = loadA(z, row0 + ar, k0 + ak); }
-            As[(ak * ${TILE}u + ar) / 4u][ar % 4u] = av;
-            // B: consecutive threads take consecutive columns of one k.
-            let bk = idx / ${TILE}u;
-            let bc = idx % ${TILE}u;
-            var bv = 0.0;
-            if (k0 + bk < kEnd && col0 + bc < p.N) { bv = loadB(z, k0 + bk, col0 + bc); }
-            Bs[(bk * ${TILE}u + bc) / 4u][bc % 4u] = bv;
-          }
+          // Each thread fills one vec4 of each tile (whole vectors: no two threads write parts
+          // of one): 4 rows of A at one k, consecutive threads at consecutive k; 4 columns of B
+          // at one k, consecutive threads at consecutive columns.
+          As[(li % ${TK}u) * ${TILE / 4}u + li / ${TK}u] = loadA4(z, row0 + (li / ${TK}u) * 4u, k0 + li % ${TK}u, kEnd);
+          Bs[(li / ${TILE / 4}u) * ${TILE / 4}u + li % ${TILE / 4}u] = loadB4(z, k0 + li / ${TILE / 4}u, col0 + (li % ${TILE / 4}u) * 4u, kEnd);
           workgroupBarrier();
           for (var kk = 0u; kk < ${TK}u; kk++) {
             let a = As[kk * ${TILE / 4}u + lid.y];
@@ -216,7 +227,7 @@ export function runGemm(rt: GpuRuntime, spec: GemmSpec): GpuStorage {
   const split = s > 1;
   const count = spec.z * spec.m * spec.n;
   const tiles = rt.run({
-    key: `gemm64x64k16${split ? '_split' : ''}_${spec.key}`,
+    key: `gemm64x64k16v${split ? '_split' : ''}_${spec.key}`,
     wgsl: () => gemmWgsl(spec, split),
     inputs: [...spec.inputs, ...(split ? [] : (spec.storeInputs ?? []))].map(([, , x]) => x),
     outputs: [{ size: split ? s * count : spec.output[1], dtype: 'float32' }],
