@@ -29,9 +29,12 @@ export const WEBGPU_ARGS = [
 /**
  * Bundles `entry` (a file path), opens it in Chromium and returns what `globalThis.__result`
  * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines; `query`
- * ('?a=b') is the page's URL query; `alias` maps imports for esbuild.
+ * ('?a=b') is the page's URL query; `alias` maps imports for esbuild; `chromiumArgs` adds switches.
  */
-export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias, query = '' } = {}) {
+export async function runInChromium(
+  entry,
+  { timeoutMs = 600_000, onLog, alias, query = '', chromiumArgs = [] } = {},
+) {
   const site = mkdtempSync(join(tmpdir(), 'receptive-webgpu-'));
   const server = await serve(site);
   let browser;
@@ -53,7 +56,7 @@ export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias, 
     );
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: WEBGPU_ARGS,
+      args: [...WEBGPU_ARGS, ...chromiumArgs],
     });
     const page = await browser.newPage();
     page.setDefaultTimeout(timeoutMs);
