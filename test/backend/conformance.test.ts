@@ -1,17 +1,18 @@
 /**
  * Conformance: every kernel of every backend of conformance.ts (wasm, native where its addon
- * loads) against the js reference, at the Backend interface, on random inputs and every
- * configuration (builds, memories, one thread and several); then through the ops, with
- * autograd. GEMM and convolutions are in conformance_conv.test.ts (another process).
+ * loads; webgpu in Chromium) against the js reference, at the Backend interface, on random
+ * inputs and every configuration (builds, memories, one thread and several); then through the
+ * ops, with autograd. GEMM and convolutions are in conformance_conv.test.ts (another process).
  *
- * Bit-identical to the reference: elementwise ops (tanh and erf within 1e-6 relative), max and min,
+ * Bit-identical to the reference: elementwise ops (tanh and erf within 1e-6 relative; a
+ * target's `approximate` ops, a GPU's, within their relative error), max and min,
  * pooling, one-pass activation gradients, Adam, data movement. Within 1e-4 of the largest value
  * (sums in another order): batch norm, LRN, softmax; float32 sums within float32 rounding of
  * float64 sums (and bit-identical where the backend says so: wasm).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Backend, BinaryOp, Storage } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, Storage, UnaryOp } from '../../src/backend/backend.js';
 import { backendByName } from '../../src/backend/registry.js';
 import * as rc from '../../src/index.js';
 import { assertClose, withBackend } from '../checks.js';
@@ -33,7 +34,9 @@ const f64 = backendByName('js-f64');
 /** Two shapes to broadcast (one line a case). */
 const pair = (a: number[], b: number[]): [number[], number[]] => [a, b];
 
-forEachConfig('elementwise', ({ test, same, read, randn, be, rng }) => {
+forEachConfig('elementwise', ({ test, same, read, randn, be, rng, target }) => {
+  /** Bit for bit, or within the target's relative error for an approximated op. */
+  const exactly = (op: UnaryOp | BinaryOp) => target.approximate?.[op] ?? true;
   const binaryCases = [
     // A short row down every row (biases over channels): run as a repeated pattern row
     // (b's row, then a's; an odd number of rows of 6 has no repeat count that fits: plain path).
@@ -76,7 +79,9 @@ forEachConfig('elementwise', ({ test, same, read, randn, be, rng }) => {
     'equal',
   ] as const;
   for (const op of binaryOps) {
-    test(`binary ${op} with broadcasting, bit-identical`, async () => {
+    const how = exactly(op);
+    const within = typeof how === 'number' ? `within ${how} relative` : 'bit-identical';
+    test(`binary ${op} with broadcasting, ${within}`, async () => {
       for (const [aShape, bShape] of binaryCases) {
         const outShape = broadcast(aShape, bShape);
         const a = randn(size(aShape));
@@ -93,13 +98,14 @@ forEachConfig('elementwise', ({ test, same, read, randn, be, rng }) => {
           [a, b],
           (k, [x, y]) => k.binary(op, x!, aShape, y!, bShape, outShape),
           `${op} ${JSON.stringify(aShape)} ${JSON.stringify(bShape)}`,
-          true,
+          how,
         );
       }
     });
   }
 
-  test('unary ops (tanh and erf within 1e-6 relative, the rest bit-identical)', async () => {
+  const approximated = target.approximate ? ', approximated ones within their relative error' : '';
+  test(`unary ops (tanh and erf within 1e-6 relative${approximated}, the rest bit-identical)`, async () => {
     for (const n of [100, 1000, 5003, 70001]) {
       const x = randn(n).map((v) => v * 12);
       for (const [i, v] of [
@@ -129,7 +135,7 @@ forEachConfig('elementwise', ({ test, same, read, randn, be, rng }) => {
         'sigmoid',
         'sign',
       ] as const) {
-        await same([x], (k, [v]) => k.unary(op, v!), `${op} on ${n}`, true);
+        await same([x], (k, [v]) => k.unary(op, v!), `${op} on ${n}`, exactly(op));
       }
       // tanh and erf: fast approximations, to float32 accuracy rather than bit for bit.
       for (const op of ['tanh', 'erf'] as const) {

@@ -58,6 +58,30 @@ export function assertSame(
   }
 }
 
+/**
+ * Where the reference is NaN, ±Infinity or ±0, the same value (bit for bit); elsewhere within
+ * `rtol` of it, relative to each value: for kernels computed from float32 approximations.
+ */
+export function assertWithin(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  msg: string,
+): void {
+  assert.equal(actual.length, expected.length, `${msg}: length`);
+  const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+  for (let i = 0; i < expected.length; i++) {
+    const [a, e] = [actual[i]!, expected[i]!];
+    const ok =
+      e === 0 || !Number.isFinite(e) ? Object.is(a, e) : Math.abs(a - e) <= rtol * Math.abs(e);
+    if (!ok) {
+      assert.fail(
+        `${msg}: at index ${i} got ${show(a)}, expected ${show(e)} (within ${rtol} relative)`,
+      );
+    }
+  }
+}
+
 /** ConvInfo the way ops/conv.ts builds it (TensorFlow's 'same': the odd pixel after). */
 export function convInfo(o: {
   batch?: number;
