@@ -47,6 +47,8 @@ let result;
 let errors = [];
 try {
   ({ result, errors } = await runInChromium(entry, {
+    // A ceiling, not a measure: SwiftShader runs every shader on the CPU.
+    timeoutMs: 1_800_000,
     redirects,
     search: only ? `?only=${encodeURIComponent(only)}` : '',
     onLog: (line) => {
