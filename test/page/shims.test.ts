@@ -1,5 +1,5 @@
 /**
- * The page's stand-ins for node:test and node:assert/strict (test/browser/) behave as Node's:
+ * The page's stand-ins for node:test and node:assert/strict (test/page/) behave as Node's:
  * each assertion passes or fails where Node's does, on the kinds of values the suite compares;
  * describe/test run in order, await async tests, honour skip and report failures.
  */
