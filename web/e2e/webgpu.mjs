@@ -1,6 +1,6 @@
 // The WebGPU backend's tests, in Chromium on its WebGPU adapter (SwiftShader, a software one,
-// where the machine has no GPU): test/browser/webgpu_suite.ts, bundled with stand-ins for
-// node:test and node:assert/strict (test/browser/) and the browser entry in place of the Node
+// where the machine has no GPU): test/page/webgpu_suite.ts, bundled with stand-ins for
+// node:test and node:assert/strict (test/page/) and the browser entry in place of the Node
 // one, checks the adapter and how tensors are read, then runs the conformance suite
 // (test/backend/conformance*.test.ts) with its webgpu target: every kernel against the js
 // reference. Prints a line a test (ok / FAIL / skip), the failures' messages, a summary, and
@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runInChromium } from './webgpu_page.mjs';
 
-const entry = fileURLToPath(new URL('../../test/browser/webgpu_suite.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../../test/page/webgpu_suite.ts', import.meta.url));
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 if (!existsSync(executablePath)) {
   console.error(`${executablePath} is missing: apt-get install -y chromium (or set CHROMIUM).`);
@@ -22,10 +22,10 @@ const only = process.env.WEBGPU_ONLY ?? '';
 
 /** Node modules the suite imports, and what the page bundles in their place. */
 const redirects = {
-  'node:test': 'test/browser/node_test.ts',
-  'node:assert/strict': 'test/browser/node_assert.ts',
+  'node:test': 'test/page/node_test.ts',
+  'node:assert/strict': 'test/page/node_assert.ts',
   'src/index': 'src/browser.ts',
-  'src/backend/native/native_addon': 'test/browser/no_native_addon.ts',
+  'src/backend/native/native_addon': 'test/page/no_native_addon.ts',
 };
 
 const counts = { pass: 0, fail: 0, skip: 0 };
