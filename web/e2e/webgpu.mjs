@@ -50,7 +50,7 @@ try {
     // A ceiling, not a measure: SwiftShader runs every shader on the CPU.
     timeoutMs: 1_800_000,
     redirects,
-    search: only ? `?only=${encodeURIComponent(only)}` : '',
+    query: only ? `?only=${encodeURIComponent(only)}` : '',
     onLog: (line) => {
       if (line.startsWith('__outcome ')) report(JSON.parse(line.slice('__outcome '.length)));
       else console.log(`[page] ${line}`);

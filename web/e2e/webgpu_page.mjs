@@ -52,12 +52,12 @@ function redirectPlugin(redirects) {
 /**
  * Bundles `entry` (a file path), opens it in Chromium and returns what `globalThis.__result`
  * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines; `alias` is
- * esbuild's (bare package names), `redirects` redirectPlugin's; `search` ('?a=b') is added to
- * the page's address.
+ * esbuild's (bare package names), `redirects` redirectPlugin's; `query` ('?a=b') is the page's
+ * URL query.
  */
 export async function runInChromium(
   entry,
-  { timeoutMs = 600_000, onLog, alias, redirects, search = '' } = {},
+  { timeoutMs = 600_000, onLog, alias, redirects, query = '' } = {},
 ) {
   const site = mkdtempSync(join(tmpdir(), 'receptive-webgpu-'));
   const server = await serve(site);
@@ -91,7 +91,7 @@ export async function runInChromium(
       onLog?.(m.text());
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(`http://127.0.0.1:${server.address().port}/${search}`);
+    await page.goto(`http://127.0.0.1:${server.address().port}/${query}`);
     await page.waitForFunction(() => globalThis.__result !== undefined, null, {
       timeout: timeoutMs,
     });
