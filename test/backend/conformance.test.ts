@@ -80,7 +80,8 @@ forEachConfig('elementwise', ({ test, same, read, randn, be, rng, target }) => {
   ] as const;
   for (const op of binaryOps) {
     const how = exactly(op);
-    const within = typeof how === 'number' ? `within ${how.toExponential()} relative` : 'bit-identical';
+    const within =
+      typeof how === 'number' ? `within ${how.toExponential()} relative` : 'bit-identical';
     test(`binary ${op} with broadcasting, ${within}`, async () => {
       for (const [aShape, bShape] of binaryCases) {
         const outShape = broadcast(aShape, bShape);
