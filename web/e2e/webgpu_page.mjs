@@ -53,7 +53,7 @@ function redirectPlugin(redirects) {
  * Bundles `entry` (a file path), opens it in Chromium and returns what `globalThis.__result`
  * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines; `alias` is
  * esbuild's (bare package names), `redirects` redirectPlugin's; `query` ('?a=b') is the page's
- * URL query.
+ * URL query; `chromiumArgs` adds switches.
  */
 export async function runInChromium(
   entry,
