@@ -4,6 +4,7 @@
 //   npm run bench                          every engine, every workload (10-20 minutes)
 //   npm run bench -- --only W1,W4          some workloads
 //   npm run bench -- --engines wasm,torch  some engines (native, wasm, wasm-1t, js, tfjs-cpu, tfjs-wasm, torch)
+//   npm run bench -- --only webgpu         in Chromium: webgpu against TF.js webgpu and webgl (bench/webgpu.mjs)
 // Results: a table with ratios on stdout, and bench/results.json.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,12 @@ const arg = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const only = (arg('--only') ?? 'W1,W2,W3,W4,W5').split(',');
+if (only.includes('webgpu')) {
+  // In Chromium: receptive's webgpu backend against TensorFlow.js's webgpu and webgl (bench/webgpu.mjs).
+  const r = spawnSync(process.execPath, [join(here, 'webgpu.mjs')], { stdio: 'inherit' });
+  if (only.length === 1) process.exit(r.status ?? 1);
+  only.splice(only.indexOf('webgpu'), 1);
+}
 if (only.includes('speedrun')) {
   // airbench94's recipe against its PyTorch twin: its own script (bench/speedrun.mjs).
   const rest = args.filter((a, i) => a !== '--only' && args[i - 1] !== '--only');

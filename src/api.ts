@@ -15,7 +15,9 @@ export {
   registerBackend,
   setBackend,
   setThreads,
+  webgpuAdapter,
 } from './backend/registry.js';
+export type { GpuAdapterInfo } from './backend/webgpu/webgpu_backend.js';
 export { type ModelFile, ModelFileError, type SaveOptions } from './io/model_format.js';
 export { type LoadModelOptions, loadModel } from './io/router.js';
 export * from './model/index.js';

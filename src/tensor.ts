@@ -463,3 +463,17 @@ export function oneHot(indices: Tensor | number[], depth: number): Tensor {
     'float32',
   );
 }
+
+/**
+ * Makes the tensors' values readable synchronously (dataSync) on a backend whose reads are
+ * asynchronous (webgpu): each is copied to the CPU once and the copy kept. Elsewhere a no-op.
+ * Model saving and export call it for the weights, then read them as on any backend.
+ */
+export async function makeReadable(tensors: Iterable<Tensor>): Promise<void> {
+  const waits: Promise<void>[] = [];
+  for (const t of tensors) {
+    const be = t.storage.backend;
+    if (be.makeReadable) waits.push(be.makeReadable(t.storage));
+  }
+  await Promise.all(waits);
+}

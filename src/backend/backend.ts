@@ -157,6 +157,11 @@ export interface Backend {
   readonly threads?: number;
   /** Asks for n threads; a backend may stay below (no shared memory, no workers). */
   setThreads?(n: number): void;
+  /**
+   * Reads of computed values are asynchronous only (a GPU): `read` refuses them, and the
+   * training loop keeps its losses and metrics on the device, reading them every few batches.
+   */
+  readonly deferReads?: boolean;
 
   // Scopes, for backends whose storage the garbage collector cannot see well (wasm memory):
   // train/step_scope.ts frees a step's intermediates deterministically through these.
@@ -190,6 +195,12 @@ export interface Backend {
    * Left out by the CPU backends, whose read is immediate.
    */
   readAsync?(s: Storage): Promise<Float32Array | Int32Array>;
+  /**
+   * For backends whose reads are asynchronous (deferReads): copies s to the CPU and keeps the
+   * copy, so that `read` works on it from then on (storages never change). Model saving and
+   * export await it for the weights before they read them.
+   */
+  makeReadable?(s: Storage): Promise<void>;
   /** The values as float64 numbers (for tests and printing; a copy). */
   readF64(s: Storage): Float64Array;
   /**

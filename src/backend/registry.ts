@@ -16,7 +16,11 @@ import type { Backend } from './backend.js';
 import { JsBackend } from './js/js_backend.js';
 import { checkThreadCount, hardwareThreads } from './shared/threads.js';
 import { WasmBackend, wasmSupported } from './wasm/wasm_backend.js';
-import { createWebGpuBackend } from './webgpu/webgpu_backend.js';
+import {
+  createWebGpuBackend,
+  type GpuAdapterInfo,
+  WebGpuBackend,
+} from './webgpu/webgpu_backend.js';
 
 const factories = new Map<string, () => Backend>([
   ['js', () => new JsBackend()],
@@ -138,6 +142,16 @@ export function setThreads(n: number): void {
 /** How many threads the backend in use runs its kernels on. */
 export function getThreads(): number {
   return backend().threads ?? 1;
+}
+
+/**
+ * The GPU adapter the webgpu backend runs on (vendor, architecture, device, description, as the
+ * browser reports them; SwiftShader is the software one), or null before
+ * `await rc.setBackend('webgpu')` has started it.
+ */
+export function webgpuAdapter(): GpuAdapterInfo | null {
+  const b = instances.get('webgpu');
+  return b instanceof WebGpuBackend ? { ...b.adapter } : null;
 }
 
 /** The name of the backend in use. */

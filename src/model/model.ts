@@ -14,7 +14,7 @@ import { saveModelTo, writeModelBytes } from '../io/router.js';
 import { Functional, functionalArgs } from '../nn/functional.js';
 import { type Layer, type LayerConfig, registerLayer } from '../nn/layer.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import type { Tensor } from '../tensor.js';
+import { makeReadable, type Tensor } from '../tensor.js';
 import type { BatchSource } from '../train/batches.js';
 import type { History, Logs } from '../train/callbacks.js';
 import type {
@@ -86,6 +86,7 @@ export class Model extends Functional {
    * 'indexeddb://name' or 'downloads://name' (browsers). rc.loadModel reads them back.
    */
   async save(target: string, options?: SaveOptions): Promise<void> {
+    await makeReadable(this.weights);
     return saveModelTo(this, target, options);
   }
 
@@ -95,6 +96,7 @@ export class Model extends Functional {
    */
   async exportOnnx(target: string, options?: OnnxExportOptions): Promise<void> {
     const { encodeOnnx } = await import('../io/onnx/export.js');
+    await makeReadable(this.weights);
     const what = "a file path, e.g. 'model.onnx' (in a browser, 'downloads://model.onnx')";
     await writeModelBytes(target, encodeOnnx(this, options), `${this.label}.exportOnnx`, what);
   }

@@ -195,7 +195,10 @@ function convPlusBias(
 
 /** Whether the backend in use runs conv2dFused as one kernel (else fusing gains nothing). */
 export function hasFusedConv2d(): boolean {
-  return be().conv2dFused !== undefined;
+  // Folding batch norm into the kernel reads the weights on the CPU, which a backend whose
+  // reads are asynchronous (webgpu) cannot do in the middle of a forward pass.
+  const b = be();
+  return b.conv2dFused !== undefined && !b.deferReads;
 }
 
 /** Checks conv2d's arguments and works out its geometry (TensorFlow's padding rules). */

@@ -4,6 +4,7 @@
  */
 import type { Model } from '../model/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { makeReadable } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkOptions, didYouMean } from '../util/options.js';
 
@@ -342,7 +343,7 @@ export class EarlyStopping extends Callback {
     this.stoppedEpoch = -1;
   }
 
-  override onEpochEnd(epoch: number, logs: Logs): void {
+  override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
     const v = logs[this.monitor];
     if (v === undefined) {
       throw new ArgumentError(
@@ -354,7 +355,10 @@ export class EarlyStopping extends Callback {
       this.best = v;
       this.bestEpoch = epoch;
       this.wait = 0;
-      if (this.restoreBestWeights) this.bestWeights = this.model.getWeights();
+      if (this.restoreBestWeights) {
+        await makeReadable(this.model.weights);
+        this.bestWeights = this.model.getWeights();
+      }
       return;
     }
     this.wait++;

@@ -11,6 +11,8 @@ import { firstNonFinite, fmtNonFinite } from '../util/finite.js';
 import type { Rows } from './batches.js';
 
 const OFF = 'pass { checkFinite: false } to skip these checks';
+const READ_LATE_NOTE =
+  'webgpu backend keeps losses on the GPU and reads them every few batches, so as not to stall it';
 
 /** Where in a run a check failed: 'epoch 2, batch 17' (1-based, as the progress bar counts). */
 export interface StepPlace {
@@ -92,11 +94,15 @@ export function nonFiniteLoss(
   loss: number,
   place: StepPlace,
   training: boolean,
+  /** The loss was read after the update (a backend whose reads are asynchronous). */
+  readLate = false,
 ): NonFiniteError {
   const cause =
     "the batch's data are finite, so the model's outputs are not: its weights diverged or hold NaN";
   const fix = training
-    ? 'The weights were not updated by this batch. Lower the learning rate, clip gradients (clipNorm) or check the data'
+    ? readLate
+      ? `The weights were updated by this batch and those after it before its loss was read (the ${READ_LATE_NOTE}). Lower the learning rate, clip gradients (clipNorm) or check the data`
+      : 'The weights were not updated by this batch. Lower the learning rate, clip gradients (clipNorm) or check the data'
     : 'Check the weights (a diverged training run?) and the data';
   return new NonFiniteError(
     `${where}: ${fmtPlace(place)}: the loss is ${fmtNonFinite(loss)}; ${cause}. ${fix}; or ${OFF}.`,
@@ -104,9 +110,13 @@ export function nonFiniteLoss(
 }
 
 /** After an epoch: a weight an update made NaN or infinite stops training there. */
-export function checkFiniteWeights(where: string, model: Model, place: StepPlace): void {
+export async function checkFiniteWeights(
+  where: string,
+  model: Model,
+  place: StepPlace,
+): Promise<void> {
   for (const w of model.weights) {
-    const data = w.dataSync();
+    const data = await w.data();
     const bad = firstNonFinite(data);
     if (bad >= 0)
       throw new NonFiniteError(

@@ -114,6 +114,18 @@ function crossentropyOptions(
  */
 export function categoricalCrossentropy(options: CrossentropyOptions = {}): LossFn {
   const { fromLogits, labelSmoothing } = crossentropyOptions('categoricalCrossentropy', options);
+  return crossentropyAgainst(fromLogits, labelSmoothing, true);
+}
+
+/**
+ * categoricalCrossentropy's loss; `checkLabels` false for one-hot rows made from checked class
+ * ids (sparseCategoricalCrossentropy's), which need no reading back.
+ */
+function crossentropyAgainst(
+  fromLogits: boolean,
+  labelSmoothing: number,
+  checkLabels: boolean,
+): LossFn {
   return (yTrue, yPred) => {
     checkSameShape('categoricalCrossentropy', yTrue, yPred);
     if (yTrue.dtype !== 'float32')
@@ -121,7 +133,7 @@ export function categoricalCrossentropy(options: CrossentropyOptions = {}): Loss
         `categoricalCrossentropy: one-hot labels must be float32, got ${yTrue.dtype}.`,
       );
     const k = yPred.shape[yPred.rank - 1]!;
-    checkTargets('categoricalCrossentropy', yTrue);
+    if (checkLabels) checkTargets('categoricalCrossentropy', yTrue);
     const logits = fromLogits ? yPred : softmaxLogits(yPred);
     const target =
       labelSmoothing > 0 ? add(mul(yTrue, 1 - labelSmoothing), labelSmoothing / k) : yTrue;
@@ -138,9 +150,12 @@ export function categoricalCrossentropy(options: CrossentropyOptions = {}): Loss
  * @throws ArgumentError (when called) for a class id outside the predictions' classes, naming it
  */
 export function sparseCategoricalCrossentropy(options: SparseCrossentropyOptions = {}): LossFn {
-  const cce = categoricalCrossentropy(
-    crossentropyOptions('sparseCategoricalCrossentropy', options),
+  const { fromLogits, labelSmoothing } = crossentropyOptions(
+    'sparseCategoricalCrossentropy',
+    options,
   );
+  // oneHot checks the ids: its rows need no second check (which would read them back).
+  const cce = crossentropyAgainst(fromLogits, labelSmoothing, false);
   return (yTrue, yPred) => {
     if (yTrue.dtype !== 'int32') {
       throw new DTypeError(

@@ -3,7 +3,10 @@
  * evaluate() can average over an epoch exactly, whatever the batch sizes.
  */
 import { noGrad } from '../autograd.js';
-import type { Tensor } from '../tensor.js';
+import { add, equal, greater, mul, where } from '../ops/elementwise.js';
+import { argMax, min, sum } from '../ops/reduce.js';
+import { cast, reshape } from '../ops/shape.js';
+import { type Tensor, tensor, zerosLike } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { didYouMean, lookupName } from '../util/options.js';
 
@@ -18,6 +21,20 @@ export interface MetricFn {
   ): {
     /** The sum over the batch. */
     total: number;
+    /** The examples counted. */
+    count: number;
+  };
+  /**
+   * The same computed with tensor ops, its total left on the device as a scalar tensor: what
+   * fit and evaluate use on a backend whose reads are asynchronous (webgpu), which read the
+   * totals every few batches. The built-in metrics have it; a metric without it cannot run there.
+   */
+  onDevice?(
+    yTrue: Tensor,
+    yPred: Tensor,
+  ): {
+    /** The sum over the batch, a scalar tensor. */
+    total: Tensor;
     /** The examples counted. */
     count: number;
   };
@@ -40,9 +57,16 @@ function trueClasses(yTrue: Tensor, k: number): Int32Array {
 function named(
   name: string,
   fn: (yTrue: Tensor, yPred: Tensor) => { total: number; count: number },
+  onDevice?: (yTrue: Tensor, yPred: Tensor) => { total: Tensor; count: number },
 ): MetricFn {
   Object.defineProperty(fn, 'name', { value: name });
+  if (onDevice) Object.defineProperty(fn, 'onDevice', { value: onDevice });
   return fn as MetricFn;
+}
+
+/** 1 where a row of [n, c] holds no NaN, else 0: [n]. */
+function rowsWithoutNaN(p: Tensor): Tensor {
+  return min(equal(p, p), 1);
 }
 
 /**
@@ -73,39 +97,77 @@ export function topKCategoricalAccuracy(
   k = 5,
   name = k === 1 ? 'accuracy' : `top${k}Accuracy`,
 ): MetricFn {
-  return named(name, (yTrue, yPred) =>
-    noGrad(() => {
-      if (yPred.rank !== 2)
-        throw new ShapeError(
-          `${name}: predictions must be [batch, classes], got ${fmtShape(yPred.shape)}.`,
+  return named(
+    name,
+    (yTrue, yPred) =>
+      noGrad(() => {
+        if (yPred.rank !== 2)
+          throw new ShapeError(
+            `${name}: predictions must be [batch, classes], got ${fmtShape(yPred.shape)}.`,
+          );
+        const [n, c] = yPred.shape as [number, number];
+        const ids = trueClasses(yTrue, c);
+        if (ids.length !== n)
+          throw new ShapeError(
+            `${name}: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)}.`,
+          );
+        const p = yPred.dataSync();
+        let hits = 0;
+        for (let i = 0; i < n; i++) if (inTopK(p, i * c, c, ids[i]!, k)) hits++;
+        return { total: hits, count: n };
+      }),
+    (yTrue, yPred) =>
+      noGrad(() => {
+        if (yPred.rank !== 2)
+          throw new ShapeError(
+            `${name}: predictions must be [batch, classes], got ${fmtShape(yPred.shape)}.`,
+          );
+        const [n, c] = yPred.shape as [number, number];
+        const ids = yTrue.dtype === 'int32' ? yTrue : argMax(yTrue, -1);
+        if (ids.rank !== 1 || ids.shape[0] !== n)
+          throw new ShapeError(
+            `${name}: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)}.`,
+          );
+        // inTopK with tensor ops: the classes ranked ahead of the true one (higher, or equal
+        // and of a lower index) number fewer than k; a label outside 0..c−1 or a row with NaN
+        // is a miss.
+        const t = reshape(cast(ids, 'float32'), [n, 1]);
+        const classes = tensor(
+          Float32Array.from({ length: c }, (_, j) => j),
+          [1, c],
         );
-      const [n, c] = yPred.shape as [number, number];
-      const ids = trueClasses(yTrue, c);
-      if (ids.length !== n)
-        throw new ShapeError(
-          `${name}: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)}.`,
+        const isTrue = equal(t, classes);
+        const target = sum(where(isTrue, yPred, zerosLike(yPred)), 1, true);
+        const ahead = sum(
+          add(greater(yPred, target), mul(equal(yPred, target), greater(t, classes))),
+          1,
         );
-      const p = yPred.dataSync();
-      let hits = 0;
-      for (let i = 0; i < n; i++) if (inTopK(p, i * c, c, ids[i]!, k)) hits++;
-      return { total: hits, count: n };
-    }),
+        const hit = mul(mul(greater(k, ahead), sum(isTrue, 1)), rowsWithoutNaN(yPred));
+        return { total: sum(hit), count: n };
+      }),
   );
 }
 
 /** Fraction of predictions on the right side of 0.5 (binary labels of any shape); NaN is a miss. */
 export function binaryAccuracy(threshold = 0.5): MetricFn {
-  return named('accuracy', (yTrue, yPred) =>
-    noGrad(() => {
-      const t = yTrue.dataSync();
-      const p = yPred.dataSync();
-      let hits = 0;
-      for (let i = 0; i < p.length; i++) {
-        const v = p[i]!;
-        if (!Number.isNaN(v) && v > threshold === t[i]! > 0.5) hits++;
-      }
-      return { total: hits, count: p.length };
-    }),
+  return named(
+    'accuracy',
+    (yTrue, yPred) =>
+      noGrad(() => {
+        const t = yTrue.dataSync();
+        const p = yPred.dataSync();
+        let hits = 0;
+        for (let i = 0; i < p.length; i++) {
+          const v = p[i]!;
+          if (!Number.isNaN(v) && v > threshold === t[i]! > 0.5) hits++;
+        }
+        return { total: hits, count: p.length };
+      }),
+    (yTrue, yPred) =>
+      noGrad(() => ({
+        total: sum(mul(equal(greater(yPred, threshold), greater(yTrue, 0.5)), equal(yPred, yPred))),
+        count: yPred.size,
+      })),
   );
 }
 
@@ -113,8 +175,12 @@ export function binaryAccuracy(threshold = 0.5): MetricFn {
 export function accuracy(): MetricFn {
   const top1 = topKCategoricalAccuracy(1, 'accuracy');
   const binary = binaryAccuracy();
-  return named('accuracy', (yTrue, yPred) =>
-    yPred.shape[yPred.rank - 1] === 1 ? binary(yTrue, yPred) : top1(yTrue, yPred),
+  const isBinary = (yPred: Tensor) => yPred.shape[yPred.rank - 1] === 1;
+  return named(
+    'accuracy',
+    (yTrue, yPred) => (isBinary(yPred) ? binary(yTrue, yPred) : top1(yTrue, yPred)),
+    (yTrue, yPred) =>
+      isBinary(yPred) ? binary.onDevice!(yTrue, yPred) : top1.onDevice!(yTrue, yPred),
   );
 }
 

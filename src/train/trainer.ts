@@ -12,7 +12,7 @@ import { concat } from '../ops/shape.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { getOptimizer } from '../optim/registry.js';
 import { Tensor, zeros } from '../tensor.js';
-import { ArgumentError, NonFiniteError } from '../util/errors.js';
+import { ArgumentError, BackendError, NonFiniteError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 import { globalRandom, Random } from '../util/random.js';
 import { type Batch, type BatchSource, checkXY, isBatchSource, TensorBatches } from './batches.js';
@@ -35,6 +35,7 @@ import {
   outputClasses,
   type StepPlace,
 } from './data_checks.js';
+import { type PendingBatch, PendingReads, pendingBatch, READ_EVERY } from './deferred.js';
 import { getLoss, type LossFn, type LossName } from './losses.js';
 import { getMetric, type MetricFn, type MetricName } from './metrics.js';
 import { ProgressBar } from './progress.js';
@@ -248,6 +249,57 @@ function runBatch(
   );
 }
 
+/**
+ * The same on a backend whose reads are asynchronous: the loss and the metric totals stay on
+ * the device (kept past the scope by PendingReads.add), and the update runs whatever the loss.
+ */
+function runBatchDeferred(
+  model: Model,
+  c: Compiled,
+  { x, y }: Batch,
+  train: boolean,
+  place: StepPlace,
+  rng?: Random,
+  tta: TestTimeAugmentation = 'none',
+): PendingBatch {
+  return stepScope(
+    c.retained,
+    () => [...model.weights, ...c.optimizer.slotTensors()],
+    () => {
+      const n = x.shape[0]!;
+      let outputs: Tensor[];
+      let loss: Tensor;
+      if (train) {
+        outputs = model.callAll(x, rng ? { training: true, rng } : { training: true });
+        loss = batchLoss(model, c, outputs, y);
+        loss.backward();
+        c.optimizer.step(model.trainableWeights);
+        c.optimizer.zeroGrad();
+      } else {
+        outputs = noGrad(() => callWithTta(model, x, tta, `${model.label}.evaluate`));
+        loss = noGrad(() => batchLoss(model, c, outputs, y));
+      }
+      return pendingBatch(
+        place,
+        n,
+        loss,
+        c.metrics.map((m) => ({ name: m.name, ...m.onDevice!(y, outputs[0]!) })),
+      );
+    },
+  );
+}
+
+/** Whether the backend in use reads asynchronously only; then every metric must run on the device. */
+function deferredReads(model: Model, c: Compiled, where: string): boolean {
+  if (!backend().deferReads) return false;
+  const bad = c.metrics.find((m) => !m.onDevice);
+  if (bad)
+    throw new ArgumentError(
+      `${model.label}.${where}: the metric '${bad.name}' reads its values synchronously, which the ${backend().name} backend cannot do; use the built-in metrics ('accuracy', 'binaryAccuracy', 'topKCategoricalAccuracy') or give the function an onDevice form (see MetricFn.onDevice).`,
+    );
+  return true;
+}
+
 /** Frees a batch that fit's own TensorBatches gathered (no one else holds it). */
 function freeOwnBatch(source: BatchSource, batch: Batch): void {
   if (source instanceof TensorBatches) backend().free?.([batch.x.storage, batch.y.storage]);
@@ -452,6 +504,16 @@ export async function fit(
   for (const cb of callbacks.callbacks)
     cb.setParams({ epochs, steps, samples: train.size ?? 0, verbose, initialEpoch: startEpoch });
   model.stopTraining = false;
+  const deferred = deferredReads(model, c, 'fit');
+  const pending = new PendingReads();
+  const readPending = () =>
+    pending.drain(
+      (loss, place) => {
+        if (checkFinite && !Number.isFinite(loss))
+          throw nonFiniteLoss(`${model.label}.fit`, loss, place, true, true);
+      },
+      (name, total, count) => acc.add(name, total, count),
+    );
   await callbacks.call('onTrainBegin', {});
   try {
     for (let epoch = startEpoch; epoch < epochs && !model.stopTraining; epoch++) {
@@ -482,12 +544,23 @@ export async function fit(
           checkFiniteBatch(`${model.label}.fit`, 'x', batch.x, place);
           checkFiniteBatch(`${model.label}.fit`, 'y', batch.y, place);
         }
-        const lossValue = runBatch(model, c, batch, true, acc, stepRng);
-        if (checkFinite && !Number.isFinite(lossValue))
-          throw nonFiniteLoss(`${model.label}.fit`, lossValue, place, true);
+        let lossValue: number | null;
+        if (deferred) {
+          pending.add(runBatchDeferred(model, c, batch, true, place, stepRng));
+          lossValue = pending.size >= READ_EVERY ? await readPending() : null;
+        } else {
+          lossValue = runBatch(model, c, batch, true, acc, stepRng);
+          if (checkFinite && !Number.isFinite(lossValue))
+            throw nonFiniteLoss(`${model.label}.fit`, lossValue, place, true);
+        }
         freeOwnBatch(train, batch);
         progress.batch = batchIndex + 1;
-        await callbacks.call('onBatchEnd', batchIndex, { ...acc.logs(), batchLoss: lossValue });
+        // With deferred reads the logs are those of the batches read so far (every READ_EVERY).
+        await callbacks.call(
+          'onBatchEnd',
+          batchIndex,
+          lossValue === null ? acc.logs() : { ...acc.logs(), batchLoss: lossValue },
+        );
         batchIndex++;
         if (model.stopTraining) {
           cutShort = true;
@@ -495,9 +568,10 @@ export async function fit(
         }
         await yieldToEventLoop();
       }
+      if (deferred) await readPending();
       // An epoch cut short (Ctrl-C, TerminateOnNaN) is not an epoch: no validation, no onEpochEnd.
       if (cutShort) break;
-      if (checkFinite) checkFiniteWeights(`${model.label}.fit`, model, { epoch });
+      if (checkFinite) await checkFiniteWeights(`${model.label}.fit`, model, { epoch });
       let logs = acc.logs();
       if (validation)
         logs = {
@@ -532,6 +606,15 @@ async function evaluateSource(
   const acc = new Averager();
   const where = `${model.label}.${epoch === undefined ? 'evaluate' : 'fit'}`;
   const checkBatches = checkFinite && !(source instanceof TensorBatches);
+  const deferred = deferredReads(model, c, epoch === undefined ? 'evaluate' : 'fit');
+  const pending = new PendingReads();
+  const readPending = () =>
+    pending.drain(
+      (loss, place) => {
+        if (checkFinite && !Number.isFinite(loss)) throw nonFiniteLoss(where, loss, place, false);
+      },
+      (name, total, count) => acc.add(name, total, count),
+    );
   let seen = 0;
   for await (const batch of source.batches(0)) {
     const place: StepPlace =
@@ -540,12 +623,18 @@ async function evaluateSource(
       checkFiniteBatch(where, 'x', batch.x, place);
       checkFiniteBatch(where, 'y', batch.y, place);
     }
-    const lossValue = runBatch(model, c, batch, false, acc, undefined, tta);
-    if (checkFinite && !Number.isFinite(lossValue))
-      throw nonFiniteLoss(where, lossValue, place, false);
+    if (deferred) {
+      pending.add(runBatchDeferred(model, c, batch, false, place, undefined, tta));
+      if (pending.size >= READ_EVERY) await readPending();
+    } else {
+      const lossValue = runBatch(model, c, batch, false, acc, undefined, tta);
+      if (checkFinite && !Number.isFinite(lossValue))
+        throw nonFiniteLoss(where, lossValue, place, false);
+    }
     freeOwnBatch(source, batch);
     if (++seen % 16 === 0) await yieldToEventLoop();
   }
+  if (deferred) await readPending();
   if (seen === 0) throw new ArgumentError(`${model.label}.evaluate: the data yielded no batches.`);
   return acc.logs(prefix);
 }
@@ -606,8 +695,17 @@ export function predict(model: Model, x: Tensor, options: PredictOptions = {}): 
   );
 }
 
+/** trainOnBatch and testOnBatch return their logs at once: a backend that reads only asynchronously cannot. */
+function refuseDeferred(model: Model, where: string): void {
+  if (backend().deferReads)
+    throw new BackendError(
+      `${model.label}.${where} returns the batch's loss at once, which the ${backend().name} backend cannot read without stalling the GPU; use model.fit (one epoch of your batches) or a CPU backend.`,
+    );
+}
+
 export function trainOnBatch(model: Model, x: Tensor, y: Tensor): Logs {
   const c = compiledOf(model, 'trainOnBatch');
+  refuseDeferred(model, 'trainOnBatch');
   checkXY(`${model.label}.trainOnBatch`, x, y);
   const acc = new Averager();
   const loss = runBatch(model, c, { x, y }, true, acc);
@@ -620,6 +718,7 @@ export function trainOnBatch(model: Model, x: Tensor, y: Tensor): Logs {
 
 export function testOnBatch(model: Model, x: Tensor, y: Tensor): Logs {
   const c = compiledOf(model, 'testOnBatch');
+  refuseDeferred(model, 'testOnBatch');
   checkXY(`${model.label}.testOnBatch`, x, y);
   const acc = new Averager();
   runBatch(model, c, { x, y }, false, acc);

@@ -32,6 +32,11 @@ export interface KernelCall {
   inputs: Storage[];
   /** Outputs to make, bound after the inputs (read-write). */
   outputs: { size: number; dtype: DType }[];
+  /**
+   * Storages already made (with alloc) to bind as the outputs instead of new ones: for a kernel
+   * that fills one block of a result, as concat does once per input. `outputs` is then unused.
+   */
+  into?: GpuStorage[];
   /** Scalar parameters, bound last as one uniform struct. */
   params?: Param[];
   /** Workgroups along x, y, z; a dimension of 0 launches nothing. */
@@ -171,7 +176,9 @@ export class GpuRuntime {
   /** Records one kernel launch (submitted with the next read or batch); returns its outputs. */
   run(call: KernelCall): GpuStorage[] {
     const inputs = call.inputs.map((s) => this.check(s));
-    const outputs = call.outputs.map((o) => this.alloc(o.size, o.dtype));
+    const outputs = call.into
+      ? call.into.map((s) => this.check(s))
+      : call.outputs.map((o) => this.alloc(o.size, o.dtype));
     const [gx, gy = 1, gz = 1] = call.groups;
     if (gx === 0 || gy === 0 || gz === 0) return outputs;
     for (const g of [gx, gy, gz])

@@ -16,7 +16,10 @@ export class GpuStorage implements Storage {
     readonly dtype: DType,
     /** The buffer (at least 4·size bytes, rounded up to the pool's bucket). */
     readonly buffer: GPUBuffer,
-    /** The values, where they came from the CPU (storages never change after they are made). */
-    readonly host: Float32Array | Int32Array | null = null,
+    /**
+     * The values on the CPU, where they came from there or were read back and kept
+     * (makeReadable): storages never change after they are made, so the copy stays right.
+     */
+    public host: Float32Array | Int32Array | null = null,
   ) {}
 }

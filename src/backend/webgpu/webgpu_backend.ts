@@ -37,9 +37,13 @@ import * as red from './kernels/reduce.js';
 
 /** What the adapter says about itself (GPUAdapterInfo's fields). */
 export interface GpuAdapterInfo {
+  /** The GPU's maker, e.g. 'nvidia', 'apple', or 'google' for SwiftShader. */
   vendor: string;
+  /** Its family, e.g. 'ampere', or 'swiftshader' for the software adapter. */
   architecture: string;
+  /** A device name where the browser gives one (often empty). */
   device: string;
+  /** A free-form description where the browser gives one (often empty). */
   description: string;
 }
 
@@ -53,6 +57,7 @@ export function syncReadError(what: string): BackendError {
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
+  readonly deferReads = true;
   readonly rt: GpuRuntime;
 
   constructor(
@@ -103,6 +108,11 @@ export class WebGpuBackend implements Backend {
     const g = this.rt.check(s);
     if (g.host) return Promise.resolve(g.host.slice());
     return this.rt.read(g);
+  }
+
+  async makeReadable(s: Storage): Promise<void> {
+    const g = this.rt.check(s);
+    g.host ??= await this.rt.read(g);
   }
 
   readF64(s: Storage): Float64Array {
