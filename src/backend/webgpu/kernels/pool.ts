@@ -60,6 +60,46 @@ function load(name: string, dtype: DType, index: string): string {
   return dtype === 'int32' ? `f32(${name}[${index}])` : `${name}[${index}]`;
 }
 
+/**
+ * WGSL for average pooling's float64-like arithmetic. The reference sums and divides in
+ * float64 and rounds once; float32 pairs (a value and its rounding error: TwoSum, and a
+ * quotient's remainder found exactly by splitting it into two 12-bit halves, by its bits) give the same float32 results but
+ * in rare ties, where plain float32 sums of values that nearly cancel would be far off. Past
+ * ±∞ or NaN the plain result stands.
+ */
+const EXACT = `
+fn finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u; }
+// a + b as s + e exactly (s the rounded sum).
+fn twoSum(a: f32, b: f32) -> vec2<f32> {
+  let s = a + b;
+  let bb = s - a;
+  return vec2<f32>(s, (a - (s - bb)) + (b - bb));
+}
+// a / n (n a whole number below 4096) as q and the remainder a − q · n, exact: q · n is exact
+// in two halves of 12 bits (split by a bit mask, which no compiler contracts).
+fn divRem(a: f32, n: f32) -> vec2<f32> {
+  let q = a / n;
+  let hi = bitcast<f32>(bitcast<u32>(q) & 0xfffff000u);
+  let lo = q - hi;
+  return vec2<f32>(q, (a - hi * n) - lo * n);
+}
+// (h + l) / n rounded once.
+fn meanOf(h: f32, l: f32, n: f32) -> f32 {
+  let hl = twoSum(h, l);
+  let q = divRem(hl.x, n);
+  // The remainders added before dividing: a mean exactly halfway between two float32 values
+  // then rounds to even, as the reference's does.
+  let r = q.x + (q.y + hl.y) / n;
+  return select(h / n, r, finite(r));
+}
+// acc + d / n rounded once.
+fn addQuotient(acc: f32, d: f32, n: f32) -> f32 {
+  let q = divRem(d, n);
+  let s = twoSum(acc, q.x);
+  let r = s.x + (s.y + q.y / n);
+  return select(acc + d / n, r, finite(r));
+}`;
+
 /** WGSL: `c`, `ow`, `oh`, `b` of output value `i`, and the window's first row and column. */
 const OUTPUT_POSITION = `let c = i32(i % u32(p.ch));
   var q = i32(i / u32(p.ch));
@@ -199,12 +239,17 @@ export function avgPool(rt: GpuRuntime, x: Storage, info: PoolInfo): GpuStorage 
   return rt.run({
     key: `avgpool_${t}`,
     wgsl: () =>
-      `${bindings([['x', t]], [['out', 'f32']], fields())}\n${linearMain(
+      `${bindings([['x', t]], [['out', 'f32']], fields())}\n${EXACT}\n${linearMain(
         `${OUTPUT_POSITION}
   var s = 0.0;
+  var err = 0.0;
   var count = 0;
-  ${windowLoop(`s += ${load('x', x.dtype, 'xi')};\n      count++;`)}
-  out[i] = select(s / f32(count), 0.0, count == 0);`,
+  ${windowLoop(`let v = ${load('x', x.dtype, 'xi')};
+      let st = twoSum(s, v);
+      err += select(0.0, st.y, finite(st.x));
+      s = st.x;
+      count++;`)}
+  out[i] = select(meanOf(s, err, f32(count)), 0.0, count == 0);`,
       )}`,
     inputs: [x],
     outputs: [{ size: n, dtype: 'float32' }],
@@ -220,11 +265,11 @@ export function avgPoolBackward(rt: GpuRuntime, dy: Storage, info: PoolInfo): Gp
   // A window's real pixels: its rows inside the image times its columns inside it.
   const body = `let rowsIn = min(h0 + p.kh, p.inH) - max(h0, 0);
       let colsIn = min(w0 + p.kw, p.inW) - max(w0, 0);
-      acc += ${load('dy', dy.dtype, 'yi')} / f32(rowsIn * colsIn);`;
+      acc = addQuotient(acc, ${load('dy', dy.dtype, 'yi')}, f32(rowsIn * colsIn));`;
   return rt.run({
     key: `avgpool_backward_${t}`,
     wgsl: () =>
-      `${bindings([['dy', t]], [['out', 'f32']], fields())}\n${linearMain(reachingWindows(body))}`,
+      `${bindings([['dy', t]], [['out', 'f32']], fields())}\n${EXACT}\n${linearMain(reachingWindows(body))}`,
     inputs: [dy],
     outputs: [{ size: n, dtype: 'float32' }],
     params: params(n, info),
