@@ -85,6 +85,13 @@ export function fallBackToWasm(message: string): void {
   }
 }
 
+/** The header's second line: the backend the workers run (threads where they count), the page's isolation. */
+export function envLine(env: EnvInfo): string {
+  const threads =
+    env.backend === 'webgpu' ? '' : `, ${env.threads} thread${env.threads === 1 ? '' : 's'}`;
+  return `${env.backend} backend in workers${threads} · page ${env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`;
+}
+
 /** Wires the switch (once, at start). */
 export function initBackendSwitch(): void {
   select().addEventListener('change', () => {

@@ -4,7 +4,13 @@
  * draw; the feature maps of each convolution and pooling layer are shown beside it, and heat
  * maps of why it answered (Grad-CAM, saliency, occlusion) over the drawing.
  */
-import { chosenBackend, fallBackToWasm, onBackendChange, showBackend } from './backend_switch.js';
+import {
+  chosenBackend,
+  envLine,
+  fallBackToWasm,
+  onBackendChange,
+  showBackend,
+} from './backend_switch.js';
 import { $, keepValues } from './dom.js';
 import { mnistPreprocess } from './mnist_preprocess.js';
 import { drawZoomed, greyImageData, heatImageData, mapCanvas, toBytes } from './pixels.js';
@@ -132,6 +138,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       describe(m.env);
       showBackend(m.env);
       canvas.dataset.backend = m.env.backend;
+      onEnv(envLine(m.env));
       status.textContent = `${about}.`;
       // The drawing again, on the new backend.
       changed();
@@ -145,9 +152,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       status.textContent = `${about}. Draw!`;
       // Grad-CAM's layer: the library's default (the last, coarsest) or any other spatial one.
       camLayer.append(...[...m.layers].reverse().map((name) => new Option(name, name)));
-      onEnv(
-        `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
-      );
+      onEnv(envLine(m.env));
       canvas.dataset.ready = 'true';
       if (chosenBackend() === 'webgpu') switchTo('webgpu');
       else request();

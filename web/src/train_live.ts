@@ -2,7 +2,7 @@
  * Train live: a fresh network learns MNIST in a Web Worker while the page draws the loss and
  * accuracy of every batch and the first layer's filters as they change. Pause, resume, stop.
  */
-import { chosenBackend, fallBackToWasm, showBackend } from './backend_switch.js';
+import { chosenBackend, envLine, fallBackToWasm, showBackend } from './backend_switch.js';
 import { TrainingChart } from './chart.js';
 import { $ } from './dom.js';
 import { divergingImageData, drawZoomed } from './pixels.js';
@@ -75,9 +75,7 @@ export function initTrainLive(onEnv: (text: string) => void): void {
         // The status line changes with every batch and epoch; this stays for the run.
         status.dataset.threads = String(m.env.threads);
         showFilters(m.filters);
-        onEnv(
-          `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
-        );
+        onEnv(envLine(m.env));
         break;
       case 'batch': {
         chart.addBatch({ step: m.step, loss: m.loss, accuracy: m.accuracy });
