@@ -6,6 +6,9 @@ import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as rc from '../src/index.js';
+import { assertClose } from './checks.js';
+
+export { assertClose, withBackend } from './checks.js';
 
 /** The repository root (tests are compiled to build/test, so walk up until package.json). */
 export const repoRoot = (() => {
@@ -37,36 +40,6 @@ export function readJson<T>(relPath: string): T {
   return JSON.parse(readFileSync(join(repoRoot, relPath), 'utf8')) as T;
 }
 
-/** Asserts |a − b| ≤ atol + rtol·|b| elementwise, naming the first offending index. */
-export function assertClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  opts: { atol?: number; rtol?: number; msg?: string } = {},
-): void {
-  const { atol = 1e-5, rtol = 1e-5, msg = '' } = opts;
-  assert.equal(
-    actual.length,
-    expected.length,
-    `${msg} length ${actual.length} vs ${expected.length}`,
-  );
-  let worst = -1;
-  let worstErr = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    const err = Math.abs(a - e) - (atol + rtol * Math.abs(e));
-    if (!(err <= 0) && (worst < 0 || err > worstErr || Number.isNaN(err))) {
-      worst = i;
-      worstErr = err;
-    }
-  }
-  if (worst >= 0) {
-    assert.fail(
-      `${msg} mismatch at index ${worst}: got ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`,
-    );
-  }
-}
-
 export function assertTensorClose(
   actual: rc.Tensor,
   expected: rc.Tensor | ArrayLike<number>,
@@ -77,16 +50,5 @@ export function assertTensorClose(
     assertClose(actual.dataSync(), expected.dataSync(), opts);
   } else {
     assertClose(actual.dataSync(), expected, opts);
-  }
-}
-
-/** Runs fn with a backend selected, restoring the previous one after. */
-export function withBackend<T>(name: string, fn: () => T): T {
-  const prev = rc.getBackend();
-  rc.setBackend(name);
-  try {
-    return fn();
-  } finally {
-    rc.setBackend(prev);
   }
 }

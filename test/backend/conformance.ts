@@ -4,10 +4,15 @@
  * its tests are skipped with that reason), and lists the configurations every kernel test runs
  * on (builds, memories, thread counts). A new backend joins the suite by adding one entry to
  * `targets` below.
+ *
+ * Results are read with `await` (kernel_cases.ts readResult), so that the same suite runs on
+ * webgpu in a browser page (web/e2e/webgpu.mjs bundles these files with stand-ins for node:test
+ * and node:assert); there the webgpu target runs and the others are skipped, and in Node the
+ * reverse.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Backend, ConvInfo, Storage } from '../../src/backend/backend.js';
+import type { Backend, BinaryOp, ConvInfo, Storage, UnaryOp } from '../../src/backend/backend.js';
 import { loadNativeAddon } from '../../src/backend/native/native_addon.js';
 import { NativeBackend } from '../../src/backend/native/native_backend.js';
 import { backendByName } from '../../src/backend/registry.js';
@@ -17,8 +22,9 @@ import {
   wasmSupported,
   wasmVariantSupported,
 } from '../../src/backend/wasm/wasm_backend.js';
+import type { WebGpuBackend } from '../../src/backend/webgpu/webgpu_backend.js';
 import { Random } from '../../src/util/random.js';
-import { assertRel, assertSame, randomValues } from './kernel_cases.js';
+import { assertRel, assertSame, assertWithin, randomValues, readResult } from './kernel_cases.js';
 
 /** One way to run a backend: a build, a memory, a thread count. */
 export interface Config {
@@ -29,7 +35,7 @@ export interface Config {
   /** Run each kernel inside a step scope (where the backend keeps a scope's tensors itself). */
   scoped?: boolean;
   /** What the configuration promises (workers started, memory shared): its first test. */
-  check?: () => void;
+  check?: () => void | Promise<void>;
 }
 
 export interface Target {
@@ -41,6 +47,13 @@ export interface Target {
   configs(): Config[];
   /** Its float32 sums are the reference's bit for bit (else: within float32 rounding). */
   exactSums?: boolean;
+  /**
+   * Elementwise ops computed from float32 approximations (a GPU's division, exp, log, sqrt, pow)
+   * rather than rounded once from float64 as the reference's are, each with the relative error
+   * allowed (their NaN, ±Infinity and ±0 results still exactly the reference's); the other
+   * elementwise ops are bit for bit.
+   */
+  approximate?: Partial<Record<UnaryOp | BinaryOp, number>>;
   /** Whether conv2dFused must run (not decline with null) for this geometry. */
   fuses?(be: Backend, c: ConvInfo, residual: boolean): boolean;
 }
@@ -63,10 +76,26 @@ export const wasmModes = [
 
 const nativeLoad = loadNativeAddon();
 
+/** In a browser page (web/e2e/webgpu.mjs) the suite runs on webgpu only. */
+const inPage = typeof document !== 'undefined';
+
+/** The webgpu backend, where `await setBackend('webgpu')` started it in this process. */
+function startedWebGpu(): WebGpuBackend | null {
+  try {
+    return backendByName('webgpu') as WebGpuBackend;
+  } catch {
+    return null;
+  }
+}
+
 export const targets: Target[] = [
   {
     name: 'wasm',
-    skip: wasmSupported() ? false : 'this engine has no WebAssembly SIMD',
+    skip: inPage
+      ? 'the page runs the webgpu target only (Node runs wasm, threads and shared memory included)'
+      : wasmSupported()
+        ? false
+        : 'this engine has no WebAssembly SIMD',
     exactSums: true,
     configs: () =>
       wasmVariants.flatMap((variant) =>
@@ -106,6 +135,29 @@ export const targets: Target[] = [
     fuses: (be, c, residual) =>
       !(residual && (be as NativeBackend).convImplementations(c).fusedResidual === 'none'),
   },
+  {
+    name: 'webgpu',
+    skip: startedWebGpu() ? false : 'WebGPU runs in Chromium: web/e2e/webgpu.mjs',
+    // WGSL lets these be a few ulp off (its accuracy table: division 2.5 ulp, exp 3 + 2|x| ulp,
+    // log 3 ulp, sqrt as 1 / inverseSqrt, pow as exp2(y · log2(x))): these bounds cover that on
+    // the suite's inputs (|x| ≤ 20). SwiftShader: division and sqrt exact, rsqrt 1 ulp off, log
+    // 3 ulp, pow 5e-7, sigmoid 1e-6, exp 2e-6 at most.
+    approximate: {
+      div: 1e-6,
+      reciprocal: 1e-6,
+      sqrt: 1e-6,
+      rsqrt: 1e-6,
+      log: 1e-6,
+      exp: 6e-6,
+      sigmoid: 6e-6,
+      pow: 6e-6,
+    },
+    configs: () => {
+      const be = startedWebGpu()!;
+      // In a scope, as a training step runs: its buffers go back to the pool at its end.
+      return [{ name: 'the first adapter, in step scopes', backend: be, scoped: true }];
+    },
+  },
 ];
 
 export const js = backendByName('js');
@@ -117,14 +169,20 @@ export interface Run {
   be: Backend;
   rng: Random;
   randn(n: number): Float32Array;
-  test(name: string, fn: () => void): void;
-  /** Runs the same kernel on js and on the backend with the same values; compares. */
+  test(name: string, fn: () => void | Promise<void>): void;
+  /** The backend's result (readResult: awaited, as a GPU's must be). */
+  read(s: Storage): Promise<Float32Array | Int32Array>;
+  /**
+   * Runs the same kernel on js and on the backend with the same values; compares within 1e-4
+   * of the largest value, or bit for bit (`exact` true), or as assertWithin (`exact` a relative
+   * error: the target's `approximate` entry for an op).
+   */
   same(
     inputs: Float32Array[],
     kernel: (b: Backend, s: Storage[]) => Storage,
     msg: string,
-    exact?: boolean,
-  ): void;
+    exact?: boolean | number,
+  ): Promise<void>;
 }
 
 /**
@@ -159,15 +217,17 @@ export function reference<T>(key: string, inputs: ArrayLike<number>[], compute: 
 }
 
 /** Runs the kernel on `be` inside a scope where the configuration asks for one; reads it. */
-export function runOn(
+export async function runOn(
   cfg: Config,
   inputs: ArrayLike<number>[],
   kernel: (b: Backend, s: Storage[]) => Storage,
-): Float32Array | Int32Array {
+): Promise<Float32Array | Int32Array> {
   const be = cfg.backend;
   if (cfg.scoped) be.beginScope!();
   try {
-    return be.read(
+    // Awaited here: the scope ends (its buffers are reused) only once the values are read.
+    return await readResult(
+      be,
       kernel(
         be,
         inputs.map((v) => be.write(v, 'float32')),
@@ -208,17 +268,18 @@ export function forEachConfig(title: string, body: (r: Run) => void): void {
             rng,
             randn,
             test: (name, fn) =>
-              test(name, () => {
+              test(name, async () => {
                 current = name;
                 const before = be.threads ?? 1;
                 if (cfg.threads !== undefined) be.setThreads!(cfg.threads);
                 try {
-                  fn();
+                  await fn();
                 } finally {
                   if (cfg.threads !== undefined) be.setThreads!(before);
                 }
               }),
-            same: (inputs, kernel, msg, exact = false) => {
+            read: (s) => readResult(be, s),
+            same: async (inputs, kernel, msg, exact = false) => {
               const expected = reference(`${title}\0${current}\0${msg}`, inputs, () =>
                 js.read(
                   kernel(
@@ -227,8 +288,9 @@ export function forEachConfig(title: string, body: (r: Run) => void): void {
                   ),
                 ),
               );
-              const actual = runOn(cfg, inputs, kernel);
-              if (exact) assertSame(actual, expected, msg);
+              const actual = await runOn(cfg, inputs, kernel);
+              if (typeof exact === 'number') assertWithin(actual, expected, exact, msg);
+              else if (exact) assertSame(actual, expected, msg);
               else assertRel(actual, expected, msg);
             },
           };

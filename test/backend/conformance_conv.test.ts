@@ -13,7 +13,7 @@ import type { Backend } from '../../src/backend/backend.js';
 import { forEachConfig, js } from './conformance.js';
 import { assertRel, convCases, convInfo } from './kernel_cases.js';
 
-forEachConfig('matmul', ({ test, same, randn, be }) => {
+forEachConfig('matmul', ({ test, same, read, randn, be }) => {
   const sizes = [1, 3, 5, 7, 13, 33, 257];
   const triples: [number, number, number][] = [];
   for (const m of sizes) for (const n of sizes) triples.push([m, n, sizes[(m + n) % 7]!]);
@@ -24,10 +24,10 @@ forEachConfig('matmul', ({ test, same, randn, be }) => {
     [false, true],
     [true, true],
   ] as const) {
-    test(`all sizes, transA = ${tA}, transB = ${tB}`, () => {
+    test(`all sizes, transA = ${tA}, transB = ${tB}`, async () => {
       for (const [m, n, k] of triples) {
         const batch = m * n * k < 5000 ? 3 : 1;
-        same(
+        await same(
           [randn(batch * m * k), randn(batch * k * n)],
           (b, [x, y]) => b.matmul(x!, y!, { batch, m, n, k, transA: tA, transB: tB }),
           `matmul batch ${batch} m ${m} n ${n} k ${k}`,
@@ -36,13 +36,13 @@ forEachConfig('matmul', ({ test, same, randn, be }) => {
     });
   }
 
-  test('k = 0 gives zeros, m = 0 or n = 0 gives an empty result', () => {
+  test('k = 0 gives zeros, m = 0 or n = 0 gives an empty result', async () => {
     for (const [m, n, k] of [
       [3, 5, 0],
       [0, 5, 3],
       [3, 0, 5],
     ] as const) {
-      const out = be.read(
+      const out = await read(
         be.matmul(be.write(randn(m * k), 'float32'), be.write(randn(k * n), 'float32'), {
           batch: 1,
           m,
@@ -56,14 +56,14 @@ forEachConfig('matmul', ({ test, same, randn, be }) => {
     }
   });
 
-  test('the scratch memory grows for a large call and is reused by the next small one', () => {
-    same(
+  test('the scratch memory grows for a large call and is reused by the next small one', async () => {
+    await same(
       [randn(600 * 700), randn(700 * 500)],
       (b, [x, y]) =>
         b.matmul(x!, y!, { batch: 1, m: 600, n: 500, k: 700, transA: false, transB: false }),
       'large',
     );
-    same(
+    await same(
       [randn(15), randn(20)],
       (b, [x, y]) => b.matmul(x!, y!, { batch: 1, m: 3, n: 4, k: 5, transA: false, transB: false }),
       'small after large',
@@ -71,16 +71,24 @@ forEachConfig('matmul', ({ test, same, randn, be }) => {
   });
 });
 
-forEachConfig('conv2d, forward and both gradients', ({ test, same, randn, be, target }) => {
+forEachConfig('conv2d, forward and both gradients', ({ test, same, read, randn, be, target }) => {
   for (const [name, c] of convCases) {
-    test(name, () => {
+    test(name, async () => {
       const xSize = c.batch * c.inH * c.inW * c.inC;
       const wSize = c.kh * c.kw * (c.inC / c.groups) * c.outC;
       const ySize = c.batch * c.outH * c.outW * c.outC;
       const [x, w, dy] = [randn(xSize), randn(wSize), randn(ySize)];
-      same([x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `${name}: forward`);
-      same([dy, w], (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c), `${name}: backward input`);
-      same([x, dy], (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c), `${name}: backward filter`);
+      await same([x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `${name}: forward`);
+      await same(
+        [dy, w],
+        (b, [d, ws]) => b.conv2dBackwardInput(d!, ws!, c),
+        `${name}: backward input`,
+      );
+      await same(
+        [x, dy],
+        (b, [xs, d]) => b.conv2dBackwardFilter(xs!, d!, c),
+        `${name}: backward filter`,
+      );
       if (!be.conv2dFused) return;
       // Inference: bias, residual and ReLU applied by the convolution (js: separate kernels).
       const bias = randn(c.outC);
@@ -92,7 +100,7 @@ forEachConfig('conv2d, forward and both gradients', ({ test, same, randn, be, ta
         [true, true],
         [false, true],
       ] as const) {
-        same(
+        await same(
           [x, w, bias, res],
           (b, [xs, ws, bs, rs]) => {
             const r = withRes ? rs! : null;
@@ -111,16 +119,16 @@ forEachConfig('conv2d, forward and both gradients', ({ test, same, randn, be, ta
     });
   }
 
-  test('the same geometry again (a cached primitive) with new values', () => {
+  test('the same geometry again (a cached primitive) with new values', async () => {
     const c = convCases[1]![1];
     for (let i = 0; i < 2; i++) {
       const x = randn(c.batch * c.inH * c.inW * c.inC);
       const w = randn(c.kh * c.kw * c.inC * c.outC);
-      same([x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `call ${i}`);
+      await same([x, w], (b, [xs, ws]) => b.conv2d(xs!, ws!, c), `call ${i}`);
     }
   });
 
-  test('filters used again are kept reordered; each filter array keeps its own', () => {
+  test('filters used again are kept reordered; each filter array keeps its own', async () => {
     // Four filters of one geometry in turn, three rounds (as ResNet's identical blocks in
     // repeated predictions), then new filters: every result is the reference's.
     const c = convInfo({ batch: 1, inH: 9, inW: 9, inC: 32, outC: 48, k: [3, 3] });
@@ -132,11 +140,11 @@ forEachConfig('conv2d, forward and both gradients', ({ test, same, randn, be, ta
       js.read(js.conv2d(js.write(x, 'float32'), js.write(w, 'float32'), c)),
     );
     for (let round = 0; round < 3; round++) {
-      ws.forEach((w, i) => {
-        assertRel(be.read(be.conv2d(xs, w, c)), expected[i]!, `round ${round}, filter ${i}`);
-      });
+      for (const [i, w] of ws.entries()) {
+        assertRel(await read(be.conv2d(xs, w, c)), expected[i]!, `round ${round}, filter ${i}`);
+      }
     }
     const fresh = randn(9 * c.inC * c.outC);
-    same([x, fresh], (b: Backend, [a, w]) => b.conv2d(a!, w!, c), 'a new filter');
+    await same([x, fresh], (b: Backend, [a, w]) => b.conv2d(a!, w!, c), 'a new filter');
   });
 });

@@ -47,7 +47,7 @@ describe('wasm backend', () => {
   const [p, q] = [randn(5 * 200 * 300), randn(5 * 300 * 250)];
   for (const variant of wasmVariants)
     for (const mode of wasmModes) {
-      test(`${variant} build, ${mode.name}: with a small heap, tensors that do not fit are JS arrays and results agree`, () => {
+      test(`${variant} build, ${mode.name}: with a small heap, tensors that do not fit are JS arrays and results agree`, async () => {
         const small = new WasmBackend({ variant, ...mode.options, heapLimitBytes: 3 * 2 ** 20 });
         small.waitForThreads();
         const cfg = { name: 'small heap', backend: small, scoped: small.resident };
@@ -74,7 +74,7 @@ describe('wasm backend', () => {
               ),
             ),
           );
-          assertRel(runOn(cfg, inputs, kernel), expected, `small heap: ${msg}`);
+          assertRel(await runOn(cfg, inputs, kernel), expected, `small heap: ${msg}`);
         }
       });
     }

@@ -6,7 +6,7 @@
 //   node web/e2e/webgpu_page.mjs path/to/entry.ts
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -27,11 +27,38 @@ export const WEBGPU_ARGS = [
 ];
 
 /**
- * Bundles `entry` (a file path), opens it in Chromium and returns what `globalThis.__result`
- * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines; `query`
- * ('?a=b') is the page's URL query; `alias` maps imports for esbuild.
+ * An esbuild plugin that bundles another file in place of a module: `redirects` maps a bare
+ * module name ('node:test') or a file of the repository without its extension ('src/index',
+ * however it is imported: '../../src/index.js') to the file, relative to the repository, to
+ * bundle instead.
  */
-export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias, query = '' } = {}) {
+function redirectPlugin(redirects) {
+  return {
+    name: 'redirect',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => {
+        let key = args.path;
+        if (key.startsWith('.') || isAbsolute(key)) {
+          const file = resolve(args.resolveDir, key);
+          key = relative(repo, file.slice(0, file.length - extname(file).length));
+        }
+        const to = redirects[key];
+        return to === undefined ? undefined : { path: resolve(repo, to) };
+      });
+    },
+  };
+}
+
+/**
+ * Bundles `entry` (a file path), opens it in Chromium and returns what `globalThis.__result`
+ * resolves to. `timeoutMs` bounds the wait; `onLog` sees the page's console lines; `alias` is
+ * esbuild's (bare package names), `redirects` redirectPlugin's; `query` ('?a=b') is the page's
+ * URL query; `chromiumArgs` adds switches.
+ */
+export async function runInChromium(
+  entry,
+  { timeoutMs = 600_000, onLog, alias, redirects, query = '', chromiumArgs = [] } = {},
+) {
   const site = mkdtempSync(join(tmpdir(), 'receptive-webgpu-'));
   const server = await serve(site);
   let browser;
@@ -46,6 +73,7 @@ export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias, 
       logLevel: 'warning',
       absWorkingDir: repo,
       alias,
+      plugins: redirects ? [redirectPlugin(redirects)] : [],
     });
     writeFileSync(
       join(site, 'index.html'),
@@ -53,7 +81,7 @@ export async function runInChromium(entry, { timeoutMs = 600_000, onLog, alias, 
     );
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-      args: WEBGPU_ARGS,
+      args: [...WEBGPU_ARGS, ...chromiumArgs],
     });
     const page = await browser.newPage();
     page.setDefaultTimeout(timeoutMs);

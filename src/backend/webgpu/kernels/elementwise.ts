@@ -63,14 +63,28 @@ export function cast(rt: GpuRuntime, x: Storage, dtype: DType): GpuStorage {
   })[0]!;
 }
 
+/**
+ * NaN tests and NaN and infinite values that survive compilers which assume finite math (where
+ * `v != v` is folded to false and WGSL's exp, log and pow are undefined for NaN, ±Infinity and
+ * out-of-domain arguments): by the bits, from a runtime value (a NaN or an infinite constant is
+ * a WGSL compile error).
+ */
+const SPECIALS = `
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn isInf(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) == 0x7f800000u; }
+fn nanOf(v: f32) -> f32 { return bitcast<f32>(0x7fc00000u | (bitcast<u32>(v) & 0u)); }
+fn infOf(v: f32, negative: bool) -> f32 {
+  return bitcast<f32>(select(0x7f800000u, 0xff800000u, negative) | (bitcast<u32>(v) & 0u));
+}`;
+
 /** Each unary op as a WGSL expression of `v` (an f32), matching the js reference's values. */
 const UNARY: Record<UnaryOp, string> = {
   neg: '-v',
   abs: 'abs(v)',
-  exp: 'exp(v)',
-  log: 'log(v)',
-  sqrt: 'sqrt(v)',
-  rsqrt: '1.0 / sqrt(v)',
+  exp: 'select(exp(v), v, isNan(v))',
+  log: 'logJs(v)',
+  sqrt: 'select(sqrt(v), nanOf(v), v < 0.0)',
+  rsqrt: 'select(1.0 / sqrt(v), nanOf(v), v < 0.0)',
   square: 'v * v',
   reciprocal: '1.0 / v',
   // NaN stays NaN (Math.max(NaN, 0) is NaN): select keeps v unless it is ≤ 0.
@@ -78,26 +92,72 @@ const UNARY: Record<UnaryOp, string> = {
   step: 'select(0.0, 1.0, v > 0.0)',
   sign: 'select(select(v, -1.0, v < 0.0), 1.0, v > 0.0)',
   // tanh through exp(−2|v|), which never overflows (WGSL's tanh may give NaN at large |v|).
-  tanh: 'tanhSafe(v)',
-  sigmoid: '1.0 / (1.0 + exp(-v))',
-  erf: 'erfApprox(v)',
+  tanh: 'select(tanhSafe(v), v, isNan(v))',
+  sigmoid: 'select(1.0 / (1.0 + exp(-v)), v, isNan(v))',
+  erf: 'select(erfApprox(v), v, isNan(v))',
 };
 
-const HELPERS = `
+const HELPERS = `${SPECIALS}
+// Math.log: NaN below 0 and for NaN, -Infinity at ±0, Infinity at Infinity. Within [0.5, 2]
+// WGSL's log may be off by 2^-21 (most of a result near 0): there 2·atanh(s), s = (v − 1)/(v + 1),
+// by its series (|s| ≤ 1/3; v − 1 is exact).
+fn logJs(v: f32) -> f32 {
+  if (isNan(v) || v < 0.0) { return nanOf(v); }
+  if (v == 0.0) { return infOf(v, true); }
+  if (isInf(v)) { return v; }
+  if (v < 0.5 || v > 2.0) { return log(v); }
+  let s = (v - 1.0) / (v + 1.0);
+  let s2 = s * s;
+  var p: f32 = 1.0 / 17.0;
+  p = p * s2 + 1.0 / 15.0;
+  p = p * s2 + 1.0 / 13.0;
+  p = p * s2 + 1.0 / 11.0;
+  p = p * s2 + 1.0 / 9.0;
+  p = p * s2 + 1.0 / 7.0;
+  p = p * s2 + 1.0 / 5.0;
+  p = p * s2 + 1.0 / 3.0;
+  p = p * s2 + 1.0;
+  return 2.0 * s * p;
+}
+// tanh: its Taylor polynomial below 0.4 (where 1 − e^(−2|v|) loses the digits of a small
+// result), else through e^(−2|v|), which never overflows (WGSL's tanh may give NaN at large |v|).
 fn tanhSafe(v: f32) -> f32 {
-  let e = exp(-2.0 * abs(v));
+  let a = abs(v);
+  if (a < 0.4) {
+    let x2 = v * v;
+    var p: f32 = -929569.0 / 638512875.0;
+    p = p * x2 + 21844.0 / 6081075.0;
+    p = p * x2 - 1382.0 / 155925.0;
+    p = p * x2 + 62.0 / 2835.0;
+    p = p * x2 - 17.0 / 315.0;
+    p = p * x2 + 2.0 / 15.0;
+    p = p * x2 - 1.0 / 3.0;
+    p = p * x2 + 1.0;
+    return v * p;
+  }
+  let e = exp(-2.0 * a);
   return sign(v) * (1.0 - e) / (1.0 + e);
 }
-// erf: Abramowitz and Stegun 7.1.26 with the refinement of W. J. Cody's rational form is not
-// needed at float32; this is 7.1.28's higher-order fit (|error| ≤ 3e-7).
+// erf: its Maclaurin series below 0.5; above, 1 − erfc by Numerical Recipes' Chebyshev fit of
+// erfc (relative error below 1.2e-7). Within 1e-6 of the exact values everywhere.
 fn erfApprox(v: f32) -> f32 {
   let a = abs(v);
-  let t = 1.0 + a * (0.0705230784 + a * (0.0422820123 + a * (0.0092705272 + a * (0.0001520143 + a * (0.0002765672 + a * 0.0000430638)))));
-  let t2 = t * t;
-  let t4 = t2 * t2;
-  let t8 = t4 * t4;
-  let t16 = t8 * t8;
-  return sign(v) * (1.0 - 1.0 / t16);
+  if (a < 0.5) {
+    let x2 = v * v;
+    var p: f32 = -1.0 / 75600.0;
+    p = p * x2 + 1.0 / 9360.0;
+    p = p * x2 - 1.0 / 1320.0;
+    p = p * x2 + 1.0 / 216.0;
+    p = p * x2 - 1.0 / 42.0;
+    p = p * x2 + 1.0 / 10.0;
+    p = p * x2 - 1.0 / 3.0;
+    p = p * x2 + 1.0;
+    return 1.1283791670955126 * v * p;
+  }
+  let t = 1.0 / (1.0 + 0.5 * a);
+  let q = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return sign(v) * (1.0 - t * exp(q - a * a));
 }`;
 
 export function unary(rt: GpuRuntime, op: UnaryOp, x: Storage): GpuStorage {
@@ -122,23 +182,49 @@ const BINARY: Record<BinaryOp, string> = {
   mul: 'a * b',
   div: 'a / b',
   pow: 'powJs(a, b)',
-  // Math.max / Math.min: NaN if either is NaN.
-  maximum: 'select(select(a, b, b > a), a + b, a != a || b != b)',
-  minimum: 'select(select(a, b, b < a), a + b, a != a || b != b)',
+  // Math.max / Math.min: NaN if either is NaN; max(-0, 0) is 0 and min(-0, 0) is -0 (equal
+  // values: their bits ANDed or ORed, which only differ in the sign of zeros).
+  maximum: 'maxJs(a, b)',
+  minimum: 'minJs(a, b)',
   equal: 'select(0.0, 1.0, a == b)',
   greater: 'select(0.0, 1.0, a > b)',
 };
 
-const POW = `
-// Math.pow: negative bases with whole exponents keep their sign; 0^0 and x^0 are 1.
+const POW = `${SPECIALS}
+fn maxJs(a: f32, b: f32) -> f32 {
+  if (isNan(a) || isNan(b)) { return nanOf(a); }
+  if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); }
+  return select(a, b, b > a);
+}
+fn minJs(a: f32, b: f32) -> f32 {
+  if (isNan(a) || isNan(b)) { return nanOf(a); }
+  if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); }
+  return select(a, b, b < a);
+}
+// Math.pow: x^0 is 1 (NaN's too), else NaN in is NaN out; (±1)^±Infinity is NaN; a negative
+// base needs a whole exponent and keeps its sign for an odd one; ±0 and ±Infinity as bases
+// give 0 or Infinity (signed for -0 and -Infinity with odd exponents), as do |a| ≠ 1 to
+// ±Infinity. WGSL's pow covers only finite positive bases.
 fn powJs(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a >= 0.0) { return pow(a, b); }
-  // A NaN from a runtime value: WGSL rejects a NaN constant.
-  if (floor(b) != b) { return bitcast<f32>(0x7fc00000u | (bitcast<u32>(b) & 0u)); }
+  if (isNan(a) || isNan(b)) { return nanOf(a); }
+  if (isInf(b)) {
+    let m = abs(a);
+    if (m == 1.0) { return nanOf(a); }
+    return select(0.0, infOf(a, false), (m > 1.0) == (b > 0.0));
+  }
+  let odd = floor(b) == b && fract(b * 0.5) != 0.0;
+  if (a == 0.0 || isInf(a)) {
+    // 0^b and Infinity^b: one of 0 and Infinity, by the signs of b and of the exponent.
+    let big = (a == 0.0) == (b < 0.0);
+    let negative = odd && bitcast<u32>(a) >= 0x80000000u;
+    let m = select(0.0, infOf(a, false), big);
+    return select(m, -m, negative);
+  }
+  if (a > 0.0) { return pow(a, b); }
+  if (floor(b) != b) { return nanOf(a); }
   let m = pow(-a, b);
-  if (fract(b * 0.5) != 0.0) { return -m; }
-  return m;
+  return select(m, -m, odd);
 }`;
 
 /** Strides of `shape` (aligned on the right) in a `rank`-dimensional output; 0 on broadcasts. */

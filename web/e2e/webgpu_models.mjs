@@ -1,0 +1,45 @@
+// Whole models on the webgpu backend in Chromium (web/e2e/webgpu_models_page.ts): zoo models'
+// outputs equal wasm's (1e-4 of the largest), and LeNet-5 trains with fit (its loss falls, the
+// test accuracy beats chance by far) and evaluates and predicts. `node web/e2e/webgpu_models.mjs`;
+// exits 1 on a failure. Needs no build (it bundles the sources).
+import { fileURLToPath } from 'node:url';
+import { runInChromium } from './webgpu_page.mjs';
+
+const started = Date.now();
+const { result } = await runInChromium(
+  fileURLToPath(new URL('./webgpu_models_page.ts', import.meta.url)),
+  { timeoutMs: 900_000, onLog: (l) => console.log(`  ${l}`) },
+);
+let failed = 0;
+const check = (ok, name, detail = '') => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` (${detail})` : ''}`);
+  if (!ok) failed++;
+};
+if (result.error) check(false, 'webgpu starts', result.error);
+else {
+  check(
+    result.adapter?.vendor !== undefined,
+    'webgpu adapter',
+    `${result.adapter.vendor} ${result.adapter.architecture}`,
+  );
+  for (const z of result.zoo)
+    check(
+      z.maxDiff <= 1e-4 * z.scale + 1e-5,
+      `${z.name}: webgpu's outputs equal wasm's`,
+      z.error ?? `max difference ${z.maxDiff.toExponential(2)} of ${z.scale.toFixed(3)}`,
+    );
+  const t = result.training;
+  if (t.error) check(false, 'LeNet-5 trains on webgpu', t.error);
+  else {
+    check(
+      t.loss[2] < 0.7 * t.loss[0],
+      'LeNet-5 trains on webgpu: its loss falls',
+      `${t.loss.map((l) => l.toFixed(3)).join(' → ')} in ${t.seconds.toFixed(1)} s`,
+    );
+    check(t.test.accuracy >= 0.9, 'and classifies held-out images', `accuracy ${t.test.accuracy}`);
+  }
+}
+console.log(
+  `${failed === 0 ? 'passed' : `${failed} failed`} in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
+process.exit(failed === 0 ? 0 : 1);

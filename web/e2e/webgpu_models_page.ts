@@ -1,0 +1,124 @@
+// What the webgpu backend must do with whole models, in the page (web/e2e/webgpu_models.mjs
+// drives it): zoo models predict what they predict on wasm (the same seeded weights, the same
+// input), and LeNet-5 trains with fit on webgpu (losses on the GPU, read every few batches) with
+// its loss falling, then evaluates, saves its weights' values and predicts without a single
+// synchronous read failing.
+import * as rc from '../../src/browser.js';
+
+type Case = { name: string; make: () => rc.Model; input: number[] };
+const ZOO: Case[] = [
+  { name: 'lenet5', make: () => rc.models.lenet5(), input: [4, 28, 28, 1] },
+  { name: 'lenet5BN', make: () => rc.models.lenet5BN(), input: [4, 28, 28, 1] },
+  {
+    name: 'vgg13Cifar (batch norm)',
+    make: () => rc.models.vgg13Cifar({ batchNorm: true }),
+    input: [2, 32, 32, 3],
+  },
+  {
+    name: 'resnet18 (64×64)',
+    make: () => rc.models.resnet18({ inputShape: [64, 64, 3], numClasses: 10 }),
+    input: [2, 64, 64, 3],
+  },
+  {
+    name: 'googlenet (64×64)',
+    make: () => rc.models.googlenet({ inputShape: [64, 64, 3], numClasses: 10 }),
+    input: [1, 64, 64, 3],
+  },
+  {
+    name: 'densenet121 (64×64)',
+    make: () => rc.models.densenet121({ inputShape: [64, 64, 3], numClasses: 10 }),
+    input: [1, 64, 64, 3],
+  },
+];
+
+function values(n: number, seed: number): Float32Array {
+  const rng = new rc.Random(seed);
+  return Float32Array.from({ length: n }, () => rng.uniform(0, 1));
+}
+
+async function predictOn(backend: string, c: Case): Promise<Float32Array> {
+  await rc.setBackend(backend);
+  rc.setSeed(7);
+  const model = c.make();
+  const x = rc.tensor(
+    values(
+      c.input.reduce((a, b) => a * b, 1),
+      3,
+    ),
+    c.input,
+  );
+  // Probabilities are squashed; compare the logits behind them where the model has them.
+  const y = model.predict(x);
+  return (await (y.logits ?? y).data()) as Float32Array;
+}
+
+/** Images of 3 classes told by where a bright bar is, in faint noise. */
+function bars(n: number, seed: number) {
+  const rng = new rc.Random(seed);
+  const x = new Float32Array(n * 28 * 28);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % 3;
+    y[i] = c;
+    for (let p = 0; p < 784; p++) x[i * 784 + p] = rng.uniform(0, 0.3);
+    const row = 4 + c * 8 + rng.int(3);
+    for (let col = 4; col < 24; col++) x[i * 784 + row * 28 + col] = 1;
+  }
+  return { x: rc.tensor(x, [n, 28, 28, 1]), y: rc.tensor(y, [n], 'int32') };
+}
+
+(globalThis as { __result?: unknown }).__result = (async () => {
+  if ((await rc.setBackend('webgpu')) !== 'webgpu') return { error: 'no WebGPU adapter' };
+  const zoo: { name: string; maxDiff: number; scale: number; error?: string }[] = [];
+  for (const c of ZOO) {
+    try {
+      const want = await predictOn('wasm', c);
+      const got = await predictOn('webgpu', c);
+      let maxDiff = 0;
+      let scale = 0;
+      for (let i = 0; i < want.length; i++) {
+        maxDiff = Math.max(maxDiff, Math.abs(got[i]! - want[i]!));
+        scale = Math.max(scale, Math.abs(want[i]!));
+      }
+      if (Number.isNaN(got.reduce((a, b) => a + b, 0))) maxDiff = Number.POSITIVE_INFINITY;
+      zoo.push({ name: c.name, maxDiff, scale });
+    } catch (e) {
+      zoo.push({
+        name: c.name,
+        maxDiff: Number.POSITIVE_INFINITY,
+        scale: 0,
+        error: String((e as Error).stack ?? e).slice(0, 400),
+      });
+    }
+    console.log(JSON.stringify(zoo.at(-1)));
+  }
+  let training: Record<string, unknown>;
+  try {
+    await rc.setBackend('webgpu');
+    rc.setSeed(1);
+    const train = bars(384, 1);
+    const test = bars(96, 2);
+    const model = rc.models.lenet5({ numClasses: 3 });
+    model.compile({
+      optimizer: new rc.Adam({ learningRate: 0.003 }),
+      loss: 'sparseCategoricalCrossentropy',
+      metrics: ['accuracy'],
+    });
+    const t0 = performance.now();
+    const h = await model.fit(train.x, train.y, { epochs: 3, batchSize: 32, verbose: 0, seed: 1 });
+    const seconds = (performance.now() - t0) / 1000;
+    const ev = await model.evaluate(test.x, test.y);
+    const probs = await model.predict(test.x).data();
+    training = {
+      loss: h.history.loss,
+      accuracy: h.history.accuracy,
+      test: ev,
+      seconds,
+      predicted: probs.length,
+    };
+  } catch (e) {
+    training = { error: String((e as Error).stack ?? e).slice(0, 600) };
+  }
+  console.log(JSON.stringify(training));
+  return { adapter: rc.webgpuAdapter(), zoo, training };
+})();
