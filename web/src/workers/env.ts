@@ -18,7 +18,8 @@ async function startWebgpu(): Promise<void> {
     const text = args.map(String).join(' ');
     // "receptive: webgpu is not available here (REASON); using wasm."
     const reason = /not available here \((.*)\); using/s.exec(text);
-    if (reason) webgpuFailure = reason[1]!;
+    // Without the library's own "webgpu: " and full stop: the page frames it.
+    if (reason) webgpuFailure = reason[1]!.replace(/^webgpu: /, '').replace(/\.$/, '');
     warn.apply(console, args);
   };
   try {
