@@ -586,10 +586,14 @@ await test('webgpu: the backend switch shows the adapter, and Draw a digit predi
       p,
     );
     const onWasm = await predicted(p);
+    // The probabilities, and every feature map's values (the convolutions' and poolings' outputs).
     const probsOf = () =>
       p.evaluate(() => {
         const d = document.querySelector('#draw-prediction').dataset;
-        return { backend: d.backend, probs: JSON.parse(d.probs) };
+        const maps = Array.from(document.querySelectorAll('#draw-maps canvas'), (c) =>
+          Array.from(c.values),
+        );
+        return { backend: d.backend, probs: JSON.parse(d.probs), maps };
       });
     const wasm = await probsOf();
     assert(wasm.backend === 'wasm', `the first prediction ran on ${wasm.backend}`);
@@ -628,6 +632,13 @@ await test('webgpu: the backend switch shows the adapter, and Draw a digit predi
       `     a ${onGpu.digit} on webgpu: probabilities within ${worst.toExponential(1)} of wasm's`,
     );
     assert(worst <= 1e-3, `webgpu's probabilities differ from wasm's by ${worst}`);
+    assert(gpu.maps.length === 44 && wasm.maps.length === 44, `${gpu.maps.length} feature maps`);
+    // Each map within 1e-4 of its largest |value| on wasm (the conformance suite's tolerance).
+    for (const [k, want] of wasm.maps.entries()) {
+      const scale = Math.max(1e-6, ...want.map(Math.abs));
+      const off = Math.max(...gpu.maps[k].map((v, i) => Math.abs(v - want[i]))) / scale;
+      assert(off <= 1e-4, `feature map ${k}: webgpu differs from wasm by ${off} of its scale`);
+    }
     assert(errors.length === 0, errors.join('\n'));
   } finally {
     await gpuBrowser.close();

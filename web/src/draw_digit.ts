@@ -223,6 +223,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
         for (let i = 0; i < h * w; i++) plane[i] = m.data[i * c + k]!;
         const cell = mapCanvas(plane, h, w, zoom);
         cell.title = `${m.name}, channel ${k}`;
+        keepValues(cell, plane);
         cells.append(cell);
       }
       row.append(name, cells);
