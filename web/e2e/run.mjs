@@ -2,7 +2,9 @@
 // COOP/COEP headers, driven by Playwright (playwright-core: it never downloads a browser)
 // through Debian's Chromium. It draws digits and checks LeNet-5's answer and the heat maps of
 // why, applies a Sobel kernel and checks the output's pixels, shows what LeNet-5's filters see,
-// and trains and sees the loss fall. Screenshots go to
+// and trains and sees the loss fall. Then, in a Chromium with WebGPU (SwiftShader), it switches
+// the playground to webgpu and checks the adapter shown and the digit's prediction against
+// wasm's. E2E_ONLY=text runs only the tests whose names contain it. Screenshots go to
 // $E2E_SCREENSHOTS (default /tmp/receptive-e2e). Run by `npm run test:e2e` after build:web.
 //
 // Every wait is on a condition the page sets (a data attribute, a text), never on elapsed time,
@@ -14,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serve } from './server.mjs';
+import { WEBGPU_ARGS } from './webgpu_page.mjs';
 
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
 const shots = process.env.E2E_SCREENSHOTS ?? '/tmp/receptive-e2e';
@@ -29,7 +32,9 @@ if (!existsSync(executablePath)) {
 }
 
 const results = [];
+const only = process.env.E2E_ONLY;
 async function test(name, fn) {
+  if (only && !name.includes(only)) return;
   const t0 = Date.now();
   try {
     await fn();
@@ -175,35 +180,35 @@ await test('convolution lab: Sobel on a square lights its vertical edges only', 
   await page.screenshot({ path: join(shots, 'conv-lab-upload.png'), fullPage: true });
 });
 
-async function drawStroke(points) {
-  const box = await page.locator('#draw-canvas').boundingBox();
+async function drawStroke(points, on = page) {
+  const box = await on.locator('#draw-canvas').boundingBox();
   const sx = box.width / 280;
-  await page.mouse.move(box.x + points[0][0] * sx, box.y + points[0][1] * sx);
-  await page.mouse.down();
+  await on.mouse.move(box.x + points[0][0] * sx, box.y + points[0][1] * sx);
+  await on.mouse.down();
   for (let i = 1; i < points.length; i++) {
     const [x0, y0] = points[i - 1];
     const [x1, y1] = points[i];
     for (let k = 1; k <= 12; k++)
-      await page.mouse.move(
+      await on.mouse.move(
         box.x + (x0 + ((x1 - x0) * k) / 12) * sx,
         box.y + (y0 + ((y1 - y0) * k) / 12) * sx,
       );
   }
-  await page.mouse.up();
+  await on.mouse.up();
 }
 
-async function predicted() {
+async function predicted(on = page) {
   // The prediction is settled once it was made from the drawing as it is now: the page numbers
   // each change of the canvas and tags each prediction with the number it saw. (Two equal
   // readings in a row were not enough: a loaded worker answers an older stroke for seconds.)
-  await page.waitForFunction(() => {
+  await on.waitForFunction(() => {
     const version = document.querySelector('#draw-canvas').dataset.version;
     const p = document.querySelector('#draw-prediction').dataset;
     return version !== undefined && p.version === version && p.digit !== '';
   });
   return {
-    digit: await page.getAttribute('#draw-prediction', 'data-digit'),
-    p: Number(await page.getAttribute('#draw-prediction', 'data-probability')),
+    digit: await on.getAttribute('#draw-prediction', 'data-digit'),
+    p: Number(await on.getAttribute('#draw-prediction', 'data-probability')),
   };
 }
 
@@ -549,6 +554,102 @@ await test('no errors on the page', async () => {
 });
 
 await browser.close();
+
+// A Chromium of its own: WebGPU's switches (SwiftShader, the software adapter) replace
+// --disable-gpu, which the tests above keep.
+await test('webgpu: the backend switch shows the adapter, and Draw a digit predicts as on wasm', async () => {
+  const gpuBrowser = await chromium.launch({
+    executablePath,
+    args: [
+      ...WEBGPU_ARGS,
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+    ],
+  });
+  try {
+    const p = await gpuBrowser.newPage({ viewport: { width: 1280, height: 900 } });
+    p.setDefaultTimeout(CEILING);
+    const errors = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    p.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await p.goto(`${base}#draw`);
+    await p.waitForSelector('#draw-canvas[data-ready="true"]');
+    await drawStroke(
+      [
+        [60, 50],
+        [215, 50],
+        [115, 245],
+      ],
+      p,
+    );
+    const onWasm = await predicted(p);
+    // The probabilities, and every feature map's values (the convolutions' and poolings' outputs).
+    const probsOf = () =>
+      p.evaluate(() => {
+        const d = document.querySelector('#draw-prediction').dataset;
+        const maps = Array.from(document.querySelectorAll('#draw-maps canvas'), (c) =>
+          Array.from(c.values),
+        );
+        return { backend: d.backend, probs: JSON.parse(d.probs), maps };
+      });
+    const wasm = await probsOf();
+    assert(wasm.backend === 'wasm', `the first prediction ran on ${wasm.backend}`);
+    await p.selectOption('#backend', 'webgpu');
+    // The worker answers the switch with the backend it got (webgpu, or why not).
+    await p.waitForFunction(() => {
+      const d = document.querySelector('#backend-status').dataset;
+      return d.backend !== undefined && d.pending === undefined;
+    });
+    const shown = await p.evaluate(() => {
+      const el = document.querySelector('#backend-status');
+      return { text: el.textContent, ...el.dataset };
+    });
+    console.log(`     beside the switch: "${shown.text}"`);
+    await p.screenshot({ path: join(shots, 'webgpu-switch.png') });
+    // The adapter stays named if an error on it already sent the page back to wasm.
+    assert(
+      shown.vendor === 'google' && shown.architecture === 'swiftshader',
+      `the switch shows "${shown.text}": adapter ${shown.vendor} / ${shown.architecture}, not google / swiftshader`,
+    );
+    // The same drawing, predicted again on webgpu (or the error that sent the page back to wasm).
+    await p.waitForFunction(() => {
+      const version = document.querySelector('#draw-canvas').dataset.version;
+      const d = document.querySelector('#draw-prediction').dataset;
+      const failed = document.querySelector('#backend-status').dataset.failed;
+      return failed !== undefined || (d.version === version && d.backend === 'webgpu');
+    });
+    const failed = await p.getAttribute('#backend-status', 'data-failed');
+    assert(failed === null, `webgpu failed, the page went back to wasm: ${failed}`);
+    const onGpu = await predicted(p);
+    const gpu = await probsOf();
+    await p.screenshot({ path: join(shots, 'webgpu-draw-digit.png'), fullPage: true });
+    assert(onGpu.digit === onWasm.digit, `webgpu predicted ${onGpu.digit}, wasm ${onWasm.digit}`);
+    const worst = Math.max(...gpu.probs.map((v, i) => Math.abs(v - wasm.probs[i])));
+    console.log(
+      `     a ${onGpu.digit} on webgpu: probabilities within ${worst.toExponential(1)} of wasm's`,
+    );
+    assert(worst <= 1e-3, `webgpu's probabilities differ from wasm's by ${worst}`);
+    assert(gpu.maps.length === 44 && wasm.maps.length === 44, `${gpu.maps.length} feature maps`);
+    // Each map within 1e-4 of its largest |value| on wasm (the conformance suite's tolerance).
+    let worstMap = 0;
+    for (const [k, want] of wasm.maps.entries()) {
+      const scale = Math.max(1e-6, ...want.map(Math.abs));
+      const off = Math.max(...gpu.maps[k].map((v, i) => Math.abs(v - want[i]))) / scale;
+      assert(off <= 1e-4, `feature map ${k}: webgpu differs from wasm by ${off} of its scale`);
+      worstMap = Math.max(worstMap, off);
+    }
+    console.log(
+      `     its 44 feature maps within ${worstMap.toExponential(1)} of their scale of wasm's`,
+    );
+    assert(errors.length === 0, errors.join('\n'));
+  } finally {
+    await gpuBrowser.close();
+  }
+});
+
 server.close();
 const passed = results.filter((r) => r.ok).length;
 console.log(`screenshots in ${shots}; ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -4,6 +4,13 @@
  * draw; the feature maps of each convolution and pooling layer are shown beside it, and heat
  * maps of why it answered (Grad-CAM, saliency, occlusion) over the drawing.
  */
+import {
+  chosenBackend,
+  envLine,
+  fallBackToWasm,
+  onBackendChange,
+  showBackend,
+} from './backend_switch.js';
 import { $, keepValues } from './dom.js';
 import { mnistPreprocess } from './mnist_preprocess.js';
 import { drawZoomed, greyImageData, heatImageData, mapCanvas, toBytes } from './pixels.js';
@@ -107,22 +114,52 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     );
   }
 
+  let params = 0;
+  // The backend the worker predicts on; the heat maps always run on wasm there.
+  let backendNow = 'wasm';
+  const describe = (env: { backend: string; threads: number }) => {
+    backendNow = env.backend;
+    about =
+      env.backend === 'webgpu'
+        ? `LeNet-5, ${params.toLocaleString('en-US')} weights, predicting on webgpu in a Web Worker (the heat maps on wasm: rc.vision's attribution reads values synchronously, which webgpu cannot yet)`
+        : `LeNet-5, ${params.toLocaleString('en-US')} weights, ${env.backend} backend in a Web Worker, ${env.threads} thread${env.threads === 1 ? '' : 's'}`;
+  };
+  const switchTo = (b: string) => {
+    canvas.dataset.backend = ''; // until the worker answers
+    send({ type: 'backend', backend: b === 'webgpu' ? 'webgpu' : 'wasm' });
+  };
+  onBackendChange((b) => {
+    if (ready) switchTo(b);
+  });
+
   worker.onmessage = (e: MessageEvent<DigitReply>) => {
     const m = e.data;
-    if (m.type === 'ready') {
+    if (m.type === 'backend') {
+      describe(m.env);
+      showBackend(m.env);
+      canvas.dataset.backend = m.env.backend;
+      onEnv(envLine(m.env));
+      status.textContent = `${about}.`;
+      // The drawing again, on the new backend.
+      changed();
+      request();
+    } else if (m.type === 'ready') {
       ready = true;
-      about = `LeNet-5, ${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
+      params = m.params;
+      describe(m.env);
+      showBackend(m.env);
+      canvas.dataset.backend = m.env.backend;
       status.textContent = `${about}. Draw!`;
       // Grad-CAM's layer: the library's default (the last, coarsest) or any other spatial one.
       camLayer.append(...[...m.layers].reverse().map((name) => new Option(name, name)));
-      onEnv(
-        `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
-      );
+      onEnv(envLine(m.env));
       canvas.dataset.ready = 'true';
-      request();
+      if (chosenBackend() === 'webgpu') switchTo('webgpu');
+      else request();
     } else if (m.type === 'prediction') {
       if (sent >= cleared) render(m.probs, m.maps);
       prediction.dataset.version = String(sent);
+      prediction.dataset.backend = m.backend;
       predictMs = m.ms;
       status.textContent = `${about}: ${m.ms.toFixed(1)} ms for the prediction and the feature maps.`;
     } else if (m.type === 'explanation') {
@@ -141,7 +178,9 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       if (dirty) request();
     } else {
       inFlight = false;
-      status.textContent = `Error: ${m.message}`;
+      status.textContent = `Error${m.backend === 'webgpu' ? ' on webgpu' : ''}: ${m.message}`;
+      // webgpu is young: what fails there runs on wasm instead (the worker switches on request).
+      if (m.backend === 'webgpu' || backendNow === 'webgpu') fallBackToWasm(m.message);
     }
   };
   worker.onerror = (e) => {
@@ -167,6 +206,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
     prediction.textContent = String(best);
     prediction.dataset.digit = String(best);
     prediction.dataset.probability = probs[best]!.toFixed(4);
+    prediction.dataset.probs = JSON.stringify(Array.from(probs));
     renderProbs(probs);
     const rows = maps.map((m) => {
       const [h, w, c] = m.shape as [number, number, number];
@@ -183,6 +223,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
         for (let i = 0; i < h * w; i++) plane[i] = m.data[i * c + k]!;
         const cell = mapCanvas(plane, h, w, zoom);
         cell.title = `${m.name}, channel ${k}`;
+        keepValues(cell, plane);
         cells.append(cell);
       }
       row.append(name, cells);

@@ -3,6 +3,7 @@
  * convolution filter and each class most (rc.vision.maximizeActivation), computed in a worker
  * when asked, group by group with a progress bar.
  */
+import { chosenBackend } from './backend_switch.js';
 import { $, keepValues } from './dom.js';
 import { divergingImageData, drawZoomed, mapCanvas } from './pixels.js';
 import type { FilterImage, FiltersReply, FiltersRequest } from './protocol.js';
@@ -73,7 +74,12 @@ export function initFilters(): void {
           row.append(name, cells);
           box.append(row);
         }
-        status.textContent = `Gradient ascent on the input, 128 steps per image, ${m.env.backend} backend in a Web Worker…`;
+        // maximizeActivation reads its gradients synchronously: the worker stays on wasm.
+        const note =
+          chosenBackend() === 'webgpu'
+            ? ' (not webgpu: rc.vision.maximizeActivation reads values synchronously, which webgpu cannot yet)'
+            : '';
+        status.textContent = `Gradient ascent on the input, 128 steps per image, ${m.env.backend} backend in a Web Worker${note}…`;
       } else if (m.type === 'images') {
         show(m.group, m.images);
         progress.value = m.done / m.total;

@@ -2,6 +2,7 @@
  * The playground's page: five tabs, each started the first time it is shown. The page draws;
  * the library runs in Web Workers (the convolution lab's tiny convolutions excepted).
  */
+import { initBackendSwitch } from './backend_switch.js';
 import { initConvLab } from './conv_lab.js';
 import { $ } from './dom.js';
 import { initDrawDigit } from './draw_digit.js';
@@ -34,6 +35,7 @@ function show(): void {
   }
 }
 
+initBackendSwitch();
 window.addEventListener('hashchange', show);
 show();
 if (!env.textContent)

@@ -1,7 +1,25 @@
 /** Messages between the page and its workers. The page only draws; the workers run the library. */
 
+/** The backends the page's switch offers. */
+export type BackendChoice = 'wasm' | 'webgpu';
+
+/** The GPU webgpu runs on, as the browser names it (SwiftShader: vendor 'google'). */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
 export interface EnvInfo {
+  /** The backend in use. */
   backend: string;
+  /** The backend the page asked for. */
+  requested: BackendChoice;
+  /** webgpu's adapter while webgpu is in use, else null. */
+  adapter: AdapterInfo | null;
+  /** Why webgpu is not in use although asked for (no adapter, ...), else null. */
+  unavailable: string | null;
   crossOriginIsolated: boolean;
   /** SharedArrayBuffer is available (what WebAssembly threads need). */
   sharedMemory: boolean;
@@ -19,6 +37,8 @@ export interface FeatureMap {
 
 export type DigitRequest =
   | { type: 'init'; modelUrl: string }
+  /** Another backend for the prediction and feature maps; the worker answers 'backend'. */
+  | { type: 'backend'; backend: BackendChoice }
   /**
    * `explain`: the class the heat maps are for, null for the predicted one; `camLayer`: the
    * layer Grad-CAM weighs, null for the library's default; `occlusion`: whether to occlude
@@ -51,10 +71,20 @@ export interface Explanation {
 
 export type DigitReply =
   | { type: 'ready'; env: EnvInfo; params: number; layers: string[] }
-  | { type: 'prediction'; id: number; probs: Float32Array; maps: FeatureMap[]; ms: number }
+  | { type: 'backend'; env: EnvInfo }
+  /** `backend`: where the prediction and feature maps ran (the heat maps always run on wasm). */
+  | {
+      type: 'prediction';
+      id: number;
+      probs: Float32Array;
+      maps: FeatureMap[];
+      ms: number;
+      backend: string;
+    }
   /** Follows each prediction: the worker takes the next drawing only after it. */
   | { type: 'explanation'; id: number; explanation: Explanation; ms: number }
-  | { type: 'error'; message: string };
+  /** `backend`: the one in use when it failed (the page leaves webgpu after an error on it). */
+  | { type: 'error'; message: string; backend: string };
 
 /** One filter's (or class's) synthesized image: [h, w] values, what it most responds to. */
 export interface FilterImage {
@@ -79,6 +109,7 @@ export type FiltersReply =
 
 export interface TrainConfig {
   dataUrl: string;
+  backend: BackendChoice;
   model: 'lenet5' | 'mnist-cnn';
   trainSize: number;
   testSize: number;

@@ -2,6 +2,7 @@
  * Train live: a fresh network learns MNIST in a Web Worker while the page draws the loss and
  * accuracy of every batch and the first layer's filters as they change. Pause, resume, stop.
  */
+import { chosenBackend, envLine, fallBackToWasm, showBackend } from './backend_switch.js';
 import { TrainingChart } from './chart.js';
 import { $ } from './dom.js';
 import { divergingImageData, drawZoomed } from './pixels.js';
@@ -19,6 +20,8 @@ export function initTrainLive(onEnv: (text: string) => void): void {
   let epochs = 1;
   let about = '';
   let lastEpoch = '';
+  // The backend of the run (the switch applies from the next Start).
+  let runBackend = 'wasm';
 
   const send = (m: TrainRequest) => worker?.postMessage(m);
   const setRunning = (running: boolean) => {
@@ -62,14 +65,17 @@ export function initTrainLive(onEnv: (text: string) => void): void {
       case 'ready':
         steps = m.steps;
         chart.reset(steps * epochs, steps);
-        about = `${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
+        runBackend = m.env.backend;
+        showBackend(m.env);
+        about =
+          m.env.backend === 'webgpu'
+            ? `${m.params.toLocaleString('en-US')} weights, webgpu backend in a Web Worker, model.fit 16 batches at a time`
+            : `${m.params.toLocaleString('en-US')} weights, ${m.env.backend} backend in a Web Worker, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'}`;
         status.textContent = `Training (${about})…`;
         // The status line changes with every batch and epoch; this stays for the run.
         status.dataset.threads = String(m.env.threads);
         showFilters(m.filters);
-        onEnv(
-          `${m.env.backend} backend in workers, ${m.env.threads} thread${m.env.threads === 1 ? '' : 's'} · page ${m.env.crossOriginIsolated ? 'cross-origin isolated (SharedArrayBuffer available)' : 'not cross-origin isolated'}`,
-        );
+        onEnv(envLine(m.env));
         break;
       case 'batch': {
         chart.addBatch({ step: m.step, loss: m.loss, accuracy: m.accuracy });
@@ -95,7 +101,8 @@ export function initTrainLive(onEnv: (text: string) => void): void {
         worker = null;
         break;
       case 'error':
-        status.textContent = `Error: ${m.message}`;
+        status.textContent = `Error${runBackend === 'webgpu' ? ' on webgpu (Start again runs on wasm)' : ''}: ${m.message}`;
+        if (runBackend === 'webgpu') fallBackToWasm(m.message);
         setRunning(false);
         worker?.terminate();
         worker = null;
@@ -107,6 +114,7 @@ export function initTrainLive(onEnv: (text: string) => void): void {
     epochs = Math.max(1, Math.min(20, Number($<HTMLInputElement>('#train-epochs').value) || 1));
     const config: TrainConfig = {
       dataUrl: new URL('data/mnist/', document.baseURI).href,
+      backend: chosenBackend(),
       model: $<HTMLSelectElement>('#train-model').value as TrainConfig['model'],
       trainSize: Number($<HTMLSelectElement>('#train-size').value),
       testSize: 2000,
@@ -116,6 +124,7 @@ export function initTrainLive(onEnv: (text: string) => void): void {
       seed: 42,
     };
     lastEpoch = '';
+    runBackend = config.backend;
     delete status.dataset.threads;
     paused = false;
     pauseBtn.textContent = 'Pause';

@@ -1,18 +1,48 @@
 /**
  * Inference for "Draw a digit": LeNet-5 trained on MNIST, its probabilities and feature maps,
  * then why it answered: Grad-CAM, saliency and occlusion heat maps of one class.
+ *
+ * The prediction and feature maps run on the backend the page chose (wasm or webgpu, reading
+ * their values with `await t.data()`). The heat maps always run on wasm, on a copy of the model
+ * loaded there: rc.vision's attribution functions read values synchronously inside, which
+ * webgpu refuses.
  */
-import type { DigitReply, DigitRequest, Explanation, FeatureMap } from '../protocol.js';
-import { loadModel, type Model, type Tensor, tensor, vision } from '../rc.js';
+import type {
+  BackendChoice,
+  DigitReply,
+  DigitRequest,
+  Explanation,
+  FeatureMap,
+} from '../protocol.js';
+import { loadModel, type Model, setBackend, type Tensor, tensor, vision } from '../rc.js';
 import { scope, startBackend } from './env.js';
 
+/** The model on wasm (heat maps; predictions too while wasm is chosen). */
 let model: Model | null = null;
+/** The model on webgpu, while webgpu is chosen and started. */
+let gpuModel: Model | null = null;
+let modelUrl = '';
 let mapLayers: string[] = [];
 const post = (m: DigitReply, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
 
+/** Starts `want` (webgpu falls back to wasm where it cannot start) and loads the model there. */
+async function useBackend(want: BackendChoice) {
+  gpuModel = null;
+  const env = await startBackend(want);
+  if (env.backend === 'webgpu') {
+    try {
+      gpuModel = await loadModel(modelUrl);
+    } finally {
+      // Tensors are made on the backend in use: wasm stays the worker's default.
+      await setBackend('wasm');
+    }
+  }
+  return env;
+}
+
 /** A map's values scaled to 0..1 by its largest (negative values, where there are any, as 0). */
 function toUnit(t: Tensor): Float32Array {
-  const v = new Float32Array(t.dataSync());
+  const v = new Float32Array(t.dataSync()); // wasm: heat maps run there
   let hi = 0;
   for (let i = 0; i < v.length; i++) hi = Math.max(hi, v[i]!);
   for (let i = 0; i < v.length; i++) v[i] = hi > 0 ? Math.max(0, v[i]!) / hi : 0;
@@ -48,44 +78,78 @@ async function explain(
   };
 }
 
-scope.onmessage = async (e: MessageEvent<DigitRequest>) => {
-  const msg = e.data;
+/** The values of a tensor on any backend, as a fresh array the page may take. */
+async function valuesOf(t: Tensor): Promise<Float32Array> {
+  return new Float32Array(await t.data());
+}
+
+async function predict(msg: Extract<DigitRequest, { type: 'predict' }>): Promise<void> {
+  if (!model) throw new Error('the model is not loaded yet');
+  const m = gpuModel ?? model;
+  const t0 = performance.now();
+  let xOn: Tensor;
+  let probs: Float32Array;
+  let maps: FeatureMap[];
+  if (gpuModel) await setBackend('webgpu');
+  try {
+    xOn = tensor(msg.pixels, [1, 28, 28, 1]);
+    probs = await valuesOf(m.predict(xOn));
+    maps = [];
+    for (const name of mapLayers) {
+      const y = vision.layerOutput(m, name, xOn);
+      const layer = m.layers.find((l) => l.name === name)!;
+      maps.push({
+        name,
+        className: layer.className,
+        shape: y.shape.slice(1),
+        data: await valuesOf(y),
+      });
+    }
+  } finally {
+    if (gpuModel) await setBackend('wasm');
+  }
+  let best = 0;
+  for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
+  const ms = performance.now() - t0;
+  post({ type: 'prediction', id: msg.id, probs, maps, ms, backend: gpuModel ? 'webgpu' : 'wasm' }, [
+    probs.buffer,
+    ...maps.map((f) => f.data.buffer),
+  ]);
+  const t1 = performance.now();
+  const x = tensor(msg.pixels, [1, 28, 28, 1]);
+  const explanation = await explain(x, msg.explain ?? best, msg.camLayer, msg.occlusion);
+  post({ type: 'explanation', id: msg.id, explanation, ms: performance.now() - t1 }, [
+    explanation.gradCam.buffer,
+    explanation.saliency.buffer,
+    ...(explanation.occlusion ? [explanation.occlusion.buffer] : []),
+  ]);
+}
+
+async function handle(msg: DigitRequest): Promise<void> {
+  // Where it failed: after an error on webgpu the page goes back to wasm.
+  let on = gpuModel ? 'webgpu' : 'wasm';
   try {
     if (msg.type === 'init') {
-      const env = startBackend();
-      model = await loadModel(msg.modelUrl);
+      modelUrl = msg.modelUrl;
+      await startBackend('wasm');
+      model = await loadModel(modelUrl);
       mapLayers = vision.spatialLayerNames(model);
+      const env = await useBackend('wasm'); // webgpu, if chosen, follows as its own message
       post({ type: 'ready', env, params: model.countParams(), layers: mapLayers });
+    } else if (msg.type === 'backend') {
+      on = msg.backend;
+      post({ type: 'backend', env: await useBackend(msg.backend) });
     } else if (msg.type === 'predict') {
-      if (!model) throw new Error('the model is not loaded yet');
-      const t0 = performance.now();
-      const x = tensor(msg.pixels, [1, 28, 28, 1]);
-      const probs = model.predict(x).dataSync() as Float32Array;
-      let best = 0;
-      for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
-      const maps: FeatureMap[] = mapLayers.map((name) => {
-        const y = vision.layerOutput(model!, name, x);
-        const layer = model!.layers.find((l) => l.name === name)!;
-        return {
-          name,
-          className: layer.className,
-          shape: y.shape.slice(1),
-          data: y.dataSync() as Float32Array,
-        };
-      });
-      post({ type: 'prediction', id: msg.id, probs, maps, ms: performance.now() - t0 }, [
-        probs.buffer,
-        ...maps.map((m) => m.data.buffer),
-      ]);
-      const t1 = performance.now();
-      const explanation = await explain(x, msg.explain ?? best, msg.camLayer, msg.occlusion);
-      post({ type: 'explanation', id: msg.id, explanation, ms: performance.now() - t1 }, [
-        explanation.gradCam.buffer,
-        explanation.saliency.buffer,
-        ...(explanation.occlusion ? [explanation.occlusion.buffer] : []),
-      ]);
+      await predict(msg);
     }
   } catch (err) {
-    post({ type: 'error', message: (err as Error).message });
+    if (on === 'webgpu') gpuModel = null;
+    post({ type: 'error', message: (err as Error).message, backend: on });
   }
+}
+
+// One message at a time: each awaits the GPU, and a switch must not land inside a prediction.
+let queue = Promise.resolve();
+scope.onmessage = (e: MessageEvent<DigitRequest>) => {
+  queue = queue.then(() => handle(e.data));
 };

@@ -28,7 +28,7 @@ function plan(model: Model): Group[] {
   const groups: Group[] = convs.map((l) => {
     const filters = l.filters;
     const k = l.kernel!;
-    const bias = l.bias ? (l.bias.dataSync() as Float32Array) : new Float32Array(filters);
+    const bias = l.bias ? (l.bias.dataSync() as Float32Array) : new Float32Array(filters); // wasm
     return {
       kernel:
         k.shape[2] === 1 ? { shape: k.shape, data: k.dataSync() as Float32Array, bias } : undefined,
@@ -59,7 +59,8 @@ scope.onmessage = async (e: MessageEvent<FiltersRequest>) => {
   const msg = e.data;
   try {
     if (msg.type !== 'run') return;
-    const env = startBackend();
+    // Always wasm: maximizeActivation reads its gradients synchronously, which webgpu refuses.
+    const env = await startBackend('wasm');
     const t0 = performance.now();
     const model = await loadModel(msg.modelUrl);
     const groups = plan(model);

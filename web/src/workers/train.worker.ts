@@ -3,6 +3,10 @@
  * trainOnBatch at a time, reporting each batch's loss and accuracy, the first layer's filters as
  * they change, and the test-set loss and accuracy after each epoch. Between batches the worker
  * yields to its event loop, so pause, resume and stop arrive while it trains.
+ *
+ * On webgpu, whose reads are asynchronous, trainOnBatch (which returns its loss at once) would
+ * stall the GPU every step, and the library refuses it: there the worker hands model.fit
+ * GPU_CHUNK batches at a time and reports each chunk's mean loss and accuracy.
  */
 import type { Filters, TrainConfig, TrainReply, TrainRequest } from '../protocol.js';
 import {
@@ -19,6 +23,8 @@ import {
 import { scope, startBackend } from './env.js';
 
 const post = (m: TrainReply) => scope.postMessage(m);
+/** Batches per model.fit call on webgpu: fit reads its losses back every 16 batches. */
+const GPU_CHUNK = 16;
 
 let paused = false;
 let stopping = false;
@@ -69,9 +75,9 @@ async function fetchIdx(url: string, name: string): Promise<{ dims: number[]; da
   return data.parseIdx(new Uint8Array(await res.arrayBuffer()), name);
 }
 
-function firstFilters(model: Model): Filters {
+async function firstFilters(model: Model): Promise<Filters> {
   const conv = vision.firstConvLayer(model) as unknown as { kernel: Tensor };
-  return { shape: conv.kernel.shape, data: conv.kernel.dataSync() as Float32Array };
+  return { shape: conv.kernel.shape, data: new Float32Array(await conv.kernel.data()) };
 }
 
 /** Images [from, from + n) of an IDX image array (or the listed indices) as a batch in 0..1. */
@@ -94,7 +100,8 @@ function batchOf(
 }
 
 async function train(config: TrainConfig): Promise<void> {
-  const env = startBackend();
+  const env = await startBackend(config.backend);
+  const gpu = env.backend === 'webgpu';
   post({ type: 'status', text: 'Loading MNIST (the original IDX files)…' });
   const base = config.dataUrl;
   const [trainX, trainY, testX, testY] = await Promise.all([
@@ -114,7 +121,13 @@ async function train(config: TrainConfig): Promise<void> {
   });
   const bs = config.batchSize;
   const steps = Math.ceil(nTrain / bs);
-  post({ type: 'ready', env, params: model.countParams(), steps, filters: firstFilters(model) });
+  post({
+    type: 'ready',
+    env,
+    params: model.countParams(),
+    steps,
+    filters: await firstFilters(model),
+  });
   const rng = new Random(config.seed);
   const order = Int32Array.from({ length: nTrain }, (_, i) => i);
   const testOrder = Int32Array.from({ length: nTest }, (_, i) => i);
@@ -131,7 +144,8 @@ async function train(config: TrainConfig): Promise<void> {
       order[i] = order[j]!;
       order[j] = t;
     }
-    for (let b = 0; b < steps; b++) {
+    const per = gpu ? GPU_CHUNK : 1;
+    for (let b = 0; b < steps; b += per) {
       if (paused) {
         post({ type: 'paused' });
         await new Promise<void>((resolve) => {
@@ -146,10 +160,21 @@ async function train(config: TrainConfig): Promise<void> {
         post({ type: 'done', stopped: true });
         return;
       }
-      const n = Math.min(bs, nTrain - b * bs);
+      const batches = Math.min(per, steps - b);
+      const n = Math.min(batches * bs, nTrain - b * bs);
       const { x, y } = batchOf(trainX.data, trainY.data, order, b * bs, n);
-      const logs = model.trainOnBatch(x, y);
-      step++;
+      let loss: number;
+      let accuracy: number;
+      if (gpu) {
+        const h = await model.fit(x, y, { epochs: 1, batchSize: bs, shuffle: false, verbose: 0 });
+        loss = h.history.loss![0]!;
+        accuracy = h.history.accuracy![0]!;
+      } else {
+        const logs = model.trainOnBatch(x, y);
+        loss = logs.loss!;
+        accuracy = logs.accuracy!;
+      }
+      step += batches;
       imagesSince += n;
       const now = performance.now();
       if (now - since > 500) {
@@ -157,17 +182,18 @@ async function train(config: TrainConfig): Promise<void> {
         since = now;
         imagesSince = 0;
       }
-      const showFilters = now - lastFilters > 250 || b === steps - 1;
+      const last = b + batches - 1;
+      const showFilters = now - lastFilters > 250 || last === steps - 1;
       if (showFilters) lastFilters = now;
       post({
         type: 'batch',
         epoch,
-        batch: b,
+        batch: last,
         step,
-        loss: logs.loss!,
-        accuracy: logs.accuracy!,
+        loss,
+        accuracy,
         imagesPerSecond: rate,
-        ...(showFilters ? { filters: firstFilters(model) } : {}),
+        ...(showFilters ? { filters: await firstFilters(model) } : {}),
       });
       await yieldNow();
     }
@@ -178,7 +204,8 @@ async function train(config: TrainConfig): Promise<void> {
     for (let from = 0; from < nTest; from += 500) {
       const n = Math.min(500, nTest - from);
       const { x, y } = batchOf(testX.data, testY.data, testOrder, from, n);
-      const logs = model.testOnBatch(x, y);
+      // evaluate, not testOnBatch: it reads its values asynchronously, as webgpu needs.
+      const logs = await model.evaluate(x, y, { batchSize: 500, verbose: 0 });
       lossSum += logs.loss! * n;
       accSum += logs.accuracy! * n;
       await yieldNow();

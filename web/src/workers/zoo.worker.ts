@@ -7,7 +7,8 @@ import { type LayerConfig, models } from '../rc.js';
 import { scope, startBackend } from './env.js';
 
 const post = (m: ZooReply) => scope.postMessage(m);
-startBackend();
+// Always wasm: building a network computes nothing worth a GPU (setBackend switches at once).
+void startBackend('wasm');
 
 post({
   type: 'names',
