@@ -69,7 +69,8 @@ export class PendingReads {
     const scalars = list.flatMap((b) => [b.loss, ...b.metrics.map((m) => m.total)]);
     const all = noGrad(() => stack(scalars));
     const values = await all.data();
-    backend().free?.(scalars.map((t) => t.storage));
+    // Freed now rather than by the collector: a long run's GPU memory stays flat step by step.
+    backend().free?.([...scalars.map((t) => t.storage), all.storage]);
     let k = 0;
     let last: number | null = null;
     for (const b of list) {
