@@ -33,6 +33,8 @@ const asyncFactories = new Map<string, () => Promise<Backend>>([['webgpu', creat
 const fallbacks = new Map<string, string>();
 const instances = new Map<string, Backend>();
 let current: Backend | null = null;
+/** setBackend calls so far: an asynchronous start switches only if no call came after it. */
+let setBackendCalls = 0;
 
 /** Makes a backend available to setBackend under `name`; `factory` makes it on first use. */
 export function registerBackend(name: string, factory: () => Backend): void {
@@ -57,10 +59,14 @@ export function backendNames(): string[] {
  */
 export function setBackend(name: string): Promise<string> {
   const start = asyncFactories.get(name);
+  const call = ++setBackendCalls;
   if (start && !instances.has(name)) {
+    // A later setBackend call, made while this one waits for the GPU, wins.
+    const latest = () => call === setBackendCalls;
     return start().then(
       (b) => {
         instances.set(name, b);
+        if (!latest()) return backend().name;
         current = b;
         return b.name;
       },
@@ -71,6 +77,7 @@ export function setBackend(name: string): Promise<string> {
             `receptive: ${name} is not available here (${e instanceof Error ? e.message : String(e)}); using ${fallback}.`,
           );
         fallbacks.set(name, fallback);
+        if (!latest()) return backend().name;
         current = backendByName(fallback);
         return current.name;
       },

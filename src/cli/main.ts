@@ -249,7 +249,7 @@ program
   .addOption(backendOption())
   .addOption(threadsOption())
   .action(async (dir: string, o) => {
-    if (o.backend) setBackend(o.backend);
+    if (o.backend) await setBackend(o.backend);
     await checkDataArgs(o);
     const model = await loadModel(dir);
     const data = await loadDataset({

@@ -125,7 +125,7 @@ export async function train(
   const path = await import('node:path');
   let resumed: BackupState | null = null;
   if (args.resume) ({ args, state: resumed } = await resumedArgs(args));
-  if (args.backend) setBackend(args.backend);
+  if (args.backend) await setBackend(args.backend);
   setSeed(args.seed);
   const label = args.from ? path.basename(path.resolve(args.from)) : args.model;
   const out = args.out ?? path.join('runs', `${label}-${path.basename(args.dataset)}`);

@@ -30,7 +30,7 @@ export async function trainSpeedrun(
 ): Promise<{ accuracy: number; seconds: number }> {
   const start = performance.now();
   const seconds = () => (performance.now() - start) / 1000;
-  if (args.backend) setBackend(args.backend);
+  if (args.backend) await setBackend(args.backend);
   // Options are checked before the data is read.
   const run = cifarSpeedrun({
     ...(args.epochs !== undefined ? { epochs: args.epochs } : {}),

@@ -28,3 +28,15 @@ test("setBackend('webgpu') in Node falls back to wasm with a warning that says w
     await rc.setBackend(before);
   }
 });
+
+test('a setBackend call made while webgpu is starting wins over it', async () => {
+  const before = rc.getBackend();
+  try {
+    const starting = rc.setBackend('webgpu');
+    await rc.setBackend('js');
+    assert.equal(await starting, 'js');
+    assert.equal(rc.getBackend(), 'js');
+  } finally {
+    await rc.setBackend(before);
+  }
+});

@@ -303,7 +303,9 @@ test('negative one-hot targets and binary labels outside 0..1 are errors', () =>
 test('every backend finds the first NaN or infinity where it keeps the values', () => {
   const before = rc.getBackend();
   try {
-    for (const name of rc.backendNames()) {
+    // webgpu keeps computed values on the GPU (its firstNonFinite reads only what came from the
+    // CPU); in Node it is not there at all.
+    for (const name of rc.backendNames().filter((n) => n !== 'webgpu')) {
       rc.setBackend(name);
       for (const [i, v] of [
         [5, Number.NaN],
