@@ -1,6 +1,6 @@
 // What the webgpu backend must do with whole models, in the page (web/e2e/webgpu_models.mjs
 // drives it): zoo models predict what they predict on wasm (the same seeded weights, the same
-// input), and LeNet-5 trains with fit on webgpu (losses on the GPU, read every few batches) with
+// input) and take the same training step, and LeNet-5 trains with fit on webgpu (losses on the GPU, read every few batches) with
 // its loss falling, then evaluates, saves its weights' values and predicts without a single
 // synchronous read failing.
 import * as rc from '../../src/browser.js';
@@ -92,6 +92,78 @@ function bars(n: number, seed: number) {
     }
     console.log(JSON.stringify(zoo.at(-1)));
   }
+  // One training step of zoo models (batch norm in training mode, dropout, residuals, concat):
+  // the updated weights on webgpu against wasm's, from the same start, batch and dropout masks.
+  const steps: {
+    name: string;
+    maxDiff: number;
+    scale: number;
+    updateDiff: number;
+    error?: string;
+  }[] = [];
+  for (const c of ZOO.filter((z) => /BN|batch norm|resnet18|densenet/.test(z.name))) {
+    try {
+      const updates: Float32Array[][] = [];
+      const after: Float32Array[][] = [];
+      for (const backend of ['wasm', 'webgpu']) {
+        await rc.setBackend(backend);
+        rc.setSeed(7);
+        const model = c.make();
+        const before = await Promise.all(
+          model.weights.map(async (w) => (await w.data()) as Float32Array),
+        );
+        const classes = model.outputs[0]!.shape.at(-1) as number;
+        model.compile({
+          optimizer: new rc.SGD({ learningRate: 0.05 }),
+          loss: 'sparseCategoricalCrossentropy',
+        });
+        const n = c.input[0]!;
+        const x = rc.tensor(
+          values(
+            c.input.reduce((a, b) => a * b, 1),
+            5,
+          ),
+          c.input,
+        );
+        const y = rc.tensor(
+          Int32Array.from({ length: n }, (_, i) => i % classes),
+          [n],
+          'int32',
+        );
+        await model.fit(x, y, { epochs: 1, batchSize: n, verbose: 0, seed: 3 });
+        const w1 = await Promise.all(
+          model.weights.map(async (w) => (await w.data()) as Float32Array),
+        );
+        after.push(w1);
+        updates.push(w1.map((w, k) => w.map((v, i) => v - before[k]![i]!)));
+      }
+      let maxDiff = 0;
+      let scale = 0;
+      let dd = 0;
+      let nn = 0;
+      after[0]!.forEach((w, k) => {
+        for (let i = 0; i < w.length; i++) {
+          const d = Math.abs(after[1]![k]![i]! - w[i]!);
+          maxDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxDiff, d);
+          scale = Math.max(scale, Math.abs(w[i]!));
+          const u = updates[0]![k]![i]!;
+          dd += (updates[1]![k]![i]! - u) ** 2;
+          nn += u * u;
+        }
+      });
+      const updateDiff = Number.isFinite(dd) ? Math.sqrt(dd / nn) : Number.POSITIVE_INFINITY;
+      steps.push({ name: c.name, maxDiff, scale, updateDiff });
+    } catch (e) {
+      steps.push({
+        name: c.name,
+        maxDiff: Number.POSITIVE_INFINITY,
+        scale: 0,
+        updateDiff: Number.POSITIVE_INFINITY,
+        error: String((e as Error).stack ?? e).slice(0, 400),
+      });
+    }
+    console.log(JSON.stringify(steps.at(-1)));
+  }
   let training: Record<string, unknown>;
   try {
     await rc.setBackend('webgpu');
@@ -120,5 +192,5 @@ function bars(n: number, seed: number) {
     training = { error: String((e as Error).stack ?? e).slice(0, 600) };
   }
   console.log(JSON.stringify(training));
-  return { adapter: rc.webgpuAdapter(), zoo, training };
+  return { adapter: rc.webgpuAdapter(), zoo, steps, training };
 })();
