@@ -74,7 +74,7 @@ export function setBackend(name: string): Promise<string> {
         const fallback = 'wasm';
         if (!fallbacks.has(name))
           console.warn(
-            `receptive: ${name} is not available here (${e instanceof Error ? e.message : String(e)}); using ${fallback}.`,
+            `receptive: ${name} is not available here (${reasonOf(e, name)}); using ${fallback}.`,
           );
         fallbacks.set(name, fallback);
         if (!latest()) return backend().name;
@@ -85,6 +85,12 @@ export function setBackend(name: string): Promise<string> {
   }
   current = backendByName(name);
   return Promise.resolve(current.name);
+}
+
+/** Why a backend did not start, without its own 'name: ' prefix and final period. */
+function reasonOf(e: unknown, name: string): string {
+  const m = e instanceof Error ? e.message : String(e);
+  return m.replace(new RegExp(`^${name}: `), '').replace(/\.$/, '');
 }
 
 export function backendByName(name: string): Backend {
