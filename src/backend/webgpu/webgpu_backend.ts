@@ -9,6 +9,7 @@
  * no adapter exists. Tested in Chromium on its software adapter (web/e2e/webgpu.mjs).
  */
 import { BackendError } from '../../util/errors.js';
+import { firstNonFinite } from '../../util/finite.js';
 import type {
   ActivationGradOp,
   AdamScalars,
@@ -124,10 +125,7 @@ export class WebGpuBackend implements Backend {
   firstNonFinite(s: Storage): number {
     const g = this.rt.check(s);
     if (!g.host) throw syncReadError('the check for NaN and Infinity');
-    if (g.dtype === 'int32') return -1;
-    const v = g.host;
-    for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
-    return -1;
+    return g.dtype === 'int32' ? -1 : firstNonFinite(g.host);
   }
 
   fill(size: number, value: number, dtype: DType): Storage {
