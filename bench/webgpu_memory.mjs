@@ -20,7 +20,8 @@ const q = new URLSearchParams({
 });
 const { result } = await runInChromium(join(here, 'webgpu_memory_page.ts'), {
   query: `?${q}`,
-  timeoutMs: 3_600_000,
+  // About 4.5 steps a second on SwiftShader: allow a second a step, and at least an hour.
+  timeoutMs: Math.max(3_600_000, Number(q.get('steps')) * 1000),
   chromiumArgs: ['--js-flags=--expose-gc'],
   onLog: (l) => console.log(`  ${l}`),
 });
