@@ -98,6 +98,9 @@ struct Slot {
   bool weights;
   memory::desc user, impl;
   std::unique_ptr<dnnl::reorder> reo;  // null when the layouts agree
+  // An output that the primitive adds to (a sum post-op) in another layout than the user's: the
+  // user's values are reordered in first.
+  std::unique_ptr<dnnl::reorder> reoIn;
   memory own;                          // weights in the implementation's layout (per entry)
 };
 
@@ -187,7 +190,7 @@ static PD plainJitIfWanted(PD pd, const Geo &g) {
 }
 
 static Slot slot(int arg, bool output, bool weights, const memory::desc &user, const memory::desc &impl) {
-  Slot s{arg, output, weights, user, impl, nullptr, memory()};
+  Slot s{arg, output, weights, user, impl, nullptr, nullptr, memory()};
   if (impl != user) {
     s.reo = output ? std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), impl, engine(), user))
                    : std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), user, engine(), impl));
@@ -253,7 +256,8 @@ static bool paddingOnlyWindows(const Geo &g) {
 /**
  * Inference: y = conv(x, w) + bias (+ y's residual), then ReLU if `relu`, in one primitive (the
  * bias, residual and ReLU are applied as each output block is written: no extra passes). With
- * a residual the output must be NHWC, so Winograd geometries (blocked output) are left out.
+ * a residual on a Winograd geometry (blocked output), the residual is reordered into the
+ * blocked output first: one pass, where adding and applying ReLU apart would take two.
  */
 static bool buildFused(ConvEntry &e, bool relu, bool residual) {
   Pass &p = e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)];
@@ -261,7 +265,7 @@ static bool buildFused(ConvEntry &e, bool relu, bool residual) {
   p.state = Pass::State::unsupported;
   p.forward = true;
   const memory::desc bias({e.g.outC}, dt::f32, tag::x);
-  if (residual && (e.winograd || paddingOnlyWindows(e.g))) return false;
+  if (residual && paddingOnlyWindows(e.g)) return false;
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
   if (residual) ops.append_sum(1.0f);
@@ -280,6 +284,10 @@ static bool buildFused(ConvEntry &e, bool relu, bool residual) {
       p.slots.push_back(slot(DNNL_ARG_WEIGHTS, false, true, e.userW, pd.weights_desc()));
       p.slots.push_back(slot(DNNL_ARG_BIAS, false, false, bias, pd.bias_desc()));
       p.slots.push_back(slot(DNNL_ARG_DST, true, false, e.dst, pd.dst_desc()));
+      Slot &dst = p.slots.back();
+      if (residual && dst.reo) {
+        dst.reoIn = std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), e.dst, engine(), dst.impl));
+      }
       p.state = Pass::State::ok;
       return true;
     } catch (const dnnl::error &err) {
@@ -397,6 +405,7 @@ static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
     } else {
       memory m = s.weights ? s.own : memory(s.impl, engine(), scratch[i]);
       if (!s.output) s.reo->execute(stream(), user, m);
+      if (s.reoIn) s.reoIn->execute(stream(), user, m);
       args.emplace(s.arg, m);
     }
   }

@@ -62,6 +62,9 @@ describe('native backend', { skip }, () => {
           assert.match(impl.forward, /wino/);
           assert.match(impl.backwardData, /wino/);
           assert.match(impl.backwardWeights, /wino/);
+          // Inference with a residual too: the residual is reordered into Winograd's blocked
+          // output, which the convolution adds to (conformance_conv checks the values).
+          assert.match(impl.fusedResidual, /wino/);
         }
         assert.doesNotMatch(lenet.forward, /wino|ref/);
       });
