@@ -57,7 +57,7 @@ function poolInfo(
     s,
     d,
     options.padding ?? 'valid',
-    `input ${fmtShape(x.shape)}`,
+    () => `input ${fmtShape(x.shape)}`,
   );
   if (d[0] === 1 && d[1] === 1) {
     checkPoolWindows(op, 0, inH, k, s[0], g.h, fmtShape(x.shape));
