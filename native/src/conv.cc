@@ -99,7 +99,7 @@ struct Slot {
   memory::desc user, impl;
   std::unique_ptr<dnnl::reorder> reo;  // null when the layouts agree
   // An output that the primitive adds to (a sum post-op) in another layout than the user's: the
-  // user's values are reordered in first.
+  // residual is reordered into it first.
   std::unique_ptr<dnnl::reorder> reoIn;
   memory own;                          // weights in the implementation's layout (per entry)
 };
@@ -373,8 +373,10 @@ static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
 /**
  * Runs a pass on the JS arrays `data` (one per slot, in slot order): inputs reordered into the
  * implementation's layouts first, outputs reordered back after. wId: the forward filter's id.
+ * residual: what a sum post-op adds to, put into the output first (reordered into a blocked
+ * output, else copied by every thread); null: the output holds it, or there is none.
  */
-static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
+static void run(ConvEntry &e, Pass &p, float *const *data, double wId, const float *residual = nullptr) {
   // oneDNN's GEMM-based convolutions (its pick for many backward passes: grouped, strided,
   // dilated, few channels) run the same JIT sgemm that corrupts the heap when a signal is
   // handled on the calling thread mid-call (see SignalsHeld): under a profiler's SIGPROF they
@@ -399,13 +401,21 @@ static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
     memory user(s.user, engine(), data[i]);
     users.push_back(user);
     if (!s.reo) {
+      if (s.output && residual) {
+        float *y = data[i];
+        parallelFor(int64_t(s.user.get_size() / sizeof(float)), 1 << 15,
+                    [&](int64_t b, int64_t end) { std::memcpy(y + b, residual + b, size_t(end - b) * sizeof(float)); }, 16);
+      }
       args.emplace(s.arg, user);
     } else if (s.weights && !s.output) {
       args.emplace(s.arg, p.forward ? forwardWeights(p, s, user, wId) : (s.reo->execute(stream(), user, s.own), s.own));
     } else {
       memory m = s.weights ? s.own : memory(s.impl, engine(), scratch[i]);
       if (!s.output) s.reo->execute(stream(), user, m);
-      if (s.reoIn) s.reoIn->execute(stream(), user, m);
+      if (s.reoIn) {
+        memory from = residual ? memory(s.user, engine(), const_cast<float *>(residual)) : user;
+        s.reoIn->execute(stream(), from, m);
+      }
       args.emplace(s.arg, m);
     }
   }
@@ -440,18 +450,22 @@ static Napi::Value Conv2d(const Napi::CallbackInfo &info) {
 }
 
 /**
- * conv2dFused(x, w, bias, y, geo, wId, relu, residual): y = conv(x, w) + bias, plus y's values on
- * entry if `residual`, then ReLU if relu; false when oneDNN has no implementation for this.
+ * conv2dFused(x, w, bias, y, geo, wId, relu, residual): y = conv(x, w) + bias (+ residual), then
+ * ReLU if relu; residual: an array of y's size, or true when y holds it on entry, or false;
+ * false when oneDNN has no implementation for this. An array spares the caller a copy into y on
+ * its one thread: a blocked output takes the residual by a reorder, y by a threaded copy.
  */
 static Napi::Value Conv2dFused(const Napi::CallbackInfo &info) {
   const Geo g = readGeo(info[4]);
   float *data[4] = {floats(info[0], count(g, 0), "x"), floats(info[1], count(g, 2), "w"),
                     floats(info[2], size_t(g.outC), "bias"), floats(info[3], count(g, 1), "y")};
   const double id = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0;
-  const bool relu = info[6].ToBoolean(), residual = info[7].ToBoolean();
+  const bool relu = info[6].ToBoolean();
+  const float *residualArray = info[7].IsTypedArray() ? floats(info[7], count(g, 1), "residual") : nullptr;
+  const bool residual = residualArray || info[7].ToBoolean();
   ConvEntry &e = entry(g);
   if (!buildFused(e, relu, residual)) return Napi::Boolean::New(info.Env(), false);
-  run(e, e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)], data, id);
+  run(e, e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)], data, id, residualArray);
   return Napi::Boolean::New(info.Env(), true);
 }
 

@@ -52,7 +52,8 @@ export interface NativeAddon {
     geo: Int32Array,
     wId: number,
     relu: boolean,
-    residual: boolean,
+    /** Added before the ReLU: an array of y's size, or true when y holds it on entry. */
+    residual: Float32Array | boolean,
   ): boolean;
   pool(mode: number, x: Float32Array, y: Float32Array, geo: Int32Array): void;
   poolBackward(

@@ -353,7 +353,8 @@ export class NativeBackend extends JsBackend {
 
   /**
    * conv2d + bias (+ residual) (+ ReLU) in one oneDNN primitive, applied as outputs are written
-   * (the residual is copied into the output first: oneDNN adds what the output holds).
+   * (the addon puts the residual into the output first, on every thread: oneDNN adds what the
+   * output holds).
    */
   conv2dFused(x: Storage, w: Storage, c: ConvInfo, fused: ConvFusion): Storage | null {
     const { bias, residual = null, relu = false } = fused;
@@ -363,9 +364,8 @@ export class NativeBackend extends JsBackend {
     if (!xv || !wv || !bv || size === 0 || xv.length === 0 || bv.length !== c.outC) return null;
     if (residual && (!rv || rv.length !== size)) return null;
     const out = this.out(size);
-    if (rv) out.set(rv);
     const g = this.conv(c);
-    if (!this.addon.conv2dFused(xv, wv, bv, out, g, storageId(w), relu, rv !== null)) return null;
+    if (!this.addon.conv2dFused(xv, wv, bv, out, g, storageId(w), relu, rv ?? false)) return null;
     return this.wrap(out);
   }
 
