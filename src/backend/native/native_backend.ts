@@ -326,6 +326,18 @@ export class NativeBackend extends JsBackend {
         this.addon.sum2d(xv, pat.outer, pat.inner, pat.overOuter, out);
         return this.wrap(out);
       }
+      // Global pooling at batch > 1 ([batch, h·w, channels] over h·w): one sum2d per image,
+      // where the JS loop took a millisecond for ResNet-18's batch of 8.
+      const bat = fast.batchedSumPattern(shape, axes);
+      if (bat && xv instanceof Float32Array && xv.length >= NATIVE_MIN_ELEMENTS) {
+        const { batch, outer, inner } = bat;
+        const out = this.out(size);
+        for (let i = 0; i < batch; i++) {
+          const x = xv.subarray(i * outer * inner, (i + 1) * outer * inner);
+          this.addon.sum2d(x, outer, inner, true, out.subarray(i * inner, (i + 1) * inner));
+        }
+        return this.wrap(out);
+      }
       const out = this.out(size);
       if (fast.reduceSum(xv, shape, axes, out)) return this.wrap(out);
     }
