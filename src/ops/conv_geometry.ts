@@ -113,13 +113,14 @@ export function checkPoolWindows(
   k: [number, number],
   stride: number,
   g: Geometry1D,
-  /** The input's shape, for the message. */
-  input: string,
+  /** The input's shape, for the message (a function: formatted only for a message). */
+  input: string | (() => string),
 ): void {
   const lastStart = (g.out - 1) * stride - g.padBefore;
   if (g.padBefore >= k[axis] || lastStart >= inSize) {
+    const shape = typeof input === 'function' ? input() : input;
     throw new ShapeError(
-      `${who}: with padding ${g.padBefore} before and ${g.padAfter} after the ${axis === 0 ? 'height' : 'width'} of the input ${input}, ` +
+      `${who}: with padding ${g.padBefore} before and ${g.padAfter} after the ${axis === 0 ? 'height' : 'width'} of the input ${shape}, ` +
         `a ${k.join('x')} window lies wholly in the padding. Explicit padding must be smaller than the window on each side.`,
     );
   }
