@@ -141,10 +141,13 @@ export class NativeBackend extends JsBackend {
 
   /** The addon's functions, each turning an error it throws into a BackendError naming it. */
   private readonly addon: NativeAddon;
+  /** Whether the addon's conv2dFused takes the residual as an array (else in the output). */
+  private readonly residualArray: boolean;
 
   constructor(addon: NativeAddon) {
     super();
     this.addon = guardAddon(addon);
+    this.residualArray = this.addon.info().residualArray === true;
   }
 
   /** The oneDNN version and the instruction set its kernels use (for messages and the bench). */
@@ -377,7 +380,10 @@ export class NativeBackend extends JsBackend {
     if (residual && (!rv || rv.length !== size)) return null;
     const out = this.out(size);
     const g = this.conv(c);
-    if (!this.addon.conv2dFused(xv, wv, bv, out, g, storageId(w), relu, rv ?? false)) return null;
+    // An addon built before residualArray takes the residual in the output only.
+    if (rv && !this.residualArray) out.set(rv);
+    const r = rv ? (this.residualArray ? rv : true) : false;
+    if (!this.addon.conv2dFused(xv, wv, bv, out, g, storageId(w), relu, r)) return null;
     return this.wrap(out);
   }
 
