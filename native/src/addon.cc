@@ -111,6 +111,9 @@ static Napi::Value Info(const Napi::CallbackInfo &info) {
   }
   o.Set("isa", isa);
   o.Set("threads", maxThreads());
+  // conv2dFused takes its residual as an array (an addon built before took it in y only): the
+  // TS side asks, so that a stale build still gets y filled in.
+  o.Set("residualArray", true);
   return o;
 }
 

@@ -98,6 +98,9 @@ struct Slot {
   bool weights;
   memory::desc user, impl;
   std::unique_ptr<dnnl::reorder> reo;  // null when the layouts agree
+  // An output that the primitive adds to (a sum post-op) in another layout than the user's: the
+  // residual is reordered into it first.
+  std::unique_ptr<dnnl::reorder> reoIn;
   memory own;                          // weights in the implementation's layout (per entry)
 };
 
@@ -187,7 +190,7 @@ static PD plainJitIfWanted(PD pd, const Geo &g) {
 }
 
 static Slot slot(int arg, bool output, bool weights, const memory::desc &user, const memory::desc &impl) {
-  Slot s{arg, output, weights, user, impl, nullptr, memory()};
+  Slot s{arg, output, weights, user, impl, nullptr, nullptr, memory()};
   if (impl != user) {
     s.reo = output ? std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), impl, engine(), user))
                    : std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), user, engine(), impl));
@@ -253,7 +256,8 @@ static bool paddingOnlyWindows(const Geo &g) {
 /**
  * Inference: y = conv(x, w) + bias (+ y's residual), then ReLU if `relu`, in one primitive (the
  * bias, residual and ReLU are applied as each output block is written: no extra passes). With
- * a residual the output must be NHWC, so Winograd geometries (blocked output) are left out.
+ * a residual on a Winograd geometry (blocked output), the residual is reordered into the
+ * blocked output first: one pass, where adding and applying ReLU apart would take two.
  */
 static bool buildFused(ConvEntry &e, bool relu, bool residual) {
   Pass &p = e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)];
@@ -261,7 +265,7 @@ static bool buildFused(ConvEntry &e, bool relu, bool residual) {
   p.state = Pass::State::unsupported;
   p.forward = true;
   const memory::desc bias({e.g.outC}, dt::f32, tag::x);
-  if (residual && (e.winograd || paddingOnlyWindows(e.g))) return false;
+  if (residual && paddingOnlyWindows(e.g)) return false;
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
   if (residual) ops.append_sum(1.0f);
@@ -280,6 +284,10 @@ static bool buildFused(ConvEntry &e, bool relu, bool residual) {
       p.slots.push_back(slot(DNNL_ARG_WEIGHTS, false, true, e.userW, pd.weights_desc()));
       p.slots.push_back(slot(DNNL_ARG_BIAS, false, false, bias, pd.bias_desc()));
       p.slots.push_back(slot(DNNL_ARG_DST, true, false, e.dst, pd.dst_desc()));
+      Slot &dst = p.slots.back();
+      if (residual && dst.reo) {
+        dst.reoIn = std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), e.dst, engine(), dst.impl));
+      }
       p.state = Pass::State::ok;
       return true;
     } catch (const dnnl::error &err) {
@@ -365,8 +373,10 @@ static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
 /**
  * Runs a pass on the JS arrays `data` (one per slot, in slot order): inputs reordered into the
  * implementation's layouts first, outputs reordered back after. wId: the forward filter's id.
+ * residual: what a sum post-op adds to, put into the output first (reordered into a blocked
+ * output, else copied by every thread); null: the output holds it, or there is none.
  */
-static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
+static void run(ConvEntry &e, Pass &p, float *const *data, double wId, const float *residual = nullptr) {
   // oneDNN's GEMM-based convolutions (its pick for many backward passes: grouped, strided,
   // dilated, few channels) run the same JIT sgemm that corrupts the heap when a signal is
   // handled on the calling thread mid-call (see SignalsHeld): under a profiler's SIGPROF they
@@ -391,12 +401,21 @@ static void run(ConvEntry &e, Pass &p, float *const *data, double wId) {
     memory user(s.user, engine(), data[i]);
     users.push_back(user);
     if (!s.reo) {
+      if (s.output && residual) {
+        float *y = data[i];
+        parallelFor(int64_t(s.user.get_size() / sizeof(float)), 1 << 15,
+                    [&](int64_t b, int64_t end) { std::memcpy(y + b, residual + b, size_t(end - b) * sizeof(float)); }, 16);
+      }
       args.emplace(s.arg, user);
     } else if (s.weights && !s.output) {
       args.emplace(s.arg, p.forward ? forwardWeights(p, s, user, wId) : (s.reo->execute(stream(), user, s.own), s.own));
     } else {
       memory m = s.weights ? s.own : memory(s.impl, engine(), scratch[i]);
       if (!s.output) s.reo->execute(stream(), user, m);
+      if (s.reoIn) {
+        memory from = residual ? memory(s.user, engine(), const_cast<float *>(residual)) : user;
+        s.reoIn->execute(stream(), from, m);
+      }
       args.emplace(s.arg, m);
     }
   }
@@ -431,18 +450,22 @@ static Napi::Value Conv2d(const Napi::CallbackInfo &info) {
 }
 
 /**
- * conv2dFused(x, w, bias, y, geo, wId, relu, residual): y = conv(x, w) + bias, plus y's values on
- * entry if `residual`, then ReLU if relu; false when oneDNN has no implementation for this.
+ * conv2dFused(x, w, bias, y, geo, wId, relu, residual): y = conv(x, w) + bias (+ residual), then
+ * ReLU if relu; residual: an array of y's size, or true when y holds it on entry, or false;
+ * false when oneDNN has no implementation for this. An array spares the caller a copy into y on
+ * its one thread: a blocked output takes the residual by a reorder, y by a threaded copy.
  */
 static Napi::Value Conv2dFused(const Napi::CallbackInfo &info) {
   const Geo g = readGeo(info[4]);
   float *data[4] = {floats(info[0], count(g, 0), "x"), floats(info[1], count(g, 2), "w"),
                     floats(info[2], size_t(g.outC), "bias"), floats(info[3], count(g, 1), "y")};
   const double id = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0;
-  const bool relu = info[6].ToBoolean(), residual = info[7].ToBoolean();
+  const bool relu = info[6].ToBoolean();
+  const float *residualArray = info[7].IsTypedArray() ? floats(info[7], count(g, 1), "residual") : nullptr;
+  const bool residual = residualArray || info[7].ToBoolean();
   ConvEntry &e = entry(g);
   if (!buildFused(e, relu, residual)) return Napi::Boolean::New(info.Env(), false);
-  run(e, e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)], data, id);
+  run(e, e.fused[(relu ? 1 : 0) | (residual ? 2 : 0)], data, id, residualArray);
   return Napi::Boolean::New(info.Env(), true);
 }
 

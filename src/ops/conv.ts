@@ -238,7 +238,7 @@ function conv2dInfo(
     strides,
     dilation,
     padding,
-    `input ${fmtShape(x.shape)} and kernel ${fmtShape(kernel.shape)}`,
+    () => `input ${fmtShape(x.shape)} and kernel ${fmtShape(kernel.shape)}`,
   );
   const info: ConvInfo = {
     batch,
@@ -303,7 +303,7 @@ export function depthwiseConv2d(
     pair(options.strides ?? 1, 'strides', op),
     pair(options.dilationRate ?? 1, 'dilationRate', op),
     options.padding ?? 'valid',
-    `input ${fmtShape(x.shape)} and kernel ${fmtShape(kernel.shape)}`,
+    () => `input ${fmtShape(x.shape)} and kernel ${fmtShape(kernel.shape)}`,
   );
   return conv2d(x, reshape(kernel, [kh, kw, 1, inC * mult]), { ...options, groups: inC });
 }

@@ -77,19 +77,24 @@ export function spatialGeometry(
   stride: [number, number],
   dilation: [number, number],
   padding: Padding,
-  /** The operands, for the message: "input [1, 3, 3, 1] and kernel [5, 5, 1, 1]". */
-  operands = '',
+  /**
+   * The operands, for the message: "input [1, 3, 3, 1] and kernel [5, 5, 1, 1]"; a function is
+   * called only when there is a message (formatting shapes on every call costs a hot path, such
+   * as a model's convolutions one after another, microseconds each).
+   */
+  operands: string | (() => string) = '',
 ): { h: Geometry1D; w: Geometry1D } {
   checkPadding(padding, op);
   const h = axisGeometry(inH, k[0], stride[0], dilation[0], padding, 0);
   const w = axisGeometry(inW, k[1], stride[1], dilation[1], padding, 1);
   if (h.out < 1 || w.out < 1) {
+    const what = typeof operands === 'function' ? operands() : operands;
     const spanH = dilation[0] * (k[0] - 1) + 1;
     const spanW = dilation[1] * (k[1] - 1) + 1;
     throw new ShapeError(
       `${op}: the window (${k[0]}x${k[1]}, dilation ${dilation.join('x')}, so it spans ${spanH}x${spanW}) is larger than the ` +
         `padded input (${inH + h.padBefore + h.padAfter}x${inW + w.padBefore + w.padAfter} from ${inH}x${inW} with padding ${JSON.stringify(padding)})` +
-        `${operands ? ` for ${operands}` : ''}. ` +
+        `${what ? ` for ${what}` : ''}. ` +
         "Use a smaller kernel or dilation, padding 'same', or a larger input.",
     );
   }
@@ -108,13 +113,14 @@ export function checkPoolWindows(
   k: [number, number],
   stride: number,
   g: Geometry1D,
-  /** The input's shape, for the message. */
-  input: string,
+  /** The input's shape, for the message (a function: formatted only for a message). */
+  input: string | (() => string),
 ): void {
   const lastStart = (g.out - 1) * stride - g.padBefore;
   if (g.padBefore >= k[axis] || lastStart >= inSize) {
+    const shape = typeof input === 'function' ? input() : input;
     throw new ShapeError(
-      `${who}: with padding ${g.padBefore} before and ${g.padAfter} after the ${axis === 0 ? 'height' : 'width'} of the input ${input}, ` +
+      `${who}: with padding ${g.padBefore} before and ${g.padAfter} after the ${axis === 0 ? 'height' : 'width'} of the input ${shape}, ` +
         `a ${k.join('x')} window lies wholly in the padding. Explicit padding must be smaller than the window on each side.`,
     );
   }

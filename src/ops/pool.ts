@@ -57,11 +57,11 @@ function poolInfo(
     s,
     d,
     options.padding ?? 'valid',
-    `input ${fmtShape(x.shape)}`,
+    () => `input ${fmtShape(x.shape)}`,
   );
   if (d[0] === 1 && d[1] === 1) {
-    checkPoolWindows(op, 0, inH, k, s[0], g.h, fmtShape(x.shape));
-    checkPoolWindows(op, 1, inW, k, s[1], g.w, fmtShape(x.shape));
+    checkPoolWindows(op, 0, inH, k, s[0], g.h, () => fmtShape(x.shape));
+    checkPoolWindows(op, 1, inW, k, s[1], g.w, () => fmtShape(x.shape));
   } else {
     checkDilatedWindows(op, 0, inH, k, s[0], d[0], g.h.out, g.h.padBefore, fmtShape(x.shape));
     checkDilatedWindows(op, 1, inW, k, s[1], d[1], g.w.out, g.w.padBefore, fmtShape(x.shape));

@@ -170,7 +170,19 @@ forEachConfig('reductions, softmax, normalization', ({ test, same, read, randn, 
       [64, 16, 16, 32],
     ]) {
       const x = randn(size(shape));
-      for (const axes of [[0], [3], [0, 1, 2], [1, 2, 3], [0, 1, 2, 3], [1], [0, 2], [1, 3], []]) {
+      // [1, 2]: global pooling over height and width, batch > 1 (native: a sum2d per image).
+      for (const axes of [
+        [0],
+        [3],
+        [0, 1, 2],
+        [1, 2, 3],
+        [0, 1, 2, 3],
+        [1],
+        [1, 2],
+        [0, 2],
+        [1, 3],
+        [],
+      ]) {
         const ax = axes.filter((a) => a < shape.length);
         // Compare with float64 sums, within float32 rounding of the sums of |x| (small sums
         // take a float32 JS loop; the sums of values that nearly cancel are ill-conditioned).

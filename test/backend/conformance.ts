@@ -131,7 +131,7 @@ export const targets: Target[] = [
         threads,
       }));
     },
-    // With a residual some geometries decline (Winograd's, windows wholly in padding): ask.
+    // With a residual some geometries decline (windows wholly in padding): ask.
     fuses: (be, c, residual) =>
       !(residual && (be as NativeBackend).convImplementations(c).fusedResidual === 'none'),
   },

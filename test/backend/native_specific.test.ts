@@ -62,6 +62,9 @@ describe('native backend', { skip }, () => {
           assert.match(impl.forward, /wino/);
           assert.match(impl.backwardData, /wino/);
           assert.match(impl.backwardWeights, /wino/);
+          // Inference with a residual too: the residual is reordered into Winograd's blocked
+          // output, which the convolution adds to (conformance_conv checks the values).
+          assert.match(impl.fusedResidual, /wino/);
         }
         assert.doesNotMatch(lenet.forward, /wino|ref/);
       });
@@ -73,6 +76,38 @@ describe('native backend', { skip }, () => {
           assert.equal(be.convImplementations(padded).fusedResidual, 'none');
           const same3x3 = convCases.find(([n]) => n === '3x3 same')![1];
           assert.notEqual(be.convImplementations(same3x3).fusedResidual, 'none');
+        },
+      );
+
+      run(
+        'conv2dFused with a residual: the same values from an addon that takes it only in the output (an older build)',
+        () => {
+          // An addon built before info().residualArray reads the residual from the output array:
+          // the backend must put it there rather than pass the array.
+          const older = { ...load.addon! };
+          older.info = () => {
+            const { residualArray: _, ...rest } = load.addon!.info();
+            return rest;
+          };
+          const oldBe = new NativeBackend(older);
+          for (const name of ["Winograd's range (3x3", '3x3 same']) {
+            const c = convCases.find(([n]) => n.startsWith(name))![1];
+            const rnd = (n: number) =>
+              Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
+            const ySize = c.batch * c.outH * c.outW * c.outC;
+            const out = (b: NativeBackend) => {
+              const w = (a: Float32Array) => b.write(a, 'float32');
+              const y = b.conv2dFused(
+                w(rnd(c.batch * c.inH * c.inW * c.inC)),
+                w(rnd(c.kh * c.kw * c.inC * c.outC)),
+                c,
+                { bias: w(rnd(c.outC)), residual: w(rnd(ySize).map((v) => v * 3)), relu: true },
+              );
+              assert.ok(y, name);
+              return b.read(y);
+            };
+            assert.deepEqual(out(oldBe), out(be), name);
+          }
         },
       );
 

@@ -165,3 +165,36 @@ test('fused inference gives the unfused values, and follows weight changes', asy
   assertClose([await ev(true)], [await ev(false)], { atol: 1e-6, rtol: 1e-4, msg: 'evaluate' });
   assertClose(run(true), run(false), { atol: 1e-6, rtol: 1e-4, msg: 'after evaluate' });
 });
+
+test("a residual block in Winograd's range (3×3, 32 channels, 2 × 32 × 32 outputs): fused = unfused", () => {
+  // The native backend runs these convolutions as Winograd's, whose output is blocked: the
+  // residual is reordered into it before the convolution adds to it.
+  rc.setSeed(5);
+  const input = rc.Input([32, 32, 8]);
+  const convBn = (x: SymbolicTensor, name: string) =>
+    new layers.BatchNormalization({ name: `${name}_bn` }).apply(
+      new layers.Conv2D({
+        filters: 32,
+        kernelSize: 3,
+        padding: 'same',
+        useBias: false,
+        name,
+      }).apply(x),
+    );
+  const stem = new layers.ReLU().apply(convBn(input, 'stem'));
+  const a = new layers.ReLU().apply(convBn(stem, 'a'));
+  const sum = new layers.Add().apply([convBn(a, 'b'), stem]);
+  const out = new layers.Dense({ units: 4 }).apply(
+    new layers.GlobalAveragePooling2D().apply(new layers.ReLU().apply(sum)),
+  );
+  const model = new rc.Model({ inputs: input, outputs: out });
+  const nodes = (model as unknown as { inferenceNodes: SymbolicTensor[] }).inferenceNodes;
+  const chains = [...planFusion(nodes, model.outputs).chains.values()];
+  assert.equal(chains.filter((c) => c.residual && c.relu).length, 1, 'the block end is one chain');
+  randomizeNorms(model);
+  const x = rc.randomUniform([2, 32, 32, 8], { min: -1, max: 1 });
+  model.fuseInference = true;
+  const fused = model.predict(x).dataSync();
+  model.fuseInference = false;
+  assertClose(fused, model.predict(x).dataSync(), { atol: 1e-5, rtol: 1e-4 });
+});

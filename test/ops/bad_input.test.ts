@@ -284,6 +284,12 @@ const rows: Row[] = [
     message: ['maxPool2d', '[1, 2, 2, 1]', /3x3/, /larger/],
   },
   {
+    name: 'maxPool2d: explicit padding as large as the window (a window wholly in the padding)',
+    run: () => rc.maxPool2d(z(1, 4, 4, 1), { poolSize: 2, strides: 2, padding: 2 }),
+    error: rc.ShapeError,
+    message: ['maxPool2d', '[1, 4, 4, 1]', /wholly in the padding/],
+  },
+  {
     name: 'avgPool2d: window larger than the input',
     run: () => rc.avgPool2d(z(1, 4, 2, 1), { poolSize: [2, 3] }),
     error: rc.ShapeError,

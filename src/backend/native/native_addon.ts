@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The functions of native/src/*.cc. Arrays are read and written in place; geometry is int32. */
 export interface NativeAddon {
-  info(): { onednn: string; isa: string; threads: number };
+  /** residualArray: conv2dFused takes its residual as an array (absent in older builds). */
+  info(): { onednn: string; isa: string; threads: number; residualArray?: boolean };
   setThreads(n: number): void;
   getThreads(): number;
   conv2d(x: Float32Array, w: Float32Array, y: Float32Array, geo: Int32Array, wId: number): boolean;
@@ -52,7 +53,8 @@ export interface NativeAddon {
     geo: Int32Array,
     wId: number,
     relu: boolean,
-    residual: boolean,
+    /** Added before the ReLU: an array of y's size, or true when y holds it on entry. */
+    residual: Float32Array | boolean,
   ): boolean;
   pool(mode: number, x: Float32Array, y: Float32Array, geo: Int32Array): void;
   poolBackward(

@@ -314,6 +314,31 @@ export function sumPattern(
   return { outer: r0.size, inner: r1.size, overOuter: r0.reduced };
 }
 
+/**
+ * A sum over a middle block of axes, between kept ones: [batch, outer, inner] summed over outer
+ * (global pooling over height and width, batch > 1), as `batch` sums of sumPattern's
+ * overOuter form; null for any other pattern.
+ */
+export function batchedSumPattern(
+  shape: number[],
+  axes: number[],
+): { batch: number; outer: number; inner: number } | null {
+  const sizes = [1, 1, 1];
+  let run = 0;
+  for (const [d, size] of shape.entries()) {
+    if (size === 1) continue;
+    const reduced = axes.includes(d);
+    // Runs kept, reduced, kept, in this order: run 0 and 2 kept, run 1 reduced.
+    if (run === 0 && reduced) run = 1;
+    else if (run === 1 && !reduced) run = 2;
+    else if (run === 2 && reduced) return null;
+    sizes[run]! *= size;
+  }
+  return run === 2 && sizes[0]! > 1
+    ? { batch: sizes[0]!, outer: sizes[1]!, inner: sizes[2]! }
+    : null;
+}
+
 /** The real-pixel bounds of one pooling window. */
 function window(p: PoolInfo, oh: number, ow: number): [number, number, number, number] {
   const h = oh * p.strideH - p.padTop;
