@@ -33,6 +33,7 @@ import type {
   MatmulInfo,
   PoolInfo,
   ReduceOp,
+  SgdScalars,
   Storage,
   UnaryOp,
 } from '../backend.js';
@@ -538,6 +539,25 @@ export class NativeBackend extends JsBackend {
       v: this.wrap(out[2]),
       vMax: vMaxOut ? this.wrap(vMaxOut) : null,
     };
+  }
+
+  sgdUpdate(
+    p: Storage,
+    g: Storage,
+    buf: Storage | null,
+    h: SgdScalars,
+  ): { p: Storage; buf: Storage | null } | null {
+    const pv = this.f32(p);
+    const gv = this.f32(g);
+    const bv = buf ? this.f32(buf) : null;
+    if (!pv || !gv || (buf && !bv)) return null;
+    const n = pv.length;
+    if (gv.length !== n || (bv && bv.length !== n)) return null;
+    const pOut = this.out(n);
+    const bufOut = bv ? this.out(n) : null;
+    const scalars = Float32Array.of(h.learningRate, h.momentum, h.weightDecay);
+    this.addon.sgd(pv, gv, bv, pOut, bufOut, scalars, h.nesterov);
+    return { p: this.wrap(pOut), buf: bufOut ? this.wrap(bufOut) : null };
   }
 
   override batchNormBackward(
