@@ -541,6 +541,7 @@ export class NativeBackend extends JsBackend {
     };
   }
 
+  /** SGD in one pass: the composed ops' values bit for bit (see native/src/optim.cc). */
   sgdUpdate(
     p: Storage,
     g: Storage,
