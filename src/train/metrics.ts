@@ -54,6 +54,30 @@ function trueClasses(yTrue: Tensor, k: number): Int32Array {
   return out;
 }
 
+/**
+ * Labels are int32 class ids, [n] or [n, 1] (Keras's sparse labels), or float one-hot rows of
+ * the predictions' shape [n, classes].
+ */
+function checkLabelShape(name: string, yTrue: Tensor, yPred: Tensor): void {
+  const n = yPred.shape[0]!;
+  if (yTrue.dtype === 'int32') {
+    if (
+      yTrue.size !== n ||
+      yTrue.rank < 1 ||
+      yTrue.rank > 2 ||
+      (yTrue.shape[1] !== undefined && yTrue.shape[1] !== 1)
+    )
+      throw new ShapeError(
+        `${name}: class ids must be [${n}] or [${n}, 1] for predictions ${fmtShape(yPred.shape)}, got ${fmtShape(yTrue.shape)}.`,
+      );
+    return;
+  }
+  if (yTrue.rank !== 2 || yTrue.shape[0] !== yPred.shape[0] || yTrue.shape[1] !== yPred.shape[1])
+    throw new ShapeError(
+      `${name}: one-hot labels must have the predictions' shape ${fmtShape(yPred.shape)}, got ${fmtShape(yTrue.shape)}; give class ids as an int32 tensor [batch] instead.`,
+    );
+}
+
 function named(
   name: string,
   fn: (yTrue: Tensor, yPred: Tensor) => { total: number; count: number },
@@ -106,6 +130,7 @@ export function topKCategoricalAccuracy(
             `${name}: predictions must be [batch, classes], got ${fmtShape(yPred.shape)}.`,
           );
         const [n, c] = yPred.shape as [number, number];
+        checkLabelShape(name, yTrue, yPred);
         const ids = trueClasses(yTrue, c);
         if (ids.length !== n)
           throw new ShapeError(
@@ -123,7 +148,8 @@ export function topKCategoricalAccuracy(
             `${name}: predictions must be [batch, classes], got ${fmtShape(yPred.shape)}.`,
           );
         const [n, c] = yPred.shape as [number, number];
-        const ids = yTrue.dtype === 'int32' ? yTrue : argMax(yTrue, -1);
+        checkLabelShape(name, yTrue, yPred);
+        const ids = yTrue.dtype === 'int32' ? reshape(yTrue, [n]) : argMax(yTrue, -1);
         if (ids.rank !== 1 || ids.shape[0] !== n)
           throw new ShapeError(
             `${name}: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)}.`,
@@ -148,12 +174,25 @@ export function topKCategoricalAccuracy(
   );
 }
 
+/**
+ * Binary labels and predictions hold one value per prediction ([n] against [n, 1] is fine):
+ * otherwise the CPU form would read past the labels and the tensor form would broadcast, and
+ * either would score a mismatch as hits.
+ */
+function checkBinaryShapes(yTrue: Tensor, yPred: Tensor): void {
+  if (yTrue.size !== yPred.size)
+    throw new ShapeError(
+      `binaryAccuracy: labels ${fmtShape(yTrue.shape)} do not match predictions ${fmtShape(yPred.shape)}: expected one label per prediction (${yPred.size}), got ${yTrue.size}.`,
+    );
+}
+
 /** Fraction of predictions on the right side of 0.5 (binary labels of any shape); NaN is a miss. */
 export function binaryAccuracy(threshold = 0.5): MetricFn {
   return named(
     'accuracy',
     (yTrue, yPred) =>
       noGrad(() => {
+        checkBinaryShapes(yTrue, yPred);
         const t = yTrue.dataSync();
         const p = yPred.dataSync();
         let hits = 0;
@@ -164,10 +203,14 @@ export function binaryAccuracy(threshold = 0.5): MetricFn {
         return { total: hits, count: p.length };
       }),
     (yTrue, yPred) =>
-      noGrad(() => ({
-        total: sum(mul(equal(greater(yPred, threshold), greater(yTrue, 0.5)), equal(yPred, yPred))),
-        count: yPred.size,
-      })),
+      noGrad(() => {
+        checkBinaryShapes(yTrue, yPred);
+        const t = reshape(yTrue, yPred.shape);
+        return {
+          total: sum(mul(equal(greater(yPred, threshold), greater(t, 0.5)), equal(yPred, yPred))),
+          count: yPred.size,
+        };
+      }),
   );
 }
 

@@ -60,3 +60,41 @@ test('binary accuracy on the device equals the CPU form, NaN a miss', () => {
     assert.equal(dev, cpu);
   }
 });
+
+test('both forms refuse labels that do not match the predictions, and agree on an empty batch', () => {
+  const yPred = rc.tensor(new Float32Array(4 * 10).fill(0.1), [4, 10]);
+  const cases: [string, rc.metrics.MetricFn, rc.Tensor, rc.Tensor][] = [
+    ['too few ids', metrics.accuracy(), rc.tensor([1, 2, 3], [3], 'int32'), yPred],
+    ['ids of rank 2', metrics.accuracy(), rc.tensor([1, 2, 3, 4], [2, 2], 'int32'), yPred],
+    ['one-hot of 5 classes', metrics.accuracy(), rc.zeros([4, 5]), yPred],
+    ['one-hot rows of another batch', metrics.accuracy(), rc.zeros([8, 10]), yPred],
+    ['float ids', metrics.topKCategoricalAccuracy(5), rc.tensor([1, 2, 3, 4]), yPred],
+    [
+      'rank-3 predictions',
+      metrics.accuracy(),
+      rc.tensor([1, 2], [2], 'int32'),
+      rc.zeros([2, 2, 5]),
+    ],
+    ['binary: fewer labels', metrics.binaryAccuracy(), rc.zeros([3]), rc.zeros([4, 1])],
+    ['binary: a label per class', metrics.accuracy(), rc.zeros([4, 4]), rc.zeros([4, 1])],
+  ];
+  for (const [what, m, yTrue, p] of cases) {
+    assert.throws(() => m(yTrue, p), rc.ShapeError, `${what} (CPU)`);
+    assert.throws(() => m.onDevice!(yTrue, p), rc.ShapeError, `${what} (device)`);
+  }
+  // [n, 1] class ids (Keras's sparse labels) and [n] labels against [n, 1] binary predictions
+  // are accepted by both forms.
+  const ids = rc.tensor([0, 3, 9, 1], [4, 1], 'int32');
+  const [d1, c1] = both(metrics.accuracy(), ids, yPred);
+  assert.equal(d1, c1);
+  assert.equal(c1, 1);
+  const [dev, cpu] = both(metrics.binaryAccuracy(), rc.tensor([1, 0]), rc.tensor([[0.9], [0.8]]));
+  assert.equal(cpu, 1);
+  assert.equal(dev, cpu);
+  // An empty batch counts nothing on either form.
+  for (const m of [metrics.accuracy(), metrics.topKCategoricalAccuracy(3)]) {
+    const [d, c] = both(m, rc.tensor([], [0], 'int32'), rc.zeros([0, 10]));
+    assert.equal(c, 0);
+    assert.equal(d, 0);
+  }
+});
