@@ -5,6 +5,12 @@ export const SHAPES = {
   W3: { name: 'ResNet-18 inference 224×224', batches: [1, 8], input: [224, 224, 3], classes: 1000 },
   W4: { name: 'conv2d 3×3 64→64 56×56 batch 8', batch: 8, size: 56, channels: 64, k: 3 },
   W5: { name: 'GEMM 1024³', n: 1024 },
+  W6: {
+    name: 'ResNet-18 CIFAR-stem training step (32×32, batch 64, SGD momentum 0.9)',
+    batch: 64,
+    input: [32, 32, 3],
+    classes: 10,
+  },
   // Run only when asked for (--only W7): bench/onnx_import.mjs, receptive alone.
   W7: {
     name: 'ONNX import of torchvision ResNet-50 (224×224), and its inference beside the built one',

@@ -19,7 +19,7 @@ if (rc.getBackend() !== backend) {
 if (threads && rc.setThreads) rc.setThreads(Number(threads));
 rc.setSeed(1);
 
-async function trainSpeed(model, shape, budget) {
+async function trainSpeed(model, shape, budget, optimizer = 'adam') {
   const x = rc.tensor(filled(shape.batch * shape.input.reduce((a, b) => a * b, 1)), [
     shape.batch,
     ...shape.input,
@@ -29,7 +29,7 @@ async function trainSpeed(model, shape, budget) {
     [shape.batch],
     'int32',
   );
-  model.compile({ optimizer: 'adam', loss: 'sparseCategoricalCrossentropy' });
+  model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
   const r = await timeIt(() => model.trainOnBatch(x, y), {
     minSeconds: 5,
     minIters: 3,
@@ -43,6 +43,15 @@ if (workload === 'W1') {
   Object.assign(out, await trainSpeed(rc.models.lenet5(), SHAPES.W1, 60));
 } else if (workload === 'W2') {
   Object.assign(out, await trainSpeed(rc.models.vgg13Cifar(), SHAPES.W2, 120));
+} else if (workload === 'W6') {
+  // ResNet-18 with the CIFAR stem (3×3/1 convolution, no max pool), BN in training mode:
+  // forward, loss, backward and SGD's momentum update, as torch_worker.py's twin.
+  const s = SHAPES.W6;
+  const model = rc.models.resnet18({ cifarStem: true, numClasses: s.classes });
+  out.params = model.countParams();
+  out.trainableParams = model.trainableWeights.reduce((n, w) => n + w.size, 0);
+  const sgd = new rc.SGD({ learningRate: 0.01, momentum: 0.9 });
+  Object.assign(out, await trainSpeed(model, s, 180, sgd));
 } else if (workload === 'W3') {
   const model = rc.models.resnet18();
   for (const b of SHAPES.W3.batches) {

@@ -19,7 +19,7 @@ const arg = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const only = (arg('--only') ?? 'W1,W2,W3,W4,W5').split(',');
+const only = (arg('--only') ?? 'W1,W2,W3,W4,W5,W6').split(',');
 if (only.includes('webgpu')) {
   // In Chromium: receptive's webgpu backend against TensorFlow.js's webgpu and webgl (bench/webgpu.mjs).
   const r = spawnSync(process.execPath, [join(here, 'webgpu.mjs')], { stdio: 'inherit' });
@@ -54,7 +54,9 @@ const hasWasm = rc.backendNames().includes('wasm');
 const native = rc.nativeBackendStatus?.() ?? { available: false, reason: 'this build has none' };
 
 // Which engine runs which workloads ('js' is there for scale: too slow for the big nets).
-const ALL = ['W1', 'W2', 'W3', 'W4', 'W5'];
+const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'];
+// TensorFlow.js has no twin of W6 (the ResNet-18 training step) in tfjs_worker.mjs.
+const TFJS = ['W1', 'W2', 'W3', 'W4', 'W5'];
 const node =
   (...a) =>
   (w) => [process.execPath, ...a.map((x) => (x === '$W' ? w : x))];
@@ -75,8 +77,8 @@ const engines = [
       ]
     : []),
   { id: 'js', cmd: node('receptive_worker.mjs', 'js', '$W'), workloads: ['W1', 'W4', 'W5'] },
-  { id: 'tfjs-cpu', cmd: node('tfjs_worker.mjs', 'cpu', '$W'), workloads: ALL },
-  { id: 'tfjs-wasm', cmd: node('tfjs_worker.mjs', 'wasm', '$W'), workloads: ALL },
+  { id: 'tfjs-cpu', cmd: node('tfjs_worker.mjs', 'cpu', '$W'), workloads: TFJS },
+  { id: 'tfjs-wasm', cmd: node('tfjs_worker.mjs', 'wasm', '$W'), workloads: TFJS },
   // ONNX Runtime (onnxruntime-node) on the ONNX file receptive exports of its ResNet-18.
   { id: 'ort', cmd: node('ort_worker.mjs', '$W'), workloads: ['W3'] },
   ...(torchOk
@@ -141,6 +143,7 @@ function headline(r) {
   switch (r.workload) {
     case 'W1':
     case 'W2':
+    case 'W6':
       return r.imagesPerSecond;
     case 'W3':
       return r.batch1 ? 1000 / r.batch1.ms : null; // higher is better: batch-1 inferences per second
@@ -161,6 +164,8 @@ function summarize(r) {
     case 'W1':
     case 'W2':
       return `${f(r.imagesPerSecond)} images/s${r.note ? ` (${r.note})` : ''}${mem}`;
+    case 'W6':
+      return `${f(r.imagesPerSecond)} images/s (${f(r.secondsPerStep * 1000, 0)} ms a step), peak RSS ${f(r.peakMB, 0)} MB; ${r.trainableParams?.toLocaleString('en-US')} trainable parameters`;
     case 'W3': {
       const check =
         r.relativeDifference !== undefined

@@ -73,19 +73,22 @@ class Basic(nn.Module):
         return F.relu(y + (self.down(x) if self.down is not None else x))
 
 
-def resnet18():
-    layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(True), nn.MaxPool2d(3, 2, 1)]
+def resnet18(cifar_stem=False, classes=1000):
+    if cifar_stem:  # receptive's resnet18({ cifarStem: true }): a 3×3/1 stem convolution, no max pool
+        layers = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(True)]
+    else:
+        layers = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(True), nn.MaxPool2d(3, 2, 1)]
     cin = 64
     for stage, planes in enumerate([64, 128, 256, 512]):
         for i in range(2):
             layers.append(Basic(cin, planes, 2 if i == 0 and stage > 0 else 1))
             cin = planes
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 1000)]
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes)]
     return nn.Sequential(*layers)
 
 
-def train_speed(model, batch, shape, classes):
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
+def train_speed(model, batch, shape, classes, opt=None):
+    opt = opt or torch.optim.Adam(model.parameters(), 1e-3)
     x = torch.randn(batch, *shape)
     y = torch.arange(batch) % classes
 
@@ -102,6 +105,13 @@ if workload == "W1":
     out.update(train_speed(lenet(), 128, (1, 28, 28), 10))
 elif workload == "W2":
     out.update(train_speed(vgg13_cifar(), 32, (3, 32, 32), 10))
+elif workload == "W6":
+    model = resnet18(cifar_stem=True, classes=10).train()  # batch norm in training mode
+    out["trainableParams"] = sum(p.numel() for p in model.parameters())
+    # receptive counts batch norm's running mean and variance among its weights (Keras's count_params)
+    out["params"] = out["trainableParams"] + sum(b.numel() for n, b in model.named_buffers() if "running" in n)
+    sgd = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    out.update(train_speed(model, 64, (3, 32, 32), 10, sgd))
 elif workload == "W3":
     model = resnet18().eval()
     with torch.no_grad():

@@ -11,7 +11,8 @@
         "src/conv_direct.cc",
         "src/pool.cc",
         "src/gemm.cc",
-        "src/elementwise.cc"
+        "src/elementwise.cc",
+        "src/optim.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"],

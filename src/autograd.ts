@@ -5,6 +5,7 @@
  * so a tensor used twice (a residual connection) receives both contributions.
  */
 
+import type { Storage } from './backend/backend.js';
 import { type GradNode, installBackward, onesLike, Tensor, zerosLike } from './tensor.js';
 import { fmtShape, GradientError, NonFiniteError, ShapeError } from './util/errors.js';
 import { firstNonFinite } from './util/finite.js';
@@ -88,7 +89,92 @@ function accumulate(a: Tensor | undefined, b: Tensor): Tensor {
   return new Tensor(be.binary('add', a.storage, a.shape, b.storage, b.shape, a.shape), a.shape);
 }
 
-function runBackward(root: Tensor, seed?: Tensor, collect?: Map<Tensor, Tensor>): void {
+/**
+ * What a releasing backward pass (see {@link backwardReleasing}) frees as it goes, on a backend
+ * with step scopes: each rule's temporaries when the rule returns (a scope around it), a
+ * gradient once it has been handed on, and a forward tensor once the last rule that reads it
+ * has run. Never a leaf's storage, a `.grad`, a kept tensor's, or one that a tensor still
+ * waiting on the tape shares (a reshape's output shares its input's array).
+ */
+class Releaser {
+  private readonly be: Required<Pick<Storage['backend'], 'beginScope' | 'endScope' | 'free'>>;
+  /** Storages that must outlive the pass: the kept tensors', the leaves', the `.grad`s. */
+  private readonly kept = new Set<Storage>();
+  /** Storages this pass made (gradients): the only gradients it may free. */
+  private readonly made = new Set<Storage>();
+  /** For each storage, how many tensors on the tape that have not been walked yet hold it. */
+  private readonly pending = new Map<Storage, number>();
+
+  constructor(be: Storage['backend'], order: Tensor[], keep: Iterable<Tensor | undefined>) {
+    this.be = be as Releaser['be'];
+    for (const t of keep) {
+      if (!t) continue;
+      this.kept.add(t.storage);
+      if (t.logits) this.kept.add(t.logits.storage);
+    }
+    for (const t of order) {
+      if (!t.node) this.kept.add(t.storage);
+      this.pending.set(t.storage, (this.pending.get(t.storage) ?? 0) + 1);
+    }
+  }
+
+  /** Whether a backend can free tensors as the pass goes (one with step scopes). */
+  static usable(be: Storage['backend']): boolean {
+    return !!(be.beginScope && be.endScope && be.free);
+  }
+
+  /** Runs a gradient rule in a scope of its own: all it made but its results is freed. */
+  run(rule: () => (Tensor | null)[]): (Tensor | null)[] {
+    this.be.beginScope();
+    let out: (Tensor | null)[] = [];
+    try {
+      out = rule();
+    } finally {
+      const keep = new Set<Storage>();
+      for (const g of out) if (g) keep.add(g.storage);
+      for (const s of this.be.endScope(keep)) this.made.add(s);
+    }
+    return out;
+  }
+
+  /** A gradient this pass made outside a rule (a sum of two, the seed). */
+  madeHere(t: Tensor): void {
+    this.made.add(t.storage);
+  }
+
+  /** A storage that must outlive the pass (a leaf's `.grad`). */
+  keep(t: Tensor): void {
+    this.kept.add(t.storage);
+  }
+
+  /** The walk has passed `t`: one tensor fewer on the tape holds its storage. */
+  walked(t: Tensor): void {
+    this.pending.set(t.storage, (this.pending.get(t.storage) ?? 1) - 1);
+  }
+
+  /**
+   * Frees what no one needs any more among `gradients` (made by this pass) and `forward`
+   * (walked tensors), unless a gradient still in `live` or a tensor still on the tape holds it.
+   */
+  release(gradients: Tensor[], forward: Tensor | null, live: Iterable<Tensor>): void {
+    const held = new Set<Storage>();
+    for (const g of live) held.add(g.storage);
+    const free: Storage[] = [];
+    const ok = (s: Storage) =>
+      !this.kept.has(s) && !held.has(s) && (this.pending.get(s) ?? 0) <= 0 && !free.includes(s);
+    for (const g of gradients) if (this.made.has(g.storage) && ok(g.storage)) free.push(g.storage);
+    if (forward && ok(forward.storage)) free.push(forward.storage);
+    for (const s of free) this.made.delete(s);
+    if (free.length > 0) this.be.free(free);
+  }
+}
+
+function runBackward(
+  root: Tensor,
+  seed?: Tensor,
+  collect?: Map<Tensor, Tensor>,
+  keep?: Iterable<Tensor | undefined>,
+): void {
   if (!needsGrad(root)) {
     throw new GradientError(
       'backward: this tensor does not depend on any tensor with requiresGrad = true, so there is nothing to differentiate. ' +
@@ -125,35 +211,74 @@ function runBackward(root: Tensor, seed?: Tensor, collect?: Map<Tensor, Tensor>)
       if (!seen.has(inp) && needsGrad(inp)) stack.push([inp, false]);
   }
 
+  const be = root.storage.backend;
+  const rel =
+    keep && !collect && Releaser.usable(be) ? new Releaser(be, order, [root, ...keep]) : null;
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, seed ?? onesLike(root));
+  if (rel && !seed) rel.madeHere(grads.get(root)!);
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
       const g = grads.get(t);
-      if (!g) continue;
+      if (!g) {
+        rel?.walked(t);
+        continue;
+      }
       if (collect && targets?.has(t)) collect.set(t, g);
       if (t.node) {
-        const inGrads = t.node.backward(g);
+        const node = t.node;
+        const inGrads = rel ? rel.run(() => node.backward(g)) : node.backward(g);
+        const done: Tensor[] = [g];
         t.node.inputs.forEach((inp, k) => {
           const ig = inGrads[k];
-          if (!ig || !needsGrad(inp)) return;
+          if (!ig) return;
+          if (!needsGrad(inp)) {
+            done.push(ig);
+            return;
+          }
           if (!sameShape(ig.shape, inp.shape)) {
             throw new GradientError(
               `backward: the gradient rule of '${t.node!.op}' returned shape ${fmtShape(ig.shape)} for an input of shape ${fmtShape(inp.shape)} (a bug in receptive; please report it).`,
             );
           }
-          grads.set(inp, accumulate(grads.get(inp), ig));
+          const prev = grads.get(inp);
+          const sum = accumulate(prev, ig);
+          if (prev && rel) {
+            rel.madeHere(sum);
+            done.push(prev, ig);
+          }
+          grads.set(inp, sum);
         });
         // Free the graph as we go, as PyTorch does: intermediates can be collected.
         t.node = null;
         grads.delete(t);
+        if (rel) {
+          rel.walked(t);
+          rel.release(done, t, grads.values());
+        }
+      } else {
+        rel?.walked(t);
       }
       if (t.requiresGrad && !collect) {
         t.grad = accumulate(t.grad ?? undefined, g);
+        rel?.keep(t.grad);
       }
     }
   });
+}
+
+/**
+ * backward() for a training step inside a step scope (train/step_scope.ts): the same gradients,
+ * but tensors are freed as soon as the pass is done with them (see Releaser) instead of when the
+ * step ends, so that a step's peak memory is about its forward activations, not those plus every
+ * gradient and every rule's temporaries. `keep` lists the tensors read after the pass (the
+ * model's outputs, with their logits; the loss is kept anyway). Any other tensor made on the
+ * tape must not be read afterwards: freed, it throws. On backends without scopes (js) it is
+ * backward().
+ */
+export function backwardReleasing(loss: Tensor, keep: Iterable<Tensor | undefined>): void {
+  runBackward(loss, undefined, undefined, keep);
 }
 
 installBackward(runBackward);

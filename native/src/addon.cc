@@ -128,6 +128,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rc::initPool(env, exports);
   rc::initGemm(env, exports);
   rc::initElementwise(env, exports);
+  rc::initOptim(env, exports);
   return exports;
 }
 

@@ -127,5 +127,6 @@ void initConv(Napi::Env env, Napi::Object exports);
 void initPool(Napi::Env env, Napi::Object exports);
 void initElementwise(Napi::Env env, Napi::Object exports);
 void initGemm(Napi::Env env, Napi::Object exports);
+void initOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace rc

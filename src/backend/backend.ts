@@ -358,6 +358,35 @@ export interface Backend {
     /** The updated AMSGrad maximum, or null. */
     vMax: Storage | null;
   } | null;
+
+  /**
+   * Optional: one SGD step of one parameter in a single pass (optim/sgd.ts composes it from
+   * elementwise ops where a backend leaves this out or returns null). It must give exactly the
+   * composed ops' float32 values; buf is the momentum slot, null without momentum.
+   */
+  sgdUpdate?(
+    p: Storage,
+    g: Storage,
+    buf: Storage | null,
+    h: SgdScalars,
+  ): {
+    /** The updated parameter. */
+    p: Storage;
+    /** The updated momentum buffer, or null. */
+    buf: Storage | null;
+  } | null;
+}
+
+/** The scalars of one SGD step, as optim/sgd.ts uses them. */
+export interface SgdScalars {
+  /** The learning rate of this step. */
+  learningRate: number;
+  /** The momentum factor (used only with a buffer). */
+  momentum: number;
+  /** Nesterov momentum. */
+  nesterov: boolean;
+  /** The L2 penalty of this step (the optimizer's weight decay times its multiplier; 0: none). */
+  weightDecay: number;
 }
 
 /** The scalars of one Adam step, as optim/adam.ts computes them (step t, learning rate lr). */

@@ -1,5 +1,6 @@
 /** Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay (PyTorch's rule). */
 import { add, mul, sub } from '../ops/elementwise.js';
+import { wrap } from '../ops/util.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError } from '../util/errors.js';
 import {
@@ -66,6 +67,18 @@ export class SGD extends Optimizer {
 
   protected update(p: Tensor, grad: Tensor, state: ParamState, lr: number, decay: number): Tensor {
     const wd = this.weightDecay * decay;
+    // A backend with a fused step (native) does all of the below in one pass over memory.
+    const buf0 = this.momentum > 0 ? state.slots.momentum! : null;
+    const fused = p.storage.backend.sgdUpdate?.(p.storage, grad.storage, buf0?.storage ?? null, {
+      learningRate: lr,
+      momentum: this.momentum,
+      nesterov: this.nesterov,
+      weightDecay: wd,
+    });
+    if (fused) {
+      if (fused.buf) state.slots.momentum = wrap(fused.buf, p.shape);
+      return wrap(fused.p, p.shape);
+    }
     let g = wd !== 0 ? add(grad, mul(p, wd)) : grad;
     if (this.momentum > 0) {
       // The buffer starts at zero, so the first step gives buf = g exactly as PyTorch's clone.

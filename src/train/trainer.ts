@@ -3,7 +3,7 @@
  * loop as functions of a model. rc.Model's methods (src/model/model.ts) call them; the model
  * is seen here only as a type, so train imports nothing above it.
  */
-import { noGrad } from '../autograd.js';
+import { backwardReleasing, noGrad } from '../autograd.js';
 import type { Storage } from '../backend/backend.js';
 import { backend } from '../backend/registry.js';
 import type { Model } from '../model/model.js';
@@ -272,7 +272,7 @@ function runBatchDeferred(
       if (train) {
         outputs = model.callAll(x, rng ? { training: true, rng } : { training: true });
         loss = batchLoss(model, c, outputs, y);
-        loss.backward();
+        backwardReleasing(loss, outputs);
         c.optimizer.step(model.trainableWeights);
         c.optimizer.zeroGrad();
       } else {
@@ -322,7 +322,7 @@ function runBatchUnscoped(
     const loss = batchLoss(model, c, outputs, y);
     lossValue = loss.item();
     if (Number.isFinite(lossValue)) {
-      loss.backward();
+      backwardReleasing(loss, outputs);
       c.optimizer.step(model.trainableWeights);
       c.optimizer.zeroGrad();
     }

@@ -424,6 +424,48 @@ forEachConfig('data movement, checks, optimizer', ({ test, same, read, randn, be
     }
   });
 
+  test('sgdUpdate equals the composed ops of optim/sgd.ts bit for bit (momentum, Nesterov, weight decay)', async () => {
+    if (!be.sgdUpdate) return;
+    const n = 1003; // not a multiple of 4: the scalar tail too
+    const [p, g, buf] = [randn(n), randn(n), randn(n)];
+    const J = (a: ArrayLike<number>) => js.write(a, 'float32');
+    const sc = (x: number) => js.write([x], 'float32');
+    const bin = (op: BinaryOp, a: Storage, b: Storage) =>
+      js.binary(op, a, [a.size], b, b.size === 1 ? [] : [b.size], [a.size]);
+    const cases = [
+      { learningRate: 0.1, momentum: 0, nesterov: false, weightDecay: 0 },
+      { learningRate: 0.01, momentum: 0, nesterov: false, weightDecay: 5e-4 },
+      { learningRate: 0.01, momentum: 0.9, nesterov: false, weightDecay: 0 },
+      { learningRate: 0.03, momentum: 0.9, nesterov: false, weightDecay: 5e-4 },
+      { learningRate: 0.03, momentum: 0.85, nesterov: true, weightDecay: 0 },
+      { learningRate: 0.2, momentum: 0.9, nesterov: true, weightDecay: 1e-3 },
+    ];
+    for (const h of cases) {
+      // The reference: js kernels composed as optim/sgd.ts composes the ops.
+      let d = h.weightDecay !== 0 ? bin('add', J(g), bin('mul', J(p), sc(h.weightDecay))) : J(g);
+      const gd = d;
+      let b1: Storage | null = null;
+      if (h.momentum > 0) {
+        b1 = bin('add', bin('mul', J(buf), sc(h.momentum)), gd);
+        d = h.nesterov ? bin('add', gd, bin('mul', b1, sc(h.momentum))) : b1;
+      }
+      const p1 = bin('sub', J(p), bin('mul', d, sc(h.learningRate)));
+      be.beginScope?.();
+      const r = be.sgdUpdate(
+        be.write(p, 'float32'),
+        be.write(g, 'float32'),
+        h.momentum > 0 ? be.write(buf, 'float32') : null,
+        h,
+      );
+      assert.ok(r);
+      const what = JSON.stringify(h);
+      assertSame(await read(r.p), js.read(p1), `p ${what}`);
+      if (b1) assertSame(await read(r.buf!), js.read(b1), `buf ${what}`);
+      else assert.equal(r.buf, null);
+      be.endScope?.(new Set());
+    }
+  });
+
   test('kernels writing into reused arrays (step scopes) give the reference values', async () => {
     if (!be.beginScope || !be.endScope) return;
     const c = convInfo({ batch: 2, inH: 12, inW: 12, inC: 16, outC: 16, k: [3, 3] });

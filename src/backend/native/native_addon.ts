@@ -103,6 +103,16 @@ export interface NativeAddon {
     vMaxOut: Float32Array | null,
     scalars: Float32Array,
   ): void;
+  /** One SGD step: buf and bufOut null without momentum; scalars: lr, momentum, weight decay. */
+  sgd(
+    p: Float32Array,
+    g: Float32Array,
+    buf: Float32Array | null,
+    pOut: Float32Array,
+    bufOut: Float32Array | null,
+    scalars: Float32Array,
+    nesterov: boolean,
+  ): void;
   batchNormBackward(
     dy: Float32Array,
     x: Float32Array,

@@ -33,6 +33,7 @@ import type {
   MatmulInfo,
   PoolInfo,
   ReduceOp,
+  SgdScalars,
   Storage,
   UnaryOp,
 } from '../backend.js';
@@ -125,6 +126,8 @@ const POOL_MAX_BYTES = 1024 * 2 ** 20;
 class NativeStorage extends JsStorage {
   /** Set when a step scope freed it: its array may now hold another tensor's values. */
   freed = false;
+  /** Whether an open scope holds it (counted in the backend's memoryUsage().scopeBytes). */
+  scoped = false;
 }
 
 export class NativeBackend extends JsBackend {
@@ -138,6 +141,10 @@ export class NativeBackend extends JsBackend {
   private readonly wanted = new Set<number>();
   /** Storages made inside each open scope, innermost last. */
   private readonly scopes = new ScopeTracker<NativeStorage>();
+  /** Bytes of the float32 tensors the open scopes hold (made in them, not freed yet). */
+  private scopeBytes = 0;
+  /** The most scopeBytes reached since resetPeakMemory(). */
+  private peakScopeBytes = 0;
 
   /** The addon's functions, each turning an error it throws into a BackendError naming it. */
   private readonly addon: NativeAddon;
@@ -202,7 +209,12 @@ export class NativeBackend extends JsBackend {
   protected override wrap(values: NumArray, dtype: DType = 'float32'): Storage {
     if (dtype !== 'float32' || !(values instanceof Float32Array)) return super.wrap(values, dtype);
     const s = new NativeStorage(this, values, dtype);
-    this.scopes.record(s);
+    if (this.scopes.depth > 0) {
+      this.scopes.record(s);
+      s.scoped = true;
+      this.scopeBytes += values.byteLength;
+      if (this.scopeBytes > this.peakScopeBytes) this.peakScopeBytes = this.scopeBytes;
+    }
     return s;
   }
 
@@ -215,6 +227,8 @@ export class NativeBackend extends JsBackend {
     if (s.freed) return;
     s.freed = true;
     const a = s.values as Float32Array;
+    if (s.scoped) this.scopeBytes -= a.byteLength;
+    s.scoped = false;
     if (a.length < POOL_MIN_FLOATS || this.pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
     let list = this.spare.get(a.length);
     if (!list) this.spare.set(a.length, (list = []));
@@ -234,6 +248,8 @@ export class NativeBackend extends JsBackend {
   endScope(keep: Set<Storage>): Storage[] {
     const kept = this.scopes.end(keep, (s) => this.freeStorage(s));
     if (this.scopes.depth === 0) {
+      // What the outermost scope kept leaves the scopes' accounting (the collector frees it).
+      for (const s of kept) this.unscope(s);
       // Keep the lengths this step asked for; the rest of the pool goes to the collector.
       for (const [size, list] of this.spare) {
         if (!this.wanted.has(size)) {
@@ -249,6 +265,31 @@ export class NativeBackend extends JsBackend {
   /** Takes a storage out of the open scopes: no scope frees it; the collector does. */
   persist(s: Storage): void {
     this.scopes.persist(s as NativeStorage);
+    if (s instanceof NativeStorage) this.unscope(s);
+  }
+
+  private unscope(s: NativeStorage): void {
+    if (!s.scoped) return;
+    s.scoped = false;
+    this.scopeBytes -= s.values.byteLength;
+  }
+
+  /**
+   * Memory of the step scopes (tests and the bench): `scopeBytes`, what the open scopes hold
+   * now (tensors made in them and not freed yet); `peakScopeBytes`, the most they held since
+   * resetPeakMemory(); `pooledBytes`, freed arrays kept for reuse.
+   */
+  memoryUsage(): { scopeBytes: number; peakScopeBytes: number; pooledBytes: number } {
+    return {
+      scopeBytes: this.scopeBytes,
+      peakScopeBytes: this.peakScopeBytes,
+      pooledBytes: this.pooledBytes,
+    };
+  }
+
+  /** Starts memoryUsage()'s peak again from what the scopes hold now. */
+  resetPeakMemory(): void {
+    this.peakScopeBytes = this.scopeBytes;
   }
 
   /** Frees storages now (ones a training step replaced); others' storages are ignored. */
@@ -516,6 +557,26 @@ export class NativeBackend extends JsBackend {
       v: this.wrap(out[2]),
       vMax: vMaxOut ? this.wrap(vMaxOut) : null,
     };
+  }
+
+  /** SGD in one pass: the composed ops' values bit for bit (see native/src/optim.cc). */
+  sgdUpdate(
+    p: Storage,
+    g: Storage,
+    buf: Storage | null,
+    h: SgdScalars,
+  ): { p: Storage; buf: Storage | null } | null {
+    const pv = this.f32(p);
+    const gv = this.f32(g);
+    const bv = buf ? this.f32(buf) : null;
+    if (!pv || !gv || (buf && !bv)) return null;
+    const n = pv.length;
+    if (gv.length !== n || (bv && bv.length !== n)) return null;
+    const pOut = this.out(n);
+    const bufOut = bv ? this.out(n) : null;
+    const scalars = Float32Array.of(h.learningRate, h.momentum, h.weightDecay);
+    this.addon.sgd(pv, gv, bv, pOut, bufOut, scalars, h.nesterov);
+    return { p: this.wrap(pOut), buf: bufOut ? this.wrap(bufOut) : null };
   }
 
   override batchNormBackward(
