@@ -14,7 +14,7 @@
 namespace rc {
 
 // Op codes shared with native_backend.ts.
-enum Unary { NEG, ABS, EXP, LOG, SQRT, RSQRT, SQUARE, RECIPROCAL, RELU, STEP, SIGN, TANH, SIGMOID };
+enum Unary { NEG, ABS, EXP, LOG, SQRT, RSQRT, SQUARE, RECIPROCAL, RELU, STEP, SIGN, TANH, SIGMOID, GELU };
 enum Binary { ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, EQUAL, GREATER };
 
 /** Below this many elements a kernel runs on the calling thread. */
@@ -43,6 +43,62 @@ static inline float tanhRational(float v) {
   return std::fabs(v) < 0.0004f || v != v ? v : r;
 }
 
+/**
+ * erf of a float32 value in float64, as src/backend/shared/fast_js.ts computes it (the values
+ * the native backend's erf gives, in JS): below 1 in magnitude the Maclaurin series to x²³ in
+ * Horner form, beyond it 1 − erfc with Numerical Recipes' Chebyshev-fitted erfc.
+ */
+static inline double erfFast(double x) {
+  const double ax = std::fabs(x);
+  if (ax < 1) {
+    const double x2 = x * x;
+    double s = -1.0 / (39916800.0 * 23);
+    s = x2 * s + 1.0 / (3628800.0 * 21);
+    s = x2 * s - 1.0 / (362880.0 * 19);
+    s = x2 * s + 1.0 / (40320.0 * 17);
+    s = x2 * s - 1.0 / (5040.0 * 15);
+    s = x2 * s + 1.0 / (720.0 * 13);
+    s = x2 * s - 1.0 / (120.0 * 11);
+    s = x2 * s + 1.0 / (24.0 * 9);
+    s = x2 * s - 1.0 / (6.0 * 7);
+    s = x2 * s + 1.0 / (2.0 * 5);
+    s = x2 * s - 1.0 / 3;
+    s = x2 * s + 1;
+    return 1.1283791670955126 * x * s;
+  }
+  if (x != x) return x;
+  if (ax > 6) return x > 0 ? 1 : -1;
+  const double t = 1 / (1 + 0.5 * ax);
+  const double erfc =
+      t * std::exp(-ax * ax - 1.26551223 +
+                   t * (1.00002368 +
+                        t * (0.37409196 +
+                             t * (0.09678418 +
+                                  t * (-0.18628806 +
+                                       t * (0.27886807 +
+                                            t * (-1.13520398 +
+                                                 t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x > 0 ? 1 - erfc : erfc - 1;
+}
+
+/** √½ and 1/√(2π) as the float32 scalars the composed ops multiply by. */
+constexpr float SQRT1_2F = float(0.70710678118654752440);
+constexpr float INV_SQRT_2PIF = float(0.39894228040143267794);
+
+/** GELU as ops/activations.ts defines it: x·0.5·(1 + erf(x·√½)), each step rounded to float32. */
+static inline float geluValue(float x) {
+  const float a = x * 0.5f;
+  const float e = float(erfFast(double(x * SQRT1_2F)));
+  return a * (1.0f + e);
+}
+
+/** GELU's gradient dy·(Φ + x·φ), Φ = (1 + erf(x·√½))·0.5, φ = exp(x·x·(−0.5))·(1/√(2π)), each step in float32. */
+static inline float geluGradValue(float dy, float x) {
+  const float cdf = (1.0f + float(erfFast(double(x * SQRT1_2F)))) * 0.5f;
+  const float pdf = float(std::exp(double((x * x) * -0.5f))) * INV_SQRT_2PIF;
+  return dy * (cdf + x * pdf);
+}
+
 RC_CLONES static void unaryRange(int op, const float *x, float *y, int64_t b, int64_t e) {
   switch (op) {
     case NEG: for (int64_t i = b; i < e; i++) y[i] = -x[i]; break;
@@ -60,6 +116,7 @@ RC_CLONES static void unaryRange(int op, const float *x, float *y, int64_t b, in
     case SIGN: for (int64_t i = b; i < e; i++) y[i] = x[i] > 0.0f ? 1.0f : (x[i] < 0.0f ? -1.0f : x[i]); break;
     case TANH: for (int64_t i = b; i < e; i++) y[i] = tanhRational(x[i]); break;
     case SIGMOID: for (int64_t i = b; i < e; i++) y[i] = float(1.0 / (1.0 + std::exp(-double(x[i])))); break;
+    case GELU: for (int64_t i = b; i < e; i++) y[i] = geluValue(x[i]); break;
   }
 }
 
@@ -135,12 +192,12 @@ RC_CLONES static void rowBroadcastRange(int op, const float *full, const float *
 /** unary(op, x, y): y = op(x), both of the same length. */
 static Napi::Value UnaryOp(const Napi::CallbackInfo &info) {
   const int op = int(integer(info[0], "op"));
-  if (op < NEG || op > SIGMOID) throw Napi::RangeError::New(info.Env(), "unknown unary op");
+  if (op < NEG || op > GELU) throw Napi::RangeError::New(info.Env(), "unknown unary op");
   const float *x = floats(info[1], 0, "x");
   const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
   float *y = floats(info[2], size_t(n), "y");
   // exp, log, sigmoid and tanh cost tens of cycles a value: threads pay off sooner.
-  const int64_t grain = op == EXP || op == LOG || op == SIGMOID || op == TANH ? GRAIN / 8 : GRAIN;
+  const int64_t grain = op == EXP || op == LOG || op == SIGMOID || op == TANH || op == GELU ? GRAIN / 8 : GRAIN;
   parallelFor(n, grain, [&](int64_t b, int64_t e) { unaryRange(op, x, y, b, e); }, 16);
   return info.Env().Undefined();
 }
@@ -348,18 +405,19 @@ RC_CLONES static void activationGradRange(int op, const float *dy, const float *
     case 0: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (v[i] > 0.0f ? 1.0f : 0.0f); break;
     case 1: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (1.0f - v[i] * v[i]); break;
     case 2: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (v[i] * (1.0f - v[i])); break;
+    case 3: for (int64_t i = b; i < e; i++) out[i] = geluGradValue(dy[i], v[i]); break;
   }
 }
 
-/** activationGrad(op, dy, v, out): op 0 relu, 1 tanh, 2 sigmoid. */
+/** activationGrad(op, dy, v, out): op 0 relu, 1 tanh, 2 sigmoid (v their output), 3 gelu (v its input). */
 static Napi::Value ActivationGrad(const Napi::CallbackInfo &info) {
   const int op = int(integer(info[0], "op"));
-  if (op < 0 || op > 2) throw Napi::RangeError::New(info.Env(), "activationGrad: unknown op");
+  if (op < 0 || op > 3) throw Napi::RangeError::New(info.Env(), "activationGrad: unknown op");
   const float *dy = floats(info[1], 0, "dy");
   const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
   const float *v = floats(info[2], size_t(n), "v");
   float *out = floats(info[3], size_t(n), "out");
-  parallelFor(n, GRAIN, [&](int64_t b, int64_t e) { activationGradRange(op, dy, v, out, b, e); }, 16);
+  parallelFor(n, op == 3 ? GRAIN / 8 : GRAIN, [&](int64_t b, int64_t e) { activationGradRange(op, dy, v, out, b, e); }, 16);
   return info.Env().Undefined();
 }
 

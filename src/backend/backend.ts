@@ -34,10 +34,13 @@ export type UnaryOp =
   | 'sign'
   | 'tanh'
   | 'sigmoid'
-  | 'erf';
+  | 'erf'
+  // x·0.5·(1 + erf(x·√½)), each product rounded to float32 in that order: the composed ops'
+  // values bit for bit, with the backend's own erf.
+  | 'gelu';
 
 /** Activations whose gradient a backend may compute in one pass (see Backend.activationGrad). */
-export type ActivationGradOp = 'relu' | 'tanh' | 'sigmoid';
+export type ActivationGradOp = 'relu' | 'tanh' | 'sigmoid' | 'gelu';
 
 export type BinaryOp =
   | 'add'
@@ -330,9 +333,11 @@ export interface Backend {
 
   /**
    * Optional: an activation's gradient in one pass from the upstream gradient dy and v, both of
-   * one size (relu: its input x; tanh and sigmoid: their output y). It must give exactly the
-   * float32 values of the ops that ops/activations.ts composes where a backend leaves this out
-   * or returns null: relu dy·step(x), tanh dy·(1 − y·y), sigmoid dy·(y·(1 − y)).
+   * one size (relu and gelu: their input x; tanh and sigmoid: their output y). It must give
+   * exactly the float32 values of the ops that ops/activations.ts composes where a backend leaves
+   * this out or returns null: relu dy·step(x), tanh dy·(1 − y·y), sigmoid dy·(y·(1 − y)), gelu
+   * dy·(Φ + x·φ) with Φ = (1 + erf(x·√½))·0.5 and φ = exp(x²·(−0.5))·(1/√(2π)) (see
+   * ops/activations.ts geluGradComposed for the exact order).
    */
   activationGrad?(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null;
 

@@ -7,6 +7,7 @@ import { BackendError } from '../../util/errors.js';
 import { firstNonFinite } from '../../util/finite.js';
 import { sizeOf } from '../../util/shape.js';
 import type {
+  ActivationGradOp,
   Backend,
   BinaryOp,
   ConvInfo,
@@ -118,6 +119,19 @@ export class JsBackend implements Backend {
   unary(op: UnaryOp, x: Storage): Storage {
     const out = this.f(x.size);
     ew.unary(op, this.v(x), out);
+    return this.wrap(out);
+  }
+
+  /**
+   * GELU's gradient in one pass (the reference the fast backends' kernels are checked against);
+   * null for relu, tanh and sigmoid, whose reference is the composed ops.
+   */
+  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+    if (op !== 'gelu' || dy.dtype !== 'float32' || v.dtype !== 'float32' || dy.size !== v.size) {
+      return null;
+    }
+    const out = this.f(v.size);
+    ew.geluGrad(this.v(dy), this.v(v), out);
     return this.wrap(out);
   }
 

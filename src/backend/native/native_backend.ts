@@ -62,8 +62,14 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   sign: 10,
   tanh: 11,
   sigmoid: 12,
+  gelu: 13,
 };
-const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = { relu: 0, tanh: 1, sigmoid: 2 };
+const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = {
+  relu: 0,
+  tanh: 1,
+  sigmoid: 2,
+  gelu: 3,
+};
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   add: 0,
   sub: 1,
@@ -458,7 +464,7 @@ export class NativeBackend extends JsBackend {
   }
 
   /** An activation's gradient in one pass: the composed ops' values bit for bit. */
-  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+  override activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
     const [dyv, vv] = [this.f32(dy), this.f32(v)];
     if (!dyv || !vv || dyv.length !== vv.length || dyv.length < NATIVE_MIN_ELEMENTS) return null;
     const out = this.out(dyv.length);
