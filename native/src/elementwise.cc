@@ -396,6 +396,135 @@ static Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** Per-thread float64 accumulators of `width` values each, summed over the threads at the end. */
+struct ThreadSums {
+  int64_t width;
+  std::vector<double> acc;
+  explicit ThreadSums(int64_t w) : width(w), acc(size_t(maxThreads()) * size_t(w), 0.0) {}
+  /** This thread's accumulators (inside parallelFor). */
+  double *mine() {
+#ifdef _OPENMP
+    const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
+#else
+    const int t = 0;
+#endif
+    return acc.data() + size_t(t) * size_t(width);
+  }
+  double total(int64_t j) const {
+    double s = 0;
+    for (size_t t = 0; t < acc.size() / size_t(width); t++) s += acc[t * size_t(width) + size_t(j)];
+    return s;
+  }
+};
+
+/** Rows [r0, r1): into s1, s2 the per-channel Σ(x − shift) and Σ(x − shift)², in float64. */
+RC_CLONES static void momentRows(const float *x, const double *shift, int64_t C, double *s1, double *s2, int64_t r0,
+                                 int64_t r1) {
+  for (int64_t row = r0; row < r1; row++) {
+    const float *xr = x + row * C;
+    for (int64_t c = 0; c < C; c++) {
+      const double d = double(xr[c]) - shift[c];
+      s1[c] += d;
+      s2[c] += d * d;
+    }
+  }
+}
+
+/**
+ * moments(x, channels, mean, variance): per channel (the last axis) the mean and the biased
+ * variance over the rows, in one pass: sums of x − shift and its square in float64, shifted by
+ * the channel's first value so that a mean far from 0 costs no accuracy. NaN when x is empty.
+ */
+static Napi::Value Moments(const Napi::CallbackInfo &info) {
+  const int64_t C = integer(info[1], "channels");
+  if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
+  const float *x = floats(info[0], 0, "x");
+  const int64_t n = int64_t(info[0].As<Napi::Float32Array>().ElementLength());
+  if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
+  float *mean = floats(info[2], size_t(C), "mean"), *var = floats(info[3], size_t(C), "variance");
+  const int64_t rows = n / C;
+  if (rows == 0) {
+    for (int64_t c = 0; c < C; c++) mean[c] = var[c] = std::numeric_limits<float>::quiet_NaN();
+    return info.Env().Undefined();
+  }
+  std::vector<double> shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) shift[size_t(c)] = std::isfinite(x[c]) ? x[c] : 0.0;
+  ThreadSums sums(2 * C);
+  parallelFor(rows, std::max<int64_t>(1, GRAIN / C), [&](int64_t r0, int64_t r1) {
+    double *a = sums.mine();
+    momentRows(x, shift.data(), C, a, a + C, r0, r1);
+  });
+  for (int64_t c = 0; c < C; c++) {
+    const double d = sums.total(c) / double(rows), q = sums.total(C + c) / double(rows) - d * d;
+    mean[c] = float(shift[size_t(c)] + d);
+    var[c] = float(q < 0 ? 0.0 : q);  // (rounding; NaN stays NaN)
+  }
+  return info.Env().Undefined();
+}
+
+/** Rows [r0, r1): into sDy, sDyXh the per-channel Σdy and Σdy·x̂, x̂ = (x − mean)·r. */
+RC_CLONES static void bnTrainSumRows(const float *dy, const float *x, const float *mean, const double *r, int64_t C,
+                                     double *sDy, double *sDyXh, int64_t r0, int64_t r1) {
+  for (int64_t row = r0; row < r1; row++) {
+    const float *g = dy + row * C, *xr = x + row * C;
+    for (int64_t c = 0; c < C; c++) {
+      sDy[c] += g[c];
+      sDyXh[c] += double(g[c]) * ((double(xr[c]) - mean[c]) * r[c]);
+    }
+  }
+}
+
+/** Rows [r0, r1) of dx = a·dy + b + k·(x − mean), per channel (a = γr, b = −γr·Σdy/N, k = −γr²·Σdy·x̂/N). */
+RC_CLONES static void bnTrainDxRows(const float *dy, const float *x, const float *mean, const double *a, const double *b,
+                                    const double *k, int64_t C, float *dx, int64_t r0, int64_t r1) {
+  for (int64_t row = r0; row < r1; row++) {
+    const float *g = dy + row * C, *xr = x + row * C;
+    float *d = dx + row * C;
+    for (int64_t c = 0; c < C; c++) d[c] = float(a[c] * g[c] + b[c] + k[c] * (double(xr[c]) - mean[c]));
+  }
+}
+
+/**
+ * batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon, dx, dGamma, dBeta):
+ * training-mode batch norm's backward with x's own batch statistics,
+ * dx = γ·r/N·(N·dy − Σdy − x̂·Σ(dy·x̂)), dGamma = Σdy·x̂, dBeta = Σdy (float64 sums).
+ */
+static Napi::Value BatchNormTrainingBackward(const Napi::CallbackInfo &info) {
+  const int64_t C = integer(info[5], "channels");
+  const double eps = info[6].As<Napi::Number>().DoubleValue();
+  if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
+  const float *x = floats(info[1], 0, "x");
+  const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
+  if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
+  const float *dy = floats(info[0], size_t(n), "dy");
+  const float *mean = floats(info[2], size_t(C), "mean"), *var = floats(info[3], size_t(C), "variance");
+  const float *gamma = floats(info[4], size_t(C), "gamma");
+  float *dx = floats(info[7], size_t(n), "dx");
+  float *dGamma = floats(info[8], size_t(C), "dGamma"), *dBeta = floats(info[9], size_t(C), "dBeta");
+  const int64_t rows = n / C;
+  std::vector<double> r(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) r[size_t(c)] = 1.0 / std::sqrt(double(var[c]) + eps);
+  ThreadSums sums(2 * C);
+  const int64_t grain = std::max<int64_t>(1, GRAIN / C);
+  parallelFor(rows, grain, [&](int64_t r0, int64_t r1) {
+    double *s = sums.mine();
+    bnTrainSumRows(dy, x, mean, r.data(), C, s, s + C, r0, r1);
+  });
+  std::vector<double> a(static_cast<size_t>(C)), b(static_cast<size_t>(C)), k(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) {
+    const double sDy = sums.total(c), sDyXh = sums.total(C + c), gr = double(gamma[c]) * r[size_t(c)];
+    a[size_t(c)] = gr;
+    b[size_t(c)] = -gr * sDy / double(rows);
+    k[size_t(c)] = -gr * r[size_t(c)] * sDyXh / double(rows);
+    dGamma[c] = float(sDyXh);
+    dBeta[c] = float(sDy);
+  }
+  parallelFor(rows, grain, [&](int64_t r0, int64_t r1) {
+    bnTrainDxRows(dy, x, mean, a.data(), b.data(), k.data(), C, dx, r0, r1);
+  });
+  return info.Env().Undefined();
+}
+
 /**
  * Elements [b, e) of an activation's gradient from dy and v (relu: its input; tanh, sigmoid:
  * their output): the composed ops of ops/activations.ts, each rounded to float32 in their order.
@@ -511,6 +640,8 @@ void initElementwise(Napi::Env env, Napi::Object exports) {
   fn<Sum2d>(env, exports, "sum2d");
   fn<BatchNorm>(env, exports, "batchNorm");
   fn<BatchNormBackward>(env, exports, "batchNormBackward");
+  fn<Moments>(env, exports, "moments");
+  fn<BatchNormTrainingBackward>(env, exports, "batchNormTrainingBackward");
 }
 
 }  // namespace rc

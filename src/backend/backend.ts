@@ -299,6 +299,45 @@ export interface Backend {
     /** dL/dbeta, [channels]. */
     dBeta: Storage;
   };
+  /**
+   * Optional: training-mode batch norm's statistics in one pass over x: per channel of the last
+   * axis, the mean and the biased variance (divided by N, the number of values of a channel)
+   * over every other axis, accumulated in float64 so that a large mean costs no accuracy. Both
+   * [channels]; NaN for every channel when x is empty (N = 0), as the composed mean is.
+   * ops/norm.ts composes them from mean, sub and square where a backend leaves this out.
+   */
+  moments?(
+    x: Storage,
+    channels: number,
+  ): {
+    /** The mean of each channel, [channels]. */
+    mean: Storage;
+    /** The mean squared deviation of each channel (÷ N), [channels]. */
+    variance: Storage;
+  };
+  /**
+   * Optional: training-mode batch norm's backward, with mean and variance x's own batch
+   * statistics (from moments), so that dx includes their gradient:
+   * dx = γ·r/N·(N·dy − Σdy − x̂·Σ(dy·x̂)) with r = 1/√(variance + ε), x̂ = (x − mean)·r, the sums
+   * per channel over the N values of each (in float64). A backend with moments has this too;
+   * ops/norm.ts then uses both, else it composes moments and differentiates batchNorm through them.
+   */
+  batchNormTrainingBackward?(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): {
+    /** dL/dx, of x's size. */
+    dx: Storage;
+    /** dL/dgamma = Σ dy·x̂, [channels]. */
+    dGamma: Storage;
+    /** dL/dbeta = Σ dy, [channels]. */
+    dBeta: Storage;
+  };
   /** TensorFlow's local response normalization across the last axis. */
   lrn(
     x: Storage,

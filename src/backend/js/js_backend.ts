@@ -284,6 +284,40 @@ export class JsBackend implements Backend {
     };
   }
 
+  moments(x: Storage, channels: number): { mean: Storage; variance: Storage } {
+    const mean = this.f(channels);
+    const variance = this.f(channels);
+    norm.moments(this.v(x), channels, mean, variance);
+    return { mean: this.wrap(mean), variance: this.wrap(variance) };
+  }
+
+  batchNormTrainingBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
+    const dx = this.f(x.size);
+    const dGamma = this.f(channels);
+    const dBeta = this.f(channels);
+    norm.batchNormTrainingBackward(
+      this.v(dy),
+      this.v(x),
+      this.v(mean),
+      this.v(variance),
+      this.v(gamma),
+      channels,
+      epsilon,
+      dx,
+      dGamma,
+      dBeta,
+    );
+    return { dx: this.wrap(dx), dGamma: this.wrap(dGamma), dBeta: this.wrap(dBeta) };
+  }
+
   lrn(
     x: Storage,
     channels: number,

@@ -506,6 +506,47 @@ export class NativeBackend extends JsBackend {
     };
   }
 
+  /** Batch statistics in one pass over x in the addon (float64 sums), for big enough x. */
+  override moments(x: Storage, channels: number): { mean: Storage; variance: Storage } {
+    const xv = this.f32(x);
+    if (!xv || channels < 1 || xv.length < NATIVE_MIN_ELEMENTS) return super.moments(x, channels);
+    const [mean, variance] = [new Float32Array(channels), new Float32Array(channels)];
+    this.addon.moments(xv, channels, mean, variance);
+    return { mean: this.wrap(mean), variance: this.wrap(variance) };
+  }
+
+  /** Training-mode batch norm's backward in the addon (float64 sums), for big enough x. */
+  override batchNormTrainingBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
+    const vs = [dy, x, mean, variance, gamma].map((s) => this.f32(s));
+    if (vs.some((v) => !v) || channels < 1 || vs[1]!.length < NATIVE_MIN_ELEMENTS) {
+      return super.batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon);
+    }
+    const [dyv, xv, mv, vv, gv] = vs as Float32Array[];
+    const dx = this.out(xv!.length);
+    const [dGamma, dBeta] = [new Float32Array(channels), new Float32Array(channels)];
+    this.addon.batchNormTrainingBackward(
+      dyv!,
+      xv!,
+      mv!,
+      vv!,
+      gv!,
+      channels,
+      epsilon,
+      dx,
+      dGamma,
+      dBeta,
+    );
+    return { dx: this.wrap(dx), dGamma: this.wrap(dGamma), dBeta: this.wrap(dBeta) };
+  }
+
   override batchNormBackward(
     dy: Storage,
     x: Storage,

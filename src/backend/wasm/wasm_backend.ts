@@ -219,6 +219,57 @@ export class WasmBackend extends WasmMemoryBackend {
     });
   }
 
+  /** Batch statistics in one pass (assembly/batch_norm.ts, float64 sums), else the reference's. */
+  override moments(x: Storage, channels: number): { mean: Storage; variance: Storage } {
+    const rows = channels > 0 ? x.size / channels : 0;
+    if (channels > 0 && this.worthIt([x], x.size)) {
+      const r = this.callN([x], [channels, channels], [3 * channels * 8], ([px], [m, v], [acc]) =>
+        this.timed(() => this.k.moments(px!, rows, channels, m!, v!, acc!)),
+      );
+      if (r) return { mean: r[0]!, variance: r[1]! };
+    }
+    return super.moments(x, channels);
+  }
+
+  /** Training-mode batch norm's backward (assembly/batch_norm.ts), else the reference's. */
+  override batchNormTrainingBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
+    const rows = channels > 0 ? x.size / channels : 0;
+    if (channels > 0 && this.worthIt([dy, x, mean, variance, gamma], x.size)) {
+      const r = this.callN(
+        [dy, x, mean, variance, gamma],
+        [x.size, channels, channels],
+        [3 * channels * 8],
+        ([pdy, px, pm, pv, pg], [dx, dg, db], [acc]) =>
+          this.timed(() =>
+            this.k.batchNormTrainingBackward(
+              pdy!,
+              px!,
+              pm!,
+              pv!,
+              pg!,
+              rows,
+              channels,
+              epsilon,
+              dx!,
+              dg!,
+              db!,
+              acc!,
+            ),
+          ),
+      );
+      if (r) return { dx: r[0]!, dGamma: r[1]!, dBeta: r[2]! };
+    }
+    return super.batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon);
+  }
+
   /** One Adam step in one pass over memory (assembly/adam.ts); the same values as the ops. */
   adamUpdate(
     p: Storage,
