@@ -152,7 +152,8 @@ forEachConfig('elementwise', ({ test, same, read, randn, be, rng, target }) => {
   });
 
   test('activation gradients in one pass: the composed ops, bit for bit', async () => {
-    await checkActivationGrad(be, js, rng);
+    // A GPU's GELU (approximated ops) matches its composed ops to an ulp, not bit for bit.
+    await checkActivationGrad(be, js, rng, !target.approximate);
   });
 
   test('int32 tensors: the reference kernels', async () => {
