@@ -5,7 +5,9 @@
 // are computed in float64 as JavaScript does), except tanh, which is Eigen's rational
 // approximation in float32 (within 1e-6 relative); sums add in another order, and
 // batch norm multiplies by gamma / sd where the reference divides (an ulp or so).
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -14,7 +16,7 @@
 namespace rc {
 
 // Op codes shared with native_backend.ts.
-enum Unary { NEG, ABS, EXP, LOG, SQRT, RSQRT, SQUARE, RECIPROCAL, RELU, STEP, SIGN, TANH, SIGMOID };
+enum Unary { NEG, ABS, EXP, LOG, SQRT, RSQRT, SQUARE, RECIPROCAL, RELU, STEP, SIGN, TANH, SIGMOID, GELU };
 enum Binary { ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, EQUAL, GREATER };
 
 /** Below this many elements a kernel runs on the calling thread. */
@@ -43,6 +45,117 @@ static inline float tanhRational(float v) {
   return std::fabs(v) < 0.0004f || v != v ? v : r;
 }
 
+/**
+ * e^v in float64 without a call, so that the loops over it vectorize: v = n·ln2 + r (Cody–Waite,
+ * ln2 split so that n·ln2hi is exact; n rounded by adding 1.5·2⁵², whose bits then hold it), e^r
+ * by its Taylor polynomial to r¹³ (|r| ≤ ln2/2: truncation under 1e-17), times 2ⁿ from its bits.
+ * Within an ulp or two of Math.exp, so float32 results round alike (no difference on a sweep of
+ * 3·10⁸ floats through GELU and its gradient against std::exp). For −700 ≤ v ≤ 0; NaN kept.
+ */
+static inline __attribute__((always_inline)) double expCore(double v) {
+  const double shifter = 6755399441055744.0;
+  const double kd = v * 1.4426950408889634 + shifter;
+  const double n = kd - shifter;
+  int64_t kbits, sbits;
+  std::memcpy(&kbits, &kd, sizeof kbits);
+  std::memcpy(&sbits, &shifter, sizeof sbits);
+  const double r = (v - n * 6.93147180369123816490e-01) - n * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  const int64_t bits = (kbits - sbits + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/** e^v for v ≤ 0: expCore, and 0 below −700 (which any float32 result rounds to anyway). */
+static inline __attribute__((always_inline)) double expNonPositive(double v) {
+  return v < -700.0 ? 0.0 : expCore(v < -700.0 ? -700.0 : v);
+}
+
+/**
+ * erf of a float32 value in float64, as src/backend/shared/fast_js.ts computes it (the values
+ * the native backend's erf op gives, in JS): below 1 in magnitude the Maclaurin series to x²³ in
+ * Horner form, beyond it 1 − erfc with Numerical Recipes' Chebyshev-fitted erfc, ±1 beyond 6.
+ * Both are computed and one selected, without branches, so that the loops vectorize; NaN gives
+ * NaN through the erfc side.
+ */
+static inline __attribute__((always_inline)) double erfFast(double x) {
+  const double ax = std::fabs(x);
+  const double x2 = x * x;
+  double s = -1.0 / (39916800.0 * 23);
+  s = x2 * s + 1.0 / (3628800.0 * 21);
+  s = x2 * s - 1.0 / (362880.0 * 19);
+  s = x2 * s + 1.0 / (40320.0 * 17);
+  s = x2 * s - 1.0 / (5040.0 * 15);
+  s = x2 * s + 1.0 / (720.0 * 13);
+  s = x2 * s - 1.0 / (120.0 * 11);
+  s = x2 * s + 1.0 / (24.0 * 9);
+  s = x2 * s - 1.0 / (6.0 * 7);
+  s = x2 * s + 1.0 / (2.0 * 5);
+  s = x2 * s - 1.0 / 3;
+  s = x2 * s + 1;
+  const double series = 1.1283791670955126 * x * s;
+  const double t = 1 / (1 + 0.5 * ax);
+  const double erfc =
+      t * expNonPositive(-ax * ax - 1.26551223 +
+                         t * (1.00002368 +
+                              t * (0.37409196 +
+                                   t * (0.09678418 +
+                                        t * (-0.18628806 +
+                                             t * (0.27886807 +
+                                                  t * (-1.13520398 +
+                                                       t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  const double tail = ax > 6 ? (x > 0 ? 1.0 : -1.0) : (x > 0 ? 1 - erfc : erfc - 1);
+  return ax < 1 ? series : tail;
+}
+
+/** √½ and 1/√(2π) as the float32 scalars the composed ops multiply by. */
+constexpr float SQRT1_2F = float(0.70710678118654752440);
+constexpr float INV_SQRT_2PIF = float(0.39894228040143267794);
+
+/** GELU as ops/activations.ts defines it: x·0.5·(1 + erf(x·√½)), each step rounded to float32. */
+static inline __attribute__((always_inline)) float geluValue(float x) {
+  const float a = x * 0.5f;
+  const float e = float(erfFast(double(x * SQRT1_2F)));
+  return a * (1.0f + e);
+}
+
+/**
+ * Elements [b, e) of GELU's gradient dy·(Φ + x·φ), Φ = (1 + erf(x·√½))·0.5,
+ * φ = exp(x·x·(−0.5))·(1/√(2π)), each step in float32; Φ, the exponent, e^ and the sum in loops
+ * of their own over blocks, each of which vectorizes (one loop for all would not).
+ */
+RC_CLONES static void geluGradRange(const float *dy, const float *x, float *out, int64_t b, int64_t e) {
+  constexpr int64_t B = 256;
+  float cdf[B], h[B], pdf[B];
+  for (int64_t s = b; s < e; s += B) {
+    const int64_t m = std::min(B, e - s);
+    const float *xs = x + s;
+    for (int64_t j = 0; j < m; j++) cdf[j] = (1.0f + float(erfFast(double(xs[j] * SQRT1_2F)))) * 0.5f;
+    // The exponent clamped in float32 in a loop of its own (e^−700 rounds to 0 in float32 as
+    // e^−∞ does; NaN stays NaN): with the clamp beside the exp the loop does not vectorize.
+    for (int64_t j = 0; j < m; j++) {
+      const float v = (xs[j] * xs[j]) * -0.5f;
+      h[j] = v < -700.0f ? -700.0f : v;
+    }
+    for (int64_t j = 0; j < m; j++) pdf[j] = float(expCore(double(h[j])));
+    for (int64_t j = 0; j < m; j++) out[s + j] = dy[s + j] * (cdf[j] + xs[j] * (pdf[j] * INV_SQRT_2PIF));
+  }
+}
+
 RC_CLONES static void unaryRange(int op, const float *x, float *y, int64_t b, int64_t e) {
   switch (op) {
     case NEG: for (int64_t i = b; i < e; i++) y[i] = -x[i]; break;
@@ -60,6 +173,7 @@ RC_CLONES static void unaryRange(int op, const float *x, float *y, int64_t b, in
     case SIGN: for (int64_t i = b; i < e; i++) y[i] = x[i] > 0.0f ? 1.0f : (x[i] < 0.0f ? -1.0f : x[i]); break;
     case TANH: for (int64_t i = b; i < e; i++) y[i] = tanhRational(x[i]); break;
     case SIGMOID: for (int64_t i = b; i < e; i++) y[i] = float(1.0 / (1.0 + std::exp(-double(x[i])))); break;
+    case GELU: for (int64_t i = b; i < e; i++) y[i] = geluValue(x[i]); break;
   }
 }
 
@@ -135,12 +249,12 @@ RC_CLONES static void rowBroadcastRange(int op, const float *full, const float *
 /** unary(op, x, y): y = op(x), both of the same length. */
 static Napi::Value UnaryOp(const Napi::CallbackInfo &info) {
   const int op = int(integer(info[0], "op"));
-  if (op < NEG || op > SIGMOID) throw Napi::RangeError::New(info.Env(), "unknown unary op");
+  if (op < NEG || op > GELU) throw Napi::RangeError::New(info.Env(), "unknown unary op");
   const float *x = floats(info[1], 0, "x");
   const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
   float *y = floats(info[2], size_t(n), "y");
   // exp, log, sigmoid and tanh cost tens of cycles a value: threads pay off sooner.
-  const int64_t grain = op == EXP || op == LOG || op == SIGMOID || op == TANH ? GRAIN / 8 : GRAIN;
+  const int64_t grain = op == EXP || op == LOG || op == SIGMOID || op == TANH || op == GELU ? GRAIN / 8 : GRAIN;
   parallelFor(n, grain, [&](int64_t b, int64_t e) { unaryRange(op, x, y, b, e); }, 16);
   return info.Env().Undefined();
 }
@@ -339,6 +453,135 @@ static Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+/** Per-thread float64 accumulators of `width` values each, summed over the threads at the end. */
+struct ThreadSums {
+  int64_t width;
+  std::vector<double> acc;
+  explicit ThreadSums(int64_t w) : width(w), acc(size_t(maxThreads()) * size_t(w), 0.0) {}
+  /** This thread's accumulators (inside parallelFor). */
+  double *mine() {
+#ifdef _OPENMP
+    const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
+#else
+    const int t = 0;
+#endif
+    return acc.data() + size_t(t) * size_t(width);
+  }
+  double total(int64_t j) const {
+    double s = 0;
+    for (size_t t = 0; t < acc.size() / size_t(width); t++) s += acc[t * size_t(width) + size_t(j)];
+    return s;
+  }
+};
+
+/** Rows [r0, r1): into s1, s2 the per-channel Σ(x − shift) and Σ(x − shift)², in float64. */
+RC_CLONES static void momentRows(const float *x, const double *shift, int64_t C, double *s1, double *s2, int64_t r0,
+                                 int64_t r1) {
+  for (int64_t row = r0; row < r1; row++) {
+    const float *xr = x + row * C;
+    for (int64_t c = 0; c < C; c++) {
+      const double d = double(xr[c]) - shift[c];
+      s1[c] += d;
+      s2[c] += d * d;
+    }
+  }
+}
+
+/**
+ * moments(x, channels, mean, variance): per channel (the last axis) the mean and the biased
+ * variance over the rows, in one pass: sums of x − shift and its square in float64, shifted by
+ * the channel's first value so that a mean far from 0 costs no accuracy. NaN when x is empty.
+ */
+static Napi::Value Moments(const Napi::CallbackInfo &info) {
+  const int64_t C = integer(info[1], "channels");
+  if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
+  const float *x = floats(info[0], 0, "x");
+  const int64_t n = int64_t(info[0].As<Napi::Float32Array>().ElementLength());
+  if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
+  float *mean = floats(info[2], size_t(C), "mean"), *var = floats(info[3], size_t(C), "variance");
+  const int64_t rows = n / C;
+  if (rows == 0) {
+    for (int64_t c = 0; c < C; c++) mean[c] = var[c] = std::numeric_limits<float>::quiet_NaN();
+    return info.Env().Undefined();
+  }
+  std::vector<double> shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) shift[size_t(c)] = std::isfinite(x[c]) ? x[c] : 0.0;
+  ThreadSums sums(2 * C);
+  parallelFor(rows, std::max<int64_t>(1, GRAIN / C), [&](int64_t r0, int64_t r1) {
+    double *a = sums.mine();
+    momentRows(x, shift.data(), C, a, a + C, r0, r1);
+  });
+  for (int64_t c = 0; c < C; c++) {
+    const double d = sums.total(c) / double(rows), q = sums.total(C + c) / double(rows) - d * d;
+    mean[c] = float(shift[size_t(c)] + d);
+    var[c] = float(q < 0 ? 0.0 : q);  // (rounding; NaN stays NaN)
+  }
+  return info.Env().Undefined();
+}
+
+/** Rows [r0, r1): into sDy, sDyXh the per-channel Σdy and Σdy·x̂, x̂ = (x − mean)·r. */
+RC_CLONES static void bnTrainSumRows(const float *dy, const float *x, const float *mean, const double *r, int64_t C,
+                                     double *sDy, double *sDyXh, int64_t r0, int64_t r1) {
+  for (int64_t row = r0; row < r1; row++) {
+    const float *g = dy + row * C, *xr = x + row * C;
+    for (int64_t c = 0; c < C; c++) {
+      sDy[c] += g[c];
+      sDyXh[c] += double(g[c]) * ((double(xr[c]) - mean[c]) * r[c]);
+    }
+  }
+}
+
+/** Rows [r0, r1) of dx = a·dy + b + k·(x − mean), per channel (a = γr, b = −γr·Σdy/N, k = −γr²·Σdy·x̂/N). */
+RC_CLONES static void bnTrainDxRows(const float *dy, const float *x, const float *mean, const double *a, const double *b,
+                                    const double *k, int64_t C, float *dx, int64_t r0, int64_t r1) {
+  for (int64_t row = r0; row < r1; row++) {
+    const float *g = dy + row * C, *xr = x + row * C;
+    float *d = dx + row * C;
+    for (int64_t c = 0; c < C; c++) d[c] = float(a[c] * g[c] + b[c] + k[c] * (double(xr[c]) - mean[c]));
+  }
+}
+
+/**
+ * batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon, dx, dGamma, dBeta):
+ * training-mode batch norm's backward with x's own batch statistics,
+ * dx = γ·r/N·(N·dy − Σdy − x̂·Σ(dy·x̂)), dGamma = Σdy·x̂, dBeta = Σdy (float64 sums).
+ */
+static Napi::Value BatchNormTrainingBackward(const Napi::CallbackInfo &info) {
+  const int64_t C = integer(info[5], "channels");
+  const double eps = info[6].As<Napi::Number>().DoubleValue();
+  if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
+  const float *x = floats(info[1], 0, "x");
+  const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
+  if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
+  const float *dy = floats(info[0], size_t(n), "dy");
+  const float *mean = floats(info[2], size_t(C), "mean"), *var = floats(info[3], size_t(C), "variance");
+  const float *gamma = floats(info[4], size_t(C), "gamma");
+  float *dx = floats(info[7], size_t(n), "dx");
+  float *dGamma = floats(info[8], size_t(C), "dGamma"), *dBeta = floats(info[9], size_t(C), "dBeta");
+  const int64_t rows = n / C;
+  std::vector<double> r(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) r[size_t(c)] = 1.0 / std::sqrt(double(var[c]) + eps);
+  ThreadSums sums(2 * C);
+  const int64_t grain = std::max<int64_t>(1, GRAIN / C);
+  parallelFor(rows, grain, [&](int64_t r0, int64_t r1) {
+    double *s = sums.mine();
+    bnTrainSumRows(dy, x, mean, r.data(), C, s, s + C, r0, r1);
+  });
+  std::vector<double> a(static_cast<size_t>(C)), b(static_cast<size_t>(C)), k(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; c++) {
+    const double sDy = sums.total(c), sDyXh = sums.total(C + c), gr = double(gamma[c]) * r[size_t(c)];
+    a[size_t(c)] = gr;
+    b[size_t(c)] = -gr * sDy / double(rows);
+    k[size_t(c)] = -gr * r[size_t(c)] * sDyXh / double(rows);
+    dGamma[c] = float(sDyXh);
+    dBeta[c] = float(sDy);
+  }
+  parallelFor(rows, grain, [&](int64_t r0, int64_t r1) {
+    bnTrainDxRows(dy, x, mean, a.data(), b.data(), k.data(), C, dx, r0, r1);
+  });
+  return info.Env().Undefined();
+}
+
 /**
  * Elements [b, e) of an activation's gradient from dy and v (relu: its input; tanh, sigmoid:
  * their output): the composed ops of ops/activations.ts, each rounded to float32 in their order.
@@ -348,18 +591,19 @@ RC_CLONES static void activationGradRange(int op, const float *dy, const float *
     case 0: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (v[i] > 0.0f ? 1.0f : 0.0f); break;
     case 1: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (1.0f - v[i] * v[i]); break;
     case 2: for (int64_t i = b; i < e; i++) out[i] = dy[i] * (v[i] * (1.0f - v[i])); break;
+    case 3: geluGradRange(dy, v, out, b, e); break;
   }
 }
 
-/** activationGrad(op, dy, v, out): op 0 relu, 1 tanh, 2 sigmoid. */
+/** activationGrad(op, dy, v, out): op 0 relu, 1 tanh, 2 sigmoid (v their output), 3 gelu (v its input). */
 static Napi::Value ActivationGrad(const Napi::CallbackInfo &info) {
   const int op = int(integer(info[0], "op"));
-  if (op < 0 || op > 2) throw Napi::RangeError::New(info.Env(), "activationGrad: unknown op");
+  if (op < 0 || op > 3) throw Napi::RangeError::New(info.Env(), "activationGrad: unknown op");
   const float *dy = floats(info[1], 0, "dy");
   const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
   const float *v = floats(info[2], size_t(n), "v");
   float *out = floats(info[3], size_t(n), "out");
-  parallelFor(n, GRAIN, [&](int64_t b, int64_t e) { activationGradRange(op, dy, v, out, b, e); }, 16);
+  parallelFor(n, op == 3 ? GRAIN / 8 : GRAIN, [&](int64_t b, int64_t e) { activationGradRange(op, dy, v, out, b, e); }, 16);
   return info.Env().Undefined();
 }
 
@@ -453,6 +697,8 @@ void initElementwise(Napi::Env env, Napi::Object exports) {
   fn<Sum2d>(env, exports, "sum2d");
   fn<BatchNorm>(env, exports, "batchNorm");
   fn<BatchNormBackward>(env, exports, "batchNormBackward");
+  fn<Moments>(env, exports, "moments");
+  fn<BatchNormTrainingBackward>(env, exports, "batchNormTrainingBackward");
 }
 
 }  // namespace rc

@@ -34,10 +34,13 @@ export type UnaryOp =
   | 'sign'
   | 'tanh'
   | 'sigmoid'
-  | 'erf';
+  | 'erf'
+  // x·0.5·(1 + erf(x·√½)), each product rounded to float32 in that order: the composed ops'
+  // values bit for bit, with the backend's own erf.
+  | 'gelu';
 
 /** Activations whose gradient a backend may compute in one pass (see Backend.activationGrad). */
-export type ActivationGradOp = 'relu' | 'tanh' | 'sigmoid';
+export type ActivationGradOp = 'relu' | 'tanh' | 'sigmoid' | 'gelu';
 
 export type BinaryOp =
   | 'add'
@@ -296,6 +299,45 @@ export interface Backend {
     /** dL/dbeta, [channels]. */
     dBeta: Storage;
   };
+  /**
+   * Optional: training-mode batch norm's statistics in one pass over x: per channel of the last
+   * axis, the mean and the biased variance (divided by N, the number of values of a channel)
+   * over every other axis, accumulated in float64 so that a large mean costs no accuracy. Both
+   * [channels]; NaN for every channel when x is empty (N = 0), as the composed mean is.
+   * ops/norm.ts composes them from mean, sub and square where a backend leaves this out.
+   */
+  moments?(
+    x: Storage,
+    channels: number,
+  ): {
+    /** The mean of each channel, [channels]. */
+    mean: Storage;
+    /** The mean squared deviation of each channel (÷ N), [channels]. */
+    variance: Storage;
+  };
+  /**
+   * Optional: training-mode batch norm's backward, with mean and variance x's own batch
+   * statistics (from moments), so that dx includes their gradient:
+   * dx = γ·r/N·(N·dy − Σdy − x̂·Σ(dy·x̂)) with r = 1/√(variance + ε), x̂ = (x − mean)·r, the sums
+   * per channel over the N values of each (in float64). A backend with moments has this too;
+   * ops/norm.ts then uses both, else it composes moments and differentiates batchNorm through them.
+   */
+  batchNormTrainingBackward?(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): {
+    /** dL/dx, of x's size. */
+    dx: Storage;
+    /** dL/dgamma = Σ dy·x̂, [channels]. */
+    dGamma: Storage;
+    /** dL/dbeta = Σ dy, [channels]. */
+    dBeta: Storage;
+  };
   /** TensorFlow's local response normalization across the last axis. */
   lrn(
     x: Storage,
@@ -330,9 +372,11 @@ export interface Backend {
 
   /**
    * Optional: an activation's gradient in one pass from the upstream gradient dy and v, both of
-   * one size (relu: its input x; tanh and sigmoid: their output y). It must give exactly the
-   * float32 values of the ops that ops/activations.ts composes where a backend leaves this out
-   * or returns null: relu dy·step(x), tanh dy·(1 − y·y), sigmoid dy·(y·(1 − y)).
+   * one size (relu and gelu: their input x; tanh and sigmoid: their output y). It must give
+   * exactly the float32 values of the ops that ops/activations.ts composes where a backend leaves
+   * this out or returns null: relu dy·step(x), tanh dy·(1 − y·y), sigmoid dy·(y·(1 − y)), gelu
+   * dy·(Φ + x·φ) with Φ = (1 + erf(x·√½))·0.5 and φ = exp(x²·(−0.5))·(1/√(2π)) (see
+   * ops/activations.ts geluGradComposed for the exact order).
    */
   activationGrad?(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null;
 

@@ -3,7 +3,7 @@ import { record } from '../autograd.js';
 import type { ActivationGradOp } from '../backend/backend.js';
 import type { Tensor } from '../tensor.js';
 import { normalizeAxis } from '../util/shape.js';
-import { add, erf, exp, greater, mul, sub, unaryOp, where } from './elementwise.js';
+import { add, erf, exp, greater, mul, square, sub, unaryOp, where } from './elementwise.js';
 import { sum } from './reduce.js';
 import { be, expectFloat, expectTensor, wrap } from './util.js';
 
@@ -62,10 +62,29 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return where(greater(x, 0), x, mul(sub(exp(x), 1), alpha));
 }
 
-/** The exact GELU: x·Φ(x) = x/2·(1 + erf(x/√2)). */
+/**
+ * The exact GELU: x·Φ(x) = x/2·(1 + erf(x/√2)). One backend pass each way: the forward value is
+ * x·0.5·(1 + erf(x·√½)) with each product rounded to float32 in that order, as these ops composed
+ * give it.
+ */
 export function gelu(x: Tensor): Tensor {
   expectTensor(x, 'gelu', 'x');
-  return mul(mul(x, 0.5), add(1, erf(mul(x, Math.SQRT1_2))));
+  return unaryOp('gelu', 'gelu', x, (dy, v) =>
+    activationGrad('gelu', dy, v, () => geluGradComposed(dy, v)),
+  );
+}
+
+/** 1/√(2π): the standard normal density at 0. */
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * GELU's gradient dy·(Φ(x) + x·φ(x)) from composed ops, in the order every backend's one-pass
+ * kernel follows: Φ = (1 + erf(x·√½))·0.5, φ = exp(x·x·(−0.5))·(1/√(2π)).
+ */
+function geluGradComposed(dy: Tensor, x: Tensor): Tensor {
+  const cdf = mul(add(1, erf(mul(x, Math.SQRT1_2))), 0.5);
+  const pdf = mul(exp(mul(square(x), -0.5)), INV_SQRT_2PI);
+  return mul(dy, add(cdf, mul(x, pdf)));
 }
 
 /** x·σ(x) (also called SiLU). */

@@ -5,6 +5,7 @@ import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { normalizeAxes } from '../util/shape.js';
 import { square, sub } from './elementwise.js';
 import { mean } from './reduce.js';
+import { reshape } from './shape.js';
 import { be, expectFiniteNumber, expectFloat, expectTensor, wrap } from './util.js';
 
 /**
@@ -87,7 +88,74 @@ export function moments(
   const ax = normalizeAxes(axes, x.rank, 'moments');
   const m = mean(x, ax, true);
   const v = mean(square(sub(x, m)), ax, keepDims);
-  return { mean: keepDims ? m : mean(x, ax, false), variance: v };
+  // The mean once: without keepDims it is the kept one with its axes of size 1 dropped.
+  return { mean: keepDims ? m : reshape(m, v.shape), variance: v };
+}
+
+/**
+ * Training-mode batch normalization over the last axis (channels) with x's own batch
+ * statistics: the value and gradients (to x, gamma and beta) of
+ * batchNorm(x, moments(x, all axes but the last), gamma, beta, epsilon), and the statistics
+ * themselves, without gradient, for the moving averages. Where the backend has moments and
+ * batchNormTrainingBackward, one pass for the statistics and one backward kernel (which carries
+ * the statistics' own gradient into dx); elsewhere (webgpu) those ops composed, as before.
+ */
+export function batchNormTraining(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  epsilon = 1e-3,
+): {
+  /** The normalized, scaled and shifted x. */
+  y: Tensor;
+  /** The batch mean of each channel, [channels] (no gradient). */
+  mean: Tensor;
+  /** The batch's biased variance of each channel, [channels] (no gradient). */
+  variance: Tensor;
+} {
+  const op = 'batchNorm';
+  expectFloat(expectTensor(x, op, 'x'), op, 'x');
+  if (x.rank < 1) throw new ShapeError(`${op}: x must have a channel axis, got a scalar.`);
+  const c = x.shape[x.rank - 1]!;
+  const b = be();
+  if (x.dtype === 'float32' && c > 0 && b.moments && b.batchNormTrainingBackward) {
+    for (const [name, t] of [
+      ['gamma', gamma],
+      ['beta', beta],
+    ] as const) {
+      expectFloat(expectTensor(t, op, name), op, name);
+      if (t.rank !== 1 || t.shape[0] !== c) {
+        throw new ShapeError(
+          `${op}: ${name} must have shape [${c}] (one value per channel of x ${fmtShape(x.shape)}), got ${fmtShape(t.shape)}.`,
+        );
+      }
+    }
+    expectFiniteNumber(epsilon, op, 'epsilon');
+    if (epsilon <= 0) throw new ArgumentError(`${op}: epsilon must be positive, got ${epsilon}.`);
+    const stats = b.moments(x.storage, c);
+    const out = wrap(
+      b.batchNorm(x.storage, stats.mean, stats.variance, gamma.storage, beta.storage, c, epsilon),
+      x.shape,
+    );
+    const y = record(op, out, [x, gamma, beta], (dy) => {
+      const g = be().batchNormTrainingBackward!(
+        dy.storage,
+        x.storage,
+        stats.mean,
+        stats.variance,
+        gamma.storage,
+        c,
+        epsilon,
+      );
+      return [wrap(g.dx, x.shape), wrap(g.dGamma, [c]), wrap(g.dBeta, [c])];
+    });
+    return { y, mean: wrap(stats.mean, [c]), variance: wrap(stats.variance, [c]) };
+  }
+  const { mean: m, variance: v } = moments(
+    x,
+    x.shape.slice(0, -1).map((_, i) => i),
+  );
+  return { y: batchNorm(x, m, v, gamma, beta, epsilon), mean: m.detach(), variance: v.detach() };
 }
 
 /** Options of {@link localResponseNorm}, named and defaulted as TensorFlow's `tf.nn.local_response_normalization`. */

@@ -152,7 +152,8 @@ forEachConfig('elementwise', ({ test, same, read, randn, be, rng, target }) => {
   });
 
   test('activation gradients in one pass: the composed ops, bit for bit', async () => {
-    await checkActivationGrad(be, js, rng);
+    // A GPU's GELU (approximated ops) matches its composed ops to an ulp, not bit for bit.
+    await checkActivationGrad(be, js, rng, !target.approximate);
   });
 
   test('int32 tensors: the reference kernels', async () => {
@@ -253,6 +254,86 @@ forEachConfig('reductions, softmax, normalization', ({ test, same, read, randn, 
         );
       }
     }
+  });
+
+  // Optional kernels: a backend without them (webgpu) has ops/norm.ts compose them.
+  test('training-mode batch norm: moments and its backward (within 1e-4), NaN, empty', async () => {
+    if (!be.moments || !be.batchNormTrainingBackward) {
+      // Only webgpu leaves them to the composed ops (ops/norm.ts): nothing to compare there.
+      assert.equal(target.name, 'webgpu', `${be.name} has no moments/batchNormTrainingBackward`);
+      return;
+    }
+    for (const [rows, c, offset] of [
+      [1, 1, 0],
+      [7, 3, 0],
+      [2 * 5 * 5, 64, 0],
+      [4 * 17 * 17, 13, 0],
+      [3 * 33 * 33, 17, 0],
+      // A mean far from zero: the one-pass sums are shifted, so the variance keeps its digits.
+      [600, 9, 1000],
+    ] as const) {
+      const x = randn(rows * c).map((v) => v * 2 + offset);
+      const dy = randn(rows * c);
+      const gamma = randn(c);
+      for (const name of ['mean', 'variance'] as const) {
+        await same(
+          [x],
+          (k, [xs]) => k.moments!(xs!, c)[name],
+          `moments ${rows}×${c}+${offset}: ${name}`,
+        );
+      }
+      // The statistics as the reference computes them, so both backwards see the same values.
+      const stats = js.moments!(js.write(x, 'float32'), c);
+      const [mean, variance] = [js.read(stats.mean), js.read(stats.variance)] as Float32Array[];
+      for (const name of ['dx', 'dGamma', 'dBeta'] as const) {
+        await same(
+          [dy, x, mean!, variance!, gamma],
+          (k, [d, xs, m, v, g]) => k.batchNormTrainingBackward!(d!, xs!, m!, v!, g!, c, 1e-3)[name],
+          `batchNormTrainingBackward ${rows}×${c}+${offset}: ${name}`,
+        );
+      }
+    }
+    // NaN or Infinity in one channel: that channel's statistics and gradient are NaN, the others not.
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      const [rows, c] = [1000, 5];
+      const x = randn(rows * c);
+      x[c * 500 + 2] = bad;
+      const xs = be.write(x, 'float32');
+      const { mean, variance } = be.moments(xs, c);
+      const [m, v] = [await read(mean), await read(variance)];
+      assert.ok(Number.isNaN(v[2]!), `moments with ${bad}: variance ${v[2]}`);
+      assert.ok(!Number.isFinite(m[2]!), `moments with ${bad}: mean ${m[2]}`);
+      for (const k of [0, 1, 3, 4]) assert.ok(Number.isFinite(m[k]!) && Number.isFinite(v[k]!));
+      const g = be.batchNormTrainingBackward(
+        be.write(randn(rows * c), 'float32'),
+        xs,
+        mean,
+        variance,
+        be.write([1, 1, 1, 1, 1], 'float32'),
+        c,
+        1e-3,
+      );
+      const dx = await read(g.dx);
+      assert.ok(Number.isNaN(dx[2]!) && Number.isNaN(dx[c * 7 + 2]!), `dx with ${bad}`);
+      assert.ok(Number.isFinite(dx[0]!) && Number.isFinite(dx[c * 7 + 4]!));
+      assert.ok(Number.isNaN((await read(g.dGamma))[2]!));
+    }
+    // No rows: NaN statistics (as the composed mean of nothing), an empty dx.
+    const empty = be.write([], 'float32');
+    const e = be.moments(empty, 3);
+    assert.ok(Array.from(await read(e.mean)).every(Number.isNaN));
+    assert.ok(Array.from(await read(e.variance)).every(Number.isNaN));
+    const ge = be.batchNormTrainingBackward(
+      empty,
+      empty,
+      e.mean,
+      e.variance,
+      be.write([1, 1, 1], 'float32'),
+      3,
+      1e-3,
+    );
+    assert.equal((await read(ge.dx)).length, 0);
+    assert.deepEqual(Array.from(await read(ge.dBeta)), [0, 0, 0]);
   });
 
   test('local response normalization, forward and backward (within 1e-4)', async () => {

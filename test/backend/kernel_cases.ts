@@ -387,7 +387,12 @@ export const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
  * on the js backend, bit for bit, at sizes around the backend's thresholds and SIMD tails, with
  * zeros, -0, ±Infinity and NaN among the values. Runs inside a scope (as a training step does).
  */
-export async function checkActivationGrad(be: Backend, js: Backend, rng: Random): Promise<void> {
+export async function checkActivationGrad(
+  be: Backend,
+  js: Backend,
+  rng: Random,
+  exactGelu = true,
+): Promise<void> {
   const special = [0, -0, 1, -1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN];
   for (const n of [7, 1003, 5000, 70001]) {
     const dy = randomValues(rng, n).map((v) => v * 3);
@@ -400,7 +405,7 @@ export async function checkActivationGrad(be: Backend, js: Backend, rng: Random)
     const bin = (op: 'mul' | 'sub', a: Storage, b: Storage) =>
       js.binary(op, a, a.size === 1 ? [] : [n], b, b.size === 1 ? [] : [n], [n]);
     const one = J([1]);
-    const composed: Record<ActivationGradOp, Storage> = {
+    const composed: Record<Exclude<ActivationGradOp, 'gelu'>, Storage> = {
       relu: bin('mul', J(dy), js.unary('step', J(v))),
       tanh: bin('mul', J(dy), bin('sub', one, bin('mul', J(v), J(v)))),
       sigmoid: bin('mul', J(dy), bin('mul', J(v), bin('sub', one, J(v)))),
@@ -417,4 +422,117 @@ export async function checkActivationGrad(be: Backend, js: Backend, rng: Random)
       be.endScope?.(new Set());
     }
   }
+  await checkGelu(be, js, rng, exactGelu);
+}
+
+/**
+ * GELU at the kernel interface on `be`: unary('gelu') and activationGrad('gelu') against the
+ * ops ops/activations.ts composes, on `be` itself, bit for bit (both use the backend's own erf
+ * and exp), and against the reference's kernels on js within float32 rounding of erf (the
+ * backends' erf is within 1e-6 relative of the reference's; GELU's 1 + erf loses that much of
+ * its own relative accuracy where erf is near −1, so the bound is absolute, scaled by |x|).
+ * Sizes around the thresholds and SIMD tails, zeros, −0, ±Infinity and NaN among the values.
+ * `exact` false (a GPU: WGSL lets its compiler fuse a multiply and an add, so one shader and
+ * several round differently, by an ulp): against the backend's composed ops within the bound
+ * used against the reference.
+ */
+export async function checkGelu(
+  be: Backend,
+  js: Backend,
+  rng: Random,
+  exact = true,
+): Promise<void> {
+  const special = [0, -0, 1, -1, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN];
+  for (const n of [7, 1003, 5000, 70001]) {
+    const dy = randomValues(rng, n).map((v) => v * 3);
+    // Over both branches of every erf (|x·√½| below and above 1), and into the tails.
+    const x = randomValues(rng, n).map((v) => v * 6);
+    special.forEach((s, i) => {
+      dy[i] = s;
+      x[special.length + i] = s;
+    });
+    x[2 * special.length] = -40;
+    x[2 * special.length + 1] = 40;
+    be.beginScope?.();
+    const [bdy, bx] = [be.write(dy, 'float32'), be.write(x, 'float32')];
+    const fwd = await readResult(be, be.unary('gelu', bx));
+    const grad = be.activationGrad?.('gelu', bdy, bx) ?? null;
+    // Small sizes may be left to the composed ops (null); big ones must not.
+    if (n >= 5000) assert.ok(grad, `activationGrad(gelu) ran for ${n} values`);
+    const got = grad ? await readResult(be, grad) : null;
+    const composedFwd = await readResult(be, geluComposed(be, bx, n));
+    const composedGrad = await readResult(be, geluGradComposed(be, bdy, bx, n));
+    be.endScope?.(new Set());
+    const onBe = `the composed ops on ${be.name}`;
+    const gradScale = (i: number) => Math.abs(dy[i]!) * (1 + Math.abs(x[i]!));
+    if (exact) {
+      assertSame(fwd, composedFwd, `gelu on ${n}: ${onBe}`);
+      if (got) assertSame(got, composedGrad, `activationGrad(gelu) on ${n}: ${onBe}`);
+    } else {
+      assertGeluClose(fwd, composedFwd, x, (i) => Math.abs(x[i]!), `gelu on ${n}: ${onBe}`);
+      if (got)
+        assertGeluClose(got, composedGrad, x, gradScale, `activationGrad(gelu) on ${n}: ${onBe}`);
+    }
+    const refFwd = js.read(js.unary('gelu', js.write(x, 'float32')));
+    const refGrad = js.read(
+      js.activationGrad!('gelu', js.write(dy, 'float32'), js.write(x, 'float32'))!,
+    );
+    assertGeluClose(fwd, refFwd, x, (i) => Math.abs(x[i]!), `gelu on ${n} vs the reference`);
+    if (got) {
+      assertGeluClose(got, refGrad, x, gradScale, `activationGrad(gelu) on ${n} vs the reference`);
+    }
+  }
+}
+
+/** |got − ref| ≤ 1e-6·scale(i) + 1e-6·|ref|, NaN exactly where the reference has NaN. */
+function assertGeluClose(
+  got: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  x: ArrayLike<number>,
+  scale: (i: number) => number,
+  msg: string,
+): void {
+  assert.equal(got.length, ref.length, `${msg}: length`);
+  for (let i = 0; i < ref.length; i++) {
+    const [g, r] = [got[i]!, ref[i]!];
+    if (Number.isNaN(r) || !Number.isFinite(r)) {
+      assert.ok(Object.is(g, r), `${msg}: at ${i} (x ${x[i]}) got ${g}, expected ${r}`);
+      continue;
+    }
+    const tol = 1e-6 * scale(i) + 1e-6 * Math.abs(r);
+    assert.ok(
+      Math.abs(g - r) <= tol,
+      `${msg}: at ${i} (x ${x[i]}) got ${g}, expected ${r} (±${tol})`,
+    );
+  }
+}
+
+/** A float32 scalar on `b`. */
+const scalarOn = (b: Backend, v: number) => b.write([v], 'float32');
+
+/** x·0.5·(1 + erf(x·√½)) from `b`'s elementwise kernels, as ops/activations.ts composed it. */
+function geluComposed(b: Backend, x: Storage, n: number): Storage {
+  const mul = (p: Storage, q: Storage) =>
+    b.binary('mul', p, p.size === 1 ? [] : [n], q, q.size === 1 ? [] : [n], [n]);
+  const add = (p: Storage, q: Storage) =>
+    b.binary('add', p, p.size === 1 ? [] : [n], q, q.size === 1 ? [] : [n], [n]);
+  const e = b.unary('erf', mul(x, scalarOn(b, Math.SQRT1_2)));
+  return mul(mul(x, scalarOn(b, 0.5)), add(scalarOn(b, 1), e));
+}
+
+/** dy·((1 + erf(x·√½))·0.5 + x·(exp(x·x·(−0.5))·(1/√(2π)))) from `b`'s kernels, as ops/activations.ts composes it. */
+function geluGradComposed(b: Backend, dy: Storage, x: Storage, n: number): Storage {
+  const mul = (p: Storage, q: Storage) =>
+    b.binary('mul', p, p.size === 1 ? [] : [n], q, q.size === 1 ? [] : [n], [n]);
+  const add = (p: Storage, q: Storage) =>
+    b.binary('add', p, p.size === 1 ? [] : [n], q, q.size === 1 ? [] : [n], [n]);
+  const cdf = mul(
+    add(scalarOn(b, 1), b.unary('erf', mul(x, scalarOn(b, Math.SQRT1_2)))),
+    scalarOn(b, 0.5),
+  );
+  const pdf = mul(
+    b.unary('exp', mul(b.unary('square', x), scalarOn(b, -0.5))),
+    scalarOn(b, 1 / Math.sqrt(2 * Math.PI)),
+  );
+  return mul(dy, add(cdf, mul(x, pdf)));
 }

@@ -17,11 +17,56 @@ const unaryFns: Record<UnaryOp, (x: number) => number> = {
   tanh: Math.tanh,
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),
   erf,
+  gelu: (x) => geluValue(x, erf, Math.fround),
 };
 
 export function unary(op: UnaryOp, x: NumArray, out: FloatArray): void {
-  const f = unaryFns[op];
+  const f =
+    op === 'gelu' && out instanceof Float64Array
+      ? (v: number) => geluValue(v, erf, same)
+      : unaryFns[op];
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]!);
+}
+
+const same = (v: number) => v;
+
+/**
+ * GELU as ops/activations.ts composes it, x·0.5·(1 + erf(x·√½)), with each op's result passed
+ * through `r` (Math.fround for float32 tensors: the composed ops' values bit for bit) and the
+ * backend's `erf`. Every backend's one-pass kernel follows this order.
+ */
+export function geluValue(
+  x: number,
+  erfFn: (v: number) => number,
+  r: (v: number) => number,
+): number {
+  const a = r(x * 0.5);
+  const e = r(erfFn(r(x * r(Math.SQRT1_2))));
+  return r(a * r(1 + e));
+}
+
+/** 1/√(2π), the standard normal density at 0. */
+export const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * GELU's gradient dy·(Φ(x) + x·φ(x)) in the order of ops/activations.ts's composed ops:
+ * Φ = (1 + erf(x·√½))·0.5, φ = exp(x²·(−0.5))·(1/√(2π)), each result through `r`.
+ */
+export function geluGradValue(
+  dy: number,
+  x: number,
+  erfFn: (v: number) => number,
+  r: (v: number) => number,
+): number {
+  const cdf = r(r(1 + r(erfFn(r(x * r(Math.SQRT1_2))))) * 0.5);
+  const pdf = r(r(Math.exp(r(r(x * x) * -0.5))) * r(INV_SQRT_2PI));
+  return r(dy * r(cdf + r(x * pdf)));
+}
+
+/** GELU's gradient in one pass, the reference's (float64 throughout for a Float64Array out). */
+export function geluGrad(dy: NumArray, x: NumArray, out: FloatArray): void {
+  const r = out instanceof Float64Array ? same : Math.fround;
+  for (let i = 0; i < x.length; i++) out[i] = geluGradValue(dy[i]!, x[i]!, erf, r);
 }
 
 /** The scalar form of each binary op (the reference; shared/fast_js.ts uses it too). */

@@ -7,6 +7,7 @@ import { BackendError } from '../../util/errors.js';
 import { firstNonFinite } from '../../util/finite.js';
 import { sizeOf } from '../../util/shape.js';
 import type {
+  ActivationGradOp,
   Backend,
   BinaryOp,
   ConvInfo,
@@ -118,6 +119,19 @@ export class JsBackend implements Backend {
   unary(op: UnaryOp, x: Storage): Storage {
     const out = this.f(x.size);
     ew.unary(op, this.v(x), out);
+    return this.wrap(out);
+  }
+
+  /**
+   * GELU's gradient in one pass (the reference the fast backends' kernels are checked against);
+   * null for relu, tanh and sigmoid, whose reference is the composed ops.
+   */
+  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+    if (op !== 'gelu' || dy.dtype !== 'float32' || v.dtype !== 'float32' || dy.size !== v.size) {
+      return null;
+    }
+    const out = this.f(v.size);
+    ew.geluGrad(this.v(dy), this.v(v), out);
     return this.wrap(out);
   }
 
@@ -268,6 +282,40 @@ export class JsBackend implements Backend {
       dGamma: this.wrap(dGamma),
       dBeta: this.wrap(dBeta),
     };
+  }
+
+  moments(x: Storage, channels: number): { mean: Storage; variance: Storage } {
+    const mean = this.f(channels);
+    const variance = this.f(channels);
+    norm.moments(this.v(x), channels, mean, variance);
+    return { mean: this.wrap(mean), variance: this.wrap(variance) };
+  }
+
+  batchNormTrainingBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
+    const dx = this.f(x.size);
+    const dGamma = this.f(channels);
+    const dBeta = this.f(channels);
+    norm.batchNormTrainingBackward(
+      this.v(dy),
+      this.v(x),
+      this.v(mean),
+      this.v(variance),
+      this.v(gamma),
+      channels,
+      epsilon,
+      dx,
+      dGamma,
+      dBeta,
+    );
+    return { dx: this.wrap(dx), dGamma: this.wrap(dGamma), dBeta: this.wrap(dBeta) };
   }
 
   lrn(

@@ -54,6 +54,68 @@ export function batchNormBackward(
   }
 }
 
+/**
+ * Per-channel mean and biased variance over the rows of x (channels the last axis), in float64:
+ * the mean first, then the squared deviations from it (two passes: the reference's accuracy).
+ */
+export function moments(
+  x: NumArray,
+  channels: number,
+  mean: FloatArray,
+  variance: FloatArray,
+): void {
+  const n = x.length / channels;
+  const s = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) s[i % channels] += x[i]!;
+  const m = s.map((v) => v / n);
+  const q = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i]! - m[i % channels]!;
+    q[i % channels] += d * d;
+  }
+  for (let c = 0; c < channels; c++) {
+    mean[c] = m[c]!;
+    variance[c] = q[c]! / n;
+  }
+}
+
+/**
+ * Training-mode batch norm's backward (mean and variance x's batch statistics), float64 sums:
+ * dx = γ·r/N·(N·dy − Σdy − x̂·Σ(dy·x̂)), r = 1/√(variance + ε), x̂ = (x − mean)·r;
+ * dGamma = Σ dy·x̂, dBeta = Σ dy.
+ */
+export function batchNormTrainingBackward(
+  dy: NumArray,
+  x: NumArray,
+  mean: NumArray,
+  variance: NumArray,
+  gamma: NumArray,
+  channels: number,
+  eps: number,
+  dx: FloatArray,
+  dGamma: FloatArray,
+  dBeta: FloatArray,
+): void {
+  const n = x.length / channels;
+  const r = Float64Array.from({ length: channels }, (_, c) => 1 / Math.sqrt(variance[c]! + eps));
+  const sDy = new Float64Array(channels);
+  const sDyXh = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    sDy[c] += dy[i]!;
+    sDyXh[c] += dy[i]! * (x[i]! - mean[c]!) * r[c]!;
+  }
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    const xh = (x[i]! - mean[c]!) * r[c]!;
+    dx[i] = ((gamma[c]! * r[c]!) / n) * (n * dy[i]! - sDy[c]! - xh * sDyXh[c]!);
+  }
+  for (let c = 0; c < channels; c++) {
+    dGamma[c] = sDyXh[c]!;
+    dBeta[c] = sDy[c]!;
+  }
+}
+
 /** Sum of squares over the window [c - r, c + r] of each channel, clipped at the ends. */
 function windowSquares(x: NumArray, base: number, channels: number, c: number, r: number): number {
   let s = 0;

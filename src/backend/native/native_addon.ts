@@ -127,6 +127,21 @@ export interface NativeAddon {
     dGamma: Float32Array,
     dBeta: Float32Array,
   ): void;
+  /** Per-channel mean and biased variance of x over its rows, in one pass (float64 sums). */
+  moments(x: Float32Array, channels: number, mean: Float32Array, variance: Float32Array): void;
+  /** Training-mode batch norm's backward with x's own batch statistics. */
+  batchNormTrainingBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array,
+    channels: number,
+    epsilon: number,
+    dx: Float32Array,
+    dGamma: Float32Array,
+    dBeta: Float32Array,
+  ): void;
 }
 
 export type AddonLoad =

@@ -63,8 +63,14 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   sign: 10,
   tanh: 11,
   sigmoid: 12,
+  gelu: 13,
 };
-const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = { relu: 0, tanh: 1, sigmoid: 2 };
+const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = {
+  relu: 0,
+  tanh: 1,
+  sigmoid: 2,
+  gelu: 3,
+};
 const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   add: 0,
   sub: 1,
@@ -517,7 +523,7 @@ export class NativeBackend extends JsBackend {
   }
 
   /** An activation's gradient in one pass: the composed ops' values bit for bit. */
-  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+  override activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
     const [dyv, vv] = [this.f32(dy), this.f32(v)];
     if (!dyv || !vv || dyv.length !== vv.length || dyv.length < NATIVE_MIN_ELEMENTS) return null;
     const out = this.out(dyv.length);
@@ -577,6 +583,47 @@ export class NativeBackend extends JsBackend {
     const scalars = Float32Array.of(h.learningRate, h.momentum, h.weightDecay);
     this.addon.sgd(pv, gv, bv, pOut, bufOut, scalars, h.nesterov);
     return { p: this.wrap(pOut), buf: bufOut ? this.wrap(bufOut) : null };
+  }
+
+  /** Batch statistics in one pass over x in the addon (float64 sums), for big enough x. */
+  override moments(x: Storage, channels: number): { mean: Storage; variance: Storage } {
+    const xv = this.f32(x);
+    if (!xv || channels < 1 || xv.length < NATIVE_MIN_ELEMENTS) return super.moments(x, channels);
+    const [mean, variance] = [new Float32Array(channels), new Float32Array(channels)];
+    this.addon.moments(xv, channels, mean, variance);
+    return { mean: this.wrap(mean), variance: this.wrap(variance) };
+  }
+
+  /** Training-mode batch norm's backward in the addon (float64 sums), for big enough x. */
+  override batchNormTrainingBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
+    const vs = [dy, x, mean, variance, gamma].map((s) => this.f32(s));
+    if (vs.some((v) => !v) || channels < 1 || vs[1]!.length < NATIVE_MIN_ELEMENTS) {
+      return super.batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon);
+    }
+    const [dyv, xv, mv, vv, gv] = vs as Float32Array[];
+    const dx = this.out(xv!.length);
+    const [dGamma, dBeta] = [new Float32Array(channels), new Float32Array(channels)];
+    this.addon.batchNormTrainingBackward(
+      dyv!,
+      xv!,
+      mv!,
+      vv!,
+      gv!,
+      channels,
+      epsilon,
+      dx,
+      dGamma,
+      dBeta,
+    );
+    return { dx: this.wrap(dx), dGamma: this.wrap(dGamma), dBeta: this.wrap(dBeta) };
   }
 
   override batchNormBackward(

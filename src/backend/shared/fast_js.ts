@@ -12,7 +12,7 @@
  */
 import type { BinaryOp, PoolInfo, UnaryOp } from '../backend.js';
 import type { FloatArray, NumArray } from '../js/arrays.js';
-import { binaryFns } from '../js/elementwise.js';
+import { binaryFns, geluValue } from '../js/elementwise.js';
 
 /**
  * Merges adjacent output axes along which a and b are both broadcast or both not, dropping
@@ -255,6 +255,9 @@ export function unary(op: UnaryOp, x: NumArray, out: FloatArray): boolean {
       return true;
     case 'erf':
       for (let i = 0; i < n; i++) out[i] = erf(x[i]!);
+      return true;
+    case 'gelu':
+      for (let i = 0; i < n; i++) out[i] = geluValue(x[i]!, erf, Math.fround);
       return true;
     default:
       return false;

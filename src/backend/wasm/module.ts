@@ -45,6 +45,28 @@ export interface Kernels {
   ): void;
   addInto(dst: number, src: number, n: number): void;
   activationGrad(op: number, dy: number, v: number, out: number, n: number): void;
+  moments(
+    x: number,
+    rows: number,
+    channels: number,
+    mean: number,
+    variance: number,
+    acc: number,
+  ): void;
+  batchNormTrainingBackward(
+    dy: number,
+    x: number,
+    mean: number,
+    variance: number,
+    gamma: number,
+    rows: number,
+    channels: number,
+    epsilon: number,
+    dx: number,
+    dGamma: number,
+    dBeta: number,
+    acc: number,
+  ): void;
   adamUpdate(
     n: number,
     p: number,

@@ -62,6 +62,8 @@ const COL_CHUNK_FLOATS = 1 << 18;
 
 /** Operations a tanh value costs, as the thread split counts them (threadsFor). */
 const TANH_FLOPS = 30;
+/** The same for GELU and its gradient (a float64 erf, and exp for the gradient). */
+const GELU_FLOPS = 60;
 /** The same for an input value of average pooling (float64 conversions and sums). */
 const POOL_FLOPS = 10;
 
@@ -74,7 +76,12 @@ const BINARY_CODES: Partial<Record<BinaryOp, number>> = {
   maximum: 4,
   minimum: 5,
 };
-const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = { relu: 0, tanh: 1, sigmoid: 2 };
+const ACTIVATION_GRAD_CODES: Record<ActivationGradOp, number> = {
+  relu: 0,
+  tanh: 1,
+  sigmoid: 2,
+  gelu: 3,
+};
 const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   neg: 0,
   abs: 1,
@@ -83,6 +90,7 @@ const UNARY_CODES: Partial<Record<UnaryOp, number>> = {
   step: 4,
   sqrt: 5,
   tanh: 6,
+  gelu: 7,
 };
 
 export class WasmBackend extends WasmMemoryBackend {
@@ -94,9 +102,10 @@ export class WasmBackend extends WasmMemoryBackend {
     const code = UNARY_CODES[op];
     if (code !== undefined && this.worthIt([x], x.size)) {
       const n = x.size;
-      // tanh costs some 30 operations a value (a rational function): big ones are split over
+      // tanh costs some 30 operations a value (a rational function), gelu more: big ones are split over
       // the threads like the GEMM (LeNet's first layer: 442,368 values a step).
-      const threads = op === 'tanh' ? this.threadsFor(n * TANH_FLOPS, Math.ceil(n / 4096)) : 1;
+      const flops = op === 'tanh' ? TANH_FLOPS : op === 'gelu' ? GELU_FLOPS : 0;
+      const threads = flops ? this.threadsFor(n * flops, Math.ceil(n / 4096)) : 1;
       const r = this.call([x], n, [], ([px], out) => {
         if (threads <= 1) this.timed(() => this.k.unary(code, px!, out, n));
         else {
@@ -191,12 +200,74 @@ export class WasmBackend extends WasmMemoryBackend {
   }
 
   /** An activation's gradient in one pass (assembly/elementwise.ts); the same values as the ops. */
-  activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
+  override activationGrad(op: ActivationGradOp, dy: Storage, v: Storage): Storage | null {
     const n = dy.size;
     if (v.size !== n || !this.worthIt([dy, v], n)) return null;
-    return this.call([dy, v], n, [], ([pd, pv], out) =>
-      this.timed(() => this.k.activationGrad(ACTIVATION_GRAD_CODES[op], pd!, pv!, out, n)),
-    );
+    const code = ACTIVATION_GRAD_CODES[op];
+    // GELU's gradient costs an erf and an exp a value: big ones are split over the threads.
+    const threads = op === 'gelu' ? this.threadsFor(n * GELU_FLOPS, Math.ceil(n / 4096)) : 1;
+    return this.call([dy, v], n, [], ([pd, pv], out) => {
+      if (threads <= 1) this.timed(() => this.k.activationGrad(code, pd!, pv!, out, n));
+      else {
+        this.parallel(
+          split(n, threads, 16).map(([i0, i1]) => ({
+            fn: 'activationGrad',
+            args: [code, pd! + i0 * 4, pv! + i0 * 4, out + i0 * 4, i1 - i0],
+          })),
+        );
+      }
+    });
+  }
+
+  /** Batch statistics in one pass (assembly/batch_norm.ts, float64 sums), else the reference's. */
+  override moments(x: Storage, channels: number): { mean: Storage; variance: Storage } {
+    const rows = channels > 0 ? x.size / channels : 0;
+    if (channels > 0 && this.worthIt([x], x.size)) {
+      const r = this.callN([x], [channels, channels], [3 * channels * 8], ([px], [m, v], [acc]) =>
+        this.timed(() => this.k.moments(px!, rows, channels, m!, v!, acc!)),
+      );
+      if (r) return { mean: r[0]!, variance: r[1]! };
+    }
+    return super.moments(x, channels);
+  }
+
+  /** Training-mode batch norm's backward (assembly/batch_norm.ts), else the reference's. */
+  override batchNormTrainingBackward(
+    dy: Storage,
+    x: Storage,
+    mean: Storage,
+    variance: Storage,
+    gamma: Storage,
+    channels: number,
+    epsilon: number,
+  ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
+    const rows = channels > 0 ? x.size / channels : 0;
+    if (channels > 0 && this.worthIt([dy, x, mean, variance, gamma], x.size)) {
+      const r = this.callN(
+        [dy, x, mean, variance, gamma],
+        [x.size, channels, channels],
+        [3 * channels * 8],
+        ([pdy, px, pm, pv, pg], [dx, dg, db], [acc]) =>
+          this.timed(() =>
+            this.k.batchNormTrainingBackward(
+              pdy!,
+              px!,
+              pm!,
+              pv!,
+              pg!,
+              rows,
+              channels,
+              epsilon,
+              dx!,
+              dg!,
+              db!,
+              acc!,
+            ),
+          ),
+      );
+      if (r) return { dx: r[0]!, dGamma: r[1]!, dBeta: r[2]! };
+    }
+    return super.batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon);
   }
 
   /** One Adam step in one pass over memory (assembly/adam.ts); the same values as the ops. */

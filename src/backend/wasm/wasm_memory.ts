@@ -50,6 +50,7 @@ const THREAD_EXPORTS = [
   'conv2dBackwardInput',
   'conv2dBackwardFilter',
   'unary',
+  'activationGrad',
   'avgPool',
 ];
 

@@ -1,7 +1,12 @@
 /** BatchNormalization and AlexNet's LocalResponseNormalization. */
 import { noGrad } from '../../autograd.js';
 import { add, mul } from '../../ops/elementwise.js';
-import { batchNorm, type LRNOptions, localResponseNorm, moments } from '../../ops/norm.js';
+import {
+  batchNorm,
+  batchNormTraining,
+  type LRNOptions,
+  localResponseNorm,
+} from '../../ops/norm.js';
 import { expectFiniteNumber } from '../../ops/util.js';
 import type { Tensor } from '../../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../../util/errors.js';
@@ -112,8 +117,8 @@ export class BatchNormalization extends Layer {
         this.epsilon,
       );
     }
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const { mean, variance } = moments(x, axes);
+    // The batch statistics and their gradient: one backend pass each way where it can.
+    const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, this.epsilon);
     noGrad(() => {
       const m = this.momentum;
       this.movingMean.storage = add(mul(this.movingMean, m), mul(mean.detach(), 1 - m)).storage;
@@ -122,7 +127,7 @@ export class BatchNormalization extends Layer {
         mul(variance.detach(), 1 - m),
       ).storage;
     });
-    return batchNorm(x, mean, variance, this.gamma, this.beta, this.epsilon);
+    return y;
   }
 
   computeOutputShape(s: Shape): Shape {

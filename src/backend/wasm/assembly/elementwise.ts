@@ -107,6 +107,72 @@ export const RELU = 3;
 export const STEP = 4;
 export const SQRT = 5;
 export const TANH = 6;
+export const GELU = 7;
+
+/**
+ * erf in float64 as src/backend/shared/fast_js.ts computes it (the JS paths' erf, which the
+ * composed GELU uses on this backend): below 1 in magnitude the Maclaurin series to x²³ in
+ * Horner form, beyond it 1 − erfc with Numerical Recipes' Chebyshev-fitted erfc.
+ */
+function erf64(x: f64): f64 {
+  const ax = Math.abs(x);
+  if (ax < 1) {
+    const x2 = x * x;
+    let s: f64 = -1.0 / (39916800.0 * 23.0);
+    s = x2 * s + 1.0 / (3628800.0 * 21.0);
+    s = x2 * s - 1.0 / (362880.0 * 19.0);
+    s = x2 * s + 1.0 / (40320.0 * 17.0);
+    s = x2 * s - 1.0 / (5040.0 * 15.0);
+    s = x2 * s + 1.0 / (720.0 * 13.0);
+    s = x2 * s - 1.0 / (120.0 * 11.0);
+    s = x2 * s + 1.0 / (24.0 * 9.0);
+    s = x2 * s - 1.0 / (6.0 * 7.0);
+    s = x2 * s + 1.0 / (2.0 * 5.0);
+    s = x2 * s - 1.0 / 3.0;
+    s = x2 * s + 1.0;
+    return 1.1283791670955126 * x * s;
+  }
+  // biome-ignore lint/suspicious/noGlobalIsNan: AssemblyScript's builtin for f64, no conversion
+  if (isNaN<f64>(x)) return x;
+  if (ax > 6) return x > 0 ? 1.0 : -1.0;
+  const t = 1.0 / (1.0 + 0.5 * ax);
+  let p: f64 = -0.82215223 + t * 0.17087277;
+  p = 1.48851587 + t * p;
+  p = -1.13520398 + t * p;
+  p = 0.27886807 + t * p;
+  p = -0.18628806 + t * p;
+  p = 0.09678418 + t * p;
+  p = 0.37409196 + t * p;
+  p = 1.00002368 + t * p;
+  const erfc = t * Math.exp(-ax * ax - 1.26551223 + t * p);
+  return x > 0 ? 1.0 - erfc : erfc - 1.0;
+}
+
+/** √½ and 1/√(2π) as the float32 scalars the composed GELU ops multiply by. */
+const SQRT1_2F: f32 = <f32>Math.SQRT1_2;
+const INV_SQRT_2PIF: f32 = <f32>(1.0 / Math.sqrt(2.0 * Math.PI));
+
+/** GELU as ops/activations.ts composes it: x·0.5·(1 + erf(x·√½)), each step in float32. */
+function geluLoop(x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const v = load<f32>(x + o);
+    const a: f32 = v * <f32>0.5;
+    const e = <f32>erf64(<f64>(v * SQRT1_2F));
+    store<f32>(out + o, a * (<f32>1.0 + e));
+  }
+}
+
+/** GELU's gradient dy·(Φ + x·φ), Φ = (1 + erf(x·√½))·0.5, φ = exp(x·x·(−0.5))·(1/√(2π)), in float32 steps. */
+function geluGradLoop(dy: usize, x: usize, out: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const v = load<f32>(x + o);
+    const cdf: f32 = (<f32>1.0 + <f32>erf64(<f64>(v * SQRT1_2F))) * <f32>0.5;
+    const pdf: f32 = <f32>Math.exp(<f64>(v * v * <f32>-0.5)) * INV_SQRT_2PIF;
+    store<f32>(out + o, load<f32>(dy + o) * (cdf + v * pdf));
+  }
+}
 
 const TANH_CLAMP: f32 = 7.905311107635498;
 
@@ -181,12 +247,14 @@ export function unary(op: i32, x: usize, out: usize, n: i32): void {
   else if (op == RELU) unaryLoop(RELU, x, out, n);
   else if (op == STEP) unaryLoop(STEP, x, out, n);
   else if (op == SQRT) unaryLoop(SQRT, x, out, n);
+  else if (op == GELU) geluLoop(x, out, n);
   else unaryLoop(TANH, x, out, n);
 }
 
-/** activationGrad's ops: relu from its input, tanh and sigmoid from their output. */
+/** activationGrad's ops: relu and gelu from their input, tanh and sigmoid from their output. */
 const RELU_GRAD = 0;
 const TANH_GRAD = 1;
+const GELU_GRAD = 3;
 
 function activationGrad4(op: i32, dy: v128, v: v128): v128 {
   const one = f32x4.splat(1);
@@ -211,10 +279,12 @@ function activationGradLoop(op: i32, dy: usize, v: usize, out: usize, n: i32): v
 
 /**
  * An activation's gradient in one pass (op 0 relu: dy·step(x); 1 tanh: dy·(1 − y·y); 2 sigmoid:
- * dy·(y·(1 − y))), each operation rounded to float32 as the composed ops are.
+ * dy·(y·(1 − y)); 3 gelu: dy·(Φ(x) + x·φ(x))), each operation rounded to float32 as the
+ * composed ops are.
  */
 export function activationGrad(op: i32, dy: usize, v: usize, out: usize, n: i32): void {
-  if (op == RELU_GRAD) activationGradLoop(RELU_GRAD, dy, v, out, n);
+  if (op == GELU_GRAD) geluGradLoop(dy, v, out, n);
+  else if (op == RELU_GRAD) activationGradLoop(RELU_GRAD, dy, v, out, n);
   else if (op == TANH_GRAD) activationGradLoop(TANH_GRAD, dy, v, out, n);
   else activationGradLoop(2, dy, v, out, n);
 }

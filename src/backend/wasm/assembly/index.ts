@@ -55,6 +55,7 @@ export function heapBase(): usize {
 }
 
 export { adamUpdate } from './adam';
+export { batchNormTrainingBackward, moments } from './batch_norm';
 export { activationGrad, binary, sum2d, unary } from './elementwise';
 export { avgPool, maxPool } from './pool';
 export { vadd as addInto } from './vec';

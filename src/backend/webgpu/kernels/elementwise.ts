@@ -95,6 +95,7 @@ const UNARY: Record<UnaryOp, string> = {
   tanh: 'select(tanhSafe(v), v, isNan(v))',
   sigmoid: 'select(1.0 / (1.0 + exp(-v)), v, isNan(v))',
   erf: 'select(erfApprox(v), v, isNan(v))',
+  gelu: 'geluOf(v)',
 };
 
 const HELPERS = `${SPECIALS}
@@ -158,6 +159,20 @@ fn erfApprox(v: f32) -> f32 {
   let q = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
     t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
   return sign(v) * (1.0 - t * exp(q - a * a));
+}
+// GELU as ops/activations.ts composes it, each step in f32: v·0.5·(1 + erf(v·√½)), with the erf
+// op's expression above; and its gradient d·(Φ + v·φ), Φ = (1 + erf(v·√½))·0.5,
+// φ = exp(v·v·(−0.5))·(1/√(2π)), with the exp op's.
+fn geluOf(v: f32) -> f32 {
+  let t = v * 0.7071067811865476;
+  return (v * 0.5) * (1.0 + select(erfApprox(t), t, isNan(t)));
+}
+fn geluGrad(d: f32, v: f32) -> f32 {
+  let t = v * 0.7071067811865476;
+  let cdf = (1.0 + select(erfApprox(t), t, isNan(t))) * 0.5;
+  let h = (v * v) * -0.5;
+  let pdf = select(exp(h), h, isNan(h)) * 0.3989422804014327;
+  return d * (cdf + v * pdf);
 }`;
 
 export function unary(rt: GpuRuntime, op: UnaryOp, x: Storage): GpuStorage {
@@ -329,11 +344,15 @@ export function select(rt: GpuRuntime, cond: Storage, a: Storage, b: Storage): G
   })[0]!;
 }
 
-/** relu: dy·step(x); tanh: dy·(1 − y·y); sigmoid: dy·(y·(1 − y)), as ops/activations composes them. */
+/**
+ * relu: dy·step(x); tanh: dy·(1 − y·y); sigmoid: dy·(y·(1 − y)); gelu: dy·(Φ(x) + x·φ(x)), as
+ * ops/activations composes them.
+ */
 const ACTIVATION_GRAD: Record<ActivationGradOp, string> = {
   relu: 'd * select(0.0, 1.0, v > 0.0)',
   tanh: 'd * (1.0 - v * v)',
   sigmoid: 'd * (v * (1.0 - v))',
+  gelu: 'geluGrad(d, v)',
 };
 
 export function activationGrad(
@@ -353,7 +372,7 @@ export function activationGrad(
         ],
         [['out', 'f32']],
         [['n', 'u32']],
-      )}\n${linearMain(`let d = dy[i];\n  let v = val[i];\n  out[i] = ${ACTIVATION_GRAD[op]};`)}`,
+      )}\n${op === 'gelu' ? HELPERS : ''}\n${linearMain(`let d = dy[i];\n  let v = val[i];\n  out[i] = ${ACTIVATION_GRAD[op]};`)}`,
     inputs: [dy, v],
     outputs: [{ size: n, dtype: 'float32' }],
     params: [['u32', n]],
