@@ -145,6 +145,21 @@ describe('native backend', { skip }, () => {
       assert.ok(be.pooledMemory() >= 5000 * 4, 'the freed array went to the pool');
     });
 
+    test('the pool keeps freed arrays up to poolMaxBytes, no more; a bad limit is refused', () => {
+      const small = new NativeBackend(load.addon!, { poolMaxBytes: 5000 * 4 });
+      const g = (n: number) => small.write(new Float32Array(n).fill(1), 'float32');
+      small.beginScope();
+      g(5000);
+      g(5000);
+      small.endScope(new Set());
+      assert.equal(small.pooledMemory(), 5000 * 4, 'one of the two fits');
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY])
+        assert.throws(() => new NativeBackend(load.addon!, { poolMaxBytes: bad }), /poolMaxBytes/);
+      // The registered backend may pool a quarter of the machine's memory, at least 1 GiB.
+      const registered = backendByName('native') as unknown as { poolMaxBytes: number };
+      assert.ok(registered.poolMaxBytes >= 2 ** 30);
+    });
+
     test("free() frees storages now; other backends' storages are ignored", () => {
       const a = f(3000, 2);
       be.free([a, js.write([1, 2], 'float32')]);

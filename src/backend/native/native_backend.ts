@@ -125,8 +125,20 @@ function guardAddon(addon: NativeAddon): NativeAddon {
 
 /** Arrays smaller than this are left to the garbage collector (small allocations are cheap). */
 const POOL_MIN_FLOATS = 1024;
-/** The most bytes the pool holds. */
+/** The most bytes the pool holds unless the constructor is told otherwise. */
 const POOL_MAX_BYTES = 1024 * 2 ** 20;
+
+/** Options of the {@link NativeBackend} constructor. */
+export interface NativeBackendOptions {
+  /**
+   * The most bytes of freed arrays the pool keeps for the next step (it keeps only lengths
+   * the step asked for, so it never holds more than a step uses). A step whose tensors
+   * outgrow it maps fresh memory for the rest, a page fault per 4 KB: airbench's step at batch
+   * 1024 ran twice as long under a 1 GiB pool as under one that held its working set.
+   * @default 1 GiB (register.ts gives a quarter of the machine's memory where that is more)
+   */
+  poolMaxBytes?: number;
+}
 
 /** A native backend tensor: a Float32Array that a step scope may free (back to the pool). */
 class NativeStorage extends JsStorage {
@@ -143,6 +155,7 @@ export class NativeBackend extends JsBackend {
   /** Freed arrays by length, for reuse. */
   private readonly spare = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
+  private readonly poolMaxBytes: number;
   /** Lengths asked for since the outermost scope last ended: the pool keeps only these. */
   private readonly wanted = new Set<number>();
   /** Storages made inside each open scope, innermost last. */
@@ -157,8 +170,14 @@ export class NativeBackend extends JsBackend {
   /** Whether the addon's conv2dFused takes the residual as an array (else in the output). */
   private readonly residualArray: boolean;
 
-  constructor(addon: NativeAddon) {
+  constructor(addon: NativeAddon, options: NativeBackendOptions = {}) {
     super();
+    const { poolMaxBytes = POOL_MAX_BYTES } = options;
+    if (!(Number.isFinite(poolMaxBytes) && poolMaxBytes >= 0))
+      throw new ArgumentError(
+        `NativeBackend: poolMaxBytes must be a non-negative number of bytes, got ${poolMaxBytes}.`,
+      );
+    this.poolMaxBytes = poolMaxBytes;
     this.addon = guardAddon(addon);
     this.residualArray = this.addon.info().residualArray === true;
   }
@@ -235,7 +254,7 @@ export class NativeBackend extends JsBackend {
     const a = s.values as Float32Array;
     if (s.scoped) this.scopeBytes -= a.byteLength;
     s.scoped = false;
-    if (a.length < POOL_MIN_FLOATS || this.pooledBytes + a.byteLength > POOL_MAX_BYTES) return;
+    if (a.length < POOL_MIN_FLOATS || this.pooledBytes + a.byteLength > this.poolMaxBytes) return;
     let list = this.spare.get(a.length);
     if (!list) this.spare.set(a.length, (list = []));
     list.push(a);

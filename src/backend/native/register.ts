@@ -7,6 +7,7 @@
  * 'native' by name (setBackend('native') or RECEPTIVE_BACKEND=native) prints one line to stderr
  * saying why and runs on 'wasm' instead; getBackend() then says 'wasm'.
  */
+import { totalmem } from 'node:os';
 import { backendByName, preferByDefault, registerBackend } from '../registry.js';
 import { loadNativeAddon } from './native_addon.js';
 import { NativeBackend } from './native_backend.js';
@@ -15,7 +16,9 @@ let warned = false;
 
 registerBackend('native', () => {
   const r = loadNativeAddon();
-  if (r.addon) return new NativeBackend(r.addon);
+  // The pool of freed arrays may hold a big step's working set (a quarter of the memory here).
+  if (r.addon)
+    return new NativeBackend(r.addon, { poolMaxBytes: Math.max(2 ** 30, totalmem() / 4) });
   if (!warned) {
     warned = true;
     console.warn(`receptive: the 'native' backend is unavailable: ${r.reason}. Using 'wasm'.`);
