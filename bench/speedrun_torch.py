@@ -173,6 +173,9 @@ def main():
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     trainable = [p for p in net.parameters() if p.requires_grad]
     slow = [p.detach().clone() for p in trainable]
+    # BatchNorm's moving statistics are averaged too, as airbench's Lookahead averages the state.
+    stats = [b for n, b in net.named_buffers() if n.endswith(("running_mean", "running_var"))]
+    slow_stats = [b.detach().clone() for b in stats]
     loss_fn = nn.CrossEntropyLoss(label_smoothing=HYP["label_smoothing"])
     # Alternating flip: a random phase per image, mirrored on alternate epochs.
     phase = torch.rand(len(xtr)) < 0.5
@@ -207,6 +210,9 @@ def main():
                         if p.requires_grad:
                             q.add_(p - q, alpha=alpha)
                             p.copy_(q)
+                    for b, q in zip(stats, slow_stats):
+                        q.add_(b - q, alpha=alpha)
+                        b.copy_(q)
             if steps >= total:
                 break
         seconds = time.perf_counter() - t0
@@ -216,7 +222,7 @@ def main():
         if steps >= total:
             break
     with torch.no_grad():
-        for p, q in zip(trainable, slow):
+        for p, q in zip(trainable + stats, slow + slow_stats):
             p.copy_(q)
     train_seconds = time.perf_counter() - start
     net.eval()

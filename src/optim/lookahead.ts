@@ -5,7 +5,7 @@
  */
 import { noGrad } from '../autograd.js';
 import { add, mul, sub } from '../ops/elementwise.js';
-import { type Tensor, tensor } from '../tensor.js';
+import { Tensor, tensor } from '../tensor.js';
 import { ArgumentError, fmtShape } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 import {
@@ -52,8 +52,9 @@ function checkAlpha(where: string, alpha: unknown): number | LearningRateSchedul
  * Lookahead over any optimizer, as the paper's algorithm: every `k`-th step of the inner
  * optimizer, `slow = slow + alpha·(fast − slow)` and the weights are set to `slow`. The slow
  * weights start at the weights' values before their first update. The inner optimizer's state
- * (momentum, moments) carries on across synchronizations. Only the weights the optimizer
- * updates are averaged (BatchNorm's moving statistics are not).
+ * (momentum, moments) carries on across synchronizations. The weights the optimizer updates are
+ * averaged, and the tensors given to {@link Lookahead.alsoAverage} (BatchNorm's moving
+ * statistics, as airbench does).
  *
  * @example
  * ```ts
@@ -77,6 +78,8 @@ export class Lookahead extends Optimizer {
   readonly alpha: number | LearningRateSchedule;
   /** The slow weights, by parameter. */
   private readonly slow = new Map<Tensor, Tensor>();
+  /** Tensors averaged at each synchronization that the inner optimizer does not update. */
+  private readonly extra = new Set<Tensor>();
 
   /**
    * @throws ArgumentError for an unknown option, a missing or unknown inner optimizer, k not a
@@ -195,13 +198,48 @@ export class Lookahead extends Optimizer {
     if (this.iterations % this.k !== 0) return;
     const alpha = this.alphaAt(this.iterations);
     noGrad(() => {
-      for (const p of list) {
+      for (const p of new Set([...list, ...this.extra])) {
         const slow = this.slow.get(p);
         if (!slow) continue;
         const next = alpha === 1 ? copyOf(p) : add(slow, mul(sub(p, slow), alpha));
         // The weight and its slow copy may share the storage: storages are never written in place.
         this.slow.set(p, next);
         p.storage = next.storage;
+      }
+    });
+  }
+
+  /**
+   * Also averages `tensors` at each synchronization, though the inner optimizer does not update
+   * them: BatchNorm's moving statistics, which follow the fast weights, so that the statistics
+   * the weights end with belong to the slow weights (airbench averages the model's whole state).
+   * Their slow copies start at their values now (call it before training); {@link
+   * assignSlowWeights} without arguments assigns them too. They are not part of getState().
+   *
+   * @example
+   * ```ts
+   * const stats = model.layers.flatMap((l) =>
+   *   l instanceof rc.layers.BatchNormalization ? [l.movingMean, l.movingVariance] : []);
+   * lookahead.alsoAverage(stats);
+   * ```
+   * @throws ArgumentError for anything but an array of float32 tensors
+   */
+  alsoAverage(tensors: Tensor[]): void {
+    const where = 'Lookahead.alsoAverage';
+    if (!Array.isArray(tensors))
+      throw new ArgumentError(
+        `${where}: expects an array of tensors (such as BatchNorm's movingMean and movingVariance), got ${String(tensors)}.`,
+      );
+    tensors.forEach((t, i) => {
+      if (!(t instanceof Tensor) || t.dtype !== 'float32')
+        throw new ArgumentError(
+          `${where}: tensors[${i}] must be a float32 tensor, got ${t instanceof Tensor ? `a ${t.dtype} tensor` : String(t)}.`,
+        );
+    });
+    noGrad(() => {
+      for (const t of tensors) {
+        this.extra.add(t);
+        if (!this.slow.has(t)) this.slow.set(t, copyOf(t));
       }
     });
   }
@@ -222,15 +260,13 @@ export class Lookahead extends Optimizer {
   }
 
   /**
-   * Sets the weights to their slow weights (default: the params of the last step), as airbench
-   * does once training ends, where the last steps since a synchronization are then dropped.
+   * Sets the weights to their slow weights (default: the params of the last step and the
+   * tensors of {@link alsoAverage}), as airbench does once training ends, where the last steps
+   * since a synchronization are then dropped.
    */
   assignSlowWeights(params?: Tensor[]): void {
-    for (const p of this.resolveParams(
-      'Lookahead.assignSlowWeights',
-      params ?? this.params,
-      false,
-    )) {
+    const list = this.resolveParams('Lookahead.assignSlowWeights', params ?? this.params, false);
+    for (const p of params === undefined ? new Set([...list, ...this.extra]) : list) {
       const slow = this.slow.get(p);
       if (slow) p.storage = slow.storage;
     }

@@ -445,7 +445,7 @@ const lossOf = (s: CifarSpeedrunSettings) =>
  *   under Lookahead (every 5 steps; the slow weights' step 1 − 0.95⁵·(t/T)³), a linear
  *   warm-up from 0.2× to 1× over the first 23% of the steps then down to 0.07×, label
  *   smoothing 0.2, alternating flip and reflect translation by up to 2 pixels; the weights
- *   end at Lookahead's slow weights.
+ *   and BatchNorm's moving statistics end at Lookahead's slow (averaged) values.
  * - evaluation: multi-crop test-time augmentation (image, mirror, moved copies).
  *
  * @example
@@ -512,6 +512,13 @@ export function cifarSpeedrun(options: CifarSpeedrunOptions = {}): CifarSpeedrun
       // airbench's decay 0.95⁵·(t/T)³ of the slow weights is a step 1 − decay towards the fast ones.
       alpha: recipeSchedule((t) => 1 - 0.95 ** 5 * Math.min(1, t / total) ** 3),
     });
+    // As airbench's Lookahead averages the whole state: the moving statistics the slow weights
+    // end with are averaged as they are, not those of the last fast weights.
+    optimizer.alsoAverage(
+      model.layers.flatMap((l) =>
+        l instanceof layers.BatchNormalization ? [l.movingMean, l.movingVariance] : [],
+      ),
+    );
     model.compile({ optimizer, loss: lossOf(s), metrics: ['accuracy'] });
 
     const ds = Dataset.fromImageSet(data)

@@ -220,6 +220,88 @@ test('fit with Lookahead trains, and BackupAndRestore-style state covers the slo
     assert.deepEqual(values(opt.getSlowWeights(w)!), values(w));
 });
 
+test('alsoAverage averages tensors the optimizer does not step (BatchNorm statistics)', () => {
+  // A stand-in for a moving statistic: the "forward pass" sets it to 10·t before step t.
+  for (const [k, alpha] of [
+    [5, 0.5],
+    [2, 0.8],
+  ] as const) {
+    const w = param(W0);
+    const stat = rc.tensor([0, 1]);
+    const opt = new Lookahead({ optimizer: inner(), k, alpha });
+    opt.alsoAverage([stat, w]); // w is a param too: still averaged once per synchronization
+    const a = rc.tensor(A);
+    const c = rc.tensor(C);
+    let slow = [0, 1];
+    for (let t = 1; t <= 11; t++) {
+      stat.storage = rc.tensor([10 * t, -t]).storage;
+      rc.mul(rc.sum(rc.mul(a, rc.square(rc.sub(w, c)))), 0.5).backward();
+      opt.step([w]);
+      opt.zeroGrad();
+      let cur = [10 * t, -t];
+      if (t % k === 0) {
+        slow = slow.map((v, i) => v + alpha * (cur[i]! - v));
+        cur = slow;
+      }
+      assertClose(values(stat), cur, { rtol: 1e-6, msg: `k ${k}, step ${t}` });
+    }
+    assertClose(
+      values(w),
+      reference(11, k, () => alpha),
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+    // The end of training: the statistic and the weights go back to their slow values.
+    stat.storage = rc.tensor([99, 99]).storage;
+    opt.assignSlowWeights();
+    assertClose(values(stat), slow, { rtol: 1e-6 });
+    assertClose(
+      values(w),
+      reference(10 - (10 % k), k, () => alpha),
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+  }
+});
+
+test('alsoAverage with BatchNorm in fit: the statistics end at their averaged values', async () => {
+  const bn = new rc.layers.BatchNormalization({ momentum: 0.5 });
+  const model = new rc.Sequential([
+    new rc.layers.Dense({ units: 3, inputShape: [2] }),
+    bn,
+    new rc.layers.Dense({ units: 2 }),
+  ]);
+  const opt = new Lookahead({ optimizer: inner(), k: 3, alpha: 0.5 });
+  model.compile({
+    optimizer: opt,
+    loss: rc.losses.sparseCategoricalCrossentropy({ fromLogits: true }),
+  });
+  const x = rc.tensor([
+    [1, 0],
+    [0, 2],
+    [1, 1],
+    [3, 0],
+  ]);
+  const y = rc.tensor([0, 1, 0, 1], [4], 'int32');
+  model.build([null, 2]);
+  opt.alsoAverage([bn.movingMean, bn.movingVariance]);
+  await model.fit(x, y, { epochs: 4, batchSize: 2, verbose: 0, seed: 1 }); // 8 steps
+  const slowMean = values(opt.getSlowWeights(bn.movingMean)!);
+  assert.notDeepEqual(values(bn.movingMean), slowMean, 'two fast steps since the last sync');
+  opt.assignSlowWeights();
+  assert.deepEqual(values(bn.movingMean), slowMean);
+  assert.deepEqual(values(bn.movingVariance), values(opt.getSlowWeights(bn.movingVariance)!));
+  for (const v of values(bn.movingVariance)) assert.ok(v > 0 && Number.isFinite(v));
+});
+
+test('alsoAverage refuses what is not an array of float32 tensors', () => {
+  const opt = new Lookahead({ optimizer: inner() });
+  assert.throws(() => opt.alsoAverage(rc.tensor([1]) as never), /expects an array of tensors/);
+  assert.throws(() => opt.alsoAverage([[1, 2]] as never), /tensors\[0\] must be a float32 tensor/);
+  assert.throws(
+    () => opt.alsoAverage([rc.tensor([1], [1], 'int32')]),
+    /tensors\[0\] must be a float32 tensor, got a int32 tensor/,
+  );
+});
+
 test('bad Lookahead options are ArgumentErrors that say what to do', () => {
   const cases: [() => unknown, RegExp][] = [
     [() => new Lookahead(undefined as never), /options must be an object/],
