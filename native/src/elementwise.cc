@@ -411,48 +411,6 @@ RC_CLONES static void bnBackwardRows(const float *dy, const float *x, const floa
   }
 }
 
-/** batchNormBackward(dy, x, mean, variance, gamma, channels, epsilon, dx, dMean, dVariance, dGamma, dBeta). */
-static Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
-  const int64_t C = integer(info[5], "channels");
-  const double eps = info[6].As<Napi::Number>().DoubleValue();
-  if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
-  const float *x = floats(info[1], 0, "x");
-  const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
-  if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
-  const float *dy = floats(info[0], size_t(n), "dy");
-  const float *mean = floats(info[2], size_t(C), "mean"), *var = floats(info[3], size_t(C), "variance");
-  const float *gamma = floats(info[4], size_t(C), "gamma");
-  float *dx = floats(info[7], size_t(n), "dx");
-  float *dMean = floats(info[8], size_t(C), "dMean"), *dVar = floats(info[9], size_t(C), "dVariance");
-  float *dGamma = floats(info[10], size_t(C), "dGamma"), *dBeta = floats(info[11], size_t(C), "dBeta");
-  std::vector<double> r(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; c++) r[size_t(c)] = 1.0 / std::sqrt(double(var[c]) + eps);
-  const int T = maxThreads();
-  std::vector<double> acc(size_t(T) * 2 * size_t(C), 0.0);
-  parallelFor(n / C, std::max<int64_t>(1, GRAIN / C), [&](int64_t r0, int64_t r1) {
-#ifdef _OPENMP
-    const int t = omp_in_parallel() ? omp_get_thread_num() : 0;
-#else
-    const int t = 0;
-#endif
-    double *a = acc.data() + size_t(t) * 2 * size_t(C);
-    bnBackwardRows(dy, x, mean, r.data(), gamma, C, dx, a, a + C, r0, r1);
-  });
-  for (int64_t c = 0; c < C; c++) {
-    double sDy = 0, sDyXc = 0;
-    for (int t = 0; t < T; t++) {
-      sDy += acc[size_t(t) * 2 * size_t(C) + size_t(c)];
-      sDyXc += acc[size_t(t) * 2 * size_t(C) + size_t(C + c)];
-    }
-    const double rc = r[size_t(c)], gc = gamma[c];
-    dMean[c] = float(-sDy * rc * gc);
-    dVar[c] = float(-0.5 * sDyXc * gc * rc * rc * rc);
-    dGamma[c] = float(sDyXc * rc);
-    dBeta[c] = float(sDy);
-  }
-  return info.Env().Undefined();
-}
-
 /** Per-thread float64 accumulators of `width` values each, summed over the threads at the end. */
 struct ThreadSums {
   int64_t width;
@@ -473,6 +431,57 @@ struct ThreadSums {
     return s;
   }
 };
+
+/**
+ * The arguments batch norm's two backward kernels share, (dy, x, mean, variance, gamma,
+ * channels, epsilon, dx, ...), checked, and r = 1/√(variance + ε) per channel in float64.
+ */
+struct BnBackwardArgs {
+  const float *dy, *x, *mean, *var, *gamma;
+  float *dx;
+  int64_t C, rows;
+  std::vector<double> r;
+  explicit BnBackwardArgs(const Napi::CallbackInfo &info) {
+    C = integer(info[5], "channels");
+    const double eps = info[6].As<Napi::Number>().DoubleValue();
+    if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
+    x = floats(info[1], 0, "x");
+    const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
+    if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
+    rows = n / C;
+    dy = floats(info[0], size_t(n), "dy");
+    mean = floats(info[2], size_t(C), "mean");
+    var = floats(info[3], size_t(C), "variance");
+    gamma = floats(info[4], size_t(C), "gamma");
+    dx = floats(info[7], size_t(n), "dx");
+    r.resize(size_t(C));
+    for (int64_t c = 0; c < C; c++) r[size_t(c)] = 1.0 / std::sqrt(double(var[c]) + eps);
+  }
+  /** Rows per task of a parallelFor over the rows. */
+  int64_t grain() const { return std::max<int64_t>(1, GRAIN / C); }
+};
+
+/** batchNormBackward(dy, x, mean, variance, gamma, channels, epsilon, dx, dMean, dVariance, dGamma, dBeta). */
+static Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
+  const BnBackwardArgs a(info);
+  const int64_t C = a.C;
+  float *dMean = floats(info[8], size_t(C), "dMean"), *dVar = floats(info[9], size_t(C), "dVariance");
+  float *dGamma = floats(info[10], size_t(C), "dGamma"), *dBeta = floats(info[11], size_t(C), "dBeta");
+  ThreadSums sums(2 * C);
+  parallelFor(a.rows, a.grain(), [&](int64_t r0, int64_t r1) {
+    double *s = sums.mine();
+    bnBackwardRows(a.dy, a.x, a.mean, a.r.data(), a.gamma, C, a.dx, s, s + C, r0, r1);
+  });
+  for (int64_t c = 0; c < C; c++) {
+    const double sDy = sums.total(c), sDyXc = sums.total(C + c);
+    const double rc = a.r[size_t(c)], gc = a.gamma[c];
+    dMean[c] = float(-sDy * rc * gc);
+    dVar[c] = float(-0.5 * sDyXc * gc * rc * rc * rc);
+    dGamma[c] = float(sDyXc * rc);
+    dBeta[c] = float(sDy);
+  }
+  return info.Env().Undefined();
+}
 
 /** Rows [r0, r1): into s1, s2 the per-channel Σ(x − shift) and Σ(x − shift)², in float64. */
 RC_CLONES static void momentRows(const float *x, const double *shift, int64_t C, double *s1, double *s2, int64_t r0,
@@ -547,37 +556,25 @@ RC_CLONES static void bnTrainDxRows(const float *dy, const float *x, const float
  * dx = γ·r/N·(N·dy − Σdy − x̂·Σ(dy·x̂)), dGamma = Σdy·x̂, dBeta = Σdy (float64 sums).
  */
 static Napi::Value BatchNormTrainingBackward(const Napi::CallbackInfo &info) {
-  const int64_t C = integer(info[5], "channels");
-  const double eps = info[6].As<Napi::Number>().DoubleValue();
-  if (C < 1) throw Napi::RangeError::New(info.Env(), "channels must be positive");
-  const float *x = floats(info[1], 0, "x");
-  const int64_t n = int64_t(info[1].As<Napi::Float32Array>().ElementLength());
-  if (n % C) throw Napi::RangeError::New(info.Env(), "x's size is not a multiple of channels");
-  const float *dy = floats(info[0], size_t(n), "dy");
-  const float *mean = floats(info[2], size_t(C), "mean"), *var = floats(info[3], size_t(C), "variance");
-  const float *gamma = floats(info[4], size_t(C), "gamma");
-  float *dx = floats(info[7], size_t(n), "dx");
+  const BnBackwardArgs in(info);
+  const int64_t C = in.C, rows = in.rows;
   float *dGamma = floats(info[8], size_t(C), "dGamma"), *dBeta = floats(info[9], size_t(C), "dBeta");
-  const int64_t rows = n / C;
-  std::vector<double> r(static_cast<size_t>(C));
-  for (int64_t c = 0; c < C; c++) r[size_t(c)] = 1.0 / std::sqrt(double(var[c]) + eps);
   ThreadSums sums(2 * C);
-  const int64_t grain = std::max<int64_t>(1, GRAIN / C);
-  parallelFor(rows, grain, [&](int64_t r0, int64_t r1) {
+  parallelFor(rows, in.grain(), [&](int64_t r0, int64_t r1) {
     double *s = sums.mine();
-    bnTrainSumRows(dy, x, mean, r.data(), C, s, s + C, r0, r1);
+    bnTrainSumRows(in.dy, in.x, in.mean, in.r.data(), C, s, s + C, r0, r1);
   });
   std::vector<double> a(static_cast<size_t>(C)), b(static_cast<size_t>(C)), k(static_cast<size_t>(C));
   for (int64_t c = 0; c < C; c++) {
-    const double sDy = sums.total(c), sDyXh = sums.total(C + c), gr = double(gamma[c]) * r[size_t(c)];
+    const double sDy = sums.total(c), sDyXh = sums.total(C + c), gr = double(in.gamma[c]) * in.r[size_t(c)];
     a[size_t(c)] = gr;
     b[size_t(c)] = -gr * sDy / double(rows);
-    k[size_t(c)] = -gr * r[size_t(c)] * sDyXh / double(rows);
+    k[size_t(c)] = -gr * in.r[size_t(c)] * sDyXh / double(rows);
     dGamma[c] = float(sDyXh);
     dBeta[c] = float(sDy);
   }
-  parallelFor(rows, grain, [&](int64_t r0, int64_t r1) {
-    bnTrainDxRows(dy, x, mean, a.data(), b.data(), k.data(), C, dx, r0, r1);
+  parallelFor(rows, in.grain(), [&](int64_t r0, int64_t r1) {
+    bnTrainDxRows(in.dy, in.x, in.mean, a.data(), b.data(), k.data(), C, in.dx, r0, r1);
   });
   return info.Env().Undefined();
 }

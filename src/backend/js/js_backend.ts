@@ -27,6 +27,9 @@ import * as norm from './norm.js';
 import * as pool from './pool.js';
 import * as red from './reduce.js';
 
+/** dy, x, mean, variance and gamma: the inputs of batch norm's backward kernels. */
+type NumArray5 = [NumArray, NumArray, NumArray, NumArray, NumArray];
+
 /** A js backend tensor: its values in a typed array (subclasses may keep them elsewhere). */
 export class JsStorage implements Storage {
   constructor(
@@ -257,24 +260,14 @@ export class JsBackend implements Backend {
     epsilon: number,
   ) {
     const dx = this.f(x.size);
-    const dMean = this.f(channels);
-    const dVariance = this.f(channels);
-    const dGamma = this.f(channels);
-    const dBeta = this.f(channels);
-    norm.batchNormBackward(
-      this.v(dy),
-      this.v(x),
-      this.v(mean),
-      this.v(variance),
-      this.v(gamma),
-      channels,
-      epsilon,
-      dx,
-      dMean,
-      dVariance,
-      dGamma,
-      dBeta,
-    );
+    const [dMean, dVariance, dGamma, dBeta] = [0, 1, 2, 3].map(() => this.f(channels)) as [
+      FloatArray,
+      FloatArray,
+      FloatArray,
+      FloatArray,
+    ];
+    const v = [dy, x, mean, variance, gamma].map((s) => this.v(s)) as NumArray5;
+    norm.batchNormBackward(...v, channels, epsilon, dx, dMean, dVariance, dGamma, dBeta);
     return {
       dx: this.wrap(dx),
       dMean: this.wrap(dMean),
@@ -301,20 +294,9 @@ export class JsBackend implements Backend {
     epsilon: number,
   ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
     const dx = this.f(x.size);
-    const dGamma = this.f(channels);
-    const dBeta = this.f(channels);
-    norm.batchNormTrainingBackward(
-      this.v(dy),
-      this.v(x),
-      this.v(mean),
-      this.v(variance),
-      this.v(gamma),
-      channels,
-      epsilon,
-      dx,
-      dGamma,
-      dBeta,
-    );
+    const [dGamma, dBeta] = [this.f(channels), this.f(channels)];
+    const v = [dy, x, mean, variance, gamma].map((s) => this.v(s)) as NumArray5;
+    norm.batchNormTrainingBackward(...v, channels, epsilon, dx, dGamma, dBeta);
     return { dx: this.wrap(dx), dGamma: this.wrap(dGamma), dBeta: this.wrap(dBeta) };
   }
 

@@ -18,6 +18,27 @@ export function batchNorm(
   }
 }
 
+/** Per channel, in float64: Σ dy and Σ dy·(x − mean), the sums both backward passes need. */
+function backwardSums(
+  dy: NumArray,
+  x: NumArray,
+  mean: NumArray,
+  channels: number,
+): { sDy: Float64Array; sDyXc: Float64Array } {
+  const sDy = new Float64Array(channels);
+  const sDyXc = new Float64Array(channels);
+  for (let i = 0; i < x.length; i++) {
+    const c = i % channels;
+    sDy[c] += dy[i]!;
+    sDyXc[c] += dy[i]! * (x[i]! - mean[c]!);
+  }
+  return { sDy, sDyXc };
+}
+
+/** r = 1/√(variance + ε) per channel, in float64. */
+const rsqrt = (variance: NumArray, channels: number, eps: number) =>
+  Float64Array.from({ length: channels }, (_, c) => 1 / Math.sqrt(variance[c]! + eps));
+
 /**
  * Gradients of batchNorm with the statistics treated as inputs. When the statistics are
  * batch statistics, autograd carries dMean and dVariance on into x through the ops that
@@ -37,20 +58,16 @@ export function batchNormBackward(
   dGamma: FloatArray,
   dBeta: FloatArray,
 ): void {
-  dMean.fill(0);
-  dVariance.fill(0);
-  dGamma.fill(0);
-  dBeta.fill(0);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % channels;
-    const r = 1 / Math.sqrt(variance[c]! + eps);
-    const xc = x[i]! - mean[c]!;
-    const g = dy[i]!;
-    dx[i] = g * r * gamma[c]!;
-    dMean[c] = dMean[c]! - g * r * gamma[c]!;
-    dVariance[c] = dVariance[c]! - 0.5 * g * xc * gamma[c]! * r * r * r;
-    dGamma[c] = dGamma[c]! + g * xc * r;
-    dBeta[c] = dBeta[c]! + g;
+  const r = rsqrt(variance, channels, eps);
+  for (let i = 0; i < x.length; i++) dx[i] = dy[i]! * r[i % channels]! * gamma[i % channels]!;
+  const { sDy, sDyXc } = backwardSums(dy, x, mean, channels);
+  for (let c = 0; c < channels; c++) {
+    const rc = r[c]!;
+    const gc = gamma[c]!;
+    dMean[c] = 0 - sDy[c]! * rc * gc; // (0 −: an empty x gives +0, not −0)
+    dVariance[c] = 0 - 0.5 * sDyXc[c]! * gc * rc * rc * rc;
+    dGamma[c] = sDyXc[c]! * rc;
+    dBeta[c] = sDy[c]!;
   }
 }
 
@@ -97,14 +114,9 @@ export function batchNormTrainingBackward(
   dBeta: FloatArray,
 ): void {
   const n = x.length / channels;
-  const r = Float64Array.from({ length: channels }, (_, c) => 1 / Math.sqrt(variance[c]! + eps));
-  const sDy = new Float64Array(channels);
-  const sDyXh = new Float64Array(channels);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % channels;
-    sDy[c] += dy[i]!;
-    sDyXh[c] += dy[i]! * (x[i]! - mean[c]!) * r[c]!;
-  }
+  const r = rsqrt(variance, channels, eps);
+  const { sDy, sDyXc } = backwardSums(dy, x, mean, channels);
+  const sDyXh = sDyXc.map((v, c) => v * r[c]!);
   for (let i = 0; i < x.length; i++) {
     const c = i % channels;
     const xh = (x[i]! - mean[c]!) * r[c]!;

@@ -613,6 +613,28 @@ export class NativeBackend extends JsBackend {
     return { mean: this.wrap(mean), variance: this.wrap(variance) };
   }
 
+  /**
+   * One of batch norm's backward kernels in the addon, which both take (dy, x, mean, variance,
+   * gamma, channels, epsilon, dx, ...per-channel outputs): dx and the outputs, or null where the
+   * addon cannot run it (storage that is not float32 here, or x under `minElements`).
+   */
+  private addonBatchNormBackward(
+    kernel: 'batchNormBackward' | 'batchNormTrainingBackward',
+    inputs: Storage[],
+    channels: number,
+    epsilon: number,
+    outputs: number,
+    minElements: number,
+  ): Storage[] | null {
+    const vs = inputs.map((s) => this.f32(s));
+    if (vs.some((v) => !v) || channels < 1 || vs[1]!.length < minElements) return null;
+    const dx = this.out(vs[1]!.length);
+    const outs = Array.from({ length: outputs }, () => new Float32Array(channels));
+    const call = this.addon[kernel] as (...args: (Float32Array | number)[]) => void;
+    call(...(vs as Float32Array[]), channels, epsilon, dx, ...outs);
+    return [dx, ...outs].map((a) => this.wrap(a));
+  }
+
   /** Training-mode batch norm's backward in the addon (float64 sums), for big enough x. */
   override batchNormTrainingBackward(
     dy: Storage,
@@ -623,26 +645,17 @@ export class NativeBackend extends JsBackend {
     channels: number,
     epsilon: number,
   ): { dx: Storage; dGamma: Storage; dBeta: Storage } {
-    const vs = [dy, x, mean, variance, gamma].map((s) => this.f32(s));
-    if (vs.some((v) => !v) || channels < 1 || vs[1]!.length < NATIVE_MIN_ELEMENTS) {
-      return super.batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon);
-    }
-    const [dyv, xv, mv, vv, gv] = vs as Float32Array[];
-    const dx = this.out(xv!.length);
-    const [dGamma, dBeta] = [new Float32Array(channels), new Float32Array(channels)];
-    this.addon.batchNormTrainingBackward(
-      dyv!,
-      xv!,
-      mv!,
-      vv!,
-      gv!,
+    const r = this.addonBatchNormBackward(
+      'batchNormTrainingBackward',
+      [dy, x, mean, variance, gamma],
       channels,
       epsilon,
-      dx,
-      dGamma,
-      dBeta,
+      2,
+      NATIVE_MIN_ELEMENTS,
     );
-    return { dx: this.wrap(dx), dGamma: this.wrap(dGamma), dBeta: this.wrap(dBeta) };
+    if (!r) return super.batchNormTrainingBackward(dy, x, mean, variance, gamma, channels, epsilon);
+    const [dx, dGamma, dBeta] = r as [Storage, Storage, Storage];
+    return { dx, dGamma, dBeta };
   }
 
   override batchNormBackward(
@@ -654,33 +667,22 @@ export class NativeBackend extends JsBackend {
     channels: number,
     epsilon: number,
   ) {
-    const vs = [dy, x, mean, variance, gamma].map((s) => this.f32(s));
-    if (vs.some((v) => !v) || channels < 1) {
-      return super.batchNormBackward(dy, x, mean, variance, gamma, channels, epsilon);
-    }
-    const [dyv, xv, mv, vv, gv] = vs as Float32Array[];
-    const dx = this.out(xv!.length);
-    const [dMean, dVariance, dGamma, dBeta] = [0, 1, 2, 3].map(() => new Float32Array(channels));
-    this.addon.batchNormBackward(
-      dyv!,
-      xv!,
-      mv!,
-      vv!,
-      gv!,
+    const r = this.addonBatchNormBackward(
+      'batchNormBackward',
+      [dy, x, mean, variance, gamma],
       channels,
       epsilon,
-      dx,
-      dMean!,
-      dVariance!,
-      dGamma!,
-      dBeta!,
+      4,
+      0,
     );
-    return {
-      dx: this.wrap(dx),
-      dMean: this.wrap(dMean!),
-      dVariance: this.wrap(dVariance!),
-      dGamma: this.wrap(dGamma!),
-      dBeta: this.wrap(dBeta!),
-    };
+    if (!r) return super.batchNormBackward(dy, x, mean, variance, gamma, channels, epsilon);
+    const [dx, dMean, dVariance, dGamma, dBeta] = r as [
+      Storage,
+      Storage,
+      Storage,
+      Storage,
+      Storage,
+    ];
+    return { dx, dMean, dVariance, dGamma, dBeta };
   }
 }
