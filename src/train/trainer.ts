@@ -230,9 +230,39 @@ class Averager {
 }
 
 /**
- * One batch of training (or evaluation), in a step scope: the weights and the optimizer's slots
- * outlive it; every other tensor it makes is freed when it ends.
+ * `fn` in a step scope: the weights and the optimizer's slots outlive it; every other tensor it
+ * makes is freed when it ends (but what it returns).
  */
+function inStepScope<T>(model: Model, c: Compiled, fn: () => T): T {
+  return stepScope(c.retained, () => [...model.weights, ...c.optimizer.slotTensors()], fn);
+}
+
+/** One batch's outputs and loss: with the tape when training, else with test-time augmentation. */
+function forwardBatch(
+  model: Model,
+  c: Compiled,
+  { x, y }: Batch,
+  train: boolean,
+  rng?: Random,
+  tta: TestTimeAugmentation = 'none',
+): { outputs: Tensor[]; loss: Tensor } {
+  if (!train)
+    return noGrad(() => {
+      const outputs = callWithTta(model, x, tta, `${model.label}.evaluate`);
+      return { outputs, loss: batchLoss(model, c, outputs, y) };
+    });
+  const outputs = model.callAll(x, rng ? { training: true, rng } : { training: true });
+  return { outputs, loss: batchLoss(model, c, outputs, y) };
+}
+
+/** The backward pass from a batch's loss (freeing as it goes) and the optimizer's step. */
+function update(model: Model, c: Compiled, loss: Tensor, outputs: Tensor[]): void {
+  backwardReleasing(loss, outputs);
+  c.optimizer.step(model.trainableWeights);
+  c.optimizer.zeroGrad();
+}
+
+/** One batch of training (or evaluation), in a step scope; a non-finite loss skips the update. */
 function runBatch(
   model: Model,
   c: Compiled,
@@ -242,11 +272,18 @@ function runBatch(
   rng?: Random,
   tta: TestTimeAugmentation = 'none',
 ): number {
-  return stepScope(
-    c.retained,
-    () => [...model.weights, ...c.optimizer.slotTensors()],
-    () => runBatchUnscoped(model, c, batch, train, acc, rng, tta),
-  );
+  return inStepScope(model, c, () => {
+    const { outputs, loss } = forwardBatch(model, c, batch, train, rng, tta);
+    const lossValue = loss.item();
+    if (train && Number.isFinite(lossValue)) update(model, c, loss, outputs);
+    const n = batch.x.shape[0]!;
+    acc.add('loss', lossValue * n, n);
+    for (const m of c.metrics) {
+      const r = m(batch.y, outputs[0]!);
+      acc.add(m.name, r.total, r.count);
+    }
+    return lossValue;
+  });
 }
 
 /**
@@ -256,37 +293,22 @@ function runBatch(
 function runBatchDeferred(
   model: Model,
   c: Compiled,
-  { x, y }: Batch,
+  batch: Batch,
   train: boolean,
   place: StepPlace,
   rng?: Random,
   tta: TestTimeAugmentation = 'none',
 ): PendingBatch {
-  return stepScope(
-    c.retained,
-    () => [...model.weights, ...c.optimizer.slotTensors()],
-    () => {
-      const n = x.shape[0]!;
-      let outputs: Tensor[];
-      let loss: Tensor;
-      if (train) {
-        outputs = model.callAll(x, rng ? { training: true, rng } : { training: true });
-        loss = batchLoss(model, c, outputs, y);
-        backwardReleasing(loss, outputs);
-        c.optimizer.step(model.trainableWeights);
-        c.optimizer.zeroGrad();
-      } else {
-        outputs = noGrad(() => callWithTta(model, x, tta, `${model.label}.evaluate`));
-        loss = noGrad(() => batchLoss(model, c, outputs, y));
-      }
-      return pendingBatch(
-        place,
-        n,
-        loss,
-        c.metrics.map((m) => ({ name: m.name, ...m.onDevice!(y, outputs[0]!) })),
-      );
-    },
-  );
+  return inStepScope(model, c, () => {
+    const { outputs, loss } = forwardBatch(model, c, batch, train, rng, tta);
+    if (train) update(model, c, loss, outputs);
+    return pendingBatch(
+      place,
+      batch.x.shape[0]!,
+      loss,
+      c.metrics.map((m) => ({ name: m.name, ...m.onDevice!(batch.y, outputs[0]!) })),
+    );
+  });
 }
 
 /** Whether the backend in use reads asynchronously only; then every metric must run on the device. */
@@ -303,39 +325,6 @@ function deferredReads(model: Model, c: Compiled, where: string): boolean {
 /** Frees a batch that fit's own TensorBatches gathered (no one else holds it). */
 function freeOwnBatch(source: BatchSource, batch: Batch): void {
   if (source instanceof TensorBatches) backend().free?.([batch.x.storage, batch.y.storage]);
-}
-
-function runBatchUnscoped(
-  model: Model,
-  c: Compiled,
-  { x, y }: Batch,
-  train: boolean,
-  acc: Averager,
-  rng?: Random,
-  tta: TestTimeAugmentation = 'none',
-): number {
-  const n = x.shape[0]!;
-  let outputs: Tensor[];
-  let lossValue: number;
-  if (train) {
-    outputs = model.callAll(x, rng ? { training: true, rng } : { training: true });
-    const loss = batchLoss(model, c, outputs, y);
-    lossValue = loss.item();
-    if (Number.isFinite(lossValue)) {
-      backwardReleasing(loss, outputs);
-      c.optimizer.step(model.trainableWeights);
-      c.optimizer.zeroGrad();
-    }
-  } else {
-    outputs = noGrad(() => callWithTta(model, x, tta, `${model.label}.evaluate`));
-    lossValue = noGrad(() => batchLoss(model, c, outputs, y)).item();
-  }
-  acc.add('loss', lossValue * n, n);
-  for (const m of c.metrics) {
-    const r = m(y, outputs[0]!);
-    acc.add(m.name, r.total, r.count);
-  }
-  return lossValue;
 }
 
 function toSource(
