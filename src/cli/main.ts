@@ -12,7 +12,7 @@ import { optimizerNames } from '../optim/registry.js';
 import { sparseCategoricalCrossentropy } from '../train/losses.js';
 import { ArgumentError, ReceptiveError } from '../util/errors.js';
 import { didYouMean } from '../util/options.js';
-import { positiveInt } from './arg_parsers.js';
+import { nonNegativeInt, numberIn, positiveInt } from './arg_parsers.js';
 import { convolveCommand } from './convolve.js';
 import { checkDataArgs, loadDataset } from './datasets.js';
 import { explainCommand } from './explain.js';
@@ -132,6 +132,30 @@ program
   .option('--lr <rate>', 'learning rate (default: the optimizer default)', positive)
   .option('--optimizer <name>', 'sgd, adam, adamw or rmsprop', optimizerArg, 'adam')
   .option(
+    '--momentum <m>',
+    'momentum of sgd or rmsprop, in [0, 1) (default 0)',
+    numberIn('--momentum', 0, 1),
+  )
+  .option('--nesterov', "Nesterov's momentum (sgd, with --momentum)")
+  .option(
+    '--weight-decay <w>',
+    'L2 weight decay of sgd or adamw (default 0)',
+    numberIn('--weight-decay', 0),
+  )
+  .addOption(
+    new Option(
+      '--schedule <name>',
+      'the learning rate over the run: constant, or cosine (from --lr down to 0 at the last step)',
+    )
+      .choices(['constant', 'cosine'])
+      .default('constant'),
+  )
+  .option(
+    '--warmup-epochs <n>',
+    'first raise the learning rate linearly from 0 to --lr over N epochs',
+    nonNegativeInt('--warmup-epochs'),
+  )
+  .option(
     '--seed <n>',
     'random seed (weights, shuffling): runs repeat exactly',
     (v) => {
@@ -184,6 +208,11 @@ program
         'resume',
         'lr',
         'optimizer',
+        'momentum',
+        'nesterov',
+        'weightDecay',
+        'schedule',
+        'warmupEpochs',
         'augment',
         'report',
         'validation',
@@ -221,6 +250,11 @@ program
       batchSize: o.batchSize,
       lr: o.lr,
       optimizer: o.optimizer,
+      ...(o.momentum !== undefined ? { momentum: o.momentum } : {}),
+      ...(o.nesterov ? { nesterov: true } : {}),
+      ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
+      schedule: o.schedule,
+      ...(o.warmupEpochs !== undefined ? { warmupEpochs: o.warmupEpochs } : {}),
       seed: o.seed,
       backend: o.backend,
       out: o.out,

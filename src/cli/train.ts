@@ -15,6 +15,7 @@ import { outputsProbabilities } from '../model/head.js';
 import type { Model } from '../model/model.js';
 import { zooEntry } from '../models/registry.js';
 import { getOptimizer } from '../optim/registry.js';
+import { cosineDecay, type LearningRateSchedule, warmup } from '../optim/schedules.js';
 import { BackupAndRestore, type BackupState } from '../train/backup.js';
 import { sparseCategoricalCrossentropy } from '../train/losses.js';
 import '../train/terminal_bar.js';
@@ -42,6 +43,16 @@ export interface TrainArgs {
   batchSize: number;
   lr?: number;
   optimizer: string;
+  /** Momentum of sgd or rmsprop (default 0). */
+  momentum?: number;
+  /** Nesterov's momentum (sgd with momentum). */
+  nesterov?: boolean;
+  /** L2 weight decay of sgd or adamw (default 0). */
+  weightDecay?: number;
+  /** The learning rate over the run: constant (default), or cosine down to 0 at the last step. */
+  schedule?: 'constant' | 'cosine';
+  /** Raise the learning rate linearly from 0 over this many epochs first (default 0). */
+  warmupEpochs?: number;
   seed: number;
   backend?: string;
   out?: string;
@@ -70,6 +81,11 @@ const RUN_IDENTITY: (keyof TrainArgs)[] = [
   'batchSize',
   'lr',
   'optimizer',
+  'momentum',
+  'nesterov',
+  'weightDecay',
+  'schedule',
+  'warmupEpochs',
   'seed',
   'limit',
   'imageSize',
@@ -89,11 +105,16 @@ async function resumedArgs(args: TrainArgs): Promise<{ args: TrainArgs; state: B
     );
   for (const key of args.given ?? []) {
     if (!RUN_IDENTITY.includes(key)) continue;
-    if (JSON.stringify(args[key]) !== JSON.stringify(saved[key]))
+    if (JSON.stringify(orDefault(args, key)) !== JSON.stringify(orDefault(saved, key)))
       throw new ArgumentError(
         `--resume ${args.resume}: the run was started with --${flagName(key)} ${fmtArg(saved[key])}, but this command gives ${fmtArg(args[key])}. A resumed run keeps its model, data and optimizer: leave the flag out, or start a new run with another --out.`,
       );
   }
+  // A cosine schedule spans the run's epochs: more of them would be a different schedule.
+  if ((saved.schedule ?? 'constant') !== 'constant' && args.epochs > saved.epochs)
+    throw new ArgumentError(
+      `--resume ${args.resume}: the run's ${saved.schedule} schedule spans its ${saved.epochs} epochs, so it cannot be resumed for ${args.epochs}. Leave --epochs out, or start a new run with another --out.`,
+    );
   return {
     state,
     // Only the number of epochs may grow; the backend, threads, output style and report may change.
@@ -108,6 +129,69 @@ async function resumedArgs(args: TrainArgs): Promise<{ args: TrainArgs; state: B
       given: [],
     },
   };
+}
+
+/** Flags whose absence means a value (a checkpoint from before the flag existed lacks them). */
+const DEFAULTS: Partial<TrainArgs> = {
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmupEpochs: 0,
+};
+const orDefault = (a: TrainArgs, key: keyof TrainArgs) => a[key] ?? DEFAULTS[key];
+
+/** The optimizer options the arguments give, refused for an optimizer that has no such option. */
+function optimizerOptions(args: TrainArgs): Record<string, number | boolean> {
+  const name = args.optimizer.toLowerCase().replace(/_/g, '');
+  const takes: [keyof TrainArgs, string[]][] = [
+    ['momentum', ['sgd', 'rmsprop']],
+    ['nesterov', ['sgd']],
+    ['weightDecay', ['sgd', 'adamw']],
+  ];
+  const options: Record<string, number | boolean> = {};
+  for (const [key, optimizers] of takes) {
+    const v = args[key] as number | boolean | undefined;
+    if (v === undefined || v === false) continue;
+    if (!optimizers.includes(name))
+      throw new ArgumentError(
+        `train: --${flagName(key)} applies to ${optimizers.join(' and ')}, not ${args.optimizer}. Leave it out, or give --optimizer ${optimizers[0]}.`,
+      );
+    options[key] = v;
+  }
+  if (options.nesterov && !(args.momentum! > 0))
+    throw new ArgumentError(
+      'train: --nesterov needs momentum: give --momentum too (0.9 is usual).',
+    );
+  return options;
+}
+
+/**
+ * The learning rate the run follows: `base` throughout (constant) or falling along a cosine to 0
+ * at the last step, after `warmupEpochs` of linear rise from 0. Steps are optimizer updates.
+ */
+export function learningRateFor(
+  base: number,
+  args: TrainArgs,
+  stepsPerEpoch: number,
+): number | LearningRateSchedule {
+  const warm = (args.warmupEpochs ?? 0) * stepsPerEpoch;
+  const total = args.epochs * stepsPerEpoch;
+  const after =
+    args.schedule === 'cosine' ? cosineDecay({ initial: base, decaySteps: total - warm }) : base;
+  return warm > 0 ? warmup(after, warm) : after;
+}
+
+/** The schedule in words, for the log and the report. */
+function describeSchedule(base: number, args: TrainArgs, stepsPerEpoch: number): string {
+  const w = args.warmupEpochs ?? 0;
+  const warm =
+    w > 0
+      ? `, after ${w} epoch${w === 1 ? '' : 's'} (${w * stepsPerEpoch} steps) of linear warm-up from 0`
+      : '';
+  return args.schedule === 'cosine'
+    ? `cosine from ${base} to 0 over ${(args.epochs - w) * stepsPerEpoch} steps${warm}`
+    : `${base}${warm}`;
 }
 
 function flagName(key: string): string {
@@ -145,7 +229,19 @@ export async function train(
     entry?.adaptiveLearningRate !== undefined &&
     ['adam', 'adamw', 'rmsprop'].includes(args.optimizer.toLowerCase());
   if (adaptive) lr = entry!.adaptiveLearningRate;
-  const optimizer = getOptimizer(args.optimizer, lr === undefined ? {} : { learningRate: lr });
+  const options = optimizerOptions(args);
+  // Built now to check its options before the data is read; a schedule, which counts the
+  // steps of an epoch, replaces it once the data's size is known.
+  let optimizer = getOptimizer(
+    args.optimizer,
+    lr === undefined ? options : { ...options, learningRate: lr },
+  );
+  const baseRate = optimizer.learningRate as number;
+  const scheduled = (args.schedule ?? 'constant') !== 'constant' || (args.warmupEpochs ?? 0) > 0;
+  if (scheduled && (args.warmupEpochs ?? 0) >= args.epochs)
+    throw new ArgumentError(
+      `train: --warmup-epochs ${args.warmupEpochs} leaves no epoch after the warm-up in a run of ${args.epochs}. Give fewer warm-up epochs or more --epochs.`,
+    );
   // Make sure the results can be written before the data is read and hours are spent
   // training; a dataset that then fails to load must not leave an empty run folder behind.
   const undoOut = await checkWritableDir(out, 'train --out');
@@ -172,6 +268,14 @@ export async function train(
   );
   const train = toTensors(data.train);
   const test = toTensors(data.test);
+  const stepsPerEpoch = Math.ceil(data.train.labels.length / args.batchSize);
+  if (scheduled) {
+    optimizer = getOptimizer(args.optimizer, {
+      ...options,
+      learningRate: learningRateFor(baseRate, args, stepsPerEpoch),
+    });
+    if (!resumed) log(`Learning rate: ${describeSchedule(baseRate, args, stepsPerEpoch)}`);
+  }
 
   // A resumed run builds the same model and optimizer as it started with; BackupAndRestore
   // then puts back the weights, the optimizer's state and the random generator.
@@ -294,7 +398,7 @@ export async function train(
         ],
         [
           'Training',
-          `${history.loss?.length ?? 0} epoch${history.loss?.length === 1 ? '' : 's'}, batch size ${args.batchSize}, ${args.optimizer}${lr === undefined ? '' : ` (learning rate ${lr})`}, seed ${args.seed}`,
+          `${history.loss?.length ?? 0} epoch${history.loss?.length === 1 ? '' : 's'}, batch size ${args.batchSize}, ${args.optimizer}${Object.keys(options).length > 0 ? ` ${JSON.stringify(options)}` : ''} (learning rate ${describeSchedule(baseRate, args, stepsPerEpoch)}), seed ${args.seed}`,
         ],
         ['Test loss', loss!.toFixed(4)],
       ],

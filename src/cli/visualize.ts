@@ -6,7 +6,7 @@
  * excite the layer's filters, synthesized by gradient ascent, with each filter's activation at
  * the start and the end).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { encodePng, type RawImage } from '../data/image_codec.js';
 import { writeFileAtomic } from '../io/files.js';
 import { loadModel } from '../io/handlers/node.js';
@@ -16,7 +16,7 @@ import { type MaximizeOptions, maximizeActivation } from '../vision/maximize.js'
 import { firstConvLayer, spatialLayerNames } from '../vision/model_graph.js';
 import { featureMaps, filterGrid } from '../vision/pictures.js';
 import { drawReceptiveField, receptiveField } from '../vision/receptive_field.js';
-import { positiveInt } from './arg_parsers.js';
+import { nonNegativeInt, positiveInt } from './arg_parsers.js';
 import { position } from './conv_args.js';
 import { readModelImage } from './model_image.js';
 
@@ -32,13 +32,6 @@ interface VisualizeOptions {
   scale?: number;
   columns?: number;
 }
-
-const nonNegativeInt = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < 0)
-    throw new InvalidArgumentError(`${name} must be a whole number, 0 or more.`);
-  return n;
-};
 
 /** `--filters 0,3,5` or `all` as maximizeActivation's filter option. */
 function filterList(v: string | boolean | undefined): number[] | 'all' | undefined {

@@ -139,6 +139,21 @@ test('every train argument is checked before any data is read', async () => {
     ],
     [['--image-size', '8,8'], /--image-size resizes the images of a folder dataset/],
     [['--data-dir', join(cwd, 'nowhere')], /--data-dir .*nowhere: the folder does not exist/],
+    // The optimizer's options, and the schedule.
+    [['--momentum', '1'], /--momentum must be a number from 0 up to \(not including\) 1, got '1'/],
+    [['--momentum', '0.9'], /--momentum applies to sgd and rmsprop, not adam\./],
+    [['--optimizer', 'sgd', '--nesterov'], /--nesterov needs momentum: give --momentum too/],
+    [['--weight-decay', '5e-4'], /--weight-decay applies to sgd and adamw, not adam\./],
+    [
+      ['--optimizer', 'sgd', '--weight-decay', '-1'],
+      /--weight-decay must be a number of 0 or more/,
+    ],
+    [['--schedule', 'linear'], /'linear' is invalid\. Allowed choices are constant, cosine/],
+    [['--warmup-epochs', '1.5'], /--warmup-epochs must be a whole number, 0 or more/],
+    [
+      ['--warmup-epochs', '3', '--epochs', '3'],
+      /--warmup-epochs 3 leaves no epoch after the warm-up in a run of 3/,
+    ],
   ] as const) {
     const r = await receptive(['train', 'lenet5', '--dataset', 'cifar10', '--out', never, ...args]);
     assertCleanError(r, pattern);
@@ -333,6 +348,7 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
   // Enough steps after the first epoch that Ctrl-C always lands during training, however fast
   // the backend (a signal after the last step would find no handler and kill the process).
   const epochs = 10;
+  // With a schedule (warm-up, then cosine): the resumed run continues it at the step it stopped.
   const args = [
     '--limit',
     '512',
@@ -340,6 +356,10 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
     String(epochs),
     '--batch-size',
     '16',
+    '--schedule',
+    'cosine',
+    '--warmup-epochs',
+    '1',
     '--quiet',
     ...trainData,
   ];
@@ -398,11 +418,19 @@ test('Ctrl-C saves a checkpoint (exit 130); --resume finishes bit-identical to a
   const onWasm = await receptive(['train', '--resume', cut, '--backend', 'wasm', '--quiet']);
   assert.equal(onWasm.code, 0, onWasm.stderr);
   assert.ok(weightsOf(cut).equals(weightsOf(whole)), 'resumed on wasm: the same weights');
-  // ... but not the data (the flag names both values).
+  // ... but not the data (the flag names both values), nor the schedule or its length.
   const other = await receptive(['train', '--resume', cut, '--dataset', 'cifar10', '--quiet']);
   assertCleanError(
     other,
     /--resume .*: the run was started with --dataset \S+, but this command gives cifar10/,
+  );
+  assertCleanError(
+    await receptive(['train', '--resume', cut, '--schedule', 'constant']),
+    /the run was started with --schedule cosine, but this command gives constant/,
+  );
+  assertCleanError(
+    await receptive(['train', '--resume', cut, '--epochs', String(epochs + 1)]),
+    /the run's cosine schedule spans its 10 epochs, so it cannot be resumed for 11/,
   );
 });
 
@@ -455,4 +483,36 @@ test('train vgg13-cifar starts from its own learning rate with Adam (1e-4); --lr
   const sgd = await run(['--optimizer', 'sgd']);
   assert.equal(sgd.code, 0, sgd.stderr);
   assert.doesNotMatch(sgd.stdout, /Learning rate/);
+});
+
+test('--schedule cosine --warmup-epochs with SGD, Nesterov momentum and weight decay: the log names the schedule, and it changes the training', {
+  timeout: 120_000,
+}, async (t) => {
+  if (!trainData) return t.skip(NO_MNIST);
+  const common = ['--limit', '512', '--epochs', '2', '--batch-size', '64', '--quiet', ...trainData];
+  const sgd = ['--optimizer', 'sgd', '--lr', '0.05', '--momentum', '0.9', '--nesterov'];
+  const run = async (extra: string[]) => {
+    const out = join(tempDir(), 'run');
+    const r = await receptive(['train', 'lenet5', ...common, ...sgd, ...extra, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    return { r, weights: weightsOf(out) };
+  };
+  const scheduled = await run([
+    '--weight-decay',
+    '5e-4',
+    '--schedule',
+    'cosine',
+    '--warmup-epochs',
+    '1',
+  ]);
+  // 512 images in batches of 64: 8 steps an epoch.
+  assert.match(
+    scheduled.r.stdout,
+    /Learning rate: cosine from 0\.05 to 0 over 8 steps, after 1 epoch \(8 steps\) of linear warm-up from 0/,
+  );
+  const plain = await run(['--weight-decay', '5e-4']);
+  assert.doesNotMatch(plain.r.stdout, /Learning rate/);
+  assert.ok(!scheduled.weights.equals(plain.weights), 'the schedule changes the weights');
+  const noDecay = await run(['--schedule', 'cosine', '--warmup-epochs', '1']);
+  assert.ok(!scheduled.weights.equals(noDecay.weights), 'weight decay changes the weights');
 });

@@ -68,7 +68,14 @@ test('train cifar-speedrun: epochs, TTA accuracy and time on a folder of images'
 });
 
 test('train cifar-speedrun refuses the zoo training flags before reading data', async () => {
-  for (const flag of [['--lr', '0.1'], ['--optimizer', 'sgd'], ['--augment'], ['--resume', 'x']]) {
+  for (const flag of [
+    ['--lr', '0.1'],
+    ['--optimizer', 'sgd'],
+    ['--augment'],
+    ['--resume', 'x'],
+    ['--schedule', 'cosine'],
+    ['--momentum', '0.9'],
+  ]) {
     const r = await runCli(
       ['train', 'cifar-speedrun', '--dataset', join(tempDir(), 'none'), ...flag],
       {
