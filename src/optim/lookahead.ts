@@ -38,9 +38,12 @@ export interface LookaheadOptions {
 
 const KEYS = ['optimizer', 'k', 'alpha'];
 
-/** A tensor of p's values that stays as it is when p's storage is replaced. */
+/**
+ * A tensor of p's values that stays as it is when p's storage is replaced: a new storage on p's
+ * backend (x · 1 is exact), so a weight the GPU computed is copied there, never read back.
+ */
 function copyOf(p: Tensor): Tensor {
-  return tensor(Float32Array.from(p.dataSync()), p.shape);
+  return mul(p, 1);
 }
 
 function checkAlpha(where: string, alpha: unknown): number | LearningRateSchedule {
