@@ -3,7 +3,7 @@
 // Each (engine, workload) runs in its own process, so peak memory is that workload's own.
 //   npm run bench                          every engine, every workload (10-20 minutes)
 //   npm run bench -- --only W1,W4          some workloads
-//   npm run bench -- --engines wasm,torch  some engines (native, wasm, wasm-1t, js, tfjs-cpu, tfjs-wasm, ort, torch)
+//   npm run bench -- --engines wasm,torch  some engines (native, native-spin, wasm, wasm-1t, js, tfjs-cpu, tfjs-wasm, ort, torch)
 //   npm run bench -- --only webgpu         in Chromium: webgpu against TF.js webgpu and webgl (bench/webgpu.mjs)
 // Results: a table with ratios on stdout, and bench/results.json.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -62,7 +62,18 @@ const node =
   (w) => [process.execPath, ...a.map((x) => (x === '$W' ? w : x))];
 const engines = [
   ...(native.available
-    ? [{ id: 'native', cmd: node('receptive_worker.mjs', 'native', '$W'), workloads: ALL }]
+    ? [
+        { id: 'native', cmd: node('receptive_worker.mjs', 'native', '$W'), workloads: ALL },
+        // Native with libgomp's own wait (its threads spin 300,000 times for work, as ORT's
+        // do): what batch-1 latency gains on an idle machine where the bounded default
+        // (native_addon.ts) gives up little under load. Users choose it with GOMP_SPINCOUNT.
+        {
+          id: 'native-spin',
+          cmd: node('receptive_worker.mjs', 'native', '$W'),
+          env: { GOMP_SPINCOUNT: '300000' },
+          workloads: ['W3'],
+        },
+      ]
     : []),
   ...(hasWasm
     ? [{ id: 'wasm', cmd: node('receptive_worker.mjs', 'wasm', '$W'), workloads: ALL }]
@@ -95,7 +106,7 @@ if (!torchOk)
 function run(engine, workload) {
   const [exe, ...rest] = engine.cmd(workload);
   // OpenBLAS runs slower with the workplace's OPENBLAS_CORETYPE set: unset for the peer alone.
-  const env = { ...process.env };
+  const env = { ...process.env, ...engine.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const t = performance.now();
@@ -185,8 +196,8 @@ function summarize(r) {
 
 // Ratios of each of receptive's fast backends to each peer, per workload (above 1: receptive is faster).
 console.log('\nRatios (receptive / peer; above 1 means receptive is faster)');
-const ours = [...(native.available ? ['native'] : []), hasWasm ? 'wasm' : 'js'];
-const isOurs = (id) => id === 'native' || id.startsWith('wasm') || id === 'js';
+const ours = [...(native.available ? ['native', 'native-spin'] : []), hasWasm ? 'wasm' : 'js'];
+const isOurs = (id) => id.startsWith('native') || id.startsWith('wasm') || id === 'js';
 for (const w of only) {
   for (const id of ours) {
     const mine = results.find((r) => r.workload === w && r.id === id);
