@@ -103,9 +103,11 @@ function bars(n: number, seed: number) {
   }[] = [];
   // The first batch-norm model also steps with Lookahead at alpha 1 (k 1): the slow weights copy
   // weights the GPU computed, and its moving statistics are averaged too.
-  const stepCases = ZOO.filter((z) => /BN|batch norm|resnet18|densenet/.test(z.name)).map(
-    (c) => ({ c, name: c.name, lookahead: false }),
-  );
+  const stepCases = ZOO.filter((z) => /BN|batch norm|resnet18|densenet/.test(z.name)).map((c) => ({
+    c,
+    name: c.name,
+    lookahead: false,
+  }));
   if (stepCases[0])
     stepCases.splice(1, 0, {
       ...stepCases[0],
