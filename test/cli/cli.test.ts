@@ -141,6 +141,18 @@ test('every train argument is checked before any data is read', async () => {
     [['--data-dir', join(cwd, 'nowhere')], /--data-dir .*nowhere: the folder does not exist/],
     // The optimizer's options, and the schedule.
     [['--momentum', '1'], /--momentum must be a number from 0 up to \(not including\) 1, got '1'/],
+    [
+      ['--momentum', 'NaN'],
+      /--momentum must be a number from 0 up to \(not including\) 1, got 'NaN'/,
+    ],
+    [
+      ['--optimizer', 'sgd', '--weight-decay', 'Infinity'],
+      /--weight-decay must be a number of 0 or more, got 'Infinity'/,
+    ],
+    [
+      ['--optimizer', 'sgd', '--weight-decay', ''],
+      /--weight-decay must be a number of 0 or more, got ''/,
+    ],
     [['--momentum', '0.9'], /--momentum applies to sgd and rmsprop, not adam\./],
     [['--optimizer', 'sgd', '--nesterov'], /--nesterov needs momentum: give --momentum too/],
     [['--weight-decay', '5e-4'], /--weight-decay applies to sgd and adamw, not adam\./],
