@@ -34,3 +34,33 @@ test('freed blocks are reused; the memory grows on demand and stops at the limit
   assert.deepEqual(heap.alloc(2 ** 20), [-1, -1], 'past the limit');
   assert.equal(heap.alloc(10)[0] > 0, true, 'small blocks still fit');
 });
+
+test('at the limit, a request takes the smallest free block of a larger class, up to four times its size', () => {
+  const memory = new WebAssembly.Memory({ initial: 20, maximum: 100 });
+  const full = [400_000, 200_000, 300_000].reduce((t, n) => t + sizeClass(n).bytes, 0);
+  const heap = new Heap(memory, 0, full);
+  // Fill the heap with blocks of two classes, as training at one batch size leaves it.
+  const [big, bigClass] = heap.alloc(400_000);
+  const [mid, midClass] = heap.alloc(200_000);
+  const [huge, hugeClass] = heap.alloc(300_000);
+  assert.ok(big >= 0 && mid >= 0 && huge >= 0);
+  heap.release(big, bigClass);
+  heap.release(mid, midClass);
+  heap.release(huge, hugeClass);
+  const inUse = heap.inUse;
+  // 100 KB has no free block of its class and no room left to grow: the smallest larger free
+  // block (the 200 KB one) serves it, and keeps its class (so release puts it back there).
+  const [a, ca] = heap.alloc(100_000);
+  assert.equal(a, mid);
+  assert.equal(ca, midClass);
+  assert.equal(heap.inUse, inUse + classBytes(midClass));
+  heap.release(a, ca);
+  assert.equal(heap.inUse, inUse);
+  // 40 KB: the free blocks are all more than four times its class: no block.
+  assert.deepEqual(heap.alloc(40_000), [-1, -1]);
+  // Below the limit the bump pointer still serves a new class first.
+  const roomy = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 100 }), 0, 4_000_000);
+  const [b, cb] = roomy.alloc(400_000);
+  roomy.release(b, cb);
+  assert.notEqual(roomy.alloc(300_000)[0], b);
+});

@@ -3,7 +3,11 @@
  * (four per power of two, so a block wastes at most a fifth of itself), one free list per class,
  * and a bump pointer that grows the memory when the lists are empty. Freed blocks are reused by
  * the next request of the same class and never coalesced: a training loop asks for the same
- * sizes step after step, so reuse is nearly perfect and fragmentation stays small.
+ * sizes step after step, so reuse is nearly perfect and fragmentation stays small. When the
+ * bump pointer has reached the limit, a request takes the smallest free block of a larger class
+ * instead: after training at one batch size, evaluation at another asks for other classes,
+ * and the training's freed blocks must serve it (else its tensors spill into JS arrays and its
+ * kernels lose their scratch).
  *
  * Tensors stop at `limitBytes`: past it, alloc returns -1 and the backend keeps the tensor in a
  * JS array instead (the garbage collector then sees the pressure, finalizers free wasm blocks,
@@ -14,6 +18,8 @@
 
 const ALIGN = 64;
 const PAGE = 65536;
+/** How many times its own size a block given to a request of a smaller class may be. */
+const LARGER_AT_MOST = 4;
 
 /** The size class of n bytes (n > 0): index and block size. */
 export function sizeClass(n: number): { index: number; bytes: number } {
@@ -59,7 +65,7 @@ export class Heap {
     }
     const end = this.top + bytes;
     const limit = scratch ? Math.max(this.limitBytes, this.hardLimitBytes) : this.limitBytes;
-    if (end > limit) return [-1, -1];
+    if (end > limit) return this.larger(index);
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       try {
@@ -67,14 +73,30 @@ export class Heap {
         const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
         this.memory.grow(Math.max(1, Math.min(pages, Math.floor((limit - have) / PAGE))));
       } catch {
-        return [-1, -1];
+        return this.larger(index);
       }
-      if (this.memory.buffer.byteLength < end) return [-1, -1];
+      if (this.memory.buffer.byteLength < end) return this.larger(index);
     }
     const addr = this.top;
     this.top = end;
     this.inUse += bytes;
     return [addr, index];
+  }
+
+  /**
+   * The smallest free block of a class above `index`, at most LARGER_AT_MOST times its size (a
+   * small tensor must not hold a big block), or [-1, -1]. The block keeps its own class.
+   */
+  private larger(index: number): [number, number] {
+    const most = classBytes(index) * LARGER_AT_MOST;
+    for (let i = index + 1; i < this.free.length && classBytes(i) <= most; i++) {
+      const list = this.free[i];
+      if (list && list.length > 0) {
+        this.inUse += classBytes(i);
+        return [list.pop()!, i];
+      }
+    }
+    return [-1, -1];
   }
 
   /** Returns a block from alloc to its free list. */
