@@ -182,6 +182,8 @@ export interface Backend {
   persist?(s: Storage): void;
   /** Frees storages now; using them afterwards throws. */
   free?(storages: Iterable<Storage>): void;
+  /** How many scopes are open (0: outside every step). */
+  scopeDepth?(): number;
 
   // Storage: the only crossing between user arrays and backend memory.
   /** New storage holding `values` (int32 values are integers already). */

@@ -1,5 +1,6 @@
 /** Sequential: a plain stack of layers, each feeding the next. */
 
+import { ActivationReleaser } from '../nn/activation_release.js';
 import { Input } from '../nn/functional.js';
 import {
   type CallOptions,
@@ -84,8 +85,14 @@ export class Sequential extends Model {
           (x.rank === want.length - 1 ? ' Add the batch axis: rc.expandDims(x, 0).' : ''),
       );
     }
+    const release = ActivationReleaser.start(options.training);
+    if (!release) return this.stack.reduce((y, l) => l.apply(y, options), x);
     let y = x;
-    for (const l of this.stack) y = l.apply(y, options);
+    for (const l of this.stack) {
+      const input = y;
+      y = release.run(() => l.apply(input, options));
+      release.drop(input);
+    }
     return y;
   }
 

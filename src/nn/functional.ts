@@ -9,6 +9,7 @@ import { hasFusedConv2d } from '../ops/conv.js';
 import type { Tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
+import { ActivationReleaser } from './activation_release.js';
 import { type FusionPlan, planFusion, runChain } from './inference_fusion.js';
 import {
   type CallOptions,
@@ -182,19 +183,52 @@ export class Functional extends Layer {
     });
     const training = options.training === true;
     const plan = training ? null : this.fusionPlan();
+    const release = ActivationReleaser.start(training);
+    const steps: [SymbolicTensor, SymbolicTensor[], () => Tensor][] = [];
     for (const t of training ? this.nodes : this.inferenceNodes) {
       if (values.has(t)) continue;
       if (plan) {
         if (plan.inner.has(t)) continue;
         const chain = plan.chains.get(t);
         if (chain) {
-          const residual = chain.residual ? values.get(chain.residual) : undefined;
-          values.set(t, runChain(chain, values.get(chain.input)!, residual));
+          const reads = chain.residual ? [chain.input, chain.residual] : [chain.input];
+          steps.push([
+            t,
+            reads,
+            () =>
+              runChain(
+                chain,
+                values.get(chain.input)!,
+                chain.residual ? values.get(chain.residual) : undefined,
+              ),
+          ]);
           continue;
         }
       }
-      const args = t.inputs.map((i) => values.get(i)!);
-      values.set(t, t.layer.apply(t.listInput ? args : args[0]!, options));
+      steps.push([
+        t,
+        t.inputs,
+        () => {
+          const args = t.inputs.map((i) => values.get(i)!);
+          return t.layer.apply(t.listInput ? args : args[0]!, options);
+        },
+      ]);
+    }
+    if (!release) for (const [t, , run] of steps) values.set(t, run());
+    else {
+      // How many steps still read each value; the model's outputs are read by the caller.
+      const readers = new Map<SymbolicTensor, number>();
+      for (const o of this.outputs) readers.set(o, Number.POSITIVE_INFINITY);
+      for (const [, reads] of steps)
+        for (const r of new Set(reads)) readers.set(r, (readers.get(r) ?? 0) + 1);
+      for (const [t, reads, run] of steps) {
+        values.set(t, release.run(run));
+        for (const r of new Set(reads)) {
+          const left = readers.get(r)! - 1;
+          readers.set(r, left);
+          if (left === 0) release.drop(values.get(r)!);
+        }
+      }
     }
     return (training ? [...this.outputs, ...this.trainingOutputs] : this.outputs).map(
       (o) => values.get(o)!,

@@ -317,6 +317,10 @@ export class NativeBackend extends JsBackend {
     this.peakScopeBytes = this.scopeBytes;
   }
 
+  scopeDepth(): number {
+    return this.scopes.depth;
+  }
+
   /** Frees storages now (ones a training step replaced); others' storages are ignored. */
   free(storages: Iterable<Storage>): void {
     for (const s of storages)

@@ -323,6 +323,10 @@ export abstract class WasmMemoryBackend extends JsBackend {
     return kept;
   }
 
+  scopeDepth(): number {
+    return this.scopes.depth;
+  }
+
   /** Frees storages now (ones a training step replaced); others' storages are ignored. */
   free(storages: Iterable<Storage>): void {
     for (const s of storages)

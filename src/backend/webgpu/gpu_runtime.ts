@@ -167,6 +167,10 @@ export class GpuRuntime {
     this.scopes.persist(s as GpuStorage);
   }
 
+  scopeDepth(): number {
+    return this.scopes.depth;
+  }
+
   stats(): PoolStats {
     return this.pool.stats();
   }

@@ -92,6 +92,10 @@ export class WebGpuBackend implements Backend {
     for (const s of storages) this.rt.free(s as GpuStorage);
   }
 
+  scopeDepth(): number {
+    return this.rt.scopeDepth();
+  }
+
   // --- Storage ------------------------------------------------------------------------------
 
   write(values: ArrayLike<number>, dtype: DType): Storage {
