@@ -8,6 +8,7 @@ import { softmax } from '../ops/activations.js';
 import { add, mul } from '../ops/elementwise.js';
 import { type Tensor, tensor } from '../tensor.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
+import { stepScope } from './step_scope.js';
 
 /**
  * Test-time augmentation of images [batch, height, width, channels]:
@@ -30,8 +31,11 @@ export function checkTta(where: string, tta: unknown): TestTimeAugmentation {
   return tta as TestTimeAugmentation;
 }
 
-/** The views of x and their weights in the average. */
-function views(where: string, x: Tensor, mode: TestTimeAugmentation): [Tensor, number][] {
+/**
+ * The views of x, each made when asked for (so that one view's copy at a time exists), and their
+ * weights in the average.
+ */
+function views(where: string, x: Tensor, mode: TestTimeAugmentation): [() => Tensor, number][] {
   if (x.rank !== 4)
     throw new ShapeError(
       `${where}: tta '${mode}' needs images [batch, height, width, channels], got x of shape ${fmtShape(x.shape)}.`,
@@ -51,22 +55,22 @@ function views(where: string, x: Tensor, mode: TestTimeAugmentation): [Tensor, n
     return out;
   };
   const flip = (from: Float32Array) => each(from, (s, d) => flipInto(s, d, h, w, c));
+  const moved = (d: number) => each(src, (s, t) => translateInto(s, t, h, w, c, d, d, 'reflect'));
   const shape = x.shape;
-  const mirrored = tensor(flip(src), shape);
+  const mirrored = () => tensor(flip(src), shape);
   if (mode === 'flip')
     return [
-      [x, 0.5],
+      [() => x, 0.5],
       [mirrored, 0.5],
     ];
-  const out: [Tensor, number][] = [
-    [x, 0.25],
+  return [
+    [() => x, 0.25],
     [mirrored, 0.25],
+    ...[-1, 1].flatMap((d): [() => Tensor, number][] => [
+      [() => tensor(moved(d), shape), 0.125],
+      [() => tensor(flip(moved(d)), shape), 0.125],
+    ]),
   ];
-  for (const d of [-1, 1]) {
-    const moved = each(src, (s, t) => translateInto(s, t, h, w, c, d, d, 'reflect'));
-    out.push([tensor(moved, shape), 0.125], [tensor(flip(moved), shape), 0.125]);
-  }
-  return out;
 }
 
 /** The weighted mean of the tensors. */
@@ -87,7 +91,15 @@ export function callWithTta(
 ): Tensor[] {
   if (mode === 'none') return model.callAll(x, { training: false });
   const vs = views(where, x, mode);
-  const outs = vs.map(([v]) => model.callAll(v, { training: false }));
+  // Each view is made and run in a scope of its own that keeps only its outputs: on backends
+  // that free by scope, one view's copy and activations exist at a time, not six.
+  const outs = vs.map(([view]) =>
+    stepScope(
+      null,
+      (o) => o ?? [],
+      () => model.callAll(view(), { training: false }),
+    ),
+  );
   return outs[0]!.map((_, k) => {
     const per = outs.map((o) => o[k]!);
     if (per.every((o) => o.logits !== undefined))

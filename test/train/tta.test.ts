@@ -7,8 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { loadNativeAddon } from '../../src/backend/native/native_addon.js';
+import type { NativeBackend } from '../../src/backend/native/native_backend.js';
+import { backendByName } from '../../src/backend/registry.js';
 import * as rc from '../../src/index.js';
-import { assertClose } from '../helpers.js';
+import { assertClose, withBackend } from '../helpers.js';
 
 const { layers } = rc;
 
@@ -138,4 +141,31 @@ test('bad tta values and inputs that are not images are clear errors', async () 
     (e: Error) => e instanceof rc.ShapeError && /at least 2×2 pixels/.test(e.message),
   );
   assert.equal(tiny.predict(rc.zeros([1, 1, 4, 1]), { tta: 'flip' }).shape[1], 4);
+});
+
+test('native: TTA holds about one view of activations at a time (each view frees its activations as it goes)', {
+  skip: !loadNativeAddon().addon && 'no native addon',
+}, () => {
+  withBackend('native', () => {
+    const be = backendByName('native') as NativeBackend;
+    rc.setSeed(9);
+    const model = new rc.Sequential([
+      new layers.InputLayer({ inputShape: [16, 16, 8] }),
+      new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      new layers.Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      new layers.GlobalAveragePooling2D(),
+      new layers.Dense({ units: 10, activation: 'softmax' }),
+    ]);
+    const x = rc.randomUniform([32, 16, 16, 8], { seed: 10 });
+    const peak = (tta: 'none' | 'flipTranslate') => {
+      model.predict(x, { batchSize: 32, tta });
+      be.resetPeakMemory();
+      model.predict(x, { batchSize: 32, tta });
+      return be.memoryUsage().peakScopeBytes;
+    };
+    const one = peak('none');
+    const six = peak('flipTranslate');
+    // The views' inputs are not scoped tensors; six views at once would hold six times one.
+    assert.ok(six < 1.5 * one, `TTA peaked at ${six} bytes, one view at ${one}`);
+  });
 });
