@@ -9,9 +9,11 @@
 // 3×3 stride-1 convolutions over at least 32 channels and 1024 output pixels (a batch of
 // feature maps of 4×4 and up) use Winograd's F(4×4, 3×3), 1.3–1.9× faster in all three passes
 // here, at the cost of reordering the activations into oneDNN's blocked layout and back; its
-// results differ from direct convolution by ~3e-6 relative (direct: ~2e-7). Smaller ones (batch
-// 1 past the first stages, late VGG layers) are faster direct. RECEPTIVE_NATIVE_WINOGRAD=0
-// turns Winograd off. Convolutions with few channels (LeNet's) prefer oneDNN's plain JIT kernel
+// results differ from direct convolution by ~3e-6 relative (direct: ~2e-7). In training,
+// smaller ones (late VGG layers) are faster direct. The fused inference passes take Winograd
+// at any size from 4×4 on: ResNet-18's batch-1 convolutions at 28×28, 14×14 and 7×7 ran
+// 1.3–1.6× faster with it, reorders included (oneDNN's own timings, 7×7×512: 2.5 → 1.9 ms for
+// the stage's three; batch 8: 18 → 12.5 ms). RECEPTIVE_NATIVE_WINOGRAD=0 turns Winograd off. Convolutions with few channels (LeNet's) prefer oneDNN's plain JIT kernel
 // to its "brgconv" one, which it would pick by default: 1.3–1.7× faster there.
 //
 // Primitives are built once per geometry and kept: building one costs tens of microseconds to
@@ -53,12 +55,14 @@ static bool winogradAllowed() {
   return allowed;
 }
 
-/** Where Winograd measured faster than direct convolution in all three passes (see the top). */
-static bool preferWinograd(const Geo &g) {
+/** A geometry that oneDNN's Winograd kernels take and that is big enough to gain (see the top). */
+static bool winogradShape(const Geo &g) {
   return winogradAllowed() && g.kh == 3 && g.kw == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 &&
-         g.dilationW == 1 && g.groups == 1 && g.inC >= 32 && g.outC >= 32 && g.outH >= 4 && g.outW >= 4 &&
-         g.batch * g.outH * g.outW >= 1024;
+         g.dilationW == 1 && g.groups == 1 && g.inC >= 32 && g.outC >= 32 && g.outH >= 4 && g.outW >= 4;
 }
+
+/** Where Winograd measured faster than direct convolution in all three passes of training. */
+static bool preferWinograd(const Geo &g) { return winogradShape(g) && g.batch * g.outH * g.outW >= 1024; }
 
 /** Few channels: oneDNN's plain JIT kernel beats the brgconv one it would pick. */
 static bool preferPlainJit(const Geo &g) { return g.groups == 1 && g.inC * g.outC <= 256; }
@@ -101,7 +105,7 @@ struct Slot {
   // An output that the primitive adds to (a sum post-op) in another layout than the user's: the
   // residual is reordered into it first.
   std::unique_ptr<dnnl::reorder> reoIn;
-  memory own;                          // weights in the implementation's layout (per entry)
+  memory own;                          // weights in the implementation's layout (made on first use: ownOf)
 };
 
 /** One oneDNN primitive (a pass of a convolution) and its arguments. */
@@ -194,7 +198,6 @@ static Slot slot(int arg, bool output, bool weights, const memory::desc &user, c
   if (impl != user) {
     s.reo = output ? std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), impl, engine(), user))
                    : std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(engine(), user, engine(), impl));
-    if (weights) s.own = memory(impl, engine());
   }
   return s;
 }
@@ -272,7 +275,7 @@ static bool buildFused(ConvEntry &e, bool relu, bool residual) {
   if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   attr.set_post_ops(ops);
   for (const bool wino : {true, false}) {
-    if (wino && !e.winograd) continue;
+    if (wino && !winogradShape(e.g)) continue;
     try {
       dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, algorithm(wino), act(e.src, wino),
                                         anyWeights(e.g), bias, act(e.dst, wino), e.strides, e.dilates, e.padL, e.padR);
@@ -345,6 +348,12 @@ static bool buildBackwardWeights(ConvEntry &e) {
   });
 }
 
+/** A slot's own buffer for weights in the implementation's layout, made when first needed. */
+static memory &ownOf(Slot &s) {
+  if (!s.own) s.own = memory(s.impl, engine());
+  return s.own;
+}
+
 /** How many reordered filters a geometry keeps, and how many filter ids it remembers. */
 constexpr size_t KEEP = 16, SEEN = 64;
 
@@ -352,7 +361,12 @@ constexpr size_t KEEP = 16, SEEN = 64;
 static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
   if (id > 0) {
     for (auto &k : e.kept) {
-      if (k.first == id) return k.second;
+      if (k.first == id) {
+        // Filters that come back are kept: the slot's own buffer (for filters seen once, as
+        // training's) is not needed while they do. Winograd's are four times a filter's size.
+        s.own = memory();
+        return k.second;
+      }
     }
     for (double seenId : e.seen) {
       if (seenId == id) {
@@ -366,7 +380,7 @@ static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
     e.seen.push_front(id);
     if (e.seen.size() > SEEN) e.seen.pop_back();
   }
-  s.reo->execute(stream(), user, s.own);
+  s.reo->execute(stream(), user, ownOf(s));
   return s.own;
 }
 
@@ -408,9 +422,9 @@ static void run(ConvEntry &e, Pass &p, float *const *data, double wId, const flo
       }
       args.emplace(s.arg, user);
     } else if (s.weights && !s.output) {
-      args.emplace(s.arg, p.forward ? forwardWeights(p, s, user, wId) : (s.reo->execute(stream(), user, s.own), s.own));
+      args.emplace(s.arg, p.forward ? forwardWeights(p, s, user, wId) : (s.reo->execute(stream(), user, ownOf(s)), s.own));
     } else {
-      memory m = s.weights ? s.own : memory(s.impl, engine(), scratch[i]);
+      memory m = s.weights ? ownOf(s) : memory(s.impl, engine(), scratch[i]);
       if (!s.output) s.reo->execute(stream(), user, m);
       if (s.reoIn) {
         memory from = residual ? memory(s.user, engine(), const_cast<float *>(residual)) : user;

@@ -166,11 +166,14 @@ test('fused inference gives the unfused values, and follows weight changes', asy
   assertClose(run(true), run(false), { atol: 1e-6, rtol: 1e-4, msg: 'after evaluate' });
 });
 
-test("a residual block in Winograd's range (3×3, 32 channels, 2 × 32 × 32 outputs): fused = unfused", () => {
-  // The native backend runs these convolutions as Winograd's, whose output is blocked: the
-  // residual is reordered into it before the convolution adds to it.
+/**
+ * A residual block of 3×3 convolutions over 32 channels, fused against unfused. The native
+ * backend runs these fused convolutions as Winograd's, whose output is blocked: the residual is
+ * reordered into it before the convolution adds to it.
+ */
+function residualBlockFusedEqualsUnfused(batch: number, size: number): void {
   rc.setSeed(5);
-  const input = rc.Input([32, 32, 8]);
+  const input = rc.Input([size, size, 8]);
   const convBn = (x: SymbolicTensor, name: string) =>
     new layers.BatchNormalization({ name: `${name}_bn` }).apply(
       new layers.Conv2D({
@@ -192,9 +195,17 @@ test("a residual block in Winograd's range (3×3, 32 channels, 2 × 32 × 32 out
   const chains = [...planFusion(nodes, model.outputs).chains.values()];
   assert.equal(chains.filter((c) => c.residual && c.relu).length, 1, 'the block end is one chain');
   randomizeNorms(model);
-  const x = rc.randomUniform([2, 32, 32, 8], { min: -1, max: 1 });
+  const x = rc.randomUniform([batch, size, size, 8], { min: -1, max: 1 });
   model.fuseInference = true;
   const fused = model.predict(x).dataSync();
   model.fuseInference = false;
   assertClose(fused, model.predict(x).dataSync(), { atol: 1e-5, rtol: 1e-4 });
+}
+
+test("a residual block in Winograd's range for every pass (2 × 32 × 32 outputs): fused = unfused", () => {
+  residualBlockFusedEqualsUnfused(2, 32);
+});
+
+test('a residual block at batch 1 and 7 × 7 (Winograd in fused inference only): fused = unfused', () => {
+  residualBlockFusedEqualsUnfused(1, 7);
 });
