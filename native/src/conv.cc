@@ -12,9 +12,11 @@
 // results differ from direct convolution by ~3e-6 relative (direct: ~2e-7). In training,
 // smaller ones (late VGG layers) are faster direct. The fused inference passes take Winograd
 // at any size from 4×4 on: ResNet-18's batch-1 convolutions at 28×28, 14×14 and 7×7 ran
-// 1.3–1.6× faster with it, reorders included (oneDNN's own timings, 7×7×512: 2.5 → 1.9 ms for
-// the stage's three; batch 8: 18 → 12.5 ms). RECEPTIVE_NATIVE_WINOGRAD=0 turns Winograd off. Convolutions with few channels (LeNet's) prefer oneDNN's plain JIT kernel
-// to its "brgconv" one, which it would pick by default: 1.3–1.7× faster there.
+// 1.1–1.3× faster with it, reorders included (oneDNN's own timings; the 7×7×512 stage's three:
+// 2.5 → 1.9 ms plus 0.1 of reorders; at batch 8, 18 → 12–13.5 ms plus 0.5–0.7).
+// RECEPTIVE_NATIVE_WINOGRAD=0 turns Winograd off. Convolutions with few channels (LeNet's)
+// prefer oneDNN's plain JIT kernel to its "brgconv" one, which it would pick by default:
+// 1.3–1.7× faster there.
 //
 // Primitives are built once per geometry and kept: building one costs tens of microseconds to
 // milliseconds, running a small one a few microseconds.
@@ -363,7 +365,7 @@ static memory forwardWeights(Pass &e, Slot &s, memory user, double id) {
     for (auto &k : e.kept) {
       if (k.first == id) {
         // Filters that come back are kept: the slot's own buffer (for filters seen once, as
-        // training's) is not needed while they do. Winograd's are four times a filter's size.
+        // training's) is not needed while they do. Winograd's are up to four times a filter's size.
         s.own = memory();
         return k.second;
       }

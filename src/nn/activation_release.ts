@@ -1,8 +1,9 @@
 /**
  * Inference frees activations as it goes: once the last layer that reads a layer's output has
  * run, that output's memory goes back to the backend, so a forward pass holds about two layers'
- * activations instead of all of them (VGG at batch 500: hundreds of megabytes instead of
- * gigabytes; test-time augmentation runs six such passes in one evaluation batch).
+ * activations instead of all of them (the speedrun network at batch 500 on native: 0.17 GB of
+ * tensors at most instead of 0.75; with test-time augmentation, six passes a batch, 0.2 instead
+ * of 4.5).
  *
  * Each layer runs in a scope of its own that keeps only its output: its temporaries (a batch
  * norm's intermediate sums) are freed when it returns. What those scopes kept is all this may
