@@ -14,6 +14,7 @@ import {
   Optimizer,
   type OptimizerConfig,
   type ParamState,
+  stateValues,
 } from './optimizer.js';
 import { getOptimizer } from './registry.js';
 import { isSchedule, type LearningRateSchedule, scheduleFromConfig } from './schedules.js';
@@ -309,7 +310,7 @@ export class Lookahead extends Optimizer {
     const list = this.resolveParams('Lookahead.getState', params ?? this.params, false);
     return [
       ...this.optimizer.getState(list),
-      ...list.map((p) => Float32Array.from((this.slow.get(p) ?? p).dataSync())),
+      ...list.map((p) => stateValues('Lookahead.getState', this.slow.get(p) ?? p)),
     ];
   }
 

@@ -10,8 +10,14 @@
 import { noGrad } from '../autograd.js';
 import { maximum, minimum, mul, square } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
-import { Tensor, tensor, zerosLike } from '../tensor.js';
-import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
+import { makeReadable, Tensor, tensor, zerosLike } from '../tensor.js';
+import {
+  ArgumentError,
+  BackendError,
+  fmtShape,
+  NonFiniteError,
+  ShapeError,
+} from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 import {
   isSchedule,
@@ -250,6 +256,21 @@ export function clipGradValue(params: Tensor[], clipValue: number): void {
 
 function clampValues(g: Tensor, v: number): Tensor {
   return minimum(maximum(g, -v), v);
+}
+
+/**
+ * A copy of an optimizer's state tensor for getState(). Where reads are asynchronous (webgpu)
+ * and the GPU computed it, the refusal says to use getStateAsync(), which copies it first.
+ */
+export function stateValues(where: string, t: Tensor): Float32Array {
+  try {
+    return Float32Array.from(t.dataSync());
+  } catch (e) {
+    if (!(e instanceof BackendError) || !t.storage.backend.deferReads) throw e;
+    throw new BackendError(
+      `${where}: the optimizer's state lives on the '${t.storage.backend.name}' backend, which reads it only asynchronously. Use \`await optimizer.getStateAsync()\` (checkpoints do). (${e.message})`,
+    );
+  }
 }
 
 function checkParamList(where: string, params: unknown): asserts params is Tensor[] {
@@ -555,10 +576,21 @@ export abstract class Optimizer {
       out.push(encodeCount(st?.step ?? 0));
       for (const name of this.slotNames) {
         const slot = st?.slots[name];
-        out.push(slot ? Float32Array.from(slot.dataSync()) : new Float32Array(p.size));
+        out.push(slot ? stateValues(`${this.name}.getState`, slot) : new Float32Array(p.size));
       }
     }
     return out;
+  }
+
+  /**
+   * getState() on every backend: where reads are asynchronous (webgpu), whose dataSync()
+   * refuses a tensor the GPU computed, the slots and params are first copied to the CPU.
+   * Checkpoints (BackupAndRestore) use it.
+   */
+  async getStateAsync(params?: Tensor[]): Promise<Float32Array[]> {
+    const list = this.resolveParams(`${this.name}.getStateAsync`, params, false);
+    await makeReadable([...this.slotTensors(), ...list]);
+    return this.getState(list);
   }
 
   /**

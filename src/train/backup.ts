@@ -53,7 +53,8 @@ async function readBackup(dir: string) {
  * the optimizer's state, the random generator and where fit is after every epoch (or every
  * `saveFreq` batches) and when training is stopped; a later fit with a BackupAndRestore on the
  * same folder continues from there, and with `fit({ seed })` ends bit for bit as an
- * uninterrupted run. Node only (it writes files, atomically).
+ * uninterrupted run. In Node it writes a folder (atomically); in a browser, 'indexeddb://name'
+ * (on webgpu too: it reads the optimizer state with getStateAsync).
  *
  * @throws ArgumentError at construction without a backupDir or with a bad saveFreq; at resume
  *   when the folder holds a model that is not a backup, or one for another model
@@ -162,7 +163,7 @@ export class BackupAndRestore extends Callback {
       for (const [k, v] of Object.entries(ended.logs)) (history.history[k] ??= []).push(v);
     }
     const opt = model.optimizer;
-    const slots = opt && opt.iterations > 0 ? opt.getState(model.trainableWeights) : [];
+    const slots = opt && opt.iterations > 0 ? await opt.getStateAsync(model.trainableWeights) : [];
     const state: BackupState = {
       epoch: p.epoch,
       batch: p.batch,

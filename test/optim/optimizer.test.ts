@@ -239,6 +239,34 @@ test('getState / setState: a restored optimizer continues the identical trajecto
   }
 });
 
+test('getStateAsync gives getState: every optimizer, with and without params, and Lookahead', async () => {
+  const all: [string, () => Optimizer][] = [
+    ...makers,
+    ['Lookahead', () => new rc.Lookahead({ optimizer: new SGD({ momentum: 0.9 }), k: 2 })],
+  ];
+  for (const [name, make] of all) {
+    const ps = [param([1, -2, 3]), param([0.5, 4])];
+    const opt = make();
+    for (let i = 0; i < 3; i++) {
+      ps.forEach((p, j) => {
+        p.grad = rc.randn(p.shape, { seed: 3 * i + j });
+      });
+      opt.step(ps);
+    }
+    const want = opt.getState();
+    assert.ok(want.length > 1, name);
+    assert.deepEqual(await opt.getStateAsync(), want, name);
+    assert.deepEqual(await opt.getStateAsync(ps), opt.getState(ps), name);
+    await assert.rejects(
+      opt.getStateAsync([1 as never]),
+      /getStateAsync: params\[0\] must be a Tensor/,
+      name,
+    );
+  }
+  // Before any step: the iteration count alone, as getState gives.
+  assert.deepEqual(await new SGD().getStateAsync(), new SGD().getState());
+});
+
 test('large iteration counts survive getState exactly', () => {
   const opt = new SGD();
   const p = param([1]);

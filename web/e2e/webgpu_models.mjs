@@ -1,6 +1,7 @@
 // Whole models on the webgpu backend in Chromium (web/e2e/webgpu_models_page.ts): zoo models'
 // outputs equal wasm's (1e-4 of the largest), as do their weights after one training step (batch
-// norm, dropout, residuals, concatenation), and LeNet-5 trains with fit (its loss falls, the test
+// norm, dropout, residuals, concatenation), a run checkpointed by BackupAndRestore keeps the
+// optimizer state wasm computes, and LeNet-5 trains with fit (its loss falls, the test
 // accuracy beats chance by far) and evaluates and predicts. `node web/e2e/webgpu_models.mjs`;
 // exits 1 on a failure. Needs no build (it bundles the sources).
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,21 @@ else {
       z.error ??
         `max difference ${z.maxDiff.toExponential(2)} of ${z.scale.toFixed(3)}; the update ${(100 * z.updateDiff).toFixed(3)}% apart (L2)`,
     );
+  const c = result.checkpoint;
+  if (c.error) check(false, 'fit with BackupAndRestore on webgpu', c.error);
+  else {
+    // Two epochs of three batches apart on two backends: the momentum slots differ by rounding.
+    check(
+      c.arrays[0] === c.arrays[1] && c.arrays[0] > 0 && c.maxDiff <= 1e-3 * c.scale + 1e-5,
+      'fit with BackupAndRestore on webgpu; the optimizer state (getStateAsync) as on wasm',
+      `${c.arrays[1]} arrays (wasm ${c.arrays[0]}), max difference ${c.maxDiff.toExponential(2)} of ${c.scale.toFixed(3)}`,
+    );
+    check(
+      /getStateAsync/.test(c.refusal),
+      'getState() on webgpu refuses and names getStateAsync',
+      c.refusal.slice(0, 200),
+    );
+  }
   const t = result.training;
   if (t.error) check(false, 'LeNet-5 trains on webgpu', t.error);
   else {

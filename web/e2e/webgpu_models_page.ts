@@ -182,6 +182,58 @@ function bars(n: number, seed: number) {
     }
     console.log(JSON.stringify(steps.at(-1)));
   }
+  // A checkpoint of a run on webgpu: BackupAndRestore (into IndexedDB) reads the optimizer's
+  // state, which the GPU computed, so asynchronously (getStateAsync). The same seeded run on wasm
+  // gives the reference state; getState() on webgpu must refuse, pointing to getStateAsync.
+  let checkpoint: Record<string, unknown>;
+  try {
+    const states: Float32Array[][] = [];
+    let refusal = '';
+    for (const backend of ['wasm', 'webgpu']) {
+      await rc.setBackend(backend);
+      rc.setSeed(5);
+      const model = rc.models.lenet5BN({ numClasses: 3 });
+      const optimizer = new rc.Lookahead({
+        optimizer: new rc.SGD({ learningRate: 0.05, momentum: 0.9 }),
+        k: 2,
+      });
+      model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
+      const data = bars(48, 4);
+      await model.fit(data.x, data.y, {
+        epochs: 2,
+        batchSize: 16,
+        verbose: 0,
+        seed: 2,
+        callbacks: [
+          new rc.callbacks.BackupAndRestore({ backupDir: `indexeddb://backup-${backend}` }),
+        ],
+      });
+      // One more step: the backup made the state it saved readable, the new state is not yet.
+      await model.fit(data.x, data.y, { epochs: 1, batchSize: 16, verbose: 0, seed: 3 });
+      if (backend === 'webgpu')
+        try {
+          optimizer.getState();
+          refusal = 'getState() read the GPU state synchronously';
+        } catch (e) {
+          refusal = String((e as Error).message);
+        }
+      states.push(await optimizer.getStateAsync());
+    }
+    let maxDiff = 0;
+    let scale = 0;
+    const [want, got] = states as [Float32Array[], Float32Array[]];
+    want.forEach((a, k) => {
+      for (let i = 0; i < a.length; i++) {
+        const d = Math.abs(got[k]![i]! - a[i]!);
+        maxDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxDiff, d);
+        scale = Math.max(scale, Math.abs(a[i]!));
+      }
+    });
+    checkpoint = { arrays: [want.length, got.length], maxDiff, scale, refusal };
+  } catch (e) {
+    checkpoint = { error: String((e as Error).stack ?? e).slice(0, 600) };
+  }
+  console.log(JSON.stringify(checkpoint));
   let training: Record<string, unknown>;
   try {
     await rc.setBackend('webgpu');
@@ -210,5 +262,5 @@ function bars(n: number, seed: number) {
     training = { error: String((e as Error).stack ?? e).slice(0, 600) };
   }
   console.log(JSON.stringify(training));
-  return { adapter: rc.webgpuAdapter(), zoo, steps, training };
+  return { adapter: rc.webgpuAdapter(), zoo, steps, checkpoint, training };
 })();
