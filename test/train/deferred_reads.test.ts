@@ -167,3 +167,32 @@ test('after training there: save, load, ONNX export and EarlyStopping read the w
   assert.deepEqual(Array.from(b), Array.from(a));
   assert.equal(be.syncReads, 0);
 });
+
+test('BackupAndRestore there: stopped, resumed, ends as the uninterrupted run; getState says to await', async () => {
+  await rc.setBackend('js-async-reads');
+  const train = data(48, 7);
+  const reads = be.syncReads;
+  const fit = (m: rc.Sequential, callbacks: rc.Callback[]) =>
+    m.fit(train.x, train.y, { epochs: 3, batchSize: 8, verbose: 0, seed: 4, callbacks });
+  const whole = model();
+  await fit(whole, []);
+  // Without a backup nothing made the state readable: the synchronous read refuses, and says what to use.
+  assert.throws(
+    () => whole.optimizer!.getState(),
+    (e: unknown) => e instanceof rc.BackendError && /Adam.getState: .*getStateAsync/.test(e.message),
+  );
+  const want = await whole.predict(train.x).data();
+  const dir = tmp();
+  class StopAfterFirst extends rc.Callback {
+    override onEpochEnd(): void {
+      this.model.stopTraining = true;
+    }
+  }
+  const stopAfterFirst = new StopAfterFirst();
+  const first = model();
+  await fit(first, [new rc.callbacks.BackupAndRestore({ backupDir: dir }), stopAfterFirst]);
+  const resumed = model();
+  await fit(resumed, [new rc.callbacks.BackupAndRestore({ backupDir: dir })]);
+  assert.deepEqual(Array.from(await resumed.predict(train.x).data()), Array.from(want));
+  assert.equal(be.syncReads - reads, 1, 'the one refused getState above, no other');
+});
