@@ -67,6 +67,11 @@ else {
       `${t.loss.map((l) => l.toFixed(3)).join(' → ')} in ${t.seconds.toFixed(1)} s`,
     );
     check(t.test.accuracy >= 0.9, 'and classifies held-out images', `accuracy ${t.test.accuracy}`);
+    check(
+      t.testTta.accuracy >= 0.9 && t.ttaRows === 96,
+      'and with test-time augmentation (evaluate and predict)',
+      `accuracy ${t.testTta.accuracy}, ${t.ttaRows} rows predicted`,
+    );
   }
 }
 console.log(

@@ -251,10 +251,15 @@ function bars(n: number, seed: number) {
     const seconds = (performance.now() - t0) / 1000;
     const ev = await model.evaluate(test.x, test.y);
     const probs = await model.predict(test.x).data();
+    // Test-time augmentation on webgpu: the moved copies are made from the batch's values.
+    const evTta = await model.evaluate(test.x, test.y, { tta: 'flipTranslate' });
+    const ttaRows = (await model.predict(test.x, { tta: 'flip' }).data()).length / 3;
     training = {
       loss: h.history.loss,
       accuracy: h.history.accuracy,
       test: ev,
+      testTta: evTta,
+      ttaRows,
       seconds,
       predicted: probs.length,
     };
