@@ -45,3 +45,18 @@ export function stepScope<T>(
     }
   }
 }
+
+/**
+ * Runs fn in a scope that keeps only the tensors it returns, then reads their values with
+ * `data()`: computation that ends on the CPU (explanations), on every backend, webgpu's
+ * asynchronous reads included.
+ */
+export async function scopedValues(fn: () => Tensor[]): Promise<Float32Array[]> {
+  const kept = stepScope(null, (ts) => ts ?? [], fn);
+  return Promise.all(
+    kept.map(async (t) => {
+      const v = await t.data();
+      return v instanceof Float32Array ? v : Float32Array.from(v);
+    }),
+  );
+}

@@ -22,8 +22,8 @@ import { mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { resize } from '../ops/resize.js';
 import { reshape } from '../ops/shape.js';
-import { oneHot, Tensor, tensor } from '../tensor.js';
-import { stepScope } from '../train/step_scope.js';
+import { makeReadable, oneHot, Tensor, tensor } from '../tensor.js';
+import { scopedValues, stepScope } from '../train/step_scope.js';
 import { ArgumentError, fmtShape, NonFiniteError, ShapeError } from '../util/errors.js';
 import { firstNonFinite } from '../util/finite.js';
 import { checkOptions } from '../util/options.js';
@@ -57,7 +57,7 @@ const BASE_KEYS = ['classIndex', 'picture'];
  * Checks the model and the input (NHWC float32 images, finite, of the model's input shape, a
  * [batch, classes] output), building a Sequential that has not seen its input shape yet.
  */
-function prepare(model: Model, x: Tensor, where: string): Prepared {
+async function prepare(model: Model, x: Tensor, where: string): Promise<Prepared> {
   if (!model || !Array.isArray((model as { inputs?: unknown }).inputs) || !model.graphNodes)
     throw new ArgumentError(
       `${where}: expects a model (rc.Sequential or rc.Model), got ${String(model)}.`,
@@ -77,6 +77,9 @@ function prepare(model: Model, x: Tensor, where: string): Prepared {
     throw new ShapeError(`${where}: x is an empty batch; give at least one image.`);
   if (model.graphNodes.length === 0) model.build([null, ...x.shape.slice(1)]);
   checkModelInput(model, x, where);
+  // Read on the CPU from here on (the noise of SmoothGrad, the baselines, the pictures): made
+  // readable once, as webgpu's GPU-computed tensors need.
+  await makeReadable([x]);
   const v = x.dataSync();
   const bad = firstNonFinite(v);
   if (bad >= 0)
@@ -132,23 +135,20 @@ function logitsOf(out: Tensor): Tensor {
 }
 
 /** The model's output for x without gradients, in a scope; as JS numbers [n, classes]. */
-function outputValues(
+async function outputValues(
   p: Prepared,
   x: Tensor | Float32Array,
   which: 'logits' | 'probabilities',
-): Float32Array {
-  return stepScope(
-    null,
-    () => [],
-    () =>
-      noGrad(() => {
-        const out = runGraph(p.model, inScope(p, x), [p.output])[0]!;
-        if (which === 'logits') return new Float32Array(logitsOf(out).dataSync());
-        return out.logits
-          ? new Float32Array(out.dataSync())
-          : softmaxRows(new Float32Array(out.dataSync()), p.classes);
-      }),
+): Promise<Float32Array> {
+  let softmaxed = false;
+  const [v] = await scopedValues(() =>
+    noGrad(() => {
+      const out = runGraph(p.model, inScope(p, x), [p.output])[0]!;
+      softmaxed = out.logits !== undefined;
+      return [which === 'logits' ? logitsOf(out) : out];
+    }),
   );
+  return which === 'probabilities' && !softmaxed ? softmaxRows(v!, p.classes) : v!;
 }
 
 /** Values made in a pass become a tensor inside its scope, so that the scope frees it. */
@@ -182,61 +182,52 @@ function softmaxRows(v: Float32Array, k: number): Float32Array {
 /**
  * One forward and backward pass: the gradient of the summed class scores (logits) with respect
  * to the input (`at` undefined) or to the output of node `at`, with that tensor's value, the
- * scores per image and the classes (`null`: each image's predicted class, read from this pass's
- * output). Images do not interact in inference mode, so each image's gradient is its own score's.
+ * scores per image and the classes (`null`: each image's predicted class, from a forward pass
+ * first). Images do not interact in inference mode, so each image's gradient is its own score's.
+ * The values are read once the pass is done (asynchronously: webgpu's reads are).
  */
-function gradientPass(
+async function gradientPass(
   p: Prepared,
   input: Tensor | Float32Array,
   classes: number[] | null,
   at?: SymbolicTensor,
-): {
+): Promise<{
   value: Float32Array;
   grad: Float32Array;
   shape: number[];
   scores: number[];
   classes: number[];
-} {
-  return stepScope(
-    null,
-    () => [],
-    () => {
-      let watched: Tensor | undefined;
-      const x = inScope(p, input);
-      let scores: number[] = [];
-      let cls: number[] = [];
-      // An inner layer's output comes from inference without the tape (fused where the
-      // backend fuses, as predict runs); only the graph after it is differentiated.
-      const given = new Map<SymbolicTensor, Tensor>();
-      if (at)
-        given.set(
-          at,
-          noGrad(() => prefixModel(p.model, at).call(x, { training: false })),
-        );
-      const { grads } = valueAndGrads((watch) => {
-        watched = watch(at ? given.get(at)! : x);
-        const start = new Map([[at ?? p.model.inputs[0]!, watched]]);
-        const out = runGraph(p.model, x, [p.output], undefined, start)[0]!;
-        const logits = logitsOf(out);
-        cls = classes ?? argmaxRows(logits.dataSync(), p.n, p.classes);
-        const picked = mul(logits, oneHot(cls, p.classes));
-        const rows = picked.dataSync();
-        scores = cls.map((_, i) => {
-          let s = 0;
-          for (let k = 0; k < p.classes; k++) s += rows[i * p.classes + k]!;
-          return s;
-        });
-        return sum(picked);
-      });
-      return {
-        value: new Float32Array(watched!.dataSync()),
-        grad: new Float32Array(grads[0]!.dataSync()),
-        shape: watched!.shape,
-        scores,
-        classes: cls,
-      };
-    },
-  );
+}> {
+  const cls = classes ?? argmaxRows(await outputValues(p, input, 'logits'), p.n, p.classes);
+  let shape: number[] = [];
+  const [value, grad, rows] = await scopedValues(() => {
+    let watched: Tensor | undefined;
+    let picked: Tensor | undefined;
+    const x = inScope(p, input);
+    // An inner layer's output comes from inference without the tape (fused where the
+    // backend fuses, as predict runs); only the graph after it is differentiated.
+    const given = new Map<SymbolicTensor, Tensor>();
+    if (at)
+      given.set(
+        at,
+        noGrad(() => prefixModel(p.model, at).call(x, { training: false })),
+      );
+    const { grads } = valueAndGrads((watch) => {
+      watched = watch(at ? given.get(at)! : x);
+      const start = new Map([[at ?? p.model.inputs[0]!, watched]]);
+      const out = runGraph(p.model, x, [p.output], undefined, start)[0]!;
+      picked = mul(logitsOf(out), oneHot(cls, p.classes));
+      return sum(picked);
+    });
+    shape = watched!.shape;
+    return [watched!, grads[0]!, picked!];
+  });
+  const scores = cls.map((_, i) => {
+    let s = 0;
+    for (let k = 0; k < p.classes; k++) s += rows![i * p.classes + k]!;
+    return s;
+  });
+  return { value: value!, grad: grad!, shape, scores, classes: cls };
 }
 
 const prefixes = new WeakMap<Model, Map<SymbolicTensor, Model>>();
@@ -353,7 +344,7 @@ export async function gradCam(
     throw new ArgumentError(
       `${where}: method must be 'gradcam' or 'gradcam++', got ${JSON.stringify(method)}.`,
     );
-  const p = prepare(model, x, where);
+  const p = await prepare(model, x, where);
   const node =
     options.layer === undefined ? defaultCamLayer(model) : layerNode(model, String(options.layer));
   if (node.rank !== 4)
@@ -365,12 +356,13 @@ export async function gradCam(
     grad: G,
     shape,
     classes,
-  } = gradientPass(p, x, resolveClasses(p, options.classIndex, where), node);
+  } = await gradientPass(p, x, resolveClasses(p, options.classIndex, where), node);
   const [n, h, w, k] = shape as [number, number, number, number];
   const cam = camFromGradients(A, G, n, h * w, k, method);
   const scaled = scalePerImage(cam, n);
   const [, H, W] = x.shape as [number, number, number];
   const heatmap = upsample(scaled, n, h, w, H, W);
+  await makeReadable([heatmap]);
   return {
     heatmap,
     layerHeatmap: result(scaled, [n, h, w]),
@@ -484,7 +476,7 @@ export async function saliency(
 ): Promise<SaliencyResult> {
   const where = 'saliency';
   checkOptions(where, options, [...BASE_KEYS, 'smoothGrad']);
-  const p = prepare(model, x, where);
+  const p = await prepare(model, x, where);
   const sg = options.smoothGrad;
   let smooth: Required<SmoothGradOptions> | null = null;
   if (sg !== undefined && sg !== false) {
@@ -505,12 +497,12 @@ export async function saliency(
   const map = new Float32Array(n * H * W);
   let classes = resolveClasses(p, options.classIndex, where);
   if (!smooth) {
-    const pass = gradientPass(p, x, classes);
+    const pass = await gradientPass(p, x, classes);
     addChannelMaxAbs(pass.grad, C, map, 1);
     classes = pass.classes;
   } else {
     // The noisy copies explain the class of the image itself.
-    classes ??= argmaxRows(outputValues(p, x, 'logits'), n, p.classes);
+    classes ??= argmaxRows(await outputValues(p, x, 'logits'), n, p.classes);
     const rng = new Random(smooth.seed);
     const v = x.dataSync();
     const size = H * W * C;
@@ -527,7 +519,7 @@ export async function saliency(
         for (let j = 0; j < size; j++)
           noisy[i * size + j] = v[i * size + j]! + sigma * rng.normal();
       }
-      addChannelMaxAbs(gradientPass(p, noisy, classes).grad, C, map, 1 / smooth.samples);
+      addChannelMaxAbs((await gradientPass(p, noisy, classes)).grad, C, map, 1 / smooth.samples);
     }
   }
   return {
@@ -584,7 +576,7 @@ export async function integratedGradients(
 ): Promise<IntegratedGradientsResult> {
   const where = 'integratedGradients';
   checkOptions(where, options, [...BASE_KEYS, 'baseline', 'steps']);
-  const p = prepare(model, x, where);
+  const p = await prepare(model, x, where);
   const steps = positiveInt(options.steps ?? 64, 'steps', where, 100000);
   const [n, H, W, C] = x.shape as [number, number, number, number];
   const size = H * W * C;
@@ -596,6 +588,7 @@ export async function integratedGradients(
       throw new ArgumentError(`${where}: baseline must be finite, got ${b}.`);
     base.fill(b);
   } else if (b instanceof Tensor) {
+    await makeReadable([b]);
     const bv = b.dataSync();
     const one = b.rank === 3 && b.shape.every((d, i) => d === x.shape[i + 1]);
     const all = b.rank === 4 && b.shape.every((d, i) => d === x.shape[i]);
@@ -619,7 +612,7 @@ export async function integratedGradients(
   for (const s of [steps, ...Array.from({ length: steps }, (_, i) => i)]) {
     const a = s / steps;
     for (let j = 0; j < point.length; j++) point[j] = base[j]! + a * (xv[j]! - base[j]!);
-    const pass = gradientPass(p, point, classes);
+    const pass = await gradientPass(p, point, classes);
     const { grad, scores } = pass;
     classes = pass.classes;
     // Trapezoidal rule: the two ends count half.
@@ -716,7 +709,7 @@ export async function occlusion(
 ): Promise<OcclusionResult> {
   const where = 'occlusion';
   checkOptions(where, options, [...BASE_KEYS, 'patch', 'stride', 'fill', 'batchSize']);
-  const p = prepare(model, x, where);
+  const p = await prepare(model, x, where);
   const [n, H, W, C] = x.shape as [number, number, number, number];
   const [ph, pw] = pair(
     options.patch ?? Math.max(1, Math.round(Math.min(H, W) / 7)),
@@ -738,7 +731,7 @@ export async function occlusion(
       `${where}: fill must be a finite number or 'mean', got ${String(fill)}.`,
     );
   const batchSize = positiveInt(options.batchSize ?? 64, 'batchSize', where, 100000);
-  const probs0 = outputValues(p, x, 'probabilities');
+  const probs0 = await outputValues(p, x, 'probabilities');
   const classes =
     resolveClasses(p, options.classIndex, where) ?? argmaxRows(probs0, p.n, p.classes);
   const probability = classes.map((c, i) => probs0[i * p.classes + c]!);
@@ -765,7 +758,7 @@ export async function occlusion(
       for (let y = y0; y < y0 + ph; y++)
         for (let xx = x0; xx < x0 + pw; xx++) batch.set(fills[i]!, j * size + (y * W + xx) * C);
     });
-    const probs = outputValues(p, batch, 'probabilities');
+    const probs = await outputValues(p, batch, 'probabilities');
     chunk.forEach(([i, y0, x0], j) => {
       const d = probability[i]! - probs[j * p.classes + classes[i]!]!;
       for (let y = y0; y < y0 + ph; y++) {

@@ -12,7 +12,7 @@ import type { SymbolicTensor } from '../nn/layer.js';
 import { mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { type Tensor, tensor } from '../tensor.js';
-import { stepScope } from '../train/step_scope.js';
+import { scopedValues, stepScope } from '../train/step_scope.js';
 import { ArgumentError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 import { Random } from '../util/random.js';
@@ -256,7 +256,7 @@ export async function maximizeActivation(
   for (const [tone, noise] of starts) {
     for (let j = 0; j < k * size; j++)
       candidate[j] = Math.min(hi, Math.max(lo, lo + (hi - lo) * (tone + noise * rng.normal())));
-    const { values, grad } = objective(candidate);
+    const { values, grad } = await objective(candidate);
     const next = found.slice();
     for (let i = 0; i < k; i++) {
       const v = values[i]!;
@@ -276,7 +276,7 @@ export async function maximizeActivation(
   for (let s = 0; s < steps; s++) {
     const dy = jitter ? rng.int(2 * jitter + 1) - jitter : 0;
     const dx = jitter ? rng.int(2 * jitter + 1) - jitter : 0;
-    const { grad } = objective(roll(img, k, H, W, C, dy, dx));
+    const { grad } = await objective(roll(img, k, H, W, C, dy, dx));
     const g = roll(grad, k, H, W, C, -dy, -dx);
     for (let i = 0; i < k; i++) {
       let ss = 0;
@@ -287,7 +287,7 @@ export async function maximizeActivation(
     }
     if (blurEvery > 0 && (s + 1) % blurEvery === 0) blur(img, k, H, W, C, kernel);
   }
-  const end = objective(img).values;
+  const end = (await objective(img)).values;
   const images = stepScope(
     null,
     (t) => [t],
@@ -307,7 +307,7 @@ export async function maximizeActivation(
 }
 
 /** Each image's target activation, and the gradient of their sum with respect to the images. */
-function activationAndGrad(
+async function activationAndGrad(
   model: Model,
   node: SymbolicTensor,
   x: Float32Array,
@@ -315,40 +315,38 @@ function activationAndGrad(
   targets: number[],
   useLogits: boolean,
   centre: boolean,
-): { values: number[]; grad: Float32Array } {
-  return stepScope(
-    null,
-    () => [],
-    () => {
-      const input = tensor(x, shape);
-      let values: number[] = [];
-      const { grads } = valueAndGrads((watch) => {
-        const out0 = runGraph(model, watch(input), [node])[0]!;
-        const out = useLogits ? (out0.logits ?? out0) : out0;
-        const c = out.shape[out.rank - 1]!;
-        const per = out.size / (targets.length * c);
-        const m = new Float32Array(out.size);
-        // The centre unit of an [batch, h, w, c] map: row ⌊h/2⌋, column ⌊w/2⌋.
-        const mid =
-          centre && out.rank === 4
-            ? Math.floor(out.shape[1]! / 2) * out.shape[2]! + Math.floor(out.shape[2]! / 2)
-            : -1;
-        targets.forEach((t, i) => {
-          if (mid >= 0) m[(i * per + mid) * c + t] = 1;
-          else for (let q = 0; q < per; q++) m[(i * per + q) * c + t] = 1 / per;
-        });
-        const picked = mul(out, tensor(m, out.shape));
-        const v = picked.dataSync();
-        values = targets.map((_, i) => {
-          let s = 0;
-          for (let j = i * per * c; j < (i + 1) * per * c; j++) s += v[j]!;
-          return s;
-        });
-        return sum(picked);
+): Promise<{ values: number[]; grad: Float32Array }> {
+  let per = 0;
+  let c = 0;
+  const [picked, grad] = await scopedValues(() => {
+    const input = tensor(x, shape);
+    let chosen: Tensor | undefined;
+    const { grads } = valueAndGrads((watch) => {
+      const out0 = runGraph(model, watch(input), [node])[0]!;
+      const out = useLogits ? (out0.logits ?? out0) : out0;
+      c = out.shape[out.rank - 1]!;
+      per = out.size / (targets.length * c);
+      const m = new Float32Array(out.size);
+      // The centre unit of an [batch, h, w, c] map: row ⌊h/2⌋, column ⌊w/2⌋.
+      const mid =
+        centre && out.rank === 4
+          ? Math.floor(out.shape[1]! / 2) * out.shape[2]! + Math.floor(out.shape[2]! / 2)
+          : -1;
+      targets.forEach((t, i) => {
+        if (mid >= 0) m[(i * per + mid) * c + t] = 1;
+        else for (let q = 0; q < per; q++) m[(i * per + q) * c + t] = 1 / per;
       });
-      return { values, grad: new Float32Array(grads[0]!.dataSync()) };
-    },
-  );
+      chosen = mul(out, tensor(m, out.shape));
+      return sum(chosen);
+    });
+    return [chosen!, grads[0]!];
+  });
+  const values = targets.map((_, i) => {
+    let s = 0;
+    for (let j = i * per * c; j < (i + 1) * per * c; j++) s += picked![j]!;
+    return s;
+  });
+  return { values, grad: grad! };
 }
 
 /** Images [k, H, W, C] shifted by (dy, dx) with wrap-around. */

@@ -5,7 +5,7 @@
  * offline, and can be mailed as one file.
  */
 import type { Model } from '../model/model.js';
-import { type Tensor, tensor } from '../tensor.js';
+import { makeReadable, type Tensor, tensor } from '../tensor.js';
 import '../train/trainer.js';
 import { encodePng } from '../data/image_codec.js';
 import { ArgumentError, fmtShape, ShapeError } from '../util/errors.js';
@@ -163,6 +163,8 @@ export async function trainingReport(
     throw new ArgumentError(
       `trainingReport: the model's output ${fmtShape(probs.shape)} is not class scores [n, classes].`,
     );
+  // Read on the CPU below: copied back first where the backend computes elsewhere (webgpu).
+  await makeReadable([probs, x, y]);
   const k = probs.shape[1]!;
   const names = options.classNames ?? Array.from({ length: k }, (_, i) => String(i));
   const cm = confusionCounts(y, probs, names);

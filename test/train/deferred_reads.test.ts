@@ -179,7 +179,8 @@ test('BackupAndRestore there: stopped, resumed, ends as the uninterrupted run; g
   // Without a backup nothing made the state readable: the synchronous read refuses, and says what to use.
   assert.throws(
     () => whole.optimizer!.getState(),
-    (e: unknown) => e instanceof rc.BackendError && /Adam.getState: .*getStateAsync/.test(e.message),
+    (e: unknown) =>
+      e instanceof rc.BackendError && /Adam.getState: .*getStateAsync/.test(e.message),
   );
   const want = await whole.predict(train.x).data();
   const dir = tmp();
@@ -195,4 +196,48 @@ test('BackupAndRestore there: stopped, resumed, ends as the uninterrupted run; g
   await fit(resumed, [new rc.callbacks.BackupAndRestore({ backupDir: dir })]);
   assert.deepEqual(Array.from(await resumed.predict(train.x).data()), Array.from(want));
   assert.equal(be.syncReads - reads, 1, 'the one refused getState above, no other');
+});
+
+test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, occlusion, maximized activations) give the js backend's", async () => {
+  const explain = async (name: string) => {
+    await rc.setBackend(name);
+    const m = model();
+    const { x } = data(2, 8);
+    const reads = be.syncReads;
+    const cam = await rc.vision.gradCam(m, x);
+    const sal = await rc.vision.saliency(m, x, { classIndex: 1 });
+    const smooth = await rc.vision.saliency(m, x, { smoothGrad: { samples: 2, seed: 1 } });
+    const ig = await rc.vision.integratedGradients(m, x, {
+      steps: 3,
+      baseline: rc.zeros([8, 8, 1]),
+    });
+    const occ = await rc.vision.occlusion(m, x, { patch: 4, stride: 4 });
+    const max = await rc.vision.maximizeActivation(m, { classIndex: [0, 2], steps: 2, seed: 1 });
+    return {
+      reads: name === 'js-async-reads' ? be.syncReads - reads : 0,
+      values: await Promise.all(
+        [
+          cam.heatmap,
+          cam.layerHeatmap,
+          sal.map,
+          smooth.map,
+          ig.attributions,
+          occ.map,
+          max.images,
+        ].map(async (t) => Array.from(await t.data())),
+      ),
+      classes: [cam.classIndex, sal.classIndex, smooth.classIndex, ig.classIndex, occ.classIndex],
+      scores: ig.scoreDifference,
+    };
+  };
+  const want = await explain('js');
+  const got = await explain('js-async-reads');
+  assert.equal(got.reads, 0, 'no synchronous read of a computed value');
+  assert.deepEqual(got.classes, want.classes);
+  assert.deepEqual(got.scores, want.scores);
+  for (const [i, v] of got.values.entries()) assert.deepEqual(v, want.values[i], `result ${i}`);
+  assert.ok(
+    want.values.every((v) => v.some((e) => e !== 0)),
+    'every result has signal',
+  );
 });

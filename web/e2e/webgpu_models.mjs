@@ -1,7 +1,8 @@
 // Whole models on the webgpu backend in Chromium (web/e2e/webgpu_models_page.ts): zoo models'
 // outputs equal wasm's (1e-4 of the largest), as do their weights after one training step (batch
 // norm, dropout, residuals, concatenation), a run checkpointed by BackupAndRestore keeps the
-// optimizer state wasm computes, and LeNet-5 trains with fit (its loss falls, the test
+// optimizer state wasm computes, explanations (Grad-CAM, saliency, integrated gradients,
+// occlusion) give wasm's maps, and LeNet-5 trains with fit (its loss falls, the test
 // accuracy beats chance by far) and evaluates and predicts. `node web/e2e/webgpu_models.mjs`;
 // exits 1 on a failure. Needs no build (it bundles the sources).
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,12 @@ else {
       c.refusal.slice(0, 200),
     );
   }
+  for (const z of result.explanations)
+    check(
+      z.maxDiff <= 1e-4 * z.scale + 1e-6,
+      `${z.name} on webgpu: the map wasm gives`,
+      z.error ?? `max difference ${z.maxDiff.toExponential(2)} of ${z.scale.toExponential(3)}`,
+    );
   const t = result.training;
   if (t.error) check(false, 'LeNet-5 trains on webgpu', t.error);
   else {

@@ -234,6 +234,48 @@ function bars(n: number, seed: number) {
     checkpoint = { error: String((e as Error).stack ?? e).slice(0, 600) };
   }
   console.log(JSON.stringify(checkpoint));
+  // Explanations on webgpu (they read the GPU's results asynchronously): the same maps as wasm's.
+  const explanations: { name: string; maxDiff: number; scale: number; error?: string }[] = [];
+  {
+    const maps: Record<string, Float32Array[]> = {};
+    try {
+      for (const backend of ['wasm', 'webgpu']) {
+        await rc.setBackend(backend);
+        rc.setSeed(9);
+        const model = rc.models.lenet5({ numClasses: 3 });
+        const x = bars(2, 6).x;
+        const results = [
+          (await rc.vision.gradCam(model, x)).heatmap,
+          (await rc.vision.saliency(model, x)).map,
+          (await rc.vision.integratedGradients(model, x, { steps: 4 })).attributions,
+          (await rc.vision.occlusion(model, x, { patch: 7, stride: 7 })).map,
+        ];
+        maps[backend] = await Promise.all(
+          results.map(async (t) => (await t.data()) as Float32Array),
+        );
+      }
+      ['gradCam', 'saliency', 'integratedGradients', 'occlusion'].forEach((name, k) => {
+        const want = maps.wasm![k]!;
+        const got = maps.webgpu![k]!;
+        let maxDiff = 0;
+        let scale = 0;
+        for (let i = 0; i < want.length; i++) {
+          const d = Math.abs(got[i]! - want[i]!);
+          maxDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxDiff, d);
+          scale = Math.max(scale, Math.abs(want[i]!));
+        }
+        explanations.push({ name, maxDiff, scale });
+      });
+    } catch (e) {
+      explanations.push({
+        name: 'explanations',
+        maxDiff: Number.POSITIVE_INFINITY,
+        scale: 0,
+        error: String((e as Error).stack ?? e).slice(0, 400),
+      });
+    }
+    console.log(JSON.stringify(explanations));
+  }
   let training: Record<string, unknown>;
   try {
     await rc.setBackend('webgpu');
@@ -267,5 +309,5 @@ function bars(n: number, seed: number) {
     training = { error: String((e as Error).stack ?? e).slice(0, 600) };
   }
   console.log(JSON.stringify(training));
-  return { adapter: rc.webgpuAdapter(), zoo, steps, checkpoint, training };
+  return { adapter: rc.webgpuAdapter(), zoo, steps, checkpoint, explanations, training };
 })();
