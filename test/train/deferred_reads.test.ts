@@ -198,7 +198,7 @@ test('BackupAndRestore there: stopped, resumed, ends as the uninterrupted run; g
   assert.equal(be.syncReads - reads, 1, 'the one refused getState above, no other');
 });
 
-test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, occlusion, maximized activations) give the js backend's", async () => {
+test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, occlusion, maximized activations, the training report) give the js backend's", async () => {
   const explain = async (name: string) => {
     await rc.setBackend(name);
     const m = model();
@@ -213,6 +213,11 @@ test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, 
     });
     const occ = await rc.vision.occlusion(m, x, { patch: 4, stride: 4 });
     const max = await rc.vision.maximizeActivation(m, { classIndex: [0, 2], steps: 2, seed: 1 });
+    const labels = rc.tensor([0, 2], [2], 'int32');
+    // The same report but for the names of the model and its layers (numbered as they are made).
+    const report = (await rc.vision.trainingReport(m, x, labels, { loss: [1, 0.5] }))
+      .replace(/\b([a-z][a-z0-9_]*?)_\d+\b/g, '$1')
+      .replace(/ +/g, ' ');
     return {
       reads: name === 'js-async-reads' ? be.syncReads - reads : 0,
       values: await Promise.all(
@@ -228,6 +233,7 @@ test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, 
       ),
       classes: [cam.classIndex, sal.classIndex, smooth.classIndex, ig.classIndex, occ.classIndex],
       scores: ig.scoreDifference,
+      report,
     };
   };
   const want = await explain('js');
@@ -235,6 +241,7 @@ test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, 
   assert.equal(got.reads, 0, 'no synchronous read of a computed value');
   assert.deepEqual(got.classes, want.classes);
   assert.deepEqual(got.scores, want.scores);
+  assert.equal(got.report, want.report, 'the training report');
   for (const [i, v] of got.values.entries()) assert.deepEqual(v, want.values[i], `result ${i}`);
   assert.ok(
     want.values.every((v) => v.some((e) => e !== 0)),
