@@ -235,13 +235,20 @@ await test('draw a digit: a "1" and a "7" are recognized, with feature maps', as
 });
 
 /** The explanation of the drawing as it is now: its class, the model's input and the three heat maps. */
-async function explained() {
-  await page.waitForFunction(() => {
+async function explained(pg = page, backend = undefined) {
+  await pg.waitForFunction((want) => {
     const version = document.querySelector('#draw-canvas').dataset.version;
     const e = document.querySelector('#draw-explain').dataset;
-    return version !== undefined && e.version === version && e.class !== '';
-  });
-  return page.evaluate(() => {
+    const failed = document.querySelector('#backend-status')?.dataset.failed;
+    if (want !== undefined && failed !== undefined) return true; // the assertions below say so
+    return (
+      version !== undefined &&
+      e.version === version &&
+      e.class !== '' &&
+      (want === undefined || e.backend === want)
+    );
+  }, backend);
+  return pg.evaluate(() => {
     const values = (sel) => Array.from(document.querySelector(sel).values ?? []);
     /** Distinct colours among the canvas's 28 × 28 pixels (the centre of each zoomed pixel). */
     const colours = (sel) => {
@@ -258,6 +265,7 @@ async function explained() {
     };
     const e = document.querySelector('#draw-explain').dataset;
     return {
+      backend: e.backend,
       classIndex: Number(e.class),
       layer: e.layer,
       msPredict: Number(e.msPredict),
@@ -557,7 +565,7 @@ await browser.close();
 
 // A Chromium of its own: WebGPU's switches (SwiftShader, the software adapter) replace
 // --disable-gpu, which the tests above keep.
-await test('webgpu: the backend switch shows the adapter, and Draw a digit predicts as on wasm', async () => {
+await test('webgpu: the backend switch shows the adapter, and Draw a digit predicts and explains as on wasm', async () => {
   const gpuBrowser = await chromium.launch({
     executablePath,
     args: [
@@ -597,6 +605,7 @@ await test('webgpu: the backend switch shows the adapter, and Draw a digit predi
       });
     const wasm = await probsOf();
     assert(wasm.backend === 'wasm', `the first prediction ran on ${wasm.backend}`);
+    const heatsOnWasm = await explained(p, 'wasm');
     await p.selectOption('#backend', 'webgpu');
     // The worker answers the switch with the backend it got (webgpu, or why not).
     await p.waitForFunction(() => {
@@ -644,6 +653,18 @@ await test('webgpu: the backend switch shows the adapter, and Draw a digit predi
     console.log(
       `     its 44 feature maps within ${worstMap.toExponential(1)} of their scale of wasm's`,
     );
+    // The heat maps, explained on webgpu too: each within 1e-3 of wasm's (they are scaled to 0..1).
+    const heatsOnGpu = await explained(p, 'webgpu');
+    assert(heatsOnGpu.backend === 'webgpu', `the heat maps ran on ${heatsOnGpu.backend}`);
+    assert(heatsOnGpu.classIndex === heatsOnWasm.classIndex, 'the same class explained');
+    for (const k of ['gradcam', 'saliency', 'occlusion']) {
+      const want = heatsOnWasm.heats[k].values;
+      const got = heatsOnGpu.heats[k].values;
+      assert(want.length === 784 && got.length === 784, `${k}: ${got.length} values`);
+      const off = Math.max(...got.map((v, i) => Math.abs(v - want[i])));
+      assert(off <= 1e-3, `${k} on webgpu differs from wasm's by ${off}`);
+      console.log(`     ${k} on webgpu within ${off.toExponential(1)} of wasm's`);
+    }
     assert(errors.length === 0, errors.join('\n'));
   } finally {
     await gpuBrowser.close();

@@ -115,13 +115,13 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
   }
 
   let params = 0;
-  // The backend the worker predicts on; the heat maps always run on wasm there.
+  // The backend the worker predicts and explains on.
   let backendNow = 'wasm';
   const describe = (env: { backend: string; threads: number }) => {
     backendNow = env.backend;
     about =
       env.backend === 'webgpu'
-        ? `LeNet-5, ${params.toLocaleString('en-US')} weights, predicting on webgpu in a Web Worker (the heat maps on wasm: rc.vision's attribution reads values synchronously, which webgpu cannot yet)`
+        ? `LeNet-5, ${params.toLocaleString('en-US')} weights, webgpu backend in a Web Worker (predictions, feature maps and heat maps)`
         : `LeNet-5, ${params.toLocaleString('en-US')} weights, ${env.backend} backend in a Web Worker, ${env.threads} thread${env.threads === 1 ? '' : 's'}`;
   };
   const switchTo = (b: string) => {
@@ -167,6 +167,7 @@ export function initDrawDigit(onEnv: (text: string) => void): void {
       inFlight = false;
       if (sent >= cleared) renderExplanation(m.explanation);
       explainBox.dataset.version = String(sent);
+      explainBox.dataset.backend = m.backend;
       explainBox.dataset.msPredict = predictMs.toFixed(2);
       explainBox.dataset.msExplain = m.ms.toFixed(2);
       const t = m.explanation.ms;

@@ -74,11 +74,8 @@ export function initFilters(): void {
           row.append(name, cells);
           box.append(row);
         }
-        // maximizeActivation reads its gradients synchronously: the worker stays on wasm.
-        const note =
-          chosenBackend() === 'webgpu'
-            ? ' (not webgpu: rc.vision.maximizeActivation reads values synchronously, which webgpu cannot yet)'
-            : '';
+        // webgpu asked for but not started there: say why (the worker runs on wasm then).
+        const note = m.env.unavailable ? ` (not webgpu: ${m.env.unavailable})` : '';
         status.textContent = `Gradient ascent on the input, 128 steps per image, ${m.env.backend} backend in a Web Worker${note}…`;
       } else if (m.type === 'images') {
         show(m.group, m.images);
@@ -102,6 +99,7 @@ export function initFilters(): void {
     const run: FiltersRequest = {
       type: 'run',
       modelUrl: new URL('models/lenet5/', document.baseURI).href,
+      backend: chosenBackend(),
     };
     worker.postMessage(run);
   });

@@ -82,7 +82,7 @@ export type DigitReply =
       backend: string;
     }
   /** Follows each prediction: the worker takes the next drawing only after it. */
-  | { type: 'explanation'; id: number; explanation: Explanation; ms: number }
+  | { type: 'explanation'; id: number; explanation: Explanation; ms: number; backend: string }
   /** `backend`: the one in use when it failed (the page leaves webgpu after an error on it). */
   | { type: 'error'; message: string; backend: string };
 
@@ -99,7 +99,7 @@ export interface FilterImage {
   kernel?: { height: number; width: number; data: Float32Array; bias: number };
 }
 
-export type FiltersRequest = { type: 'run'; modelUrl: string };
+export type FiltersRequest = { type: 'run'; modelUrl: string; backend: BackendChoice };
 
 export type FiltersReply =
   | { type: 'plan'; groups: { name: string; title: string; count: number }[]; env: EnvInfo }

@@ -2,10 +2,8 @@
  * Inference for "Draw a digit": LeNet-5 trained on MNIST, its probabilities and feature maps,
  * then why it answered: Grad-CAM, saliency and occlusion heat maps of one class.
  *
- * The prediction and feature maps run on the backend the page chose (wasm or webgpu, reading
- * their values with `await t.data()`). The heat maps always run on wasm, on a copy of the model
- * loaded there: rc.vision's attribution functions read values synchronously inside, which
- * webgpu refuses.
+ * Everything runs on the backend the page chose (wasm or webgpu), and values are read with
+ * `await t.data()`, which both allow (webgpu refuses synchronous reads of what it computed).
  */
 import type {
   BackendChoice,
@@ -17,7 +15,7 @@ import type {
 import { loadModel, type Model, setBackend, type Tensor, tensor, vision } from '../rc.js';
 import { scope, startBackend } from './env.js';
 
-/** The model on wasm (heat maps; predictions too while wasm is chosen). */
+/** The model on wasm (the worker's default backend: where tensors are made between requests). */
 let model: Model | null = null;
 /** The model on webgpu, while webgpu is chosen and started. */
 let gpuModel: Model | null = null;
@@ -41,31 +39,32 @@ async function useBackend(want: BackendChoice) {
 }
 
 /** A map's values scaled to 0..1 by its largest (negative values, where there are any, as 0). */
-function toUnit(t: Tensor): Float32Array {
-  const v = new Float32Array(t.dataSync()); // wasm: heat maps run there
+async function toUnit(t: Tensor): Promise<Float32Array> {
+  const v = new Float32Array(await t.data());
   let hi = 0;
   for (let i = 0; i < v.length; i++) hi = Math.max(hi, v[i]!);
   for (let i = 0; i < v.length; i++) v[i] = hi > 0 ? Math.max(0, v[i]!) / hi : 0;
   return v;
 }
 
+/** The heat maps, on the backend the page chose (call with it in use, x made there). */
 async function explain(
+  m: Model,
   x: Tensor,
   classIndex: number,
   layer: string | null,
   occlude: boolean,
 ): Promise<Explanation> {
-  const m = model!;
   const t0 = performance.now();
   // Default layer: the library's (LeNet-5's last pooling output, 4×4).
   const cam = await vision.gradCam(m, x, layer === null ? { classIndex } : { classIndex, layer });
-  const gradCam = new Float32Array(cam.heatmap.dataSync());
+  const gradCam = new Float32Array(await cam.heatmap.data());
   const t1 = performance.now();
-  const saliency = toUnit((await vision.saliency(m, x, { classIndex })).map);
+  const saliency = await toUnit((await vision.saliency(m, x, { classIndex })).map);
   const t2 = performance.now();
   // A 4×4 grey patch every 2 pixels: 13 × 13 positions, one batch of 169 small images.
   const occlusion = occlude
-    ? toUnit((await vision.occlusion(m, x, { classIndex, patch: 4, stride: 2 })).map)
+    ? await toUnit((await vision.occlusion(m, x, { classIndex, patch: 4, stride: 2 })).map)
     : null;
   const t3 = performance.now();
   return {
@@ -116,9 +115,16 @@ async function predict(msg: Extract<DigitRequest, { type: 'predict' }>): Promise
     ...maps.map((f) => f.data.buffer),
   ]);
   const t1 = performance.now();
-  const x = tensor(msg.pixels, [1, 28, 28, 1]);
-  const explanation = await explain(x, msg.explain ?? best, msg.camLayer, msg.occlusion);
-  post({ type: 'explanation', id: msg.id, explanation, ms: performance.now() - t1 }, [
+  let explanation: Explanation;
+  if (gpuModel) await setBackend('webgpu');
+  try {
+    const x = tensor(msg.pixels, [1, 28, 28, 1]);
+    explanation = await explain(m, x, msg.explain ?? best, msg.camLayer, msg.occlusion);
+  } finally {
+    if (gpuModel) await setBackend('wasm');
+  }
+  const backend = gpuModel ? 'webgpu' : 'wasm';
+  post({ type: 'explanation', id: msg.id, explanation, ms: performance.now() - t1, backend }, [
     explanation.gradCam.buffer,
     explanation.saliency.buffer,
     ...(explanation.occlusion ? [explanation.occlusion.buffer] : []),

@@ -28,7 +28,8 @@ function plan(model: Model): Group[] {
   const groups: Group[] = convs.map((l) => {
     const filters = l.filters;
     const k = l.kernel!;
-    const bias = l.bias ? (l.bias.dataSync() as Float32Array) : new Float32Array(filters); // wasm
+    // Weights loaded from the files came from the CPU: readable synchronously on any backend.
+    const bias = l.bias ? (l.bias.dataSync() as Float32Array) : new Float32Array(filters);
     return {
       kernel:
         k.shape[2] === 1 ? { shape: k.shape, data: k.dataSync() as Float32Array, bias } : undefined,
@@ -59,8 +60,8 @@ scope.onmessage = async (e: MessageEvent<FiltersRequest>) => {
   const msg = e.data;
   try {
     if (msg.type !== 'run') return;
-    // Always wasm: maximizeActivation reads its gradients synchronously, which webgpu refuses.
-    const env = await startBackend('wasm');
+    // The page's backend (webgpu falls back to wasm where it cannot start: env says why).
+    const env = await startBackend(msg.backend);
     const t0 = performance.now();
     const model = await loadModel(msg.modelUrl);
     const groups = plan(model);
@@ -76,7 +77,7 @@ scope.onmessage = async (e: MessageEvent<FiltersRequest>) => {
         const targets = g.targets.slice(i, i + CHUNK);
         const r = await vision.maximizeActivation(model, g.options(targets));
         const [, h, w] = r.images.shape as [number, number, number, number];
-        const all = r.images.dataSync();
+        const all = await r.images.data();
         const images: FilterImage[] = r.targets.map((target, k) => ({
           target,
           height: h,
