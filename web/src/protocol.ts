@@ -72,7 +72,7 @@ export interface Explanation {
 export type DigitReply =
   | { type: 'ready'; env: EnvInfo; params: number; layers: string[] }
   | { type: 'backend'; env: EnvInfo }
-  /** `backend`: where the prediction and feature maps ran (the heat maps always run on wasm). */
+  /** `backend`: where the prediction and feature maps ran (the heat maps follow on the same one). */
   | {
       type: 'prediction';
       id: number;
