@@ -36,6 +36,23 @@ function values(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(0, 1));
 }
 
+/** The largest |got − want| over arrays (infinite where got has a NaN) and want's largest |value|. */
+function compare(
+  want: ArrayLike<number>[],
+  got: ArrayLike<number>[],
+): { maxDiff: number; scale: number } {
+  let maxDiff = 0;
+  let scale = 0;
+  want.forEach((a, k) => {
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(got[k]![i]! - a[i]!);
+      maxDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxDiff, d);
+      scale = Math.max(scale, Math.abs(a[i]!));
+    }
+  });
+  return { maxDiff, scale };
+}
+
 async function predictOn(backend: string, c: Case): Promise<Float32Array> {
   await rc.setBackend(backend);
   rc.setSeed(7);
@@ -74,14 +91,7 @@ function bars(n: number, seed: number) {
     try {
       const want = await predictOn('wasm', c);
       const got = await predictOn('webgpu', c);
-      let maxDiff = 0;
-      let scale = 0;
-      for (let i = 0; i < want.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs(got[i]! - want[i]!));
-        scale = Math.max(scale, Math.abs(want[i]!));
-      }
-      if (Number.isNaN(got.reduce((a, b) => a + b, 0))) maxDiff = Number.POSITIVE_INFINITY;
-      zoo.push({ name: c.name, maxDiff, scale });
+      zoo.push({ name: c.name, ...compare([want], [got]) });
     } catch (e) {
       zoo.push({
         name: c.name,
@@ -219,17 +229,8 @@ function bars(n: number, seed: number) {
         }
       states.push(await optimizer.getStateAsync());
     }
-    let maxDiff = 0;
-    let scale = 0;
     const [want, got] = states as [Float32Array[], Float32Array[]];
-    want.forEach((a, k) => {
-      for (let i = 0; i < a.length; i++) {
-        const d = Math.abs(got[k]![i]! - a[i]!);
-        maxDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxDiff, d);
-        scale = Math.max(scale, Math.abs(a[i]!));
-      }
-    });
-    checkpoint = { arrays: [want.length, got.length], maxDiff, scale, refusal };
+    checkpoint = { arrays: [want.length, got.length], ...compare(want, got), refusal };
   } catch (e) {
     checkpoint = { error: String((e as Error).stack ?? e).slice(0, 600) };
   }
@@ -255,16 +256,7 @@ function bars(n: number, seed: number) {
         );
       }
       ['gradCam', 'saliency', 'integratedGradients', 'occlusion'].forEach((name, k) => {
-        const want = maps.wasm![k]!;
-        const got = maps.webgpu![k]!;
-        let maxDiff = 0;
-        let scale = 0;
-        for (let i = 0; i < want.length; i++) {
-          const d = Math.abs(got[i]! - want[i]!);
-          maxDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxDiff, d);
-          scale = Math.max(scale, Math.abs(want[i]!));
-        }
-        explanations.push({ name, maxDiff, scale });
+        explanations.push({ name, ...compare([maps.wasm![k]!], [maps.webgpu![k]!]) });
       });
     } catch (e) {
       explanations.push({
