@@ -11,7 +11,7 @@ import { add, mul } from '../ops/elementwise.js';
 import { concat } from '../ops/shape.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { getOptimizer } from '../optim/registry.js';
-import { Tensor, zeros } from '../tensor.js';
+import { makeReadable, Tensor, zeros } from '../tensor.js';
 import { ArgumentError, BackendError, NonFiniteError } from '../util/errors.js';
 import { checkOptions } from '../util/options.js';
 import { globalRandom, Random } from '../util/random.js';
@@ -418,6 +418,12 @@ export async function fit(
       : (e: number) => new Random(seed * 1000003 + e)
     : null;
 
+  // Batches are cut on the CPU: tensors computed where reads are asynchronous (inputs normalized
+  // with ops on webgpu) are copied back first; elsewhere this does nothing.
+  const vd = options.validationData;
+  await makeReadable(
+    [x, y, ...(Array.isArray(vd) ? vd : [])].filter((t): t is Tensor => t instanceof Tensor),
+  );
   let train: BatchSource;
   let validation: BatchSource | null = null;
   const split = options.validationSplit ?? 0;
@@ -441,8 +447,7 @@ export async function fit(
   } else {
     train = toSource(model, 'fit', x, y, batchSize, rng);
   }
-  if (options.validationData) {
-    const vd = options.validationData;
+  if (vd) {
     validation = isBatchSource(vd)
       ? vd
       : toSource(model, 'fit (validationData)', vd[0], vd[1], batchSize, null);
@@ -640,6 +645,7 @@ export async function evaluate(
   checkOptions(`${model.label}.evaluate`, options, EVALUATE_KEYS);
   const checkFinite = options.checkFinite ?? true;
   const tta = checkTta(`${model.label}.evaluate`, options.tta);
+  await makeReadable([x, y].filter((t): t is Tensor => t instanceof Tensor)); // as in fit
   const source = toSource(model, 'evaluate', x, y, options.batchSize ?? 32, null);
   checkSource(model, 'evaluate', source, checkFinite);
   return evaluateSource(model, c, source, '', checkFinite, undefined, tta);

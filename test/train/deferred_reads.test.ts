@@ -248,3 +248,27 @@ test("explanations there (Grad-CAM, saliency, SmoothGrad, integrated gradients, 
     'every result has signal',
   );
 });
+
+test("fit and evaluate there take inputs computed there (normalized with ops): the js backend's history", async () => {
+  const run = async (name: string) => {
+    await rc.setBackend(name);
+    const train = data(40, 9);
+    const val = data(16, 10);
+    // Computed on the backend, as images normalized with ops would be: not from the CPU.
+    const x = rc.mul(train.x, 2);
+    const vx = rc.mul(val.x, 2);
+    const m = model();
+    const h = await m.fit(x, train.y, {
+      epochs: 2,
+      batchSize: 8,
+      verbose: 0,
+      seed: 2,
+      validationData: [vx, val.y],
+    });
+    const split = await model().fit(x, train.y, { epochs: 1, verbose: 0, validationSplit: 0.25 });
+    return { history: h.history, split: split.history, ev: await m.evaluate(vx, val.y) };
+  };
+  const want = await run('js');
+  const got = await run('js-async-reads');
+  assert.deepEqual(got, want);
+});
